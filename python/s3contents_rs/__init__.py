@@ -1,0 +1,31 @@
+"""Jupyter contents (notebooks, files, folders, checkpoints) in object storage.
+
+Drop-in for the ``s3contents`` package::
+
+    from s3contents_rs import S3ContentsManager        # instead of: from s3contents import ...
+    c.ServerApp.contents_manager_class = S3ContentsManager
+"""
+
+from ._core import ContentsStore, __version__
+from .async_contents import AsyncObjectStoreContentsManager
+from .checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
+from .contents import ObjectStoreContentsManager
+from .s3 import (
+    AsyncS3Checkpoints,
+    AsyncS3ContentsManager,
+    S3Checkpoints,
+    S3ContentsManager,
+)
+
+__all__ = [
+    "AsyncObjectStoreCheckpoints",
+    "AsyncObjectStoreContentsManager",
+    "AsyncS3Checkpoints",
+    "AsyncS3ContentsManager",
+    "ContentsStore",
+    "ObjectStoreCheckpoints",
+    "ObjectStoreContentsManager",
+    "S3Checkpoints",
+    "S3ContentsManager",
+    "__version__",
+]

@@ -1,0 +1,280 @@
+"""What the sync and async managers share: traits, model building, naming, hooks.
+
+Nothing here waits on the store; the managers call the core and hand its results to
+these helpers, so both flavours build byte-identical models.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import itertools
+import mimetypes
+from fnmatch import fnmatch
+from typing import Any, Optional
+
+import nbformat
+from tornado.web import HTTPError
+from traitlets import Bool, Enum, HasTraits, Int, TraitError, validate
+
+from ._core import ContentsStore, Entry
+from .exceptions import S3ContentsError
+
+
+class StoreContentsMixin(HasTraits):
+    """Traits and pure logic of the object-store contents managers."""
+
+    max_checkpoints = Int(
+        1,
+        config=True,
+        help="""How many checkpoints to keep per file, in the bucket next to it under
+        .ipynb_checkpoints/. 1 behaves exactly like Jupyter's single checkpoint; N > 1
+        keeps a history of N, listed newest first and restorable by id.""",
+    )
+
+    always_delete_dir = Bool(
+        True,
+        config=True,
+        help="""If True (default), deleting a non-empty directory deletes everything in it,
+        as s3contents users expect. If False, it is refused with 400 'directory not
+        empty', like FileContentsManager.""",
+    )
+
+    hash_algorithm = Enum(
+        sorted(hashlib.algorithms_available),
+        default_value="sha256",
+        config=True,
+        help="Hash algorithm used for the 'hash' field of models when a hash is requested.",
+    )
+
+    @validate("max_checkpoints")
+    def _validate_max_checkpoints(self, proposal: dict[str, Any]) -> int:
+        if proposal["value"] < 1:
+            raise TraitError("max_checkpoints must be at least 1")
+        return proposal["value"]
+
+    # -- the store -------------------------------------------------------------------
+
+    _store: ContentsStore
+
+    def _open_store(self) -> ContentsStore:
+        """Build the store from the traits; subclasses say which store."""
+        raise NotImplementedError
+
+    def _init_store(self) -> None:
+        try:
+            self._store = self._open_store()
+        except S3ContentsError as e:
+            raise TraitError(f"{type(self).__name__}: {e}") from e
+        self._checkpointed: set[str] = set()
+
+    @property
+    def store(self) -> ContentsStore:
+        """The Rust storage core behind this manager."""
+        return self._store
+
+    # -- paths and hidden files -----------------------------------------------------
+
+    def _hidden(self, path: str) -> bool:
+        return any(part.startswith(".") for part in path.split("/") if part)
+
+    def _refuse_hidden_read(self, path: str) -> None:
+        if not self.allow_hidden and self._hidden(path):  # type: ignore[attr-defined]
+            self.log.info("Refusing to serve hidden file or directory %r, via 404 Error", path)  # type: ignore[attr-defined]
+            raise HTTPError(404, f"file or directory does not exist: {path!r}")
+
+    def _refuse_hidden_write(self, path: str, action: str = "create file or directory") -> None:
+        if not self.allow_hidden and self._hidden(path):  # type: ignore[attr-defined]
+            raise HTTPError(400, f"Cannot {action} {path!r}")
+
+    def _listed(self, entry: Entry) -> bool:
+        if not self.should_list(entry.name):  # type: ignore[attr-defined]
+            return False
+        return self.allow_hidden or not entry.name.startswith(".")  # type: ignore[attr-defined]
+
+    # -- models ----------------------------------------------------------------------
+
+    @staticmethod
+    def _model_type(path: str, kind: str, requested: Optional[str]) -> str:
+        """The model type for an entry, or a 400 when `requested` contradicts it."""
+        if kind == "directory":
+            if requested not in (None, "directory"):
+                raise HTTPError(400, f"{path} is a directory, not a {requested}", reason="bad type")
+            return "directory"
+        if requested == "directory":
+            raise HTTPError(400, f"{path} is not a directory", reason="bad type")
+        if requested == "notebook" or (requested is None and path.endswith(".ipynb")):
+            return "notebook"
+        return "file"
+
+    def _base_model(self, entry: Entry, model_type: str) -> dict[str, Any]:
+        """The model `get(content=False)` returns; `save` returns the same."""
+        return {
+            "name": entry.name,
+            "path": entry.path,
+            "type": model_type,
+            "last_modified": entry.last_modified,
+            "created": entry.last_modified,
+            "content": None,
+            "format": None,
+            "mimetype": mimetypes.guess_type(entry.path)[0] if model_type == "file" else None,
+            "size": entry.size,
+            "writable": True,
+            "hash": None,
+            "hash_algorithm": None,
+        }
+
+    def _build_model(
+        self,
+        fetched: tuple[Entry, Optional[bytes], Optional[list[Entry]]],
+        requested_type: Optional[str],
+        format: Optional[str],
+        content: bool,
+        require_hash: bool,
+    ) -> dict[str, Any]:
+        entry, data, children = fetched
+        model_type = self._model_type(entry.path, entry.kind, requested_type)
+        model = self._base_model(entry, model_type)
+        if model_type == "directory":
+            if content:
+                model["content"] = [
+                    self._base_model(child, self._model_type(child.path, child.kind, None))
+                    for child in children or []
+                    if self._listed(child)
+                ]
+                model["format"] = "json"
+            return model
+        if content and data is not None:
+            if model_type == "notebook":
+                self._fill_notebook(model, data)
+            else:
+                self._fill_file(model, data, format)
+        if require_hash and data is not None:
+            model["hash"] = hashlib.new(self.hash_algorithm, data).hexdigest()
+            model["hash_algorithm"] = self.hash_algorithm
+        return model
+
+    def _fill_notebook(self, model: dict[str, Any], data: bytes) -> None:
+        validation_error: dict[str, Any] = {}
+        try:
+            nb = nbformat.reads(
+                data.decode("utf-8"), as_version=4, capture_validation_error=validation_error
+            )
+        except Exception as e:
+            raise HTTPError(400, f"Unreadable Notebook: {model['path']} {e!r}") from e
+        self.mark_trusted_cells(nb, model["path"])  # type: ignore[attr-defined]
+        model["content"] = nb
+        model["format"] = "json"
+        self.validate_notebook_model(model, validation_error)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _fill_file(model: dict[str, Any], data: bytes, format: Optional[str]) -> None:
+        if format not in (None, "text", "base64"):
+            raise HTTPError(400, f"Format must be one of 'text' or 'base64', not {format!r}", reason="bad format")
+        if format != "base64":
+            try:
+                model["content"], model["format"] = data.decode("utf-8"), "text"
+            except UnicodeDecodeError as e:
+                if format == "text":
+                    raise HTTPError(400, f"{model['path']} is not UTF-8 encoded", reason="bad format") from e
+        if model["format"] is None:
+            model["content"] = base64.b64encode(data).decode("ascii")
+            model["format"] = "base64"
+        if model["mimetype"] is None:
+            model["mimetype"] = "text/plain" if model["format"] == "text" else "application/octet-stream"
+
+    # -- saving ----------------------------------------------------------------------
+
+    def _check_save_model(self, model: dict[str, Any], path: str) -> None:
+        if "type" not in model:
+            raise HTTPError(400, "No file type provided")
+        if "content" not in model and model["type"] != "directory":
+            raise HTTPError(400, "No file content provided")
+        if model["type"] not in ("notebook", "file", "directory"):
+            raise HTTPError(400, "Unhandled contents type: %s" % model["type"])
+        if not path:
+            raise HTTPError(400, "Cannot save over the root directory")
+        self._refuse_hidden_write(path)
+
+    def _serialize(self, model: dict[str, Any], path: str) -> tuple[bytes, dict[str, Any]]:
+        """Bytes to store for a file or notebook model, plus any notebook validation error."""
+        validation_error: dict[str, Any] = {}
+        if model["type"] == "notebook":
+            try:
+                nb = nbformat.from_dict(model["content"])
+                self.check_and_sign(nb, path)  # type: ignore[attr-defined]
+                text = nbformat.writes(
+                    nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error
+                )
+            except Exception as e:
+                raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
+            if not text.endswith("\n"):
+                text += "\n"
+            return text.encode("utf-8"), validation_error
+        content, fmt = model["content"], model.get("format")
+        if fmt == "text":
+            if not isinstance(content, str):
+                raise HTTPError(400, f"Text content for {path} must be a string")
+            return content.encode("utf-8"), validation_error
+        if fmt == "base64":
+            try:
+                return base64.b64decode(content.encode("ascii"), validate=True), validation_error
+            except (binascii.Error, UnicodeEncodeError, AttributeError) as e:
+                raise HTTPError(400, f"Encoding error saving {path}: content is not valid base64") from e
+        raise HTTPError(400, "Must specify format of file contents as 'text' or 'base64'")
+
+    def _saved_model(
+        self, entry: Entry, model: dict[str, Any], validation_error: dict[str, Any]
+    ) -> dict[str, Any]:
+        message = None
+        if model["type"] == "notebook":
+            self.validate_notebook_model(model, validation_error=validation_error)  # type: ignore[attr-defined]
+            message = model.get("message")
+        saved = self._base_model(entry, self._model_type(entry.path, entry.kind, model["type"]))
+        if message:
+            saved["message"] = message
+        return saved
+
+    def run_post_save_hooks(self, model: dict[str, Any], os_path: str) -> None:
+        """Call hooks as s3contents does: ``hook(model=, s3_path=, contents_manager=)``.
+
+        ``s3_path`` is the API path (bucket and prefix excluded), usable with ``fs.read``.
+        Hooks registered with ``register_post_save_hook`` get the same arguments.
+        """
+        hooks = [self.post_save_hook] if self.post_save_hook is not None else []  # type: ignore[attr-defined]
+        hooks += self._post_save_hooks  # type: ignore[attr-defined]
+        for hook in hooks:
+            try:
+                self.log.debug("Running post-save hook on %s", os_path)  # type: ignore[attr-defined]
+                hook(model=model, s3_path=os_path, contents_manager=self)
+            except Exception as e:
+                self.log.error("Post-save hook %s failed on %s", getattr(hook, "__name__", hook), os_path, exc_info=True)  # type: ignore[attr-defined]
+                raise HTTPError(500, f"Unexpected error while running post hook save: {e}") from e
+
+    # -- naming ----------------------------------------------------------------------
+
+    @staticmethod
+    def _first_free_name(taken: set[str], filename: str, insert: str = "") -> str:
+        """ContentsManager.increment_filename, against one listing of the directory."""
+        basename, dot, ext = filename.rpartition(".")
+        if ext != "ipynb":
+            basename, dot, ext = filename.partition(".")
+        suffix = dot + ext
+        for i in itertools.count():
+            name = f"{basename}{insert}{i if i else ''}{suffix}" if i else f"{basename}{suffix}"
+            if name not in taken:
+                return name
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _split(path: str) -> tuple[str, str]:
+        parent, _, name = path.rpartition("/")
+        return parent, name
+
+    def info_string(self) -> str:
+        return f"Serving contents from {self._store.url} (prefix {self._store.prefix!r})"
+
+    def get_kernel_path(self, path: str, model: Optional[dict[str, Any]] = None) -> str:
+        # Kernels run on local disk; the bucket path has no meaning there.
+        return ""

@@ -1,0 +1,144 @@
+"""The synchronous manager: each call blocks its thread with the GIL released.
+
+Use it where a plain ``ContentsManager`` is required (``HybridContentsManager``);
+in a normal server prefer :class:`~s3contents_rs.async_contents.AsyncObjectStoreContentsManager`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from jupyter_server.services.contents.manager import ContentsManager, copy_pat
+from tornado.web import HTTPError
+from traitlets import default
+
+from ._base import StoreContentsMixin
+from .checkpoints import ObjectStoreCheckpoints
+from .exceptions import http_errors
+from .fs import ContentsFS
+
+
+class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
+    """Jupyter contents in an object store (blocking flavour)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._init_store()
+        self.fs = ContentsFS(self)
+
+    @default("checkpoints_class")
+    def _checkpoints_class_default(self) -> type:
+        return ObjectStoreCheckpoints
+
+    # -- reading -------------------------------------------------------------------
+
+    def get(self, path, content=True, type=None, format=None, require_hash=False):
+        path = path.strip("/")
+        self._refuse_hidden_read(path)
+        with http_errors():
+            fetched = self._store.get(path, bool(content or require_hash))
+        model = self._build_model(fetched, type, format, bool(content), require_hash)
+        self.emit(data={"action": "get", "path": path})
+        return model
+
+    def dir_exists(self, path):
+        with http_errors():
+            return self._store.dir_exists(path.strip("/"))
+
+    def file_exists(self, path=""):
+        with http_errors():
+            return self._store.file_exists(path.strip("/"))
+
+    def exists(self, path):
+        with http_errors():
+            return self._store.exists(path.strip("/"))
+
+    def is_hidden(self, path):
+        return self._hidden(path.strip("/"))
+
+    # -- writing -------------------------------------------------------------------
+
+    def save(self, model, path=""):
+        path = path.strip("/")
+        self.run_pre_save_hooks(model=model, path=path)
+        self._check_save_model(model, path)
+        self.log.debug("Saving %s", path)
+        with http_errors():
+            if model["type"] == "directory":
+                entry, validation_error = self._store.make_dir(path), {}
+            else:
+                data, validation_error = self._serialize(model, path)
+                entry = self._store.write(path, data)
+                if model["type"] == "notebook":
+                    self._ensure_checkpoint(path)
+        saved = self._saved_model(entry, model, validation_error)
+        self.run_post_save_hooks(model=saved, os_path=path)
+        self.emit(data={"action": "save", "path": path})
+        return saved
+
+    def _ensure_checkpoint(self, path: str) -> None:
+        """FileContentsManager keeps one checkpoint per notebook; check once per path."""
+        if path in self._checkpointed:
+            return
+        if not self.checkpoints.list_checkpoints(path):
+            self.create_checkpoint(path)
+        self._checkpointed.add(path)
+
+    def delete_file(self, path):
+        path = path.strip("/")
+        self._refuse_hidden_write(path, "delete file or directory")
+        with http_errors():
+            self._store.delete(path, self.always_delete_dir)
+
+    def delete(self, path):
+        path = path.strip("/")
+        if not path:
+            raise HTTPError(400, "Can't delete root")
+        self.delete_file(path)
+        self.checkpoints.delete_all_checkpoints(path)
+        self._checkpointed.discard(path)
+        self.emit(data={"action": "delete", "path": path})
+
+    def rename_file(self, old_path, new_path):
+        old_path, new_path = old_path.strip("/"), new_path.strip("/")
+        if old_path == new_path:
+            return
+        self._refuse_hidden_write(old_path, "rename file or directory")
+        self._refuse_hidden_write(new_path, "rename file or directory")
+        with http_errors():
+            self._store.rename(old_path, new_path)
+        self._checkpointed.discard(old_path)
+
+    # -- naming ----------------------------------------------------------------------
+
+    def increment_filename(self, filename, path="", insert=""):
+        with http_errors():
+            taken = set(self._store.child_names(path.strip("/")))
+        return self._first_free_name(taken, filename, insert)
+
+    def copy(self, from_path, to_path=None):
+        """Copy a file or a directory tree server-side (FileContentsManager naming)."""
+        path = from_path.strip("/")
+        from_dir, from_name = self._split(path)
+        self._refuse_hidden_read(path)
+        with http_errors():
+            source = self._store.stat(path)
+        if source is None:
+            raise HTTPError(404, f"file or directory does not exist: {path!r}")
+        target = self._copy_target(path, from_dir, from_name, to_path)
+        self._refuse_hidden_write(target)
+        with http_errors():
+            entry = self._store.copy(path, target)
+        model = self._base_model(entry, self._model_type(entry.path, entry.kind, None))
+        self.emit(data={"action": "copy", "path": target, "source_path": path})
+        return model
+
+    def _copy_target(self, path: str, from_dir: str, from_name: str, to_path: Optional[str]) -> str:
+        to_dir = from_dir if to_path is None else to_path.strip("/")
+        if self.dir_exists(to_dir):
+            name = self.increment_filename(copy_pat.sub(".", from_name), to_dir, insert="-Copy")
+            return f"{to_dir}/{name}".strip("/")
+        parent, _ = self._split(to_dir)
+        if to_path is None or (parent and not self.dir_exists(parent)):
+            raise HTTPError(404, f"No such parent directory: {parent or to_dir} to copy file in")
+        return to_dir

@@ -1,0 +1,144 @@
+//! Checkpoints kept in the bucket, next to their file, in Jupyter's own layout:
+//! `<dir>/.ipynb_checkpoints/<stem>-<id><ext>`. Creating and restoring are server-side
+//! copies: the content never travels through the Jupyter server.
+
+use chrono::{DateTime, Utc};
+use object_store::path::Path;
+use object_store::ObjectStoreExt;
+
+use crate::contents::{whole_seconds, Contents};
+use crate::error::{Error, Result, StoreResultExt};
+use crate::keys::{split_ext, ApiPath, CHECKPOINT_DIR};
+
+/// The id Jupyter uses when a file has a single checkpoint.
+pub const SINGLE_CHECKPOINT_ID: &str = "checkpoint";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    pub id: String,
+    pub last_modified: DateTime<Utc>,
+}
+
+impl Contents {
+    fn checkpoint_dir(&self, path: &ApiPath) -> Result<ApiPath> {
+        path.parent().join(CHECKPOINT_DIR)
+    }
+
+    fn checkpoint_key(&self, path: &ApiPath, id: &str) -> Result<Path> {
+        check_id(id)?;
+        let (stem, ext) = split_ext(path.name());
+        let name = format!("{stem}-{id}{ext}");
+        self.keys().file_key(&self.checkpoint_dir(path)?.join(&name)?)
+    }
+
+    /// Copy the current file to a new checkpoint, keeping at most `keep` of them
+    /// (`keep == 1`: the single id "checkpoint", overwritten each time).
+    pub async fn create_checkpoint(&self, path: &ApiPath, keep: usize) -> Result<Checkpoint> {
+        let id = if keep <= 1 { SINGLE_CHECKPOINT_ID.to_string() } else { new_checkpoint_id() };
+        let source = self.keys().file_key(path)?;
+        let target = self.checkpoint_key(path, &id)?;
+        self.store().copy(&source, &target).await.during("create a checkpoint of", path.as_str())?;
+        let meta = self.store().head(&target).await.during("create a checkpoint of", path.as_str())?;
+        if keep > 1 {
+            let all = self.list_checkpoints(path).await?;
+            let stale: Vec<Path> = all
+                .iter()
+                .skip(keep)
+                .map(|c| self.checkpoint_key(path, &c.id))
+                .collect::<Result<_>>()?;
+            self.delete_keys(path, stale).await?;
+        }
+        Ok(Checkpoint { id, last_modified: whole_seconds(meta.last_modified) })
+    }
+
+    /// Checkpoints of the file at `path`, newest first. One LIST.
+    pub async fn list_checkpoints(&self, path: &ApiPath) -> Result<Vec<Checkpoint>> {
+        if path.is_root() {
+            return Ok(Vec::new());
+        }
+        let dir = self.checkpoint_dir(path)?;
+        let Some(prefix) = self.keys().dir_prefix(&dir)? else { return Ok(Vec::new()) };
+        let listing = self.store().list_with_delimiter(Some(&prefix)).await.during("list checkpoints of", path.as_str())?;
+        let (stem, ext) = split_ext(path.name());
+        let lead = format!("{stem}-");
+        let mut found: Vec<Checkpoint> = listing
+            .objects
+            .iter()
+            .filter_map(|object| {
+                let name = object.location.filename()?;
+                let id = name.strip_prefix(lead.as_str())?.strip_suffix(ext)?;
+                check_id(id).ok()?;
+                Some(Checkpoint { id: id.to_string(), last_modified: whole_seconds(object.last_modified) })
+            })
+            .collect();
+        // Newest first; ids of multi-checkpoints sort by creation time, which breaks ties
+        // within the store's one-second resolution.
+        found.sort_by(|a, b| (b.last_modified, &b.id).cmp(&(a.last_modified, &a.id)));
+        Ok(found)
+    }
+
+    /// Overwrite the file with the checkpoint `id` (server-side copy).
+    pub async fn restore_checkpoint(&self, path: &ApiPath, id: &str) -> Result<()> {
+        let source = self.checkpoint_key(path, id)?;
+        let target = self.keys().file_key(path)?;
+        self.store().copy(&source, &target).await.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => checkpoint_missing(path, id),
+            e => Error::from_store("restore a checkpoint of", path.as_str(), e),
+        })
+    }
+
+    pub async fn delete_checkpoint(&self, path: &ApiPath, id: &str) -> Result<()> {
+        let key = self.checkpoint_key(path, id)?;
+        match self.store().head(&key).await {
+            Ok(_) => self.store().delete(&key).await.during("delete a checkpoint of", path.as_str()),
+            Err(object_store::Error::NotFound { .. }) => Err(checkpoint_missing(path, id)),
+            Err(e) => Err(Error::from_store("delete a checkpoint of", path.as_str(), e)),
+        }
+    }
+
+    /// Move one checkpoint along with its renamed file.
+    pub async fn rename_checkpoint(&self, id: &str, from: &ApiPath, to: &ApiPath) -> Result<()> {
+        let source = self.checkpoint_key(from, id)?;
+        let target = self.checkpoint_key(to, id)?;
+        self.store().copy(&source, &target).await.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => checkpoint_missing(from, id),
+            e => Error::from_store("rename a checkpoint of", from.as_str(), e),
+        })?;
+        self.store().delete(&source).await.during("rename a checkpoint of", from.as_str())
+    }
+}
+
+fn checkpoint_missing(path: &ApiPath, id: &str) -> Error {
+    Error::CheckpointNotFound { path: path.as_str().to_string(), id: id.to_string() }
+}
+
+/// Ids are single path-safe tokens so `<stem>-<id><ext>` parses back unambiguously.
+fn check_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadRequest(format!("invalid checkpoint id {id:?}")))
+    }
+}
+
+/// Time-ordered id: lexical order is creation order (microseconds, UTC).
+fn new_checkpoint_id() -> String {
+    Utc::now().format("%Y%m%dT%H%M%S%6fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_path_safe_and_ordered() {
+        let a = new_checkpoint_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = new_checkpoint_id();
+        assert!(check_id(&a).is_ok() && a < b, "{a} {b}");
+        assert!(check_id("../x").is_err());
+        assert!(check_id("a-b").is_err());
+        assert!(check_id(SINGLE_CHECKPOINT_ID).is_ok());
+    }
+}

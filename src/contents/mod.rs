@@ -1,0 +1,121 @@
+//! Contents operations as plain async Rust on any `ObjectStore` (no Python here).
+//!
+//! Request budget (see README): a listing is one LIST per 1000 entries, `get` at most
+//! two requests, `save` two (PUT + HEAD for the store's timestamp).
+
+mod read;
+mod tree;
+mod write;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use object_store::{ObjectMeta, ObjectStore};
+
+use crate::keys::{ApiPath, KeyMapper};
+
+/// How many copies or deletes a tree operation keeps in flight.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Directory,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Directory => "directory",
+        }
+    }
+}
+
+/// What the store knows about one file or directory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub path: ApiPath,
+    pub kind: Kind,
+    /// Bytes for files; `None` for directories.
+    pub size: Option<u64>,
+    /// Store timestamp, truncated to whole seconds so LIST (ms) and HEAD (s) agree.
+    pub last_modified: DateTime<Utc>,
+    pub etag: Option<String>,
+}
+
+impl Entry {
+    pub fn file(path: ApiPath, meta: &ObjectMeta) -> Self {
+        Entry {
+            path,
+            kind: Kind::File,
+            size: Some(meta.size),
+            last_modified: whole_seconds(meta.last_modified),
+            etag: meta.e_tag.clone(),
+        }
+    }
+
+    /// Object stores keep no directory timestamps; a fixed one keeps listings and
+    /// direct gets identical (the same fallback FileContentsManager uses).
+    pub fn directory(path: ApiPath) -> Self {
+        Entry { path, kind: Kind::Directory, size: None, last_modified: directory_timestamp(), etag: None }
+    }
+
+    pub fn name(&self) -> &str {
+        self.path.name()
+    }
+}
+
+pub fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    Utc.timestamp_opt(t.timestamp(), 0).single().unwrap_or(t)
+}
+
+pub fn directory_timestamp() -> DateTime<Utc> {
+    DateTime::<Utc>::UNIX_EPOCH
+}
+
+/// A file with its bytes, or a directory with its children.
+#[derive(Debug)]
+pub enum Fetched {
+    File { entry: Entry, data: Option<bytes::Bytes> },
+    Directory { entry: Entry, children: Option<Vec<Entry>> },
+}
+
+impl Fetched {
+    pub fn entry(&self) -> &Entry {
+        match self {
+            Fetched::File { entry, .. } | Fetched::Directory { entry, .. } => entry,
+        }
+    }
+}
+
+/// The contents root: a store plus the key prefix everything lives under.
+#[derive(Debug)]
+pub struct Contents {
+    store: Arc<dyn ObjectStore>,
+    keys: KeyMapper,
+    concurrency: usize,
+}
+
+impl Contents {
+    pub fn new(store: Arc<dyn ObjectStore>, keys: KeyMapper) -> Self {
+        Self { store, keys, concurrency: DEFAULT_CONCURRENCY }
+    }
+
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    pub fn keys(&self) -> &KeyMapper {
+        &self.keys
+    }
+
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+}

@@ -1,0 +1,120 @@
+//! Reads: stat, get (with or without content), directory listings, existence checks.
+
+use futures::StreamExt;
+use object_store::ObjectStoreExt;
+
+use super::{Contents, Entry, Fetched};
+use crate::error::{Error, Result, StoreResultExt};
+use crate::keys::{ApiPath, CHECKPOINT_DIR, DIR_MARKER};
+
+impl Contents {
+    /// File or directory at `path`, or `None`. One HEAD, plus one LIST for directories.
+    pub async fn stat(&self, path: &ApiPath) -> Result<Option<Entry>> {
+        if path.is_root() {
+            return Ok(Some(Entry::directory(ApiPath::ROOT)));
+        }
+        if let Some(entry) = self.head_file(path).await? {
+            return Ok(Some(entry));
+        }
+        Ok(self.dir_exists(path).await?.then(|| Entry::directory(path.clone())))
+    }
+
+    /// The model data for `get`: a file (with its bytes when `content`) or a directory
+    /// (with its listing when `content`). At most two requests.
+    pub async fn get(&self, path: &ApiPath, content: bool) -> Result<Fetched> {
+        if !content {
+            return match self.stat(path).await? {
+                Some(entry) if entry.kind == super::Kind::File => Ok(Fetched::File { entry, data: None }),
+                Some(entry) => Ok(Fetched::Directory { entry, children: None }),
+                None => Err(Error::not_found(path.as_str())),
+            };
+        }
+        if !path.is_root() {
+            let key = self.keys.file_key(path)?;
+            match self.store.get(&key).await {
+                Ok(found) => {
+                    let entry = Entry::file(path.clone(), &found.meta);
+                    let data = found.bytes().await.during("read", path.as_str())?;
+                    return Ok(Fetched::File { entry, data: Some(data) });
+                }
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(Error::from_store("read", path.as_str(), e)),
+            }
+        }
+        match self.list_dir(path).await? {
+            Some(children) => Ok(Fetched::Directory { entry: Entry::directory(path.clone()), children: Some(children) }),
+            None => Err(Error::not_found(path.as_str())),
+        }
+    }
+
+    /// Children of the directory at `path` (`None` when it does not exist). Files and
+    /// sub-directories both come from the one delimiter listing: no request per entry.
+    /// Markers and checkpoint folders are storage details and never listed.
+    pub async fn list_dir(&self, path: &ApiPath) -> Result<Option<Vec<Entry>>> {
+        let prefix = self.keys.dir_prefix(path)?;
+        let listing = self.store.list_with_delimiter(prefix.as_ref()).await.during("list", path.as_str())?;
+        let exists = path.is_root() || !listing.objects.is_empty() || !listing.common_prefixes.is_empty();
+        if !exists {
+            return Ok(None);
+        }
+        let mut children = Vec::with_capacity(listing.objects.len() + listing.common_prefixes.len());
+        for object in &listing.objects {
+            let Some(child) = self.keys.api_path(&object.location) else { continue };
+            // A zero-byte `dir/` key (AWS console folder) parses to the directory itself.
+            if child == *path || child.name() == DIR_MARKER {
+                continue;
+            }
+            children.push(Entry::file(child, object));
+        }
+        for common in &listing.common_prefixes {
+            let Some(child) = self.keys.api_path(common) else { continue };
+            if child == *path || child.name() == CHECKPOINT_DIR {
+                continue;
+            }
+            children.push(Entry::directory(child));
+        }
+        Ok(Some(children))
+    }
+
+    /// HEAD of the file object at `path`.
+    pub async fn head_file(&self, path: &ApiPath) -> Result<Option<Entry>> {
+        if path.is_root() {
+            return Ok(None);
+        }
+        let key = self.keys.file_key(path)?;
+        match self.store.head(&key).await {
+            Ok(meta) => Ok(Some(Entry::file(path.clone(), &meta))),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::from_store("read", path.as_str(), e)),
+        }
+    }
+
+    /// A directory exists when any key lives under it (a marker counts). One LIST.
+    pub async fn dir_exists(&self, path: &ApiPath) -> Result<bool> {
+        if path.is_root() {
+            return Ok(true);
+        }
+        let prefix = self.keys.dir_prefix(path)?;
+        let mut keys = self.store.list(prefix.as_ref());
+        match keys.next().await {
+            Some(Ok(_)) => Ok(true),
+            Some(Err(e)) => Err(Error::from_store("list", path.as_str(), e)),
+            None => Ok(false),
+        }
+    }
+
+    pub async fn file_exists(&self, path: &ApiPath) -> Result<bool> {
+        Ok(self.head_file(path).await?.is_some())
+    }
+
+    pub async fn exists(&self, path: &ApiPath) -> Result<bool> {
+        Ok(self.stat(path).await?.is_some())
+    }
+
+    /// Names directly inside `path` (files and folders, hidden ones included), used to
+    /// pick a free `Untitled`/`-Copy` name with one listing instead of a probe per name.
+    pub async fn child_names(&self, path: &ApiPath) -> Result<Vec<String>> {
+        let children = self.list_dir(path).await?.ok_or_else(|| Error::not_found(path.as_str()))?;
+        Ok(children.into_iter().map(|c| c.name().to_string()).collect())
+    }
+}

@@ -1,0 +1,19 @@
+//! s3contents-rs: Jupyter contents in object storage, with the storage logic in Rust.
+//!
+//! Everything but `py` is plain Rust, testable with `cargo test` without an interpreter.
+
+pub mod checkpoints;
+pub mod contents;
+pub mod error;
+pub mod keys;
+mod py;
+pub mod runtime;
+pub mod store;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    runtime::record_pid();
+    py::register(m)
+}

@@ -1,0 +1,98 @@
+//! Rust values as Python objects.
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyNone};
+
+use crate::checkpoints::Checkpoint;
+use crate::contents::{Entry, Fetched};
+
+/// One file or directory as the store describes it.
+#[pyclass(frozen, get_all, name = "Entry", module = "s3contents_rs._core")]
+pub struct PyEntry {
+    pub name: String,
+    pub path: String,
+    pub kind: &'static str,
+    pub size: Option<u64>,
+    pub last_modified: DateTime<Utc>,
+    pub etag: Option<String>,
+}
+
+#[pymethods]
+impl PyEntry {
+    fn __repr__(&self) -> String {
+        format!("Entry(path={:?}, kind={:?}, size={:?}, last_modified={:?})", self.path, self.kind, self.size, self.last_modified.to_rfc3339())
+    }
+}
+
+impl From<Entry> for PyEntry {
+    fn from(entry: Entry) -> Self {
+        PyEntry {
+            name: entry.name().to_string(),
+            path: entry.path.as_str().to_string(),
+            kind: entry.kind.as_str(),
+            size: entry.size,
+            last_modified: entry.last_modified,
+            etag: entry.etag,
+        }
+    }
+}
+
+#[pyclass(frozen, get_all, name = "Checkpoint", module = "s3contents_rs._core")]
+pub struct PyCheckpoint {
+    pub id: String,
+    pub last_modified: DateTime<Utc>,
+}
+
+impl From<Checkpoint> for PyCheckpoint {
+    fn from(c: Checkpoint) -> Self {
+        PyCheckpoint { id: c.id, last_modified: c.last_modified }
+    }
+}
+
+/// Bytes handed to Python as `bytes` (one copy, at the edge).
+pub struct Blob(pub Bytes);
+
+impl<'py> IntoPyObject<'py> for Blob {
+    type Target = PyBytes;
+    type Output = Bound<'py, PyBytes>;
+    type Error = std::convert::Infallible;
+
+    fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
+        Ok(PyBytes::new(py, &self.0))
+    }
+}
+
+/// A finished operation with nothing to return: Python `None` (not an empty tuple).
+pub struct Done;
+
+impl<'py> IntoPyObject<'py> for Done {
+    type Target = PyNone;
+    type Output = Borrowed<'py, 'py, PyNone>;
+    type Error = std::convert::Infallible;
+
+    fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
+        Ok(PyNone::get(py))
+    }
+}
+
+/// `get` result: `(entry, bytes or None, children or None)`.
+pub type PyFetched = (PyEntry, Option<Blob>, Option<Vec<PyEntry>>);
+
+pub fn fetched(f: Fetched) -> PyFetched {
+    match f {
+        Fetched::File { entry, data } => (entry.into(), data.map(Blob), None),
+        Fetched::Directory { entry, children } => {
+            (entry.into(), None, children.map(|c| c.into_iter().map(PyEntry::from).collect()))
+        }
+    }
+}
+
+pub fn entries(list: Vec<Entry>) -> Vec<PyEntry> {
+    list.into_iter().map(PyEntry::from).collect()
+}
+
+pub fn checkpoints(list: Vec<Checkpoint>) -> Vec<PyCheckpoint> {
+    list.into_iter().map(PyCheckpoint::from).collect()
+}

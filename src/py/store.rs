@@ -1,0 +1,132 @@
+//! `ContentsStore`: every storage operation as a blocking method (GIL released while it
+//! waits) and an `_async` twin returning an awaitable. Both twins run the same future.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+
+use super::convert::{self, Done, PyCheckpoint, PyEntry, PyFetched};
+use crate::contents::{Contents, DEFAULT_CONCURRENCY};
+use crate::keys::{ApiPath, KeyMapper};
+use crate::runtime::{block_on, into_awaitable};
+use crate::store::build_store;
+
+#[pyclass(frozen, name = "ContentsStore", module = "s3contents_rs._core")]
+pub struct PyContentsStore {
+    contents: Arc<Contents>,
+    url: String,
+}
+
+fn path(raw: &str) -> crate::error::Result<ApiPath> {
+    ApiPath::parse(raw)
+}
+
+/// Declares each operation once; expands to `name` (sync) and `name_async` methods.
+macro_rules! operations {
+    (
+        extra { $($extra:tt)* }
+        $( fn $name:ident / $async_name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty
+            = |$c:ident| $body:expr ; )*
+    ) => {
+        #[pymethods]
+        impl PyContentsStore {
+            $($extra)*
+            $(
+                fn $name(&self, py: Python<'_>, $($arg: $ty),*) -> PyResult<$ret> {
+                    let $c = self.contents.clone();
+                    block_on(py, async move { $body })
+                }
+
+                fn $async_name<'py>(&self, py: Python<'py>, $($arg: $ty),*) -> PyResult<Bound<'py, PyAny>> {
+                    let $c = self.contents.clone();
+                    into_awaitable(py, async move { $body })
+                }
+            )*
+        }
+    };
+}
+
+operations! {
+    extra {
+        #[new]
+        #[pyo3(signature = (url, prefix = "", options = None, concurrency = DEFAULT_CONCURRENCY))]
+        fn new(url: &str, prefix: &str, options: Option<HashMap<String, String>>, concurrency: usize) -> PyResult<Self> {
+            let mut options: Vec<(String, String)> = options.unwrap_or_default().into_iter().collect();
+            options.sort();
+            let built = build_store(url, &options)?;
+            let full_prefix = [built.url_prefix.as_str(), prefix.trim_matches('/')]
+                .iter()
+                .filter(|p| !p.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join("/");
+            let keys = KeyMapper::new(&full_prefix)?;
+            let contents = Contents::new(built.store, keys).with_concurrency(concurrency);
+            Ok(Self { contents: Arc::new(contents), url: url.to_string() })
+        }
+
+        /// The key prefix everything lives under (without slashes; may be empty).
+        #[getter]
+        fn prefix(&self) -> &str {
+            self.contents.keys().prefix()
+        }
+
+        #[getter]
+        fn url(&self) -> &str {
+            &self.url
+        }
+
+        /// The object key for an API path (validates the path).
+        fn key_for(&self, api_path: &str) -> PyResult<String> {
+            let p = path(api_path)?;
+            Ok(if p.is_root() {
+                self.contents.keys().prefix().to_string()
+            } else {
+                self.contents.keys().file_key(&p)?.to_string()
+            })
+        }
+
+        fn __repr__(&self) -> String {
+            // Only the location: options may hold credentials.
+            format!("ContentsStore(url={:?}, prefix={:?})", self.url, self.contents.keys().prefix())
+        }
+    }
+
+    fn get / get_async(api_path: String, content: bool) -> PyFetched
+        = |c| Ok(convert::fetched(c.get(&path(&api_path)?, content).await?));
+    fn stat / stat_async(api_path: String) -> Option<PyEntry>
+        = |c| Ok(c.stat(&path(&api_path)?).await?.map(PyEntry::from));
+    fn list_dir / list_dir_async(api_path: String) -> Option<Vec<PyEntry>>
+        = |c| Ok(c.list_dir(&path(&api_path)?).await?.map(convert::entries));
+    fn child_names / child_names_async(api_path: String) -> Vec<String>
+        = |c| c.child_names(&path(&api_path)?).await;
+    fn exists / exists_async(api_path: String) -> bool
+        = |c| c.exists(&path(&api_path)?).await;
+    fn file_exists / file_exists_async(api_path: String) -> bool
+        = |c| c.file_exists(&path(&api_path)?).await;
+    fn dir_exists / dir_exists_async(api_path: String) -> bool
+        = |c| c.dir_exists(&path(&api_path)?).await;
+    fn write / write_async(api_path: String, data: PyBackedBytes) -> PyEntry
+        = |c| c.write(&path(&api_path)?, Bytes::from_owner(data)).await.map(PyEntry::from);
+    fn make_dir / make_dir_async(api_path: String) -> PyEntry
+        = |c| c.make_dir(&path(&api_path)?).await.map(PyEntry::from);
+    fn delete / delete_async(api_path: String, allow_non_empty: bool) -> Done
+        = |c| c.delete(&path(&api_path)?, allow_non_empty).await.map(|_| Done);
+    fn rename / rename_async(old_path: String, new_path: String) -> Done
+        = |c| c.rename(&path(&old_path)?, &path(&new_path)?).await.map(|_| Done);
+    fn copy / copy_async(from_path: String, to_path: String) -> PyEntry
+        = |c| c.copy(&path(&from_path)?, &path(&to_path)?).await.map(PyEntry::from);
+    fn create_checkpoint / create_checkpoint_async(api_path: String, keep: usize) -> PyCheckpoint
+        = |c| c.create_checkpoint(&path(&api_path)?, keep).await.map(PyCheckpoint::from);
+    fn list_checkpoints / list_checkpoints_async(api_path: String) -> Vec<PyCheckpoint>
+        = |c| Ok(convert::checkpoints(c.list_checkpoints(&path(&api_path)?).await?));
+    fn restore_checkpoint / restore_checkpoint_async(api_path: String, checkpoint_id: String) -> Done
+        = |c| c.restore_checkpoint(&path(&api_path)?, &checkpoint_id).await.map(|_| Done);
+    fn delete_checkpoint / delete_checkpoint_async(api_path: String, checkpoint_id: String) -> Done
+        = |c| c.delete_checkpoint(&path(&api_path)?, &checkpoint_id).await.map(|_| Done);
+    fn rename_checkpoint / rename_checkpoint_async(checkpoint_id: String, old_path: String, new_path: String) -> Done
+        = |c| c.rename_checkpoint(&checkpoint_id, &path(&old_path)?, &path(&new_path)?).await.map(|_| Done);
+}

@@ -1,0 +1,88 @@
+//! Builds the object store named by a URL (`s3://bucket`, `gs://bucket`, `az://container`,
+//! `file:///dir`, `memory://`) from string options, the same keys object_store documents.
+//!
+//! Every store goes through the same builder path, so the contents logic never knows
+//! which backend it talks to.
+
+use std::sync::Arc;
+
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::ObjectStore;
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// A store and the key prefix the URL's path contributed (`s3://bucket/some/prefix`).
+pub struct BuiltStore {
+    pub store: Arc<dyn ObjectStore>,
+    pub url_prefix: String,
+}
+
+pub fn build_store(url: &str, options: &[(String, String)]) -> Result<BuiltStore> {
+    let parsed = Url::parse(url).map_err(|e| Error::Config(format!("invalid store URL {url:?}: {e}")))?;
+    let url_prefix = parsed.path().trim_matches('/').to_string();
+    let store: Arc<dyn ObjectStore> = match parsed.scheme() {
+        "s3" | "s3a" => {
+            let mut builder = AmazonS3Builder::from_env().with_url(url);
+            for (key, value) in options {
+                builder = builder.with_config(parse_key(key, "S3")?, value);
+            }
+            Arc::new(builder.build().map_err(config_error)?)
+        }
+        "gs" | "gcs" => {
+            let mut builder = GoogleCloudStorageBuilder::from_env().with_url(url);
+            for (key, value) in options {
+                builder = builder.with_config(parse_key(key, "GCS")?, value);
+            }
+            Arc::new(builder.build().map_err(config_error)?)
+        }
+        "az" | "azure" | "abfs" | "abfss" => {
+            let mut builder = MicrosoftAzureBuilder::from_env().with_url(url);
+            for (key, value) in options {
+                builder = builder.with_config(parse_key(key, "Azure")?, value);
+            }
+            Arc::new(builder.build().map_err(config_error)?)
+        }
+        "file" => {
+            reject_options(options, "local filesystem")?;
+            let dir = parsed
+                .to_file_path()
+                .map_err(|_| Error::Config(format!("invalid file URL {url:?}")))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
+            let fs = LocalFileSystem::new_with_prefix(&dir).map_err(config_error)?;
+            return Ok(BuiltStore { store: Arc::new(fs), url_prefix: String::new() });
+        }
+        "memory" => {
+            reject_options(options, "in-memory")?;
+            Arc::new(InMemory::new())
+        }
+        other => {
+            return Err(Error::Config(format!(
+                "unsupported store URL scheme {other:?} in {url:?} (use s3://, gs://, az://, file:// or memory://)"
+            )))
+        }
+    };
+    // Bucket URLs carry the bucket in the host; anything after it is a key prefix.
+    Ok(BuiltStore { store, url_prefix })
+}
+
+fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {
+    key.parse()
+        .map_err(|_| Error::Config(format!("unknown {store} store option {key:?}")))
+}
+
+fn reject_options(options: &[(String, String)], store: &str) -> Result<()> {
+    match options.first() {
+        Some((key, _)) => Err(Error::Config(format!("the {store} store takes no option {key:?}"))),
+        None => Ok(()),
+    }
+}
+
+fn config_error(e: object_store::Error) -> Error {
+    Error::Config(format!("invalid store configuration: {e}"))
+}

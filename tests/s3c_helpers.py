@@ -1,0 +1,86 @@
+"""Helpers shared by the test modules (importable as ``s3c_helpers``)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import logging
+
+
+# --------------------------------------------------------------------------- events
+class EventSink:
+    """Collects the JSON events emitted by a manager's EventLogger."""
+
+    def __init__(self, event_logger):
+        self.stream = io.StringIO()
+        self.handler = logging.StreamHandler(self.stream)
+        event_logger.register_handler(self.handler)
+
+    def events(self) -> list[dict]:
+        self.handler.flush()
+        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
+
+    def actions(self, schema_suffix: str = "contents_service/v1") -> list[tuple]:
+        return [
+            (e["action"], e["path"], e.get("source_path"))
+            for e in self.events()
+            if e.get("__schema__", "").endswith(schema_suffix)
+        ]
+
+
+# --------------------------------------------------------------------------- helpers
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def listing(model: dict) -> dict[str, dict]:
+    """name -> entry for a directory model with content."""
+    assert model["type"] == "directory", model
+    assert isinstance(model["content"], list), model
+    names = [m["name"] for m in model["content"]]
+    assert len(names) == len(set(names)), f"duplicate entries in listing: {sorted(names)}"
+    return {m["name"]: m for m in model["content"]}
+
+
+# --------------------------------------------------------------------------- models
+def check_model(model: dict, *, content: bool, require_hash: bool = False) -> dict:
+    """Assert a model is well-formed the way jupyter_server's REST handler
+    requires (``validate_model``) plus the typing FileContentsManager gives."""
+    import datetime as _dt
+
+    from jupyter_server.services.contents.handlers import validate_model
+
+    validate_model(model, expect_content=content, expect_hash=require_hash)
+    assert model["type"] in ("directory", "file", "notebook"), model
+    assert model["writable"] is True, model
+    for key in ("created", "last_modified"):
+        value = model[key]
+        assert isinstance(value, _dt.datetime), f"{key} is {value!r}"
+        assert value.tzinfo is not None, f"{key} is naive: {value!r}"
+        assert value.utcoffset() == _dt.timedelta(0), f"{key} not UTC: {value!r}"
+    if model["type"] == "directory":
+        assert model["size"] is None, model
+        assert model["mimetype"] is None, model
+        if content:
+            assert model["format"] == "json", model
+            for entry in model["content"]:
+                check_model(entry, content=False)
+    else:
+        assert isinstance(model["size"], int), model
+    if model["type"] == "notebook":
+        assert model["mimetype"] is None, model
+        if content:
+            assert model["format"] == "json", model
+    if not require_hash and model["type"] != "directory":
+        assert model.get("hash") is None, model
+    return model
+
+
+def nb_sources(nb) -> list[tuple[str, str]]:
+    return [(c["cell_type"], c["source"]) for c in nb["cells"]]
