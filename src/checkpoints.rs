@@ -71,9 +71,10 @@ impl Contents {
                 Some(Checkpoint { id: id.to_string(), last_modified: whole_seconds(object.last_modified) })
             })
             .collect();
-        // Newest first; ids of multi-checkpoints sort by creation time, which breaks ties
-        // within the store's one-second resolution.
-        found.sort_by(|a, b| (b.last_modified, &b.id).cmp(&(a.last_modified, &a.id)));
+        // Newest first. Within the store's one-second resolution, time-ordered ids break
+        // ties, and the single "checkpoint" counts as the oldest.
+        let order = |c: &Checkpoint| (c.last_modified, c.id != SINGLE_CHECKPOINT_ID, c.id.clone());
+        found.sort_by_key(|c| std::cmp::Reverse(order(c)));
         Ok(found)
     }
 

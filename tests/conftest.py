@@ -31,9 +31,7 @@ A single test body thus runs against both managers.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import inspect
 import os
 import socket
 import subprocess
@@ -55,7 +53,7 @@ _TESTS_DIR = str(Path(__file__).resolve().parent)
 if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
-from s3c_helpers import EventSink  # noqa: E402
+from s3c_helpers import EventSink, ManagerAdapter, manager_classes  # noqa: E402
 
 # REST tests use pytest-jupyter's jp_fetch / jp_serverapp fixtures.  Loading the
 # plugin here also gives every test an (autouse) fresh asyncio loop,
@@ -65,36 +63,13 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 DEFAULT_BUCKET = "s3contents-rs-test"
 DEFAULT_TIMEOUT = 60  # seconds per test unless a test/module says otherwise
 
-# Methods of AsyncS3ContentsManager that must be coroutines (return awaitables).
-ASYNC_API = frozenset(
-    {
-        "get",
-        "save",
-        "new",
-        "new_untitled",
-        "copy",
-        "rename",
-        "rename_file",
-        "update",
-        "delete",
-        "delete_file",
-        "exists",
-        "file_exists",
-        "dir_exists",
-        "is_hidden",
-        "trust_notebook",
-        "create_checkpoint",
-        "list_checkpoints",
-        "restore_checkpoint",
-        "delete_checkpoint",
-        "increment_filename",
-    }
-)
-
-
 # --------------------------------------------------------------------------- pytest config
 def pytest_configure(config):
     config.addinivalue_line("markers", "timeout(seconds): per-test timeout (pytest-timeout)")
+    config.addinivalue_line(
+        "markers", "s3_preexisting(objects): objects written to the test prefix before a server starts"
+    )
+    config.addinivalue_line("markers", "cm_config(**traits): extra contents-manager traits for a server")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -366,65 +341,6 @@ def _isolated_jupyter_dirs(tmp_path, monkeypatch):
 
 
 # --------------------------------------------------------------------------- managers
-def manager_classes():
-    from s3contents_rs import AsyncS3ContentsManager, S3ContentsManager
-
-    return {"sync": S3ContentsManager, "async": AsyncS3ContentsManager}
-
-
-class ManagerAdapter:
-    """Synchronous facade over a sync or async contents manager.
-
-    ``adapter.get(path)`` calls ``manager.get(path)``; for the async flavour the
-    call is made inside a coroutine on the test's event loop and awaited.
-    Attribute reads/writes other than methods go straight to the manager.
-    """
-
-    def __init__(self, manager, flavor: str, loop: asyncio.AbstractEventLoop):
-        object.__setattr__(self, "raw", manager)
-        object.__setattr__(self, "flavor", flavor)
-        object.__setattr__(self, "loop", loop)
-
-    @property
-    def is_async(self) -> bool:
-        return self.flavor == "async"
-
-    def run(self, awaitable):
-        """Run an awaitable to completion on the test loop."""
-
-        async def _await():
-            return await awaitable
-
-        return self.loop.run_until_complete(_await())
-
-    def __getattr__(self, name):
-        attr = getattr(self.raw, name)
-        if not callable(attr) or inspect.isclass(attr):
-            return attr
-        if not self.is_async:
-            return attr
-
-        def call(*args, **kwargs):
-            async def _call():
-                result = attr(*args, **kwargs)
-                if inspect.isawaitable(result):
-                    return await result
-                if name in ASYNC_API:
-                    raise AssertionError(
-                        f"AsyncS3ContentsManager.{name}() returned {type(result).__name__}, "
-                        "not an awaitable"
-                    )
-                return result
-
-            return self.loop.run_until_complete(_call())
-
-        call.__name__ = name
-        return call
-
-    def __setattr__(self, name, value):
-        setattr(self.raw, name, value)
-
-
 @pytest.fixture(params=["sync", "async"])
 def flavor(request) -> str:
     return request.param

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import inspect
 import io
 import json
 import logging
@@ -84,3 +86,93 @@ def check_model(model: dict, *, content: bool, require_hash: bool = False) -> di
 
 def nb_sources(nb) -> list[tuple[str, str]]:
     return [(c["cell_type"], c["source"]) for c in nb["cells"]]
+
+
+# --------------------------------------------------------------------------- managers
+# Methods of AsyncS3ContentsManager that must be coroutines (return awaitables).
+ASYNC_API = frozenset(
+    {
+        "get",
+        "save",
+        "new",
+        "new_untitled",
+        "copy",
+        "rename",
+        "rename_file",
+        "update",
+        "delete",
+        "delete_file",
+        "exists",
+        "file_exists",
+        "dir_exists",
+        "is_hidden",
+        "trust_notebook",
+        "create_checkpoint",
+        "list_checkpoints",
+        "restore_checkpoint",
+        "delete_checkpoint",
+        "increment_filename",
+    }
+)
+
+
+
+def manager_classes():
+    from s3contents_rs import AsyncS3ContentsManager, S3ContentsManager
+
+    return {"sync": S3ContentsManager, "async": AsyncS3ContentsManager}
+
+
+class ManagerAdapter:
+    """Synchronous facade over a sync or async contents manager.
+
+    ``adapter.get(path)`` calls ``manager.get(path)``; for the async flavour the
+    call is made inside a coroutine on the test's event loop and awaited.
+    Attribute reads/writes other than methods go straight to the manager.
+    """
+
+    def __init__(self, manager, flavor: str, loop: asyncio.AbstractEventLoop):
+        object.__setattr__(self, "raw", manager)
+        object.__setattr__(self, "flavor", flavor)
+        object.__setattr__(self, "loop", loop)
+
+    @property
+    def is_async(self) -> bool:
+        return self.flavor == "async"
+
+    def run(self, awaitable):
+        """Run an awaitable to completion on the test loop."""
+
+        async def _await():
+            return await awaitable
+
+        return self.loop.run_until_complete(_await())
+
+    def __getattr__(self, name):
+        attr = getattr(self.raw, name)
+        if not callable(attr) or inspect.isclass(attr):
+            return attr
+        if not self.is_async:
+            return attr
+
+        def call(*args, **kwargs):
+            async def _call():
+                result = attr(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    return await result
+                if name in ASYNC_API:
+                    raise AssertionError(
+                        f"AsyncS3ContentsManager.{name}() returned {type(result).__name__}, "
+                        "not an awaitable"
+                    )
+                return result
+
+            return self.loop.run_until_complete(_call())
+
+        call.__name__ = name
+        return call
+
+    def __setattr__(self, name, value):
+        setattr(self.raw, name, value)
+
+

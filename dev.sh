@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# One entry point for people and CI.
+#   ./dev.sh lab    set up, start a local S3 server if none is configured, run JupyterLab on it
+#   ./dev.sh test   set up, run every test (cargo + pytest against a local S3 server)
+#   ./dev.sh bench  set up, run the benchmarks
+#   ./dev.sh setup  only set up (.venv with the package built in release mode)
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=${VENV:-.venv}
+REF_VENV=${REF_VENV:-.venv-s3contents}
+PY=${PYTHON:-python3}
+
+setup() {
+    command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
+    [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q "maturin>=1.9,<2"
+    # hybridcontents declares a dependency on the classic notebook package, which would
+    # shadow jupyter_server; it only needs six at run time.
+    "$VENV/bin/python" -m pip install -q --no-deps "hybridcontents==0.4.0"
+    "$VENV/bin/python" -m pip install -q -e ".[test,lab]"
+}
+
+setup_reference() {
+    # The PyPI s3contents package, in its own venv (its pins clash with ours): used to
+    # write buckets the way s3contents does, and as the benchmark baseline.
+    [ -x "$REF_VENV/bin/python" ] || "$PY" -m venv "$REF_VENV"
+    "$REF_VENV/bin/python" -m pip install -q --upgrade pip
+    "$REF_VENV/bin/python" -m pip install -q "s3contents==0.11.2" "moto[server]>=5" boto3
+    export S3CONTENTS_REF_PYTHON="$PWD/$REF_VENV/bin/python"
+}
+
+case "${1:-}" in
+    setup) setup ;;
+    lab)
+        setup
+        shift
+        exec "$VENV/bin/python" -m s3contents_rs lab "$@"
+        ;;
+    test)
+        setup
+        setup_reference
+        shift
+        cargo test --quiet
+        "$VENV/bin/python" -m pytest "$@"
+        ;;
+    bench)
+        setup
+        setup_reference
+        shift
+        exec "$VENV/bin/python" benches/run.py "$@"
+        ;;
+    *)
+        echo "usage: $0 {lab|test|bench|setup} [args...]"
+        exit 2
+        ;;
+esac

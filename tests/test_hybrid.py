@@ -1,0 +1,119 @@
+"""hybridcontents.HybridContentsManager with S3ContentsManager mounted at the
+root and a local jupyter_server LargeFileManager mounted at ``local``,
+exercised through the REST API of a real jupyter_server.
+
+hybridcontents is synchronous (it calls ``mgr.get(...)`` without awaiting), so
+only the sync S3ContentsManager can be mounted in it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import nbformat
+import pytest
+from jupyter_server.services.contents.largefilemanager import LargeFileManager
+from nbformat.v4 import new_code_cell, new_notebook
+from tornado.httpclient import HTTPClientError
+from traitlets.config import Config
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def local_dir(tmp_path):
+    d = tmp_path / "local-root"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def jp_server_config(manager_kwargs, local_dir):
+    from hybridcontents import HybridContentsManager
+    from s3contents_rs import S3ContentsManager
+
+    return Config(
+        {
+            "ServerApp": {
+                "contents_manager_class": HybridContentsManager,
+                "jpserver_extensions": {"jupyter_server_terminals": False},
+            },
+            "HybridContentsManager": {
+                "manager_classes": {"": S3ContentsManager, "local": LargeFileManager},
+                "manager_kwargs": {"": dict(manager_kwargs), "local": {"root_dir": str(local_dir)}},
+            },
+        }
+    )
+
+
+def body(response):
+    return json.loads(response.body.decode("utf-8"))
+
+
+def names(model) -> dict:
+    assert model["type"] == "directory"
+    return {m["name"]: m for m in model["content"]}
+
+
+def make_nb(source):
+    nb = new_notebook()
+    nb.cells.append(new_code_cell(source))
+    return nb
+
+
+async def test_hybrid_root_lists_both(jp_fetch, jp_serverapp, raw, local_dir):
+    from s3contents_rs import S3ContentsManager
+
+    assert isinstance(jp_serverapp.contents_manager.managers[""], S3ContentsManager)
+    raw.put("in-s3.txt", b"s3")
+    raw.put("s3dir/x.txt", b"x")
+    (local_dir / "on-disk.txt").write_text("disk")
+    root = names(body(await jp_fetch("api", "contents")))
+    assert set(root) == {"in-s3.txt", "s3dir", "local"}
+    assert root["local"]["type"] == "directory"
+    assert root["s3dir"]["type"] == "directory"
+    local = names(body(await jp_fetch("api", "contents", "local")))
+    assert set(local) == {"on-disk.txt"}
+    assert local["on-disk.txt"]["path"] == "local/on-disk.txt"
+
+
+async def test_hybrid_save_and_get_in_s3(jp_fetch, raw, local_dir):
+    nb = make_nb("s3 = True")
+    r = await jp_fetch("api", "contents", "work/s3.ipynb", method="PUT", body=json.dumps({"type": "notebook", "content": nb}))
+    assert r.code == 201
+    assert body(r)["path"] == "work/s3.ipynb"
+    stored = nbformat.reads(raw.read("work/s3.ipynb").decode(), as_version=4)
+    assert stored.cells[0].source == "s3 = True"
+    got = body(await jp_fetch("api", "contents", "work/s3.ipynb"))
+    assert got["type"] == "notebook"
+    assert got["content"]["cells"][0]["source"] == "s3 = True"
+    r = await jp_fetch("api", "contents", "blob.bin", method="PUT", body=json.dumps({"type": "file", "format": "base64", "content": base64.b64encode(b"\x00\xff").decode()}))
+    assert raw.read("blob.bin") == b"\x00\xff"
+    assert not (local_dir / "work").exists()
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("api", "contents", "work/missing.txt")
+    assert info.value.code == 404
+
+
+async def test_hybrid_save_and_get_local(jp_fetch, raw, local_dir):
+    r = await jp_fetch("api", "contents", "local/l.txt", method="PUT", body=json.dumps({"type": "file", "format": "text", "content": "local text"}))
+    assert r.code == 201
+    assert body(r)["path"] == "local/l.txt"
+    assert (local_dir / "l.txt").read_text() == "local text"
+    got = body(await jp_fetch("api", "contents", "local/l.txt"))
+    assert got["content"] == "local text"
+    assert got["path"] == "local/l.txt"
+    assert not raw.exists("local/l.txt")
+    assert "local" not in {k.split("/", 1)[0] for k in raw.keys()}
+
+
+async def test_hybrid_rename_and_delete_in_s3(jp_fetch, raw):
+    raw.put("a/old.txt", b"old")
+    r = await jp_fetch("api", "contents", "a/old.txt", method="PATCH", body=json.dumps({"path": "a/new.txt"}))
+    assert body(r)["path"] == "a/new.txt"
+    assert raw.read("a/new.txt") == b"old"
+    assert not raw.exists("a/old.txt")
+    r = await jp_fetch("api", "contents", "a/new.txt", method="DELETE")
+    assert r.code == 204
+    assert not raw.exists("a/new.txt")

@@ -1,0 +1,344 @@
+"""REST-level tests: a real jupyter_server (pytest-jupyter) whose only contents
+configuration is ``ServerApp.contents_manager_class`` = our manager (sync and
+async) plus the S3 traits.  Exercises /api/contents (GET/PUT/POST/PATCH/DELETE),
+checkpoints, trust and /files downloads, checking status codes and the objects
+in the bucket.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+from s3c_helpers import b64, manager_classes, sha256
+from tornado.httpclient import HTTPClientError
+from traitlets.config import Config
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(params=["sync", "async"])
+def rest_flavor(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def server_manager_class(rest_flavor):
+    return manager_classes()[rest_flavor]
+
+
+@pytest.fixture
+def jp_server_config(request, server_manager_class, manager_kwargs, raw):
+    """Only the contents manager is configured: no root_dir or other workaround.
+
+    A test marked ``@pytest.mark.s3_preexisting({"path": b"bytes", ...})`` gets
+    those objects written to its prefix before the server starts, and
+    ``@pytest.mark.cm_config(trait=value)`` adds manager traits.
+    """
+    marker = request.node.get_closest_marker("s3_preexisting")
+    if marker:
+        for path, body in marker.args[0].items():
+            raw.put(path, body)
+    traits = dict(manager_kwargs)
+    marker = request.node.get_closest_marker("cm_config")
+    if marker:
+        traits.update(marker.kwargs)
+    return Config(
+        {
+            "ServerApp": {
+                "contents_manager_class": server_manager_class,
+                "jpserver_extensions": {"jupyter_server_terminals": False},
+            },
+            server_manager_class.__name__: traits,
+        }
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+def body(response) -> dict | list:
+    return json.loads(response.body.decode("utf-8"))
+
+
+async def expect_status(status: int, fetch, *parts, **kwargs) -> HTTPClientError:
+    with pytest.raises(HTTPClientError) as info:
+        await fetch(*parts, **kwargs)
+    assert info.value.code == status, (
+        f"expected {status}, got {info.value.code}: "
+        f"{info.value.response.body if info.value.response else ''}"
+    )
+    return info.value
+
+
+def make_nb(source="print('rest')"):
+    nb = new_notebook()
+    nb.cells.append(new_code_cell(source))
+    return nb
+
+
+def names(model) -> dict:
+    assert model["type"] == "directory"
+    return {m["name"]: m for m in model["content"]}
+
+
+async def put_json(fetch, path, model):
+    return await fetch("api", "contents", path, method="PUT", body=json.dumps(model))
+
+
+# --------------------------------------------------------------------------- tests
+@pytest.mark.s3_preexisting({"top.txt": b"top", "folder/inner.ipynb": nbformat.writes(make_nb()).encode()})
+async def test_server_starts_and_lists_bucket_root(jp_fetch, jp_serverapp, server_manager_class):
+    assert isinstance(jp_serverapp.contents_manager, server_manager_class)
+    r = await jp_fetch("api", "contents")
+    assert r.code == 200
+    model = body(r)
+    assert model["type"] == "directory"
+    assert model["path"] == ""
+    entries = names(model)
+    assert set(entries) == {"top.txt", "folder"}
+    assert entries["folder"]["type"] == "directory"
+    assert entries["top.txt"]["type"] == "file"
+    r = await jp_fetch("api", "contents", "folder")
+    assert set(names(body(r))) == {"inner.ipynb"}
+
+
+@pytest.mark.s3_preexisting({"work/.s3keep": b"", "work/start.txt": b"s"})
+@pytest.mark.cm_config(preferred_dir="work")
+async def test_preferred_dir_existing_folder(jp_fetch, jp_serverapp):
+    assert jp_serverapp.contents_manager.preferred_dir == "work"
+    r = await jp_fetch("api", "contents", "work")
+    assert set(names(body(r))) == {"start.txt"}
+
+
+async def test_put_get_notebook(jp_fetch, raw):
+    nb = make_nb("x = 41 + 1")
+    r = await put_json(jp_fetch, "work/nb.ipynb", {"type": "notebook", "content": nb})
+    assert r.code == 201
+    assert r.headers["Location"].endswith("/api/contents/work/nb.ipynb")
+    created = body(r)
+    assert created["path"] == "work/nb.ipynb"
+    assert created["type"] == "notebook"
+    assert created["content"] is None
+    stored = raw.read("work/nb.ipynb")
+    assert nbformat.reads(stored.decode(), as_version=4).cells[0].source == "x = 41 + 1"
+
+    nb.cells[0].source = "x = 42"
+    r = await put_json(jp_fetch, "work/nb.ipynb", {"type": "notebook", "content": nb})
+    assert r.code == 200
+    saved = body(r)
+
+    r = await jp_fetch("api", "contents", "work/nb.ipynb")
+    got = body(r)
+    assert got["type"] == "notebook"
+    assert got["format"] == "json"
+    assert got["content"]["cells"][0]["source"] == "x = 42"
+    assert got["last_modified"] == saved["last_modified"]
+
+    r = await jp_fetch("api", "contents", "work/nb.ipynb", params={"content": "0"})
+    meta = body(r)
+    assert meta["content"] is None
+    assert meta["last_modified"] == saved["last_modified"]
+
+    r = await jp_fetch("api", "contents", "work/nb.ipynb", params={"hash": "1"})
+    hashed = body(r)
+    assert hashed["hash"] == sha256(raw.read("work/nb.ipynb"))
+    assert hashed["hash_algorithm"] == "sha256"
+
+    listing = names(body(await jp_fetch("api", "contents", "work")))
+    assert listing["nb.ipynb"]["last_modified"] == saved["last_modified"]
+
+
+async def test_put_text_and_binary_files(jp_fetch, raw):
+    r = await put_json(jp_fetch, "f/a.txt", {"type": "file", "format": "text", "content": "héllo"})
+    assert r.code == 201
+    assert raw.read("f/a.txt") == "héllo".encode()
+    data = bytes(range(256))
+    r = await put_json(jp_fetch, "f/b.bin", {"type": "file", "format": "base64", "content": b64(data)})
+    assert r.code == 201
+    assert raw.read("f/b.bin") == data
+
+    got = body(await jp_fetch("api", "contents", "f/a.txt"))
+    assert (got["format"], got["content"], got["mimetype"]) == ("text", "héllo", "text/plain")
+    got = body(await jp_fetch("api", "contents", "f/b.bin"))
+    assert got["format"] == "base64"
+    assert base64.b64decode(got["content"]) == data
+    got = body(await jp_fetch("api", "contents", "f/a.txt", params={"type": "file", "format": "base64"}))
+    assert base64.b64decode(got["content"]) == "héllo".encode()
+
+
+async def test_put_directory(jp_fetch, raw):
+    r = await put_json(jp_fetch, "made", {"type": "directory"})
+    assert r.code == 201
+    assert body(r)["type"] == "directory"
+    assert raw.exists("made/.s3keep")
+    assert body(await jp_fetch("api", "contents", "made"))["content"] == []
+
+
+async def test_post_new_untitled(jp_fetch, raw):
+    async def post(path, model):
+        r = await jp_fetch("api", "contents", path, method="POST", body=json.dumps(model))
+        assert r.code == 201
+        return body(r)
+
+    assert (await post("", {"type": "notebook"}))["path"] == "Untitled.ipynb"
+    assert (await post("", {"type": "notebook"}))["path"] == "Untitled1.ipynb"
+    assert (await post("", {"type": "directory"}))["path"] == "Untitled Folder"
+    assert (await post("", {"type": "directory"}))["path"] == "Untitled Folder 1"
+    assert (await post("", {"type": "file", "ext": ".txt"}))["path"] == "untitled.txt"
+    assert (await post("Untitled Folder", {"type": "notebook"}))["path"] == "Untitled Folder/Untitled.ipynb"
+    assert raw.exists("Untitled.ipynb")
+    assert raw.exists("Untitled Folder 1/.s3keep")
+    assert raw.exists("Untitled Folder/Untitled.ipynb")
+    await expect_status(404, jp_fetch, "api", "contents", "missing-dir", method="POST", body=json.dumps({"type": "notebook"}))
+    # POST onto an existing file is refused
+    await expect_status(400, jp_fetch, "api", "contents", "Untitled.ipynb", method="POST", body=json.dumps({"type": "notebook"}))
+
+
+async def test_post_copy(jp_fetch, raw):
+    raw.put("src/nb.ipynb", nbformat.writes(make_nb()).encode())
+    raw.put("src/sub/x.txt", b"x")
+    r = await jp_fetch("api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/nb.ipynb"}))
+    assert r.code == 201
+    assert body(r)["path"] == "src/nb-Copy1.ipynb"
+    assert raw.read("src/nb-Copy1.ipynb") == raw.read("src/nb.ipynb")
+    r = await jp_fetch("api", "contents", "", method="POST", body=json.dumps({"copy_from": "src/nb.ipynb"}))
+    assert body(r)["path"] == "nb.ipynb"
+    # copying a directory
+    r = await jp_fetch("api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/sub"}))
+    assert r.code == 201
+    assert body(r)["path"] == "src/sub-Copy1"
+    assert body(r)["type"] == "directory"
+    assert raw.read("src/sub-Copy1/x.txt") == b"x"
+    await expect_status(404, jp_fetch, "api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/missing.ipynb"}))
+
+
+async def test_patch_rename(jp_fetch, raw):
+    raw.put("a.txt", b"a")
+    raw.put("b.txt", b"b")
+    raw.put("dir/x.txt", b"x")
+    r = await jp_fetch("api", "contents", "a.txt", method="PATCH", body=json.dumps({"path": "dir/moved.txt"}))
+    assert r.code == 200
+    model = body(r)
+    assert model["path"] == "dir/moved.txt"
+    assert r.headers["Location"].endswith("/api/contents/dir/moved.txt")
+    assert raw.read("dir/moved.txt") == b"a"
+    assert not raw.exists("a.txt")
+
+    r = await jp_fetch("api", "contents", "dir", method="PATCH", body=json.dumps({"path": "renamed"}))
+    assert body(r)["path"] == "renamed"
+    assert raw.keys() >= {"renamed/x.txt", "renamed/moved.txt"}
+    assert not any(k.startswith("dir/") for k in raw.keys())
+
+    await expect_status(409, jp_fetch, "api", "contents", "b.txt", method="PATCH", body=json.dumps({"path": "renamed/x.txt"}))
+    await expect_status(404, jp_fetch, "api", "contents", "missing.txt", method="PATCH", body=json.dumps({"path": "new.txt"}))
+    assert raw.read("b.txt") == b"b"
+
+
+async def test_delete(jp_fetch, raw):
+    raw.put("gone.txt", b"g")
+    raw.put("tree/a/b.txt", b"b")
+    raw.put("tree/.s3keep")
+    r = await jp_fetch("api", "contents", "gone.txt", method="DELETE")
+    assert r.code == 204
+    assert not raw.exists("gone.txt")
+    await expect_status(404, jp_fetch, "api", "contents", "gone.txt")
+    r = await jp_fetch("api", "contents", "tree", method="DELETE")
+    assert r.code == 204
+    assert not any(k.startswith("tree/") for k in raw.keys())
+    await expect_status(404, jp_fetch, "api", "contents", "gone.txt", method="DELETE")
+    await expect_status(400, jp_fetch, "api", "contents", "", method="DELETE")
+
+
+async def test_error_status_codes(jp_fetch, raw):
+    raw.put("d/f.txt", b"f")
+    raw.put("bin.dat", b"\xff\xfe\x00")
+    raw.put(".hidden.txt", b"h")
+    await expect_status(404, jp_fetch, "api", "contents", "missing.ipynb")
+    await expect_status(404, jp_fetch, "api", "contents", "missing-dir/x.txt")
+    await expect_status(400, jp_fetch, "api", "contents", "d", params={"type": "file"})
+    await expect_status(400, jp_fetch, "api", "contents", "d/f.txt", params={"type": "directory"})
+    await expect_status(400, jp_fetch, "api", "contents", "bin.dat", params={"format": "text"})
+    await expect_status(404, jp_fetch, "api", "contents", ".hidden.txt")
+    await expect_status(400, jp_fetch, "api", "contents", ".new.txt", method="PUT", body=json.dumps({"type": "file", "format": "text", "content": "x"}))
+    await expect_status(400, jp_fetch, "api", "contents", "bad.bin", method="PUT", body=json.dumps({"type": "file", "format": "base64", "content": "abc"}))
+    assert not raw.exists(".new.txt")
+    assert not raw.exists("bad.bin")
+    assert ".hidden.txt" not in names(body(await jp_fetch("api", "contents")))
+
+
+async def test_checkpoint_endpoints(jp_fetch, raw):
+    await put_json(jp_fetch, "c/f.txt", {"type": "file", "format": "text", "content": "v1"})
+    r = await jp_fetch("api", "contents", "c/f.txt", "checkpoints", method="POST", body="")
+    assert r.code == 201
+    cp = body(r)
+    assert cp["id"] == "checkpoint"
+    assert r.headers["Location"].endswith("/api/contents/c/f.txt/checkpoints/checkpoint")
+    assert raw.read("c/.ipynb_checkpoints/f-checkpoint.txt") == b"v1"
+
+    r = await jp_fetch("api", "contents", "c/f.txt", "checkpoints")
+    assert [c["id"] for c in body(r)] == ["checkpoint"]
+
+    await put_json(jp_fetch, "c/f.txt", {"type": "file", "format": "text", "content": "v2"})
+    assert raw.read("c/f.txt") == b"v2"
+    r = await jp_fetch("api", "contents", "c/f.txt", "checkpoints", "checkpoint", method="POST", body="")
+    assert r.code == 204
+    assert raw.read("c/f.txt") == b"v1"
+
+    r = await jp_fetch("api", "contents", "c/f.txt", "checkpoints", "checkpoint", method="DELETE")
+    assert r.code == 204
+    assert not raw.exists("c/.ipynb_checkpoints/f-checkpoint.txt")
+    assert body(await jp_fetch("api", "contents", "c/f.txt", "checkpoints")) == []
+    assert set(names(body(await jp_fetch("api", "contents", "c")))) == {"f.txt"}
+
+
+async def test_trust_endpoint(jp_fetch, raw):
+    nb = make_nb("1 + 1")
+    nb.cells[0].outputs = [new_output("execute_result", data={"text/plain": "2"}, execution_count=1)]
+    raw.put("t.ipynb", nbformat.writes(nb).encode())
+    got = body(await jp_fetch("api", "contents", "t.ipynb"))
+    assert got["content"]["cells"][0]["metadata"]["trusted"] is False
+    r = await jp_fetch("api", "contents", "t.ipynb", "trust", method="POST", body="")
+    assert r.code == 201
+    got = body(await jp_fetch("api", "contents", "t.ipynb"))
+    assert got["content"]["cells"][0]["metadata"]["trusted"] is True
+
+
+async def test_files_download(jp_fetch, raw):
+    data = bytes(range(256)) * 2
+    nbdata = nbformat.writes(make_nb()).encode()
+    raw.put("dl/blob.bin", data)
+    raw.put("dl/readme.txt", "text ✓\r\nline2".encode())
+    raw.put("dl/nb.ipynb", nbdata)
+    r = await jp_fetch("files", "dl/blob.bin")
+    assert r.code == 200
+    assert r.body == data
+    r = await jp_fetch("files", "dl/readme.txt")
+    assert r.body == "text ✓\r\nline2".encode()
+    r = await jp_fetch("files", "dl/nb.ipynb")
+    assert r.body == nbdata
+    await expect_status(404, jp_fetch, "files", "dl/missing.bin")
+
+
+@pytest.mark.parametrize("name", ["ünïcødé 文件 #1.txt", "a b?c%d&e+f.txt"])
+async def test_special_names_rest(jp_fetch, raw, name):
+    folder = "späce dir #"
+    path = f"{folder}/{name}"
+    r = await put_json(jp_fetch, path, {"type": "file", "format": "text", "content": "special"})
+    assert r.code == 201
+    assert body(r)["path"] == path
+    assert raw.read(path) == b"special"
+    assert body(await jp_fetch("api", "contents", path))["content"] == "special"
+    entries = names(body(await jp_fetch("api", "contents", folder)))
+    assert set(entries) == {name}
+    assert entries[name]["path"] == path
+    assert (await jp_fetch("files", path)).body == b"special"
+    new_path = f"{folder}/rénamed + {name}"
+    r = await jp_fetch("api", "contents", path, method="PATCH", body=json.dumps({"path": new_path}))
+    assert body(r)["path"] == new_path
+    assert raw.read(new_path) == b"special"
+    assert not raw.exists(path)
+    r = await jp_fetch("api", "contents", new_path, method="DELETE")
+    assert r.code == 204
+    assert not raw.exists(new_path)
