@@ -166,8 +166,24 @@ def _ensure_bucket(settings: S3Settings):
     client.create_bucket(**kwargs)
 
 
+def pytest_report_header(config):
+    endpoint = os.environ.get("S3CONTENTS_TEST_ENDPOINT")
+    if endpoint:
+        return f"s3contents-rs: external S3 endpoint {endpoint} (S3CONTENTS_TEST_*)"
+    return "s3contents-rs: local moto_server (S3CONTENTS_TEST_ENDPOINT unset)"
+
+
+def _announce(request, message: str) -> None:
+    """Print past pytest's output capture."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(message)
+    else:  # pragma: no cover
+        print(message)
+
+
 @pytest.fixture(scope="session")
-def s3_settings(tmp_path_factory):
+def s3_settings(request, tmp_path_factory):
     """Connection settings of the S3 endpoint used by the whole session."""
     env = os.environ
     keys = (
@@ -192,9 +208,10 @@ def s3_settings(tmp_path_factory):
             external=True,
         )
         _ensure_bucket(settings)
-        print(
+        _announce(
+            request,
             f"\n[s3contents-rs tests] using external S3 endpoint {settings.endpoint_url} "
-            f"bucket {settings.bucket!r}"
+            f"bucket {settings.bucket!r}",
         )
         yield settings
         return
@@ -227,7 +244,10 @@ def s3_settings(tmp_path_factory):
             external=False,
         )
         _ensure_bucket(settings)
-        print(f"\n[s3contents-rs tests] using moto_server at {endpoint} bucket {settings.bucket!r}")
+        _announce(
+            request,
+            f"\n[s3contents-rs tests] using moto_server at {endpoint} bucket {settings.bucket!r}",
+        )
         yield settings
     finally:
         proc.terminate()
@@ -374,3 +394,20 @@ def cm(make_cm) -> ManagerAdapter:
 def events(cm) -> EventSink:
     """Records the jupyter_events emitted by ``cm``."""
     return EventSink(cm.raw.event_logger)
+
+
+# --------------------------------------------------------------------------- REST
+@pytest.fixture
+def fetch(jp_fetch, jp_asyncio_loop):
+    """Synchronous jp_fetch: runs the request on the server's own loop.
+
+    REST tests are plain (sync) functions so they behave the same whatever
+    pytest-asyncio's ``asyncio_mode`` is (in "auto" mode pytest-asyncio would
+    run ``async def`` tests on its own loop, where the pytest-jupyter server
+    does not run, and every request would time out).
+    """
+
+    def _fetch(*parts, **kwargs):
+        return jp_asyncio_loop.run_until_complete(jp_fetch(*parts, **kwargs))
+
+    return _fetch

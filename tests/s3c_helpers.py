@@ -153,7 +153,22 @@ class ManagerAdapter:
         if not callable(attr) or inspect.isclass(attr):
             return attr
         if not self.is_async:
-            return attr
+            if name not in ASYNC_API:
+                return attr
+
+            def sync_call(*args, **kwargs):
+                result = attr(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    if inspect.iscoroutine(result):
+                        result.close()
+                    raise AssertionError(
+                        f"S3ContentsManager.{name}() returned an awaitable; the sync "
+                        "manager must return plain values"
+                    )
+                return result
+
+            sync_call.__name__ = name
+            return sync_call
 
         def call(*args, **kwargs):
             async def _call():

@@ -62,58 +62,58 @@ def make_nb(source):
     return nb
 
 
-async def test_hybrid_root_lists_both(jp_fetch, jp_serverapp, raw, local_dir):
+def test_hybrid_root_lists_both(fetch, jp_serverapp, raw, local_dir):
     from s3contents_rs import S3ContentsManager
 
     assert isinstance(jp_serverapp.contents_manager.managers[""], S3ContentsManager)
     raw.put("in-s3.txt", b"s3")
     raw.put("s3dir/x.txt", b"x")
     (local_dir / "on-disk.txt").write_text("disk")
-    root = names(body(await jp_fetch("api", "contents")))
+    root = names(body(fetch("api", "contents")))
     assert set(root) == {"in-s3.txt", "s3dir", "local"}
     assert root["local"]["type"] == "directory"
     assert root["s3dir"]["type"] == "directory"
-    local = names(body(await jp_fetch("api", "contents", "local")))
+    local = names(body(fetch("api", "contents", "local")))
     assert set(local) == {"on-disk.txt"}
     assert local["on-disk.txt"]["path"] == "local/on-disk.txt"
 
 
-async def test_hybrid_save_and_get_in_s3(jp_fetch, raw, local_dir):
+def test_hybrid_save_and_get_in_s3(fetch, raw, local_dir):
     nb = make_nb("s3 = True")
-    r = await jp_fetch("api", "contents", "work/s3.ipynb", method="PUT", body=json.dumps({"type": "notebook", "content": nb}))
+    r = fetch("api", "contents", "work/s3.ipynb", method="PUT", body=json.dumps({"type": "notebook", "content": nb}))
     assert r.code == 201
     assert body(r)["path"] == "work/s3.ipynb"
     stored = nbformat.reads(raw.read("work/s3.ipynb").decode(), as_version=4)
     assert stored.cells[0].source == "s3 = True"
-    got = body(await jp_fetch("api", "contents", "work/s3.ipynb"))
+    got = body(fetch("api", "contents", "work/s3.ipynb"))
     assert got["type"] == "notebook"
     assert got["content"]["cells"][0]["source"] == "s3 = True"
-    r = await jp_fetch("api", "contents", "blob.bin", method="PUT", body=json.dumps({"type": "file", "format": "base64", "content": base64.b64encode(b"\x00\xff").decode()}))
+    r = fetch("api", "contents", "blob.bin", method="PUT", body=json.dumps({"type": "file", "format": "base64", "content": base64.b64encode(b"\x00\xff").decode()}))
     assert raw.read("blob.bin") == b"\x00\xff"
     assert not (local_dir / "work").exists()
     with pytest.raises(HTTPClientError) as info:
-        await jp_fetch("api", "contents", "work/missing.txt")
+        fetch("api", "contents", "work/missing.txt")
     assert info.value.code == 404
 
 
-async def test_hybrid_save_and_get_local(jp_fetch, raw, local_dir):
-    r = await jp_fetch("api", "contents", "local/l.txt", method="PUT", body=json.dumps({"type": "file", "format": "text", "content": "local text"}))
+def test_hybrid_save_and_get_local(fetch, raw, local_dir):
+    r = fetch("api", "contents", "local/l.txt", method="PUT", body=json.dumps({"type": "file", "format": "text", "content": "local text"}))
     assert r.code == 201
     assert body(r)["path"] == "local/l.txt"
     assert (local_dir / "l.txt").read_text() == "local text"
-    got = body(await jp_fetch("api", "contents", "local/l.txt"))
+    got = body(fetch("api", "contents", "local/l.txt"))
     assert got["content"] == "local text"
     assert got["path"] == "local/l.txt"
     assert not raw.exists("local/l.txt")
     assert "local" not in {k.split("/", 1)[0] for k in raw.keys()}
 
 
-async def test_hybrid_rename_and_delete_in_s3(jp_fetch, raw):
+def test_hybrid_rename_and_delete_in_s3(fetch, raw):
     raw.put("a/old.txt", b"old")
-    r = await jp_fetch("api", "contents", "a/old.txt", method="PATCH", body=json.dumps({"path": "a/new.txt"}))
+    r = fetch("api", "contents", "a/old.txt", method="PATCH", body=json.dumps({"path": "a/new.txt"}))
     assert body(r)["path"] == "a/new.txt"
     assert raw.read("a/new.txt") == b"old"
     assert not raw.exists("a/old.txt")
-    r = await jp_fetch("api", "contents", "a/new.txt", method="DELETE")
+    r = fetch("api", "contents", "a/new.txt", method="DELETE")
     assert r.code == 204
     assert not raw.exists("a/new.txt")

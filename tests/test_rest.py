@@ -62,9 +62,9 @@ def body(response) -> dict | list:
     return json.loads(response.body.decode("utf-8"))
 
 
-async def expect_status(status: int, fetch, *parts, **kwargs) -> HTTPClientError:
+def expect_status(status: int, fetch, *parts, **kwargs) -> HTTPClientError:
     with pytest.raises(HTTPClientError) as info:
-        await fetch(*parts, **kwargs)
+        fetch(*parts, **kwargs)
     assert info.value.code == status, (
         f"expected {status}, got {info.value.code}: "
         f"{info.value.response.body if info.value.response else ''}"
@@ -83,15 +83,15 @@ def names(model) -> dict:
     return {m["name"]: m for m in model["content"]}
 
 
-async def put_json(fetch, path, model):
-    return await fetch("api", "contents", path, method="PUT", body=json.dumps(model))
+def put_json(fetch, path, model):
+    return fetch("api", "contents", path, method="PUT", body=json.dumps(model))
 
 
 # --------------------------------------------------------------------------- tests
 @pytest.mark.s3_preexisting({"top.txt": b"top", "folder/inner.ipynb": nbformat.writes(make_nb()).encode()})
-async def test_server_starts_and_lists_bucket_root(jp_fetch, jp_serverapp, server_manager_class):
+def test_server_starts_and_lists_bucket_root(fetch, jp_serverapp, server_manager_class):
     assert isinstance(jp_serverapp.contents_manager, server_manager_class)
-    r = await jp_fetch("api", "contents")
+    r = fetch("api", "contents")
     assert r.code == 200
     model = body(r)
     assert model["type"] == "directory"
@@ -100,21 +100,21 @@ async def test_server_starts_and_lists_bucket_root(jp_fetch, jp_serverapp, serve
     assert set(entries) == {"top.txt", "folder"}
     assert entries["folder"]["type"] == "directory"
     assert entries["top.txt"]["type"] == "file"
-    r = await jp_fetch("api", "contents", "folder")
+    r = fetch("api", "contents", "folder")
     assert set(names(body(r))) == {"inner.ipynb"}
 
 
 @pytest.mark.s3_preexisting({"work/.s3keep": b"", "work/start.txt": b"s"})
 @pytest.mark.cm_config(preferred_dir="work")
-async def test_preferred_dir_existing_folder(jp_fetch, jp_serverapp):
+def test_preferred_dir_existing_folder(fetch, jp_serverapp):
     assert jp_serverapp.contents_manager.preferred_dir == "work"
-    r = await jp_fetch("api", "contents", "work")
+    r = fetch("api", "contents", "work")
     assert set(names(body(r))) == {"start.txt"}
 
 
-async def test_put_get_notebook(jp_fetch, raw):
+def test_put_get_notebook(fetch, raw):
     nb = make_nb("x = 41 + 1")
-    r = await put_json(jp_fetch, "work/nb.ipynb", {"type": "notebook", "content": nb})
+    r = put_json(fetch, "work/nb.ipynb", {"type": "notebook", "content": nb})
     assert r.code == 201
     assert r.headers["Location"].endswith("/api/contents/work/nb.ipynb")
     created = body(r)
@@ -125,100 +125,100 @@ async def test_put_get_notebook(jp_fetch, raw):
     assert nbformat.reads(stored.decode(), as_version=4).cells[0].source == "x = 41 + 1"
 
     nb.cells[0].source = "x = 42"
-    r = await put_json(jp_fetch, "work/nb.ipynb", {"type": "notebook", "content": nb})
+    r = put_json(fetch, "work/nb.ipynb", {"type": "notebook", "content": nb})
     assert r.code == 200
     saved = body(r)
 
-    r = await jp_fetch("api", "contents", "work/nb.ipynb")
+    r = fetch("api", "contents", "work/nb.ipynb")
     got = body(r)
     assert got["type"] == "notebook"
     assert got["format"] == "json"
     assert got["content"]["cells"][0]["source"] == "x = 42"
     assert got["last_modified"] == saved["last_modified"]
 
-    r = await jp_fetch("api", "contents", "work/nb.ipynb", params={"content": "0"})
+    r = fetch("api", "contents", "work/nb.ipynb", params={"content": "0"})
     meta = body(r)
     assert meta["content"] is None
     assert meta["last_modified"] == saved["last_modified"]
 
-    r = await jp_fetch("api", "contents", "work/nb.ipynb", params={"hash": "1"})
+    r = fetch("api", "contents", "work/nb.ipynb", params={"hash": "1"})
     hashed = body(r)
     assert hashed["hash"] == sha256(raw.read("work/nb.ipynb"))
     assert hashed["hash_algorithm"] == "sha256"
 
-    listing = names(body(await jp_fetch("api", "contents", "work")))
+    listing = names(body(fetch("api", "contents", "work")))
     assert listing["nb.ipynb"]["last_modified"] == saved["last_modified"]
 
 
-async def test_put_text_and_binary_files(jp_fetch, raw):
-    r = await put_json(jp_fetch, "f/a.txt", {"type": "file", "format": "text", "content": "héllo"})
+def test_put_text_and_binary_files(fetch, raw):
+    r = put_json(fetch, "f/a.txt", {"type": "file", "format": "text", "content": "héllo"})
     assert r.code == 201
     assert raw.read("f/a.txt") == "héllo".encode()
     data = bytes(range(256))
-    r = await put_json(jp_fetch, "f/b.bin", {"type": "file", "format": "base64", "content": b64(data)})
+    r = put_json(fetch, "f/b.bin", {"type": "file", "format": "base64", "content": b64(data)})
     assert r.code == 201
     assert raw.read("f/b.bin") == data
 
-    got = body(await jp_fetch("api", "contents", "f/a.txt"))
+    got = body(fetch("api", "contents", "f/a.txt"))
     assert (got["format"], got["content"], got["mimetype"]) == ("text", "héllo", "text/plain")
-    got = body(await jp_fetch("api", "contents", "f/b.bin"))
+    got = body(fetch("api", "contents", "f/b.bin"))
     assert got["format"] == "base64"
     assert base64.b64decode(got["content"]) == data
-    got = body(await jp_fetch("api", "contents", "f/a.txt", params={"type": "file", "format": "base64"}))
+    got = body(fetch("api", "contents", "f/a.txt", params={"type": "file", "format": "base64"}))
     assert base64.b64decode(got["content"]) == "héllo".encode()
 
 
-async def test_put_directory(jp_fetch, raw):
-    r = await put_json(jp_fetch, "made", {"type": "directory"})
+def test_put_directory(fetch, raw):
+    r = put_json(fetch, "made", {"type": "directory"})
     assert r.code == 201
     assert body(r)["type"] == "directory"
     assert raw.exists("made/.s3keep")
-    assert body(await jp_fetch("api", "contents", "made"))["content"] == []
+    assert body(fetch("api", "contents", "made"))["content"] == []
 
 
-async def test_post_new_untitled(jp_fetch, raw):
-    async def post(path, model):
-        r = await jp_fetch("api", "contents", path, method="POST", body=json.dumps(model))
+def test_post_new_untitled(fetch, raw):
+    def post(path, model):
+        r = fetch("api", "contents", path, method="POST", body=json.dumps(model))
         assert r.code == 201
         return body(r)
 
-    assert (await post("", {"type": "notebook"}))["path"] == "Untitled.ipynb"
-    assert (await post("", {"type": "notebook"}))["path"] == "Untitled1.ipynb"
-    assert (await post("", {"type": "directory"}))["path"] == "Untitled Folder"
-    assert (await post("", {"type": "directory"}))["path"] == "Untitled Folder 1"
-    assert (await post("", {"type": "file", "ext": ".txt"}))["path"] == "untitled.txt"
-    assert (await post("Untitled Folder", {"type": "notebook"}))["path"] == "Untitled Folder/Untitled.ipynb"
+    assert (post("", {"type": "notebook"}))["path"] == "Untitled.ipynb"
+    assert (post("", {"type": "notebook"}))["path"] == "Untitled1.ipynb"
+    assert (post("", {"type": "directory"}))["path"] == "Untitled Folder"
+    assert (post("", {"type": "directory"}))["path"] == "Untitled Folder 1"
+    assert (post("", {"type": "file", "ext": ".txt"}))["path"] == "untitled.txt"
+    assert (post("Untitled Folder", {"type": "notebook"}))["path"] == "Untitled Folder/Untitled.ipynb"
     assert raw.exists("Untitled.ipynb")
     assert raw.exists("Untitled Folder 1/.s3keep")
     assert raw.exists("Untitled Folder/Untitled.ipynb")
-    await expect_status(404, jp_fetch, "api", "contents", "missing-dir", method="POST", body=json.dumps({"type": "notebook"}))
+    expect_status(404, fetch, "api", "contents", "missing-dir", method="POST", body=json.dumps({"type": "notebook"}))
     # POST onto an existing file is refused
-    await expect_status(400, jp_fetch, "api", "contents", "Untitled.ipynb", method="POST", body=json.dumps({"type": "notebook"}))
+    expect_status(400, fetch, "api", "contents", "Untitled.ipynb", method="POST", body=json.dumps({"type": "notebook"}))
 
 
-async def test_post_copy(jp_fetch, raw):
+def test_post_copy(fetch, raw):
     raw.put("src/nb.ipynb", nbformat.writes(make_nb()).encode())
     raw.put("src/sub/x.txt", b"x")
-    r = await jp_fetch("api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/nb.ipynb"}))
+    r = fetch("api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/nb.ipynb"}))
     assert r.code == 201
     assert body(r)["path"] == "src/nb-Copy1.ipynb"
     assert raw.read("src/nb-Copy1.ipynb") == raw.read("src/nb.ipynb")
-    r = await jp_fetch("api", "contents", "", method="POST", body=json.dumps({"copy_from": "src/nb.ipynb"}))
+    r = fetch("api", "contents", "", method="POST", body=json.dumps({"copy_from": "src/nb.ipynb"}))
     assert body(r)["path"] == "nb.ipynb"
     # copying a directory
-    r = await jp_fetch("api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/sub"}))
+    r = fetch("api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/sub"}))
     assert r.code == 201
     assert body(r)["path"] == "src/sub-Copy1"
     assert body(r)["type"] == "directory"
     assert raw.read("src/sub-Copy1/x.txt") == b"x"
-    await expect_status(404, jp_fetch, "api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/missing.ipynb"}))
+    expect_status(404, fetch, "api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/missing.ipynb"}))
 
 
-async def test_patch_rename(jp_fetch, raw):
+def test_patch_rename(fetch, raw):
     raw.put("a.txt", b"a")
     raw.put("b.txt", b"b")
     raw.put("dir/x.txt", b"x")
-    r = await jp_fetch("api", "contents", "a.txt", method="PATCH", body=json.dumps({"path": "dir/moved.txt"}))
+    r = fetch("api", "contents", "a.txt", method="PATCH", body=json.dumps({"path": "dir/moved.txt"}))
     assert r.code == 200
     model = body(r)
     assert model["path"] == "dir/moved.txt"
@@ -226,119 +226,166 @@ async def test_patch_rename(jp_fetch, raw):
     assert raw.read("dir/moved.txt") == b"a"
     assert not raw.exists("a.txt")
 
-    r = await jp_fetch("api", "contents", "dir", method="PATCH", body=json.dumps({"path": "renamed"}))
+    r = fetch("api", "contents", "dir", method="PATCH", body=json.dumps({"path": "renamed"}))
     assert body(r)["path"] == "renamed"
     assert raw.keys() >= {"renamed/x.txt", "renamed/moved.txt"}
     assert not any(k.startswith("dir/") for k in raw.keys())
 
-    await expect_status(409, jp_fetch, "api", "contents", "b.txt", method="PATCH", body=json.dumps({"path": "renamed/x.txt"}))
-    await expect_status(404, jp_fetch, "api", "contents", "missing.txt", method="PATCH", body=json.dumps({"path": "new.txt"}))
+    expect_status(409, fetch, "api", "contents", "b.txt", method="PATCH", body=json.dumps({"path": "renamed/x.txt"}))
+    expect_status(404, fetch, "api", "contents", "missing.txt", method="PATCH", body=json.dumps({"path": "new.txt"}))
     assert raw.read("b.txt") == b"b"
 
 
-async def test_delete(jp_fetch, raw):
+def test_delete(fetch, raw):
     raw.put("gone.txt", b"g")
     raw.put("tree/a/b.txt", b"b")
     raw.put("tree/.s3keep")
-    r = await jp_fetch("api", "contents", "gone.txt", method="DELETE")
+    r = fetch("api", "contents", "gone.txt", method="DELETE")
     assert r.code == 204
     assert not raw.exists("gone.txt")
-    await expect_status(404, jp_fetch, "api", "contents", "gone.txt")
-    r = await jp_fetch("api", "contents", "tree", method="DELETE")
+    expect_status(404, fetch, "api", "contents", "gone.txt")
+    r = fetch("api", "contents", "tree", method="DELETE")
     assert r.code == 204
     assert not any(k.startswith("tree/") for k in raw.keys())
-    await expect_status(404, jp_fetch, "api", "contents", "gone.txt", method="DELETE")
-    await expect_status(400, jp_fetch, "api", "contents", "", method="DELETE")
+    expect_status(404, fetch, "api", "contents", "gone.txt", method="DELETE")
+    expect_status(400, fetch, "api", "contents", "", method="DELETE")
 
 
-async def test_error_status_codes(jp_fetch, raw):
+def test_error_status_codes(fetch, raw):
     raw.put("d/f.txt", b"f")
     raw.put("bin.dat", b"\xff\xfe\x00")
     raw.put(".hidden.txt", b"h")
-    await expect_status(404, jp_fetch, "api", "contents", "missing.ipynb")
-    await expect_status(404, jp_fetch, "api", "contents", "missing-dir/x.txt")
-    await expect_status(400, jp_fetch, "api", "contents", "d", params={"type": "file"})
-    await expect_status(400, jp_fetch, "api", "contents", "d/f.txt", params={"type": "directory"})
-    await expect_status(400, jp_fetch, "api", "contents", "bin.dat", params={"format": "text"})
-    await expect_status(404, jp_fetch, "api", "contents", ".hidden.txt")
-    await expect_status(400, jp_fetch, "api", "contents", ".new.txt", method="PUT", body=json.dumps({"type": "file", "format": "text", "content": "x"}))
-    await expect_status(400, jp_fetch, "api", "contents", "bad.bin", method="PUT", body=json.dumps({"type": "file", "format": "base64", "content": "abc"}))
+    expect_status(404, fetch, "api", "contents", "missing.ipynb")
+    expect_status(404, fetch, "api", "contents", "missing-dir/x.txt")
+    expect_status(400, fetch, "api", "contents", "d", params={"type": "file"})
+    expect_status(400, fetch, "api", "contents", "d/f.txt", params={"type": "directory"})
+    expect_status(400, fetch, "api", "contents", "bin.dat", params={"format": "text"})
+    expect_status(404, fetch, "api", "contents", ".hidden.txt")
+    expect_status(400, fetch, "api", "contents", ".new.txt", method="PUT", body=json.dumps({"type": "file", "format": "text", "content": "x"}))
+    expect_status(400, fetch, "api", "contents", "bad.bin", method="PUT", body=json.dumps({"type": "file", "format": "base64", "content": "abc"}))
     assert not raw.exists(".new.txt")
     assert not raw.exists("bad.bin")
-    assert ".hidden.txt" not in names(body(await jp_fetch("api", "contents")))
+    assert ".hidden.txt" not in names(body(fetch("api", "contents")))
 
 
-async def test_checkpoint_endpoints(jp_fetch, raw):
-    await put_json(jp_fetch, "c/f.txt", {"type": "file", "format": "text", "content": "v1"})
-    r = await jp_fetch("api", "contents", "c/f.txt", "checkpoints", method="POST", body="")
+def test_checkpoint_endpoints(fetch, raw):
+    put_json(fetch, "c/f.txt", {"type": "file", "format": "text", "content": "v1"})
+    r = fetch("api", "contents", "c/f.txt", "checkpoints", method="POST", body="")
     assert r.code == 201
     cp = body(r)
     assert cp["id"] == "checkpoint"
     assert r.headers["Location"].endswith("/api/contents/c/f.txt/checkpoints/checkpoint")
     assert raw.read("c/.ipynb_checkpoints/f-checkpoint.txt") == b"v1"
 
-    r = await jp_fetch("api", "contents", "c/f.txt", "checkpoints")
+    r = fetch("api", "contents", "c/f.txt", "checkpoints")
     assert [c["id"] for c in body(r)] == ["checkpoint"]
 
-    await put_json(jp_fetch, "c/f.txt", {"type": "file", "format": "text", "content": "v2"})
+    put_json(fetch, "c/f.txt", {"type": "file", "format": "text", "content": "v2"})
     assert raw.read("c/f.txt") == b"v2"
-    r = await jp_fetch("api", "contents", "c/f.txt", "checkpoints", "checkpoint", method="POST", body="")
+    r = fetch("api", "contents", "c/f.txt", "checkpoints", "checkpoint", method="POST", body="")
     assert r.code == 204
     assert raw.read("c/f.txt") == b"v1"
 
-    r = await jp_fetch("api", "contents", "c/f.txt", "checkpoints", "checkpoint", method="DELETE")
+    r = fetch("api", "contents", "c/f.txt", "checkpoints", "checkpoint", method="DELETE")
     assert r.code == 204
     assert not raw.exists("c/.ipynb_checkpoints/f-checkpoint.txt")
-    assert body(await jp_fetch("api", "contents", "c/f.txt", "checkpoints")) == []
-    assert set(names(body(await jp_fetch("api", "contents", "c")))) == {"f.txt"}
+    assert body(fetch("api", "contents", "c/f.txt", "checkpoints")) == []
+    assert set(names(body(fetch("api", "contents", "c")))) == {"f.txt"}
 
 
-async def test_trust_endpoint(jp_fetch, raw):
+def test_trust_endpoint(fetch, raw):
     nb = make_nb("1 + 1")
     nb.cells[0].outputs = [new_output("execute_result", data={"text/plain": "2"}, execution_count=1)]
     raw.put("t.ipynb", nbformat.writes(nb).encode())
-    got = body(await jp_fetch("api", "contents", "t.ipynb"))
+    got = body(fetch("api", "contents", "t.ipynb"))
     assert got["content"]["cells"][0]["metadata"]["trusted"] is False
-    r = await jp_fetch("api", "contents", "t.ipynb", "trust", method="POST", body="")
+    r = fetch("api", "contents", "t.ipynb", "trust", method="POST", body="")
     assert r.code == 201
-    got = body(await jp_fetch("api", "contents", "t.ipynb"))
+    got = body(fetch("api", "contents", "t.ipynb"))
     assert got["content"]["cells"][0]["metadata"]["trusted"] is True
 
 
-async def test_files_download(jp_fetch, raw):
+def test_files_download(fetch, raw):
     data = bytes(range(256)) * 2
     nbdata = nbformat.writes(make_nb()).encode()
     raw.put("dl/blob.bin", data)
     raw.put("dl/readme.txt", "text ✓\r\nline2".encode())
     raw.put("dl/nb.ipynb", nbdata)
-    r = await jp_fetch("files", "dl/blob.bin")
+    r = fetch("files", "dl/blob.bin")
     assert r.code == 200
     assert r.body == data
-    r = await jp_fetch("files", "dl/readme.txt")
+    r = fetch("files", "dl/readme.txt")
     assert r.body == "text ✓\r\nline2".encode()
-    r = await jp_fetch("files", "dl/nb.ipynb")
+    r = fetch("files", "dl/nb.ipynb")
     assert r.body == nbdata
-    await expect_status(404, jp_fetch, "files", "dl/missing.bin")
+    expect_status(404, fetch, "files", "dl/missing.bin")
 
 
 @pytest.mark.parametrize("name", ["ünïcødé 文件 #1.txt", "a b?c%d&e+f.txt"])
-async def test_special_names_rest(jp_fetch, raw, name):
+def test_special_names_rest(fetch, raw, name):
     folder = "späce dir #"
     path = f"{folder}/{name}"
-    r = await put_json(jp_fetch, path, {"type": "file", "format": "text", "content": "special"})
+    r = put_json(fetch, path, {"type": "file", "format": "text", "content": "special"})
     assert r.code == 201
     assert body(r)["path"] == path
     assert raw.read(path) == b"special"
-    assert body(await jp_fetch("api", "contents", path))["content"] == "special"
-    entries = names(body(await jp_fetch("api", "contents", folder)))
+    assert body(fetch("api", "contents", path))["content"] == "special"
+    entries = names(body(fetch("api", "contents", folder)))
     assert set(entries) == {name}
     assert entries[name]["path"] == path
-    assert (await jp_fetch("files", path)).body == b"special"
+    assert (fetch("files", path)).body == b"special"
     new_path = f"{folder}/rénamed + {name}"
-    r = await jp_fetch("api", "contents", path, method="PATCH", body=json.dumps({"path": new_path}))
+    r = fetch("api", "contents", path, method="PATCH", body=json.dumps({"path": new_path}))
     assert body(r)["path"] == new_path
     assert raw.read(new_path) == b"special"
     assert not raw.exists(path)
-    r = await jp_fetch("api", "contents", new_path, method="DELETE")
+    r = fetch("api", "contents", new_path, method="DELETE")
     assert r.code == 204
     assert not raw.exists(new_path)
+
+
+def test_concurrent_requests(jp_fetch, jp_asyncio_loop, raw):
+    """Parallel requests must all be served (no blocking/deadlock in the manager)."""
+    import asyncio
+
+    for i in range(8):
+        raw.put(f"c/{i}.txt", str(i).encode())
+
+    async def go():
+        gets = [jp_fetch("api", "contents", f"c/{i}.txt") for i in range(8)]
+        puts = [
+            jp_fetch(
+                "api",
+                "contents",
+                f"c/new{i}.txt",
+                method="PUT",
+                body=json.dumps({"type": "file", "format": "text", "content": f"new {i}"}),
+            )
+            for i in range(4)
+        ]
+        lists = [jp_fetch("api", "contents", "c") for _ in range(2)]
+        return await asyncio.gather(*gets, *puts, *lists)
+
+    responses = jp_asyncio_loop.run_until_complete(go())
+    assert [body(r)["content"] for r in responses[:8]] == [str(i) for i in range(8)]
+    assert [r.code for r in responses[8:12]] == [201] * 4
+    for i in range(4):
+        assert raw.read(f"c/new{i}.txt") == f"new {i}".encode()
+    final = names(body(jp_asyncio_loop.run_until_complete(jp_fetch("api", "contents", "c"))))
+    assert set(final) == {f"{i}.txt" for i in range(8)} | {f"new{i}.txt" for i in range(4)}
+
+
+def test_chunked_upload_like_jupyterlab(fetch, raw):
+    """JupyterLab uploads every file larger than 1 MiB in chunks: PUT with
+    ``chunk`` = 1, 2, ..., and -1 for the last one; the object must end up as
+    the concatenation of all chunks."""
+    parts = [bytes([i]) * 1000 + b"|" for i in range(4)]
+    numbers = [1, 2, 3, -1]
+    for number, part in zip(numbers, parts):
+        model = {"type": "file", "format": "base64", "name": "big.bin", "chunk": number, "content": b64(part)}
+        r = fetch("api", "contents", "up/big.bin", method="PUT", body=json.dumps(model))
+        assert r.code in (200, 201)
+        assert body(r)["path"] == "up/big.bin"
+    assert raw.read("up/big.bin") == b"".join(parts)
+    got = body(fetch("api", "contents", "up/big.bin", params={"content": "0"}))
+    assert got["size"] == sum(len(p) for p in parts)

@@ -166,6 +166,9 @@ def test_read_bucket_written_by_s3contents(cm, raw, manager_kwargs, tmp_path):
 def test_s3contents_reads_what_we_write(cm, raw, manager_kwargs, tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_code_cell("ours = 1"))
+    # Create the folder first, as Jupyter does (s3contents hides folders that
+    # have no .s3keep marker from its listings: its filter_deleted_markers).
+    cm.save({"type": "directory"}, "ours")
     cm.save({"type": "notebook", "content": nb}, "ours/nb.ipynb")
     cm.save({"type": "file", "format": "text", "content": "written by s3contents-rs"}, "ours/text.txt")
     cm.save({"type": "file", "format": "base64", "content": base64.b64encode(BINARY).decode()}, "ours/bin.dat")

@@ -11,12 +11,13 @@ import binascii
 import hashlib
 import itertools
 import mimetypes
+from datetime import datetime, timezone
 from fnmatch import fnmatch
 from typing import Any, Optional
 
 import nbformat
 from tornado.web import HTTPError
-from traitlets import Bool, Enum, HasTraits, Int, TraitError, validate
+from traitlets import Bool, Enum, Float, HasTraits, Int, TraitError, default, validate
 
 from ._core import ContentsStore, Entry
 from .exceptions import S3ContentsError
@@ -48,6 +49,28 @@ class StoreContentsMixin(HasTraits):
         help="Hash algorithm used for the 'hash' field of models when a hash is requested.",
     )
 
+    upload_part_size = Int(
+        8 * 1024 * 1024,
+        config=True,
+        help="""Part size of the multipart uploads behind chunked (large file) uploads, in
+        bytes; at least 5 MiB (the S3 minimum). Server memory per upload stays near this.""",
+    )
+
+    upload_timeout = Float(
+        3600.0,
+        config=True,
+        help="Seconds after which an unfinished chunked upload is aborted in the store.",
+    )
+
+    def _store_kwargs(self) -> dict[str, Any]:
+        return {"upload_part_size": self.upload_part_size, "upload_timeout": self.upload_timeout}
+
+    @default("files_handler_params")
+    def _files_handler_params_default(self) -> dict[str, Any]:
+        # jupyter_server's FilesHandler reads through the contents manager, but its
+        # StaticFileHandler base insists on a `path` argument it then never uses.
+        return {"path": "/"}
+
     @validate("max_checkpoints")
     def _validate_max_checkpoints(self, proposal: dict[str, Any]) -> int:
         if proposal["value"] < 1:
@@ -56,18 +79,32 @@ class StoreContentsMixin(HasTraits):
 
     # -- the store -------------------------------------------------------------------
 
-    _store: ContentsStore
-
     def _open_store(self) -> ContentsStore:
         """Build the store from the traits; subclasses say which store."""
         raise NotImplementedError
 
+    @property
+    def _store(self) -> ContentsStore:
+        # Built on first use: traitlets validates `preferred_dir` (which asks the store)
+        # before __init__ returns. __init__ forces it, so bad config fails at startup.
+        store = self.__dict__.get("_built_store")
+        if store is None:
+            try:
+                store = self._open_store()
+            except S3ContentsError as e:
+                raise TraitError(f"{type(self).__name__}: {e}") from e
+            self.__dict__["_built_store"] = store
+            self.__dict__["_checkpointed"] = set()
+        return store
+
     def _init_store(self) -> None:
-        try:
-            self._store = self._open_store()
-        except S3ContentsError as e:
-            raise TraitError(f"{type(self).__name__}: {e}") from e
-        self._checkpointed: set[str] = set()
+        self._store  # noqa: B018 (build now, so configuration errors surface at startup)
+
+    @property
+    def _checkpointed(self) -> set[str]:
+        """Notebooks known to have a checkpoint (saves skip the check for them)."""
+        self._store  # noqa: B018
+        return self.__dict__["_checkpointed"]
 
     @property
     def store(self) -> ContentsStore:
@@ -77,7 +114,8 @@ class StoreContentsMixin(HasTraits):
     # -- paths and hidden files -----------------------------------------------------
 
     def _hidden(self, path: str) -> bool:
-        return any(part.startswith(".") for part in path.split("/") if part)
+        # "." and ".." are not hidden names but invalid ones: the core answers those with 400.
+        return any(part.startswith(".") and part not in (".", "..") for part in path.split("/"))
 
     def _refuse_hidden_read(self, path: str) -> None:
         if not self.allow_hidden and self._hidden(path):  # type: ignore[attr-defined]
@@ -219,10 +257,49 @@ class StoreContentsMixin(HasTraits):
             return content.encode("utf-8"), validation_error
         if fmt == "base64":
             try:
-                return base64.b64decode(content.encode("ascii"), validate=True), validation_error
+                # Line breaks are allowed (as decodebytes allows them); anything else
+                # outside the alphabet is an error rather than silently dropped.
+                compact = "".join(content.split()).encode("ascii")
+                return base64.b64decode(compact, validate=True), validation_error
             except (binascii.Error, UnicodeEncodeError, AttributeError) as e:
                 raise HTTPError(400, f"Encoding error saving {path}: content is not valid base64") from e
         raise HTTPError(400, "Must specify format of file contents as 'text' or 'base64'")
+
+    def _chunk_data(self, model: dict[str, Any], path: str) -> bytes:
+        """Validate one chunk of a chunked upload and decode its bytes."""
+        chunk = model.get("chunk")
+        if not isinstance(chunk, int) or isinstance(chunk, bool) or (chunk < 1 and chunk != -1):
+            raise HTTPError(400, f"Invalid chunk number {chunk!r}: expected 1, 2, ... or -1 for the last")
+        if model.get("type") != "file":
+            raise HTTPError(400, f"Chunked uploads must have type 'file', not {model.get('type')!r}")
+        if model.get("format") != "base64":
+            raise HTTPError(400, "Chunked uploads must have format 'base64'")
+        if "content" not in model:
+            raise HTTPError(400, "No file content provided")
+        if not path:
+            raise HTTPError(400, "Cannot save over the root directory")
+        self._refuse_hidden_write(path)
+        data, _ = self._serialize(model, path)
+        return data
+
+    @staticmethod
+    def _upload_progress_model(path: str, received: int) -> dict[str, Any]:
+        """What LargeFileManager answers for an intermediate chunk: the file so far."""
+        now = datetime.now(timezone.utc)
+        return {
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "type": "file",
+            "last_modified": now,
+            "created": now,
+            "content": None,
+            "format": None,
+            "mimetype": mimetypes.guess_type(path)[0],
+            "size": received,
+            "writable": True,
+            "hash": None,
+            "hash_algorithm": None,
+        }
 
     def _saved_model(
         self, entry: Entry, model: dict[str, Any], validation_error: dict[str, Any]

@@ -57,6 +57,8 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
 
     async def save(self, model, path=""):
         path = path.strip("/")
+        if model.get("chunk") is not None:
+            return await self._save_chunk(model, path)
         self.run_pre_save_hooks(model=model, path=path)
         self._check_save_model(model, path)
         self.log.debug("Saving %s", path)
@@ -69,6 +71,20 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
                 if model["type"] == "notebook":
                     await self._ensure_checkpoint(path)
         saved = self._saved_model(entry, model, validation_error)
+        self.run_post_save_hooks(model=saved, os_path=path)
+        self.emit(data={"action": "save", "path": path})
+        return saved
+
+    async def _save_chunk(self, model, path):
+        """One chunk of a large upload, streamed into a multipart upload in the store."""
+        if model["chunk"] == 1:
+            self.run_pre_save_hooks(model=model, path=path)
+        data = self._chunk_data(model, path)
+        with http_errors():
+            entry, received = await self._store.write_chunk_async(path, model["chunk"], data)
+        if entry is None:
+            return self._upload_progress_model(path, received)
+        saved = self._base_model(entry, "file")
         self.run_post_save_hooks(model=saved, os_path=path)
         self.emit(data={"action": "save", "path": path})
         return saved

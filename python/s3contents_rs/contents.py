@@ -60,6 +60,8 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
 
     def save(self, model, path=""):
         path = path.strip("/")
+        if model.get("chunk") is not None:
+            return self._save_chunk(model, path)
         self.run_pre_save_hooks(model=model, path=path)
         self._check_save_model(model, path)
         self.log.debug("Saving %s", path)
@@ -72,6 +74,20 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                 if model["type"] == "notebook":
                     self._ensure_checkpoint(path)
         saved = self._saved_model(entry, model, validation_error)
+        self.run_post_save_hooks(model=saved, os_path=path)
+        self.emit(data={"action": "save", "path": path})
+        return saved
+
+    def _save_chunk(self, model, path):
+        """One chunk of a large upload, streamed into a multipart upload in the store."""
+        if model["chunk"] == 1:
+            self.run_pre_save_hooks(model=model, path=path)
+        data = self._chunk_data(model, path)
+        with http_errors():
+            entry, received = self._store.write_chunk(path, model["chunk"], data)
+        if entry is None:
+            return self._upload_progress_model(path, received)
+        saved = self._base_model(entry, "file")
         self.run_post_save_hooks(model=saved, os_path=path)
         self.emit(data={"action": "save", "path": path})
         return saved

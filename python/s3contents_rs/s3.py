@@ -171,7 +171,7 @@ class S3Traits(HasTraits):
         if self.init_s3_hook is not None:
             self.init_s3_hook(self)
         self.bucket = validate_bucket(self.bucket, getattr(self, "log", None))
-        return ContentsStore(f"s3://{self.bucket}", self.prefix, self._s3_options())
+        return ContentsStore(f"s3://{self.bucket}", self.prefix, self._s3_options(), **self._store_kwargs())
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} bucket={self.bucket!r} prefix={self.prefix!r} endpoint={self.endpoint_url or 'AWS'!r}>"

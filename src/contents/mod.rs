@@ -13,6 +13,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use object_store::{ObjectMeta, ObjectStore};
 
 use crate::keys::{ApiPath, KeyMapper};
+use crate::upload::Uploads;
 
 /// How many copies or deletes a tree operation keeps in flight.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -95,11 +96,21 @@ pub struct Contents {
     store: Arc<dyn ObjectStore>,
     keys: KeyMapper,
     concurrency: usize,
+    uploads: Uploads,
 }
 
 impl Contents {
     pub fn new(store: Arc<dyn ObjectStore>, keys: KeyMapper) -> Self {
-        Self { store, keys, concurrency: DEFAULT_CONCURRENCY }
+        Self { store, keys, concurrency: DEFAULT_CONCURRENCY, uploads: Uploads::default() }
+    }
+
+    pub fn with_uploads(mut self, uploads: Uploads) -> Self {
+        self.uploads = uploads;
+        self
+    }
+
+    pub fn uploads(&self) -> &Uploads {
+        &self.uploads
     }
 
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {

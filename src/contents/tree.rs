@@ -6,7 +6,7 @@
 
 use futures::{stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStoreExt};
+use object_store::{ObjectMeta, ObjectStoreExt, PutPayload};
 
 use super::{Contents, Entry};
 use crate::error::{Error, Result, StoreResultExt};
@@ -31,7 +31,11 @@ impl Contents {
         if !allow_non_empty && objects.iter().any(|o| !self.is_bookkeeping(path, &o.location)) {
             return Err(Error::BadRequest(format!("Directory {} not empty", path.as_str())));
         }
-        self.delete_keys(path, objects.into_iter().map(|o| o.location).collect()).await
+        let dir_key = self.keys.dir_prefix(path)?;
+        // A console-style `dir/` key parses to the directory's own path, which names no
+        // object: object_store cannot address it, so it is left behind (see README).
+        let keys = objects.into_iter().map(|o| o.location).filter(|k| Some(k) != dir_key.as_ref()).collect();
+        self.delete_keys(path, keys).await
     }
 
     /// Move the file or directory tree at `from` to `to`; 409 when `to` exists.
@@ -40,7 +44,7 @@ impl Contents {
             return Ok(());
         }
         let moves = self.plan_transfer(from, to, "rename").await?;
-        let sources: Vec<Path> = moves.iter().map(|(src, _)| src.clone()).collect();
+        let sources: Vec<Path> = moves.iter().filter_map(|(src, _)| src.clone()).collect();
         self.copy_keys(from, moves).await?;
         self.delete_keys(from, sources).await
     }
@@ -51,7 +55,7 @@ impl Contents {
             return Err(Error::already_exists(to.as_str()));
         }
         let copies = self.plan_transfer(from, to, "copy").await?;
-        let single_file = copies.len() == 1 && copies[0].0 == self.keys.file_key(from).ok().unwrap_or_default();
+        let single_file = copies.len() == 1 && copies[0].0 == self.keys.file_key(from).ok();
         self.copy_keys(from, copies).await?;
         if single_file {
             return self
@@ -62,8 +66,10 @@ impl Contents {
         Ok(Entry::directory(to.clone()))
     }
 
-    /// Source -> destination key pairs for moving/copying `from` to `to`.
-    async fn plan_transfer(&self, from: &ApiPath, to: &ApiPath, op: &str) -> Result<Vec<(Path, Path)>> {
+    /// Source -> destination key pairs for moving/copying `from` to `to`. A `None` source
+    /// stands for a console-style `dir/` key, which object_store cannot address: the
+    /// destination gets a fresh empty marker instead.
+    async fn plan_transfer(&self, from: &ApiPath, to: &ApiPath, op: &str) -> Result<Vec<(Option<Path>, Path)>> {
         if from.is_root() || to.is_root() {
             return Err(Error::BadRequest(format!("cannot {op} the root directory")));
         }
@@ -74,7 +80,7 @@ impl Contents {
             return Err(Error::already_exists(to.as_str()));
         }
         if self.head_file(from).await?.is_some() {
-            return Ok(vec![(self.keys.file_key(from)?, self.keys.file_key(to)?)]);
+            return Ok(vec![(Some(self.keys.file_key(from)?), self.keys.file_key(to)?)]);
         }
         let objects = self.tree_objects(from).await?;
         if objects.is_empty() {
@@ -88,13 +94,14 @@ impl Contents {
                 let rel = object.location.prefix_match(&from_prefix).map(|parts| {
                     parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/")
                 });
-                let target = match rel.as_deref() {
-                    // A console-style `dir/` key maps onto the new directory's marker.
-                    Some("") | None => self.keys.marker_key(to)?,
-                    Some(rel) => Path::parse(format!("{}/{rel}", to_prefix.as_ref()))
-                        .map_err(|e| Error::invalid_path(to.as_str(), e))?,
-                };
-                Ok((object.location, target))
+                match rel.as_deref() {
+                    Some("") | None => Ok((None, self.keys.marker_key(to)?)),
+                    Some(rel) => {
+                        let target = Path::parse(format!("{}/{rel}", to_prefix.as_ref()))
+                            .map_err(|e| Error::invalid_path(to.as_str(), e))?;
+                        Ok((Some(object.location), target))
+                    }
+                }
             })
             .collect()
     }
@@ -114,10 +121,13 @@ impl Contents {
 
     /// Server-side copies, bounded concurrency; on any failure the copies already made
     /// are deleted again and the first error is returned.
-    async fn copy_keys(&self, what: &ApiPath, pairs: Vec<(Path, Path)>) -> Result<()> {
+    async fn copy_keys(&self, what: &ApiPath, pairs: Vec<(Option<Path>, Path)>) -> Result<()> {
         let results: Vec<(Path, std::result::Result<(), object_store::Error>)> = stream::iter(pairs)
             .map(|(src, dst)| async move {
-                let result = self.store.copy(&src, &dst).await;
+                let result = match &src {
+                    Some(src) => self.store.copy(src, &dst).await,
+                    None => self.store.put(&dst, PutPayload::default()).await.map(|_| ()),
+                };
                 (dst, result)
             })
             .buffer_unordered(self.concurrency)

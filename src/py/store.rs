@@ -12,7 +12,10 @@ use super::convert::{self, Done, PyCheckpoint, PyEntry, PyFetched};
 use crate::contents::{Contents, DEFAULT_CONCURRENCY};
 use crate::keys::{ApiPath, KeyMapper};
 use crate::runtime::{block_on, into_awaitable};
+use crate::error::Error;
 use crate::store::build_store;
+use crate::upload::{ChunkOutcome, Uploads, DEFAULT_PART_SIZE};
+use std::time::Duration;
 
 #[pyclass(frozen, name = "ContentsStore", module = "s3contents_rs._core")]
 pub struct PyContentsStore {
@@ -52,8 +55,16 @@ macro_rules! operations {
 operations! {
     extra {
         #[new]
-        #[pyo3(signature = (url, prefix = "", options = None, concurrency = DEFAULT_CONCURRENCY))]
-        fn new(url: &str, prefix: &str, options: Option<HashMap<String, String>>, concurrency: usize) -> PyResult<Self> {
+        #[pyo3(signature = (url, prefix = "", options = None, concurrency = DEFAULT_CONCURRENCY,
+                            upload_part_size = DEFAULT_PART_SIZE, upload_timeout = 3600.0))]
+        fn new(
+            url: &str,
+            prefix: &str,
+            options: Option<HashMap<String, String>>,
+            concurrency: usize,
+            upload_part_size: usize,
+            upload_timeout: f64,
+        ) -> PyResult<Self> {
             let mut options: Vec<(String, String)> = options.unwrap_or_default().into_iter().collect();
             options.sort();
             let built = build_store(url, &options)?;
@@ -64,7 +75,11 @@ operations! {
                 .collect::<Vec<_>>()
                 .join("/");
             let keys = KeyMapper::new(&full_prefix)?;
-            let contents = Contents::new(built.store, keys).with_concurrency(concurrency);
+            if !(upload_timeout.is_finite() && upload_timeout > 0.0) {
+                return Err(Error::Config("upload_timeout must be a positive number of seconds".into()).into());
+            }
+            let uploads = Uploads::new(upload_part_size, Duration::from_secs_f64(upload_timeout))?;
+            let contents = Contents::new(built.store, keys).with_concurrency(concurrency).with_uploads(uploads);
             Ok(Self { contents: Arc::new(contents), url: url.to_string() })
         }
 
@@ -89,6 +104,12 @@ operations! {
             })
         }
 
+        /// Number of chunked uploads in progress.
+        #[getter]
+        fn uploads_in_progress(&self) -> usize {
+            self.contents.uploads().in_progress()
+        }
+
         fn __repr__(&self) -> String {
             // Only the location: options may hold credentials.
             format!("ContentsStore(url={:?}, prefix={:?})", self.url, self.contents.keys().prefix())
@@ -111,6 +132,16 @@ operations! {
         = |c| c.dir_exists(&path(&api_path)?).await;
     fn write / write_async(api_path: String, data: PyBackedBytes) -> PyEntry
         = |c| c.write(&path(&api_path)?, Bytes::from_owner(data)).await.map(PyEntry::from);
+    fn write_chunk / write_chunk_async(api_path: String, chunk: i64, data: PyBackedBytes) -> (Option<PyEntry>, u64)
+        = |c| Ok(match c.write_chunk(&path(&api_path)?, chunk, Bytes::from_owner(data)).await? {
+            ChunkOutcome::InProgress { received } => (None::<PyEntry>, received),
+            ChunkOutcome::Complete(entry) => {
+                let size = entry.size.unwrap_or_default();
+                (Some(entry.into()), size)
+            }
+        });
+    fn abort_uploads / abort_uploads_async() -> usize
+        = |c| Ok(c.abort_uploads().await);
     fn make_dir / make_dir_async(api_path: String) -> PyEntry
         = |c| c.make_dir(&path(&api_path)?).await.map(PyEntry::from);
     fn delete / delete_async(api_path: String, allow_non_empty: bool) -> Done
