@@ -26,7 +26,7 @@ setup_reference() {
     # write buckets the way s3contents does, and as the benchmark baseline.
     [ -x "$REF_VENV/bin/python" ] || "$PY" -m venv "$REF_VENV"
     "$REF_VENV/bin/python" -m pip install -q --upgrade pip
-    "$REF_VENV/bin/python" -m pip install -q "s3contents==0.11.2" "moto[server]>=5" boto3
+    "$REF_VENV/bin/python" -m pip install -q "s3contents==0.11.2" "jupyter_server>=2.11,<3" "moto[server]>=5" boto3
     export S3CONTENTS_REF_PYTHON="$PWD/$REF_VENV/bin/python"
 }
 

@@ -176,10 +176,12 @@ def pytest_report_header(config):
 def _announce(request, message: str) -> None:
     """Print past pytest's output capture."""
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(message)
-    else:  # pragma: no cover
+    capman = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capman is None:  # pragma: no cover
         print(message)
+        return
+    with capman.global_and_fixture_disabled():
+        reporter.write_line(message)
 
 
 @pytest.fixture(scope="session")

@@ -246,6 +246,18 @@ def test_sse_aes256(make_cm, raw):
     assert raw.head("enc.txt").get("ServerSideEncryption") == "AES256"
 
 
+def test_sse_kms_with_key_id(make_cm, raw, s3_settings):
+    if s3_settings.external:
+        pytest.skip("SSE-KMS needs a real KMS key id; only checked against moto")
+    key_id = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    cm = make_cm(sse="aws:kms", kms_key_id=key_id)
+    cm.save(text_model("kms"), "kms.txt")
+    head = raw.head("kms.txt")
+    assert head.get("ServerSideEncryption") == "aws:kms"
+    assert head.get("SSEKMSKeyId") == key_id
+    assert cm.get("kms.txt")["content"] == "kms"
+
+
 def test_signature_version_and_skip_tls_verify_accepted(make_cm, raw):
     cm = make_cm(signature_version="s3v4", skip_tls_verify=True)
     cm.save(text_model("sig"), "sig.txt")
