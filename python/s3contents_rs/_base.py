@@ -21,6 +21,7 @@ from traitlets import Bool, Enum, Float, HasTraits, Int, TraitError, default, va
 
 from ._core import ContentsStore, Entry
 from .exceptions import S3ContentsError
+from .fs import ContentsFS
 
 
 class StoreContentsMixin(HasTraits):
@@ -97,8 +98,10 @@ class StoreContentsMixin(HasTraits):
             self.__dict__["_checkpointed"] = set()
         return store
 
-    def _init_store(self) -> None:
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._store  # noqa: B018 (build now, so configuration errors surface at startup)
+        self.fs = ContentsFS(self)
 
     @property
     def _checkpointed(self) -> set[str]:

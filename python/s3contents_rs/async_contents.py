@@ -3,7 +3,7 @@ Jupyter server's event loop never waits on the network."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 from jupyter_server.services.contents.manager import AsyncContentsManager, copy_pat
 from tornado.web import HTTPError
@@ -12,16 +12,10 @@ from traitlets import default
 from ._base import StoreContentsMixin
 from .checkpoints import AsyncObjectStoreCheckpoints
 from .exceptions import http_errors
-from .fs import ContentsFS
 
 
 class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
     """Jupyter contents in an object store (asyncio flavour)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._init_store()
-        self.fs = ContentsFS(self)
 
     @default("checkpoints_class")
     def _checkpoints_class_default(self) -> type:

@@ -6,7 +6,7 @@ in a normal server prefer :class:`~s3contents_rs.async_contents.AsyncObjectStore
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 from jupyter_server.services.contents.manager import ContentsManager, copy_pat
 from tornado.web import HTTPError
@@ -15,16 +15,10 @@ from traitlets import default
 from ._base import StoreContentsMixin
 from .checkpoints import ObjectStoreCheckpoints
 from .exceptions import http_errors
-from .fs import ContentsFS
 
 
 class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
     """Jupyter contents in an object store (blocking flavour)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._init_store()
-        self.fs = ContentsFS(self)
 
     @default("checkpoints_class")
     def _checkpoints_class_default(self) -> type:
