@@ -81,6 +81,8 @@ def lab(args: argparse.Namespace, extra: list[str]) -> int:
     ]
     if endpoint:
         cmd.append(f"--{cls}.endpoint_url={endpoint}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers often run as root
     env = dict(os.environ)
     if key:  # through the environment, so keys never show in the process list
         env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = key, secret
