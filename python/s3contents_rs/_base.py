@@ -341,11 +341,8 @@ class StoreContentsMixin(HasTraits):
         if ext != "ipynb":
             basename, dot, ext = filename.partition(".")
         suffix = dot + ext
-        for i in itertools.count():
-            name = f"{basename}{insert}{i if i else ''}{suffix}" if i else f"{basename}{suffix}"
-            if name not in taken:
-                return name
-        raise AssertionError("unreachable")
+        candidates = (f"{basename}{f'{insert}{i}' if i else ''}{suffix}" for i in itertools.count())
+        return next(name for name in candidates if name not in taken)
 
     @staticmethod
     def _split(path: str) -> tuple[str, str]:
