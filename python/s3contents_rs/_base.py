@@ -316,6 +316,12 @@ class StoreContentsMixin(HasTraits):
             saved["message"] = message
         return saved
 
+    def _after_save(self, saved: dict[str, Any], path: str) -> dict[str, Any]:
+        """Post-save hooks and the `save` event, once the object is in the store."""
+        self.run_post_save_hooks(model=saved, os_path=path)
+        self.emit(data={"action": "save", "path": path})  # type: ignore[attr-defined]
+        return saved
+
     def run_post_save_hooks(self, model: dict[str, Any], os_path: str) -> None:
         """Call hooks as s3contents does: ``hook(model=, s3_path=, contents_manager=)``.
 

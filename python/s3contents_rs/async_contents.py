@@ -64,10 +64,7 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
                 entry = await self._store.write_async(path, data)
                 if model["type"] == "notebook":
                     await self._ensure_checkpoint(path)
-        saved = self._saved_model(entry, model, validation_error)
-        self.run_post_save_hooks(model=saved, os_path=path)
-        self.emit(data={"action": "save", "path": path})
-        return saved
+        return self._after_save(self._saved_model(entry, model, validation_error), path)
 
     async def _save_chunk(self, model, path):
         """One chunk of a large upload, streamed into a multipart upload in the store."""
@@ -78,10 +75,7 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
             entry, received = await self._store.write_chunk_async(path, model["chunk"], data)
         if entry is None:
             return self._upload_progress_model(path, received)
-        saved = self._base_model(entry, "file")
-        self.run_post_save_hooks(model=saved, os_path=path)
-        self.emit(data={"action": "save", "path": path})
-        return saved
+        return self._after_save(self._base_model(entry, "file"), path)
 
     async def _ensure_checkpoint(self, path: str) -> None:
         """FileContentsManager keeps one checkpoint per notebook; check once per path."""

@@ -67,10 +67,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                 entry = self._store.write(path, data)
                 if model["type"] == "notebook":
                     self._ensure_checkpoint(path)
-        saved = self._saved_model(entry, model, validation_error)
-        self.run_post_save_hooks(model=saved, os_path=path)
-        self.emit(data={"action": "save", "path": path})
-        return saved
+        return self._after_save(self._saved_model(entry, model, validation_error), path)
 
     def _save_chunk(self, model, path):
         """One chunk of a large upload, streamed into a multipart upload in the store."""
@@ -81,10 +78,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
             entry, received = self._store.write_chunk(path, model["chunk"], data)
         if entry is None:
             return self._upload_progress_model(path, received)
-        saved = self._base_model(entry, "file")
-        self.run_post_save_hooks(model=saved, os_path=path)
-        self.emit(data={"action": "save", "path": path})
-        return saved
+        return self._after_save(self._base_model(entry, "file"), path)
 
     def _ensure_checkpoint(self, path: str) -> None:
         """FileContentsManager keeps one checkpoint per notebook; check once per path."""
