@@ -84,9 +84,7 @@ impl Contents {
         self.start_reaper();
         let key = self.keys().file_key(path)?;
         let session = if chunk == 1 {
-            if self.dir_exists(path).await? {
-                return Err(Error::BadRequest(format!("{:?} is a directory; cannot upload a file over it", path.as_str())));
-            }
+            self.refuse_directory(path).await?;
             if let Some(stale) = uploads.take(path) {
                 let _ = stale.lock().await.upload.abort().await;
             }
@@ -132,11 +130,7 @@ impl Contents {
         drop(s);
         uploads.take(path);
         completed.during("complete the upload of", path.as_str())?;
-        let entry = self
-            .head_file(path)
-            .await?
-            .ok_or_else(|| Error::Internal(format!("{:?} vanished right after its upload completed", path.as_str())))?;
-        Ok(ChunkOutcome::Complete(entry))
+        Ok(ChunkOutcome::Complete(self.head_written(path).await?))
     }
 
     /// Send every full part in the buffer (and the rest when `last`).

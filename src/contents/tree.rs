@@ -58,10 +58,7 @@ impl Contents {
         let single_file = copies.len() == 1 && copies[0].0 == self.keys.file_key(from).ok();
         self.copy_keys(from, copies).await?;
         if single_file {
-            return self
-                .head_file(to)
-                .await?
-                .ok_or_else(|| Error::Internal(format!("copy of {from} vanished")));
+            return self.head_written(to).await;
         }
         Ok(Entry::directory(to.clone()))
     }

@@ -13,10 +13,21 @@ impl Contents {
     /// (S3 PUT responses carry no Last-Modified).
     pub async fn write(&self, path: &ApiPath, data: Bytes) -> Result<Entry> {
         let key = self.keys.file_key(path)?;
+        self.refuse_directory(path).await?;
+        self.store.put(&key, PutPayload::from_bytes(data)).await.during("write", path.as_str())?;
+        self.head_written(path).await
+    }
+
+    /// A file must not shadow a directory of the same name. One LIST.
+    pub(crate) async fn refuse_directory(&self, path: &ApiPath) -> Result<()> {
         if self.dir_exists(path).await? {
             return Err(Error::BadRequest(format!("{:?} is a directory; cannot save a file over it", path.as_str())));
         }
-        self.store.put(&key, PutPayload::from_bytes(data)).await.during("write", path.as_str())?;
+        Ok(())
+    }
+
+    /// The entry of a file just written or copied, with the store's own timestamp.
+    pub(crate) async fn head_written(&self, path: &ApiPath) -> Result<Entry> {
         self.head_file(path)
             .await?
             .ok_or_else(|| Error::Internal(format!("{:?} vanished right after it was written", path.as_str())))
