@@ -44,12 +44,13 @@ def free_port() -> int:
 class Server:
     """A child process serving on 127.0.0.1, stopped (and its log shown on failure) at the end."""
 
-    def __init__(self, name: str, argv: list[str], log_path: Path, cwd: Path | None = None):
+    def __init__(self, name: str, argv: list[str], log_path: Path, cwd: Path | None = None, env: dict | None = None):
         self.name = name
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd
+            argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
+            env=None if env is None else {**os.environ, **env},
         )
 
     def log(self) -> str:
