@@ -65,10 +65,15 @@ class StoreFilesHandler(JupyterHandler):
                     path, self.request.headers.get("Range"), self.request.headers.get("If-None-Match")
                 )
         except web.HTTPError as e:
-            if isinstance(e.__cause__, RangeNotSatisfiableError):
-                entry = await self._stat_file(path)
-                self.set_header("Content-Range", f"bytes */{entry.size}")
-            raise
+            if not isinstance(e.__cause__, RangeNotSatisfiableError):
+                raise
+            # Answered here: raising would drop the Content-Range header a 416 needs.
+            entry = await self._stat_file(path)
+            self.set_status(416)
+            self.set_header("Content-Range", f"bytes */{entry.size}")
+            self.set_header("Content-Type", "text/plain; charset=UTF-8")
+            self.finish(str(e.__cause__))
+            return
         if download.not_modified:
             self.set_status(304)
             if download.entry.etag:
