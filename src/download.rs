@@ -63,54 +63,95 @@ impl FileContent {
 
 /// Read a whole object in the requested encoding.
 pub async fn read_encoded(found: GetResult, encoding: Encoding, path: &ApiPath) -> Result<FileContent> {
-    if encoding == Encoding::Base64 {
-        let size = found.meta.size;
-        return base64_of_stream(found.into_stream(), size, path).await.map(FileContent::Base64);
-    }
-    let data = found.bytes().await.during("read", path.as_str())?;
-    let is_text = std::str::from_utf8(&data).is_ok();
+    let size = found.meta.size;
     match encoding {
-        Encoding::Bytes => Ok(FileContent::Bytes(data)),
-        Encoding::Text if is_text => Ok(FileContent::Text(data)),
-        Encoding::Text => Err(Error::BadRequest(format!("{} is not UTF-8 encoded", path.as_str()))),
-        Encoding::Auto if is_text => Ok(FileContent::Text(data)),
-        Encoding::Auto | Encoding::Base64 => Ok(FileContent::Base64(base64::engine::general_purpose::STANDARD.encode(&data))),
+        Encoding::Bytes => Ok(FileContent::Bytes(found.bytes().await.during("read", path.as_str())?)),
+        Encoding::Text => {
+            let data = found.bytes().await.during("read", path.as_str())?;
+            match std::str::from_utf8(&data) {
+                Ok(_) => Ok(FileContent::Text(data)),
+                Err(_) => Err(Error::BadRequest(format!("{} is not UTF-8 encoded", path.as_str()))),
+            }
+        }
+        Encoding::Base64 => {
+            let mut out = Base64Writer::for_size(size);
+            let mut stream = found.into_stream();
+            while let Some(piece) = stream.next().await {
+                out.push(&piece.during("read", path.as_str())?);
+            }
+            Ok(FileContent::Base64(out.finish()))
+        }
+        Encoding::Auto => text_or_base64(found.into_stream(), size, path).await,
     }
 }
 
-/// Base64 of a byte stream, encoded piece by piece into one buffer of the final size.
-async fn base64_of_stream(
+/// Text while the bytes stay valid UTF-8; at the first invalid byte, switch to base64
+/// and stop keeping raw bytes, so a binary file is never held whole in both forms.
+async fn text_or_base64(
     mut stream: BoxStream<'static, object_store::Result<Bytes>>,
     size: u64,
     path: &ApiPath,
-) -> Result<String> {
-    let engine = &base64::engine::general_purpose::STANDARD;
-    let capacity = base64::encoded_len(size as usize, true).unwrap_or(0);
-    let mut out = String::with_capacity(capacity);
-    // Base64 works on 3-byte groups; a piece boundary may split one.
-    let mut carry = [0u8; 3];
-    let mut carried = 0;
+) -> Result<FileContent> {
+    let mut raw = BytesMut::with_capacity(size as usize);
+    let mut checked = 0;
     while let Some(piece) = stream.next().await {
-        let piece = piece.during("read", path.as_str())?;
-        let mut rest: &[u8] = &piece;
-        if carried > 0 {
-            let take = (3 - carried).min(rest.len());
-            carry[carried..carried + take].copy_from_slice(&rest[..take]);
-            carried += take;
+        raw.extend_from_slice(&piece.during("read", path.as_str())?);
+        match std::str::from_utf8(&raw[checked..]) {
+            Ok(_) => checked = raw.len(),
+            // A character cut by the piece boundary: check it with the next piece.
+            Err(e) if e.error_len().is_none() => checked += e.valid_up_to(),
+            Err(_) => break,
+        }
+    }
+    if checked == raw.len() {
+        return Ok(FileContent::Text(raw.freeze()));
+    }
+    let mut out = Base64Writer::for_size(size);
+    out.push(&raw);
+    drop(raw);
+    while let Some(piece) = stream.next().await {
+        out.push(&piece.during("read", path.as_str())?);
+    }
+    Ok(FileContent::Base64(out.finish()))
+}
+
+/// Base64 encoding fed piece by piece into one buffer of the final size.
+struct Base64Writer {
+    out: String,
+    // Base64 works on 3-byte groups; a piece boundary may split one.
+    carry: [u8; 3],
+    carried: usize,
+}
+
+impl Base64Writer {
+    fn for_size(size: u64) -> Self {
+        let capacity = base64::encoded_len(size as usize, true).unwrap_or(0);
+        Self { out: String::with_capacity(capacity), carry: [0; 3], carried: 0 }
+    }
+
+    fn push(&mut self, mut rest: &[u8]) {
+        let engine = &base64::engine::general_purpose::STANDARD;
+        if self.carried > 0 {
+            let take = (3 - self.carried).min(rest.len());
+            self.carry[self.carried..self.carried + take].copy_from_slice(&rest[..take]);
+            self.carried += take;
             rest = &rest[take..];
-            if carried < 3 {
-                continue;
+            if self.carried < 3 {
+                return;
             }
-            engine.encode_string(carry, &mut out);
+            engine.encode_string(self.carry, &mut self.out);
         }
         let whole = rest.len() / 3 * 3;
-        engine.encode_string(&rest[..whole], &mut out);
+        engine.encode_string(&rest[..whole], &mut self.out);
         let tail = &rest[whole..];
-        carry[..tail.len()].copy_from_slice(tail);
-        carried = tail.len();
+        self.carry[..tail.len()].copy_from_slice(tail);
+        self.carried = tail.len();
     }
-    engine.encode_string(&carry[..carried], &mut out);
-    Ok(out)
+
+    fn finish(mut self) -> String {
+        base64::engine::general_purpose::STANDARD.encode_string(&self.carry[..self.carried], &mut self.out);
+        self.out
+    }
 }
 
 /// One `bytes=` range of an HTTP Range header.
@@ -285,16 +326,45 @@ mod tests {
         assert_eq!(r("bytes=-3", 0), None);
     }
 
-    #[tokio::test]
-    async fn base64_across_piece_boundaries() {
+    fn stream_of(data: &[u8], split: usize) -> BoxStream<'static, object_store::Result<Bytes>> {
+        let pieces: Vec<object_store::Result<Bytes>> = data.chunks(split).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        futures::stream::iter(pieces).boxed()
+    }
+
+    #[test]
+    fn base64_across_piece_boundaries() {
         let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
         for split in [1usize, 2, 3, 4, 7, 500] {
-            let pieces: Vec<object_store::Result<Bytes>> =
-                data.chunks(split).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-            let stream = futures::stream::iter(pieces).boxed();
-            let got = base64_of_stream(stream, data.len() as u64, &ApiPath::parse("x").unwrap()).await.unwrap();
+            let mut writer = Base64Writer::for_size(data.len() as u64);
+            for piece in data.chunks(split) {
+                writer.push(piece);
+            }
+            let got = writer.finish();
             assert_eq!(got, base64::engine::general_purpose::STANDARD.encode(&data), "split {split}");
             assert_eq!(got.capacity(), got.len(), "one allocation of the final size");
         }
+    }
+
+    #[tokio::test]
+    async fn auto_detects_text_across_pieces_and_switches_to_base64() {
+        let path = ApiPath::parse("x").unwrap();
+        let text = "héllo ✓ wörld ".repeat(50);
+        for split in [1usize, 2, 3, 5, 64] {
+            match text_or_base64(stream_of(text.as_bytes(), split), text.len() as u64, &path).await.unwrap() {
+                FileContent::Text(got) => assert_eq!(got.as_ref(), text.as_bytes(), "split {split}"),
+                other => panic!("expected text, got {other:?}"),
+            }
+            let mut binary = text.as_bytes().to_vec();
+            binary[300] = 0xff;
+            match text_or_base64(stream_of(&binary, split), binary.len() as u64, &path).await.unwrap() {
+                FileContent::Base64(got) => {
+                    assert_eq!(got, base64::engine::general_purpose::STANDARD.encode(&binary), "split {split}")
+                }
+                other => panic!("expected base64, got {other:?}"),
+            }
+        }
+        // A multi-byte character cut off at the very end is not text.
+        let cut = &"ok ✓".as_bytes()[..5];
+        assert!(matches!(text_or_base64(stream_of(cut, 2), 5, &path).await.unwrap(), FileContent::Base64(_)));
     }
 }
