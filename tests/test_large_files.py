@@ -210,3 +210,14 @@ def test_get_large_binary_as_base64_and_text(big_cm, raw):
     assert base64.b64decode(model["content"]) == text
     hashed = big_cm.get("big.txt", require_hash=True)
     assert hashed["hash"] == hashlib.sha256(text).hexdigest() and hashed["content"].encode() == text
+
+
+def test_new_file_is_not_listed_until_its_last_chunk(cm, raw):
+    cm.save(chunk_model(b"part one ", 1), "fresh/new.bin")
+    cm.save(chunk_model(b"part two ", 2), "fresh/new.bin")
+    expect_http(404, cm.get, "fresh/new.bin")
+    assert not cm.file_exists("fresh/new.bin")
+    assert "fresh" not in {m["name"] for m in cm.get("")["content"]}
+    cm.save(chunk_model(b"end", -1), "fresh/new.bin")
+    assert [m["name"] for m in cm.get("fresh")["content"]] == ["new.bin"]
+    assert cm.get("fresh/new.bin", format="text")["content"] == "part one part two end"
