@@ -7,7 +7,7 @@ The client uploads the file as JupyterLab does (1 MiB chunks, base64, chunk 1, 2
 while a sampler reads the server's resident memory every 20 ms. Printed per run: peak RSS
 growth over the idle server, upload throughput, and that the stored object is complete.
 
-    python benches/upload_rss.py [--sizes 50,500] [--json benches/results/upload_rss.json]
+    python benches/upload_rss.py [--quick] [--sizes 50,500] [--results-dir benches/results]
 """
 
 from __future__ import annotations
@@ -158,9 +158,10 @@ def start_moto(workdir: Path) -> tuple[subprocess.Popen, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="50,500", help="file sizes in MB, comma-separated")
-    parser.add_argument("--json", default="benches/results/upload_rss.json")
+    parser.add_argument("--quick", action="store_true", help="10 and 50 MB only")
+    parser.add_argument("--results-dir", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [10, 50] if args.quick else [int(s) for s in args.sizes.split(",")]
     ref_python = os.environ.get("S3CONTENTS_REF_PYTHON")
     implementations = [("s3contents-rs", sys.executable, "s3contents_rs.AsyncS3ContentsManager")]
     if ref_python:
@@ -191,7 +192,7 @@ def main() -> None:
         if ours and theirs:
             print(f"{size} MB: s3contents grows {theirs['peak_rss_growth_mb'] / max(ours['peak_rss_growth_mb'], 1):.1f}x "
                   f"more; throughput ratio ours/s3contents {ours['throughput_mb_s'] / theirs['throughput_mb_s']:.2f}")  # fmt: skip
-    out = Path(args.json)
+    out = Path(args.results_dir) / "upload_rss.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "results": results}, indent=2))
     print(f"\nwritten {out}")
