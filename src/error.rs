@@ -30,6 +30,10 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// A download asked for bytes past the end of the file.
+    #[error("range not satisfiable: {path:?} has {size} bytes")]
+    RangeNotSatisfiable { path: String, size: u64 },
+
     #[error("permission denied while trying to {op} {path:?}: {detail}")]
     PermissionDenied { op: &'static str, path: String, detail: String },
 
@@ -58,6 +62,7 @@ impl Error {
             Error::PermissionDenied { .. } => 403,
             Error::NotFound { .. } | Error::CheckpointNotFound { .. } => 404,
             Error::AlreadyExists { .. } | Error::Conflict(_) => 409,
+            Error::RangeNotSatisfiable { .. } => 416,
             Error::Store { .. } | Error::Internal(_) => 500,
         }
     }
