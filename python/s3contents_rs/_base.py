@@ -144,6 +144,12 @@ class StoreContentsMixin(HasTraits):
         return self.url, {}, None
 
     def _open_store(self) -> ContentsStore:
+        named = type(self)._store_location is not StoreContentsMixin._store_location
+        if named and self.url:
+            raise TraitError(
+                f"url: {type(self).__name__} takes its store from its own settings (bucket, "
+                "container, ...); use ObjectStoreContentsManager for a store URL"
+            )
         url, options, credentials = self._store_location()
         options.update(self.store_options)
         return ContentsStore(
