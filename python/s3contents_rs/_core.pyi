@@ -1,6 +1,6 @@
 """Type stubs for the Rust extension module."""
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Literal, Optional, Union
 
@@ -61,7 +61,13 @@ class ContentsStore:
         concurrency: int = 16,
         upload_part_size: int = 8388608,
         upload_timeout: float = 3600.0,
-    ) -> None: ...
+        credential_provider: Optional[
+            Callable[[], tuple[str, str, Optional[str], Optional[float]]]
+        ] = None,
+    ) -> None:
+        """``credential_provider`` (S3 only) returns (key, secret, token, expiry as Unix
+        seconds or None); it is called again when the credentials are within five
+        minutes of expiry."""
     @property
     def uploads_in_progress(self) -> int: ...
     def write_chunk(self, api_path: str, chunk: int, data: bytes) -> tuple[Optional[Entry], int]: ...
