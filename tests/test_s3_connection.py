@@ -453,3 +453,27 @@ def test_sse_kms_on_multipart_upload(s3_manager, signing_s3):
     assert head["ContentLength"] == 6 * 1024 * 1024
     assert head["ServerSideEncryption"] == "aws:kms"
     assert head["SSEKMSKeyId"] == key_id
+
+
+def test_credential_provider_return_forms():
+    """What a provider may return, as the core receives it (key, secret, token, expiry)."""
+    from s3contents_rs.s3 import _credential_tuple
+
+    expiry = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    seconds = expiry.timestamp()
+    assert _credential_tuple(("k", "s")) == ("k", "s", None, None)
+    assert _credential_tuple(["k", "s", "t", expiry]) == ("k", "s", "t", seconds)
+    assert _credential_tuple(("k", "s", "", expiry.replace(tzinfo=None))) == ("k", "s", None, seconds)
+    sts_style = {"AccessKeyId": "k", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": "2030-01-02T03:04:05Z"}
+    assert _credential_tuple(sts_style) == ("k", "s", "t", seconds)
+    assert _credential_tuple({"access_key": "k", "secret_key": "s", "token": None, "expiry_time": seconds}) == (
+        "k", "s", None, seconds)
+    with pytest.raises(TypeError, match="credential_provider must return"):
+        _credential_tuple("k:s")
+    with pytest.raises(ValueError, match="no access key"):
+        _credential_tuple({"secret_access_key": "s"})
+
+
+def test_provider_returning_nonsense_is_403(s3_manager):
+    error = expect_403(s3_manager(credential_provider=lambda: "not credentials").save, text("x"), "a.txt")
+    assert "credential_provider must return" in error.log_message
