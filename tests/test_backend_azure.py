@@ -1,8 +1,10 @@
 """What only Azure does: its traits and ways to log in, against Azurite.
 
 The Contents API itself runs on Azure in test_backends.py. Azurite checks shared-key
-and SAS signatures; it accepts bearer tokens only over HTTPS with OAuth enabled, so
-managed and workload identity are checked as configuration here (README says so).
+and SAS signatures. Bearer tokens it accepts only over HTTPS with OAuth on: a second
+Azurite runs so (self-signed certificate) for the managed-identity test, with the
+identity endpoint on loopback. Service principal and workload identity exchange their
+secret at Microsoft Entra ID, so only their configuration is checked.
 """
 
 from __future__ import annotations
@@ -120,3 +122,132 @@ def test_missing_account_is_a_startup_error(monkeypatch):
     monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_NAME", raising=False)
     with pytest.raises(TraitError, match="account"):
         AzureContentsManager(container="c")
+
+
+# --------------------------------------------------------------------------- managed identity
+def _jwt(claims: dict) -> str:
+    """An unsigned-looking JWT: Azurite's "basic" OAuth checks issuer, audience and
+    lifetime, not the signature (it cannot know Entra ID's keys)."""
+    import base64
+    import json
+
+    def part(obj) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+class _ManagedIdentityEndpoint:
+    """The VM/App Service identity endpoint on loopback, handing out one token."""
+
+    def __init__(self, audience: str):
+        import json
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        now = int(time.time())
+        token = _jwt({"aud": audience, "iss": "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/",
+                      "iat": now - 60, "nbf": now - 60, "exp": now + 3600, "oid": "notebooks-identity"})
+        outer = self
+        self.requests: list[tuple[str, str | None]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802
+                outer.requests.append((self.path, self.headers.get("metadata")))
+                body = json.dumps({"access_token": token, "expires_on": str(now + 3600),
+                                   "token_type": "Bearer", "resource": "https://storage.azure.com"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/metadata/identity/oauth2/token"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def azurite_oauth(tmp_path_factory):
+    """A second Azurite, over HTTPS (self-signed) with OAuth bearer tokens accepted."""
+    from backend_fixtures import AZURITE_ACCOUNT, AZURITE_KEY, ROOT, Server, free_port
+    from net_proxies import self_signed_certificate
+
+    azurite = ROOT / "node_modules" / ".bin" / "azurite-blob"
+    if not azurite.exists():
+        pytest.fail(f"{azurite} is missing: ./dev.sh setup installs Azurite from npm", pytrace=False)
+    workspace = tmp_path_factory.mktemp("azurite-oauth")
+    cert, key = self_signed_certificate(workspace)
+    port = free_port()
+    argv = [str(azurite), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+            "--skipApiVersionCheck", "--disableTelemetry", "--silent", "--oauth", "basic",
+            "--cert", str(cert), "--key", str(key)]
+    server = Server("azurite (https, oauth)", argv, workspace / "azurite.log", cwd=workspace)
+    endpoint = f"https://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+    try:
+        import ssl
+        import time
+        import urllib.request
+
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{endpoint}?comp=list", timeout=2, context=context)  # noqa: S310
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.proc.poll() is not None:
+                    pytest.fail(f"azurite (https) did not start; log:\n{server.log()}", pytrace=False)
+                time.sleep(0.2)
+        from azure.storage.blob import BlobServiceClient
+
+        service = BlobServiceClient(endpoint, credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY},
+                                    connection_verify=False)
+        service.create_container("identity")
+        yield endpoint, service.get_container_client("identity")
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("flavor", ["sync", "async"])
+def test_managed_identity(azurite_oauth, flavor, jp_asyncio_loop):
+    from backend_fixtures import AZURITE_ACCOUNT
+    from s3contents_rs import AsyncAzureContentsManager, AzureContentsManager
+
+    endpoint, container = azurite_oauth
+    cls = AsyncAzureContentsManager if flavor == "async" else AzureContentsManager
+    identity = _ManagedIdentityEndpoint("https://storage.azure.com")
+    wrong = _ManagedIdentityEndpoint("https://vault.azure.net")
+    traits = {"account": AZURITE_ACCOUNT, "container": "identity", "endpoint_url": endpoint,
+              "prefix": f"mi-{flavor}", "use_managed_identity": True, "client_id": "user-assigned-id"}
+    try:
+        cm = ManagerAdapter(cls(**traits, store_options={"azure_msi_endpoint": identity.url,
+                                                         "allow_invalid_certificates": "true"}),
+                            flavor, jp_asyncio_loop)
+        cm.save(text("managed identity"), "m.txt")
+        assert cm.get("m.txt")["content"] == "managed identity"
+
+        refused = ManagerAdapter(cls(**traits, store_options={"azure_msi_endpoint": wrong.url,
+                                                              "allow_invalid_certificates": "true"}),
+                                 flavor, jp_asyncio_loop)
+        with pytest.raises(HTTPError) as info:
+            refused.save(text("x"), "w.txt")
+        assert info.value.status_code == 403, info.value.log_message
+    finally:
+        identity.stop()
+        wrong.stop()
+    assert container.download_blob(f"mi-{flavor}/m.txt").readall() == b"managed identity"
+    path, metadata_header = identity.requests[0]
+    assert "resource=https%3A%2F%2Fstorage.azure.com" in path and "client_id=user-assigned-id" in path
+    assert metadata_header == "true"
