@@ -2,9 +2,8 @@
 
 The Contents API itself runs on Azure in test_backends.py. Azurite checks shared-key
 and SAS signatures. Bearer tokens it accepts only over HTTPS with OAuth on: a second
-Azurite runs so (self-signed certificate) for the managed-identity test, with the
-identity endpoint on loopback. Service principal and workload identity exchange their
-secret at Microsoft Entra ID, so only their configuration is checked.
+Azurite runs so (self-signed certificate) for the token logins, with the managed
+identity endpoint and Microsoft Entra ID's token endpoint on loopback.
 """
 
 from __future__ import annotations
@@ -251,3 +250,80 @@ def test_managed_identity(azurite_oauth, flavor, jp_asyncio_loop):
     path, metadata_header = identity.requests[0]
     assert "resource=https%3A%2F%2Fstorage.azure.com" in path and "client_id=user-assigned-id" in path
     assert metadata_header == "true"
+
+
+class _EntraTokenEndpoint:
+    """Microsoft Entra ID's token endpoint on loopback (behind a TLS proxy: object_store
+    only asks it over HTTPS); records each request's form."""
+
+    def __init__(self, directory):
+        import json
+        import threading
+        import time
+        import urllib.parse
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from net_proxies import TlsProxy
+
+        now = int(time.time())
+        token = _jwt({"aud": "https://storage.azure.com", "iss": "https://sts.windows.net/tenant-1/",
+                      "iat": now - 60, "nbf": now - 60, "exp": now + 3600})
+        outer = self
+        self.requests: list[tuple[str, dict]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                outer.requests.append((self.path, {k: v[0] for k, v in form.items()}))
+                body = json.dumps({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.tls = TlsProxy(self.server.server_address[1], directory)
+        self.url = self.tls.url
+
+    def stop(self):
+        self.tls.stop()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("login", ["service principal", "workload identity"])
+def test_entra_id_logins(azurite_oauth, login, tmp_path, jp_asyncio_loop):
+    from backend_fixtures import AZURITE_ACCOUNT
+    from s3contents_rs import AsyncAzureContentsManager
+
+    endpoint, container = azurite_oauth
+    entra = _EntraTokenEndpoint(tmp_path)
+    token_file = tmp_path / "azure-identity-token"
+    token_file.write_text("federated-kubernetes-token")
+    credentials = (
+        {"client_secret": "principal-secret"} if login == "service principal"
+        else {"federated_token_file": str(token_file)}
+    )
+    prefix = "sp" if login == "service principal" else "wi"
+    try:
+        cm = ManagerAdapter(AsyncAzureContentsManager(
+            account=AZURITE_ACCOUNT, container="identity", endpoint_url=endpoint, prefix=prefix,
+            client_id="app-id", tenant_id="tenant-1", **credentials,
+            store_options={"azure_storage_authority_host": entra.url, "allow_invalid_certificates": "true"},
+        ), "async", jp_asyncio_loop)
+        cm.save(text(login), "e.txt")
+    finally:
+        entra.stop()
+    assert container.download_blob(f"{prefix}/e.txt").readall() == login.encode()
+    path, form = entra.requests[0]
+    assert path == "/tenant-1/oauth2/v2.0/token"
+    assert form["client_id"] == "app-id" and form["grant_type"] == "client_credentials"
+    if login == "service principal":
+        assert form["client_secret"] == "principal-secret"
+    else:
+        assert form["client_assertion"] == "federated-kubernetes-token"
