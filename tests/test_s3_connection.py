@@ -477,3 +477,42 @@ def test_credential_provider_return_forms():
 def test_provider_returning_nonsense_is_403(s3_manager):
     error = expect_403(s3_manager(credential_provider=lambda: "not credentials").save, text("x"), "a.txt")
     assert "credential_provider must return" in error.log_message
+
+
+@pytest.fixture(scope="module")
+def plain_moto(tmp_path_factory):
+    """A moto without signature checks, standing in for a public bucket."""
+    moto = Path(sys.executable).parent / "moto_server"
+    port = free_port()
+    server = Server("moto_server (public)", [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+                    tmp_path_factory.mktemp("moto-public") / "moto.log")
+    try:
+        server.wait_for_http(f"http://127.0.0.1:{port}/moto-api/")
+        owner = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                             aws_access_key_id="x", aws_secret_access_key="x")
+        owner.create_bucket(Bucket="public", ACL="public-read")
+        owner.put_object(Bucket="public", Key="shared/readme.txt", Body=b"for everyone", ACL="public-read")
+        yield port
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("traits", [{"anon": True}, {"signature_version": "UNSIGNED"}],
+                         ids=["anon", "unsigned"])
+def test_anonymous_requests_are_unsigned(s3_manager, plain_moto, traits, monkeypatch):
+    """anon: no credentials are looked up or sent, even with AWS keys in the environment;
+    a public bucket can be browsed and read."""
+    from net_proxies import ForwardProxy
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENTKEY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "environment-secret")
+    proxy = ForwardProxy(plain_moto)
+    try:
+        cm = s3_manager(bucket="public", prefix="shared", endpoint_url=f"http://127.0.0.1:{plain_moto}",
+                        store_options={"proxy_url": proxy.url}, **traits)
+        assert [m["name"] for m in cm.get("")["content"]] == ["readme.txt"]
+        assert cm.get("readme.txt")["content"] == "for everyone"
+    finally:
+        proxy.stop()
+    assert proxy.headers
+    assert not any("authorization" in h for h in proxy.headers)
