@@ -15,7 +15,6 @@ import logging
 import mimetypes
 import weakref
 from datetime import datetime, timezone
-from fnmatch import fnmatch
 from typing import Any, Callable, Optional, Union
 
 import nbformat
