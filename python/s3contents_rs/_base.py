@@ -15,6 +15,7 @@ import logging
 import mimetypes
 import weakref
 from datetime import datetime, timezone
+from fnmatch import fnmatch
 from typing import Any, Callable, Optional, Union
 
 import nbformat
