@@ -15,6 +15,7 @@ use object_store::ObjectStore;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::tuning::Tuning;
 
 /// A store and the key prefix the URL's path contributed (`s3://bucket/some/prefix`).
 pub struct BuiltStore {
@@ -23,26 +24,37 @@ pub struct BuiltStore {
 }
 
 pub fn build_store(url: &str, options: &[(String, String)]) -> Result<BuiltStore> {
+    build_store_tuned(url, options, &Tuning::default())
+}
+
+/// `build_store` with explicit retries and timeouts (ignored by the local stores).
+pub fn build_store_tuned(url: &str, options: &[(String, String)], tuning: &Tuning) -> Result<BuiltStore> {
     let parsed = Url::parse(url).map_err(|e| Error::Config(format!("invalid store URL {url:?}: {e}")))?;
     let url_prefix = parsed.path().trim_matches('/').to_string();
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
-            let mut builder = AmazonS3Builder::from_env().with_url(url);
-            for (key, value) in options {
+            let mut builder = AmazonS3Builder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry());
+            for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "S3")?, value);
             }
             Arc::new(builder.build().map_err(config_error)?)
         }
         "gs" | "gcs" => {
-            let mut builder = GoogleCloudStorageBuilder::from_env().with_url(url);
-            for (key, value) in options {
+            let mut builder = GoogleCloudStorageBuilder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry());
+            for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "GCS")?, value);
             }
             Arc::new(builder.build().map_err(config_error)?)
         }
         "az" | "azure" | "abfs" | "abfss" => {
-            let mut builder = MicrosoftAzureBuilder::from_env().with_url(url);
-            for (key, value) in options {
+            let mut builder = MicrosoftAzureBuilder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry());
+            for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "Azure")?, value);
             }
             Arc::new(builder.build().map_err(config_error)?)

@@ -5,7 +5,7 @@ use object_store::ObjectStoreExt;
 
 use super::{Contents, Entry, Fetched};
 use crate::error::{Error, Result, StoreResultExt};
-use crate::keys::{ApiPath, CHECKPOINT_DIR, DIR_MARKER};
+use crate::keys::{ApiPath, CHECKPOINT_DIR, DIR_MARKER, TRASH_DIR};
 
 impl Contents {
     /// File or directory at `path`, or `None`. One HEAD, plus one LIST for directories.
@@ -68,7 +68,7 @@ impl Contents {
         }
         for common in &listing.common_prefixes {
             let Some(child) = self.keys.api_path(common) else { continue };
-            if child == *path || child.name() == CHECKPOINT_DIR {
+            if child == *path || child.name() == CHECKPOINT_DIR || (path.is_root() && child.name() == TRASH_DIR) {
                 continue;
             }
             children.push(Entry::directory(child));
