@@ -10,6 +10,7 @@ pub mod keys;
 mod py;
 pub mod runtime;
 pub mod store;
+pub mod tuning;
 pub mod upload;
 
 use pyo3::prelude::*;

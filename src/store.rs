@@ -15,6 +15,7 @@ use object_store::{ObjectStore, StaticCredentialProvider};
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::tuning::Tuning;
 
 /// A store and the key prefix the URL's path contributed (`s3://bucket/some/prefix`).
 pub struct BuiltStore {
@@ -23,11 +24,13 @@ pub struct BuiltStore {
 }
 
 /// `aws_credentials` replaces every other source of S3 credentials (keys, environment,
-/// instance metadata); it is an error for other stores.
+/// instance metadata); it is an error for other stores. `tuning` sets retries and
+/// timeouts (ignored by the local stores).
 pub fn build_store(
     url: &str,
     options: &[(String, String)],
     aws_credentials: Option<AwsCredentialProvider>,
+    tuning: &Tuning,
 ) -> Result<BuiltStore> {
     let parsed = Url::parse(url).map_err(|e| Error::Config(format!("invalid store URL {url:?}: {e}")))?;
     let url_prefix = parsed.path().trim_matches('/').to_string();
@@ -36,8 +39,10 @@ pub fn build_store(
     }
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
-            let mut builder = AmazonS3Builder::from_env().with_url(url);
-            for (key, value) in options {
+            let mut builder = AmazonS3Builder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry());
+            for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "S3")?, value);
             }
             if let Some(credentials) = aws_credentials {
@@ -46,8 +51,10 @@ pub fn build_store(
             Arc::new(builder.build().map_err(config_error)?)
         }
         "gs" | "gcs" => {
-            let mut builder = GoogleCloudStorageBuilder::from_env().with_url(url);
-            for (key, value) in options {
+            let mut builder = GoogleCloudStorageBuilder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry());
+            for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "GCS")?, value);
             }
             if builder.get_config_value(&GoogleConfigKey::SkipSignature).as_deref() == Some("true") {
@@ -59,8 +66,10 @@ pub fn build_store(
             Arc::new(builder.build().map_err(config_error)?)
         }
         "az" | "azure" | "abfs" | "abfss" => {
-            let mut builder = MicrosoftAzureBuilder::from_env().with_url(url);
-            for (key, value) in options {
+            let mut builder = MicrosoftAzureBuilder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry());
+            for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "Azure")?, value);
             }
             Arc::new(builder.build().map_err(config_error)?)

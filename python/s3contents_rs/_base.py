@@ -19,6 +19,7 @@ from fnmatch import fnmatch
 from typing import Any, Callable, Optional, Union
 
 import nbformat
+import nbformat.v4
 from tornado.web import HTTPError, StaticFileHandler
 from traitlets import Bool, Dict, Enum, Float, HasTraits, Int, TraitError, Unicode, default, validate
 
@@ -109,8 +110,52 @@ class StoreContentsMixin(HasTraits):
         help="Seconds after which an unfinished chunked upload is aborted in the store.",
     )
 
+    read_only = Bool(
+        False,
+        config=True,
+        help="""Serve the store read-only (shared course material): every model says
+        writable: false and every change is refused with 403.""",
+    )
+
+    delete_to_trash = Bool(
+        True,
+        config=True,
+        help="""If True (default, as in jupyter_server), deleted files and folders are moved
+        to <prefix>/.Trash/<timestamp>/<path> in the bucket (never listed, not reachable
+        through the API; expire them with a lifecycle rule). If False, deletes are final.""",
+    )
+
+    max_retries = Int(
+        3,
+        config=True,
+        help="""Retries of a store request that failed in a transient way (5xx, SlowDown,
+        throttling, connection errors), with exponential backoff. 0 disables retries.""",
+    )
+
+    retry_timeout = Float(
+        30.0,
+        config=True,
+        help="Seconds after the first attempt of a request after which it is not retried any more.",
+    )
+
+    connect_timeout = Float(5.0, config=True, help="Seconds allowed to connect to the store.")
+
+    request_timeout = Float(
+        60.0,
+        config=True,
+        help="Seconds allowed for one store request, response included (per attempt).",
+    )
+
     def _store_kwargs(self) -> dict[str, Any]:
-        return {"upload_part_size": self.upload_part_size, "upload_timeout": self.upload_timeout}
+        return {
+            "upload_part_size": self.upload_part_size,
+            "upload_timeout": self.upload_timeout,
+            "read_only": self.read_only,
+            "max_retries": self.max_retries,
+            "retry_timeout": self.retry_timeout,
+            "connect_timeout": self.connect_timeout,
+            "request_timeout": self.request_timeout,
+        }
 
     @default("files_handler_class")
     def _files_handler_class_default(self) -> type:
@@ -234,7 +279,7 @@ class StoreContentsMixin(HasTraits):
             "format": None,
             "mimetype": mimetypes.guess_type(entry.path)[0] if model_type == "file" else None,
             "size": entry.size,
-            "writable": True,
+            "writable": not self.read_only,
             "hash": None,
             "hash_algorithm": None,
         }
@@ -386,8 +431,7 @@ class StoreContentsMixin(HasTraits):
         data, _ = self._serialize(model, path)
         return data
 
-    @staticmethod
-    def _upload_progress_model(path: str, received: int) -> dict[str, Any]:
+    def _upload_progress_model(self, path: str, received: int) -> dict[str, Any]:
         """What LargeFileManager answers for an intermediate chunk: the file so far."""
         now = datetime.now(timezone.utc)
         return {
@@ -400,7 +444,7 @@ class StoreContentsMixin(HasTraits):
             "format": None,
             "mimetype": mimetypes.guess_type(path)[0],
             "size": received,
-            "writable": True,
+            "writable": not self.read_only,
             "hash": None,
             "hash_algorithm": None,
         }
@@ -438,6 +482,35 @@ class StoreContentsMixin(HasTraits):
             except Exception as e:
                 self.log.error("Post-save hook %s failed on %s", getattr(hook, "__name__", hook), os_path, exc_info=True)  # type: ignore[attr-defined]
                 raise HTTPError(500, f"Unexpected error while running post hook save: {e}") from e
+
+    # -- creating --------------------------------------------------------------------
+
+    def _untitled(self, type: str, ext: str) -> tuple[dict[str, Any], str, str]:
+        """ContentsManager.new_untitled's model, file name to increment, and insert."""
+        model: dict[str, Any] = {"type": type} if type else {}
+        model.setdefault("type", "notebook" if ext == ".ipynb" else "file")
+        if model["type"] == "directory":
+            return model, self.untitled_directory + ext, " "  # type: ignore[attr-defined]
+        if model["type"] == "notebook":
+            return model, self.untitled_notebook + ".ipynb", ""  # type: ignore[attr-defined]
+        if model["type"] == "file":
+            return model, self.untitled_file + ext, ""  # type: ignore[attr-defined]
+        raise HTTPError(400, "Unexpected model type: %r" % model["type"])
+
+    @staticmethod
+    def _new_model(model: Optional[dict[str, Any]], path: str) -> dict[str, Any]:
+        """ContentsManager.new's model: an empty notebook, text file or directory."""
+        model = dict(model or {})
+        model.setdefault("type", "notebook" if path.endswith(".ipynb") else "file")
+        if "content" not in model and model["type"] != "directory":
+            if model["type"] == "notebook":
+                model["content"], model["format"] = nbformat.v4.new_notebook(), "json"
+            else:
+                model["content"], model["type"], model["format"] = "", "file", "text"
+        return model
+
+    def _log_trashed(self, path: str, trashed: str) -> None:
+        self.log.info("Moved %s to the trash: %s", path, trashed)  # type: ignore[attr-defined]
 
     # -- naming ----------------------------------------------------------------------
 
