@@ -516,3 +516,31 @@ def test_anonymous_requests_are_unsigned(s3_manager, plain_moto, traits, monkeyp
         proxy.stop()
     assert proxy.headers
     assert not any("authorization" in h for h in proxy.headers)
+
+
+def test_slow_credential_provider_does_not_block_the_event_loop(signing_s3, jp_asyncio_loop, monkeypatch):
+    """The provider runs on a worker thread: while it takes a second (an STS call, say),
+    the server's event loop keeps serving."""
+    import asyncio
+
+    from s3contents_rs import AsyncS3ContentsManager
+
+    def slow_provider():
+        time.sleep(1.0)
+        return signing_s3.key_id, signing_s3.secret, None, None
+
+    cm = AsyncS3ContentsManager(bucket=BUCKET, prefix=f"slow-{time.monotonic_ns()}",
+                                endpoint_url=signing_s3.endpoint, credential_provider=slow_provider)
+
+    async def scenario():
+        ticks = 0
+        save = asyncio.ensure_future(cm.save(text("patient"), "slow.txt"))
+        while not save.done():
+            await asyncio.sleep(0.05)
+            ticks += 1
+        await save
+        return ticks
+
+    ticks = jp_asyncio_loop.run_until_complete(scenario())
+    assert ticks >= 10, f"the event loop ran only {ticks} times during a one-second credential call"
+    assert signing_s3.read(f"{cm.store.prefix}/slow.txt") == b"patient"
