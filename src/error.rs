@@ -30,6 +30,10 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// A download asked for bytes past the end of the file.
+    #[error("range not satisfiable: {path:?} has {size} bytes")]
+    RangeNotSatisfiable { path: String, size: u64 },
+
     #[error("permission denied while trying to {op} {path:?}: {detail}")]
     PermissionDenied { op: &'static str, path: String, detail: String },
 
@@ -62,6 +66,7 @@ impl Error {
             Error::PermissionDenied { .. } => 403,
             Error::NotFound { .. } | Error::CheckpointNotFound { .. } => 404,
             Error::AlreadyExists { .. } | Error::Conflict(_) => 409,
+            Error::RangeNotSatisfiable { .. } => 416,
             Error::Store { .. } | Error::Internal(_) => 500,
             Error::Unavailable { .. } => 503,
         }
@@ -98,18 +103,18 @@ impl Error {
                 "{path:?} was changed by someone else while trying to {op} it; reload and try again"
             )),
             object_store::Error::PermissionDenied { source, .. }
-            | object_store::Error::Unauthenticated { source, .. } => Error::PermissionDenied {
-                op,
-                path,
-                detail: format!(
-                    "the store refused the request ({source}); the credentials need {} on the bucket and prefix",
-                    permission_needed(op)
-                ),
-            },
+            | object_store::Error::Unauthenticated { source, .. } => denied(op, path, source),
+            source if matches!(http_status(&source), Some(401 | 403)) => denied(op, path, source),
             source if is_unavailable(&source) => Error::Unavailable { op, path, detail: source.to_string() },
             source => Error::Store { op, path, source },
         }
     }
+}
+
+fn denied(op: &'static str, path: String, source: impl fmt::Display) -> Error {
+    let needed = permission_needed(op);
+    let detail = format!("the store refused the request ({source}); the credentials need {needed} on the bucket and prefix");
+    Error::PermissionDenied { op, path, detail }
 }
 
 /// The permissions an operation needs, named as in IAM policies (S3 is the common case;
@@ -139,14 +144,19 @@ fn is_unavailable(error: &object_store::Error) -> bool {
                 return true;
             }
         }
-        // object_store's retry error is private; its text is the only handle on the status.
-        let text = cause.to_string();
-        if text.starts_with("Server returned non-2xx status code: 5") || text.contains("SlowDown") {
-            return true;
-        }
         source = cause.source();
     }
-    false
+    matches!(http_status(error), Some(500..=599)) || error.to_string().contains("SlowDown")
+}
+
+/// The HTTP status the store answered, for errors object_store does not classify (its
+/// list and bulk-delete errors are `Generic`, and its retry error type is private: the
+/// text is the only handle on the status).
+fn http_status(error: &object_store::Error) -> Option<u16> {
+    const MARK: &str = "Server returned non-2xx status code: ";
+    let text = error.to_string();
+    let at = text.find(MARK)? + MARK.len();
+    text.get(at..at + 3)?.parse().ok()
 }
 
 /// Extension to attach the operation and path to store results in one call.

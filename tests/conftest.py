@@ -313,6 +313,22 @@ class RawBucket:
                 out.add(obj["Key"][len(pfx) :])
         return out
 
+    def uploads(self) -> list[str]:
+        """Keys (relative to the prefix) of multipart uploads not completed or aborted."""
+        pfx = f"{self.prefix}/" if self.prefix else ""
+        found = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=pfx)
+        return sorted(u["Key"][len(pfx) :] for u in found.get("Uploads", []))
+
+    def snapshot(self) -> dict:
+        """Every object (with its ETag) and unfinished upload below the prefix."""
+        pfx = f"{self.prefix}/" if self.prefix else ""
+        objects = {}
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=pfx):
+            for obj in page.get("Contents", []):
+                objects[obj["Key"][len(pfx) :]] = obj["ETag"]
+        return {"objects": objects, "uploads": self.uploads()}
+
     def delete_all(self) -> None:
         pfx = f"{self.prefix}/" if self.prefix else ""
         assert pfx, "refusing to delete a whole bucket"

@@ -6,6 +6,8 @@ in a normal server prefer :class:`~s3contents_rs.async_contents.AsyncObjectStore
 
 from __future__ import annotations
 
+import contextlib
+
 from typing import Optional
 
 from jupyter_server.services.contents.manager import ContentsManager, copy_pat
@@ -14,11 +16,11 @@ from traitlets import default
 
 from ._base import StoreContentsMixin
 from .checkpoints import ObjectStoreCheckpoints
-from .exceptions import AlreadyExistsError, http_errors
+from .exceptions import AlreadyExistsError, S3ContentsError, http_errors
 
 # How many free names a create tries before giving up with 409 (each loss means another
-# server created that very name in the same instant).
-_CREATE_ATTEMPTS = 5
+# server created that very name in the same instant; N racing creators lose at most N-1).
+_CREATE_ATTEMPTS = 16
 
 
 class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
@@ -34,7 +36,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         path = path.strip("/")
         self._refuse_hidden_read(path)
         with http_errors():
-            fetched = self._store.get(path, bool(content or require_hash))
+            fetched = self._store.get(
+                path, self._content_encoding(path, type, format, bool(content), require_hash)
+            )
         model = self._build_model(fetched, type, format, bool(content), require_hash)
         self.emit(data={"action": "get", "path": path})
         return model
@@ -79,7 +83,13 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         """One chunk of a large upload, streamed into a multipart upload in the store."""
         if model["chunk"] == 1:
             self.run_pre_save_hooks(model=model, path=path)
-        data = self._chunk_data(model, path)
+        try:
+            data = self._chunk_data(model, path)
+        except HTTPError:
+            if model.get("chunk") != 1:
+                with contextlib.suppress(S3ContentsError):
+                    self._store.abort_upload(path)
+            raise
         with http_errors():
             entry, received = self._store.write_chunk(path, model["chunk"], data)
         if entry is None:

@@ -1,6 +1,7 @@
 //! The Python edge: the only module that knows about pyo3 types.
 
 mod convert;
+mod download;
 mod errors;
 mod store;
 
@@ -10,6 +11,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::PyContentsStore>()?;
     m.add_class::<convert::PyEntry>()?;
     m.add_class::<convert::PyCheckpoint>()?;
+    m.add_class::<download::PyDownload>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -9,6 +9,8 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 
 use super::convert::{self, Done, PyCheckpoint, PyEntry, PyFetched};
+use super::download::PyDownload;
+use crate::download::Encoding;
 use crate::contents::{Contents, DEFAULT_CONCURRENCY};
 use crate::keys::{ApiPath, KeyMapper};
 use crate::runtime::{block_on, into_awaitable};
@@ -18,7 +20,7 @@ use crate::tuning::Tuning;
 use crate::upload::{ChunkOutcome, Uploads, DEFAULT_PART_SIZE};
 use std::time::Duration;
 
-#[pyclass(frozen, name = "ContentsStore", module = "s3contents_rs._core")]
+#[pyclass(frozen, weakref, name = "ContentsStore", module = "s3contents_rs._core")]
 pub struct PyContentsStore {
     contents: Arc<Contents>,
     url: String,
@@ -131,8 +133,13 @@ operations! {
         }
     }
 
-    fn get / get_async(api_path: String, content: bool) -> PyFetched
-        = |c| Ok(convert::fetched(c.get(&path(&api_path)?, content).await?));
+    fn get / get_async(api_path: String, encoding: Option<String>) -> PyFetched
+        = |c| {
+            let encoding = encoding.map(|e| e.parse::<Encoding>()).transpose()?;
+            Ok(convert::fetched(c.get(&path(&api_path)?, encoding).await?))
+        };
+    fn open_download / open_download_async(api_path: String, range: Option<String>, if_none_match: Option<String>) -> PyDownload
+        = |c| c.open_download(&path(&api_path)?, range.as_deref(), if_none_match).await.map(PyDownload::from);
     fn stat / stat_async(api_path: String) -> Option<PyEntry>
         = |c| Ok(c.stat(&path(&api_path)?).await?.map(PyEntry::from));
     fn list_dir / list_dir_async(api_path: String) -> Option<Vec<PyEntry>>
@@ -163,6 +170,8 @@ operations! {
         = |c| c.create_dir(&path(&api_path)?).await.map(PyEntry::from);
     fn move_to_trash / move_to_trash_async(api_path: String, allow_non_empty: bool) -> String
         = |c| c.move_to_trash(&path(&api_path)?, allow_non_empty).await;
+    fn abort_upload / abort_upload_async(api_path: String) -> bool
+        = |c| Ok(c.abort_upload(&path(&api_path)?).await);
     fn make_dir / make_dir_async(api_path: String) -> PyEntry
         = |c| c.make_dir(&path(&api_path)?).await.map(PyEntry::from);
     fn delete / delete_async(api_path: String, allow_non_empty: bool) -> Done
