@@ -1,255 +1,237 @@
-"""Load test: many concurrent clients on one Jupyter server's REST API (async manager).
+"""Load: many concurrent clients through the REST API of one Jupyter server running
+AsyncS3ContentsManager, with a mix of get, save, list, rename and checkpoint calls.
 
-    .venv/bin/python benches/load.py                    # 32 clients for 20 s on a local moto
-    .venv/bin/python benches/load.py --clients 64 --seconds 60
+Correctness is checked at the end, not sampled: every write the server acknowledged
+(2xx) must be in the store with its content (a client's own files hold exactly its last
+acknowledged content; a file all clients write holds one of the acknowledged versions),
+and no request may have been answered with a 5xx. Printed: throughput and latency
+percentiles per operation.
 
-Each client works in its own folder with a mix of get / save / list / rename / checkpoint
-requests. Every write the server acknowledged is remembered; at the end each file is read
-back and must hold exactly the last acknowledged content. Any 5xx counts as a failure.
-Prints the throughput and the latency percentiles it held; exits 1 on any failure.
+    python benches/load.py [--clients 32] [--seconds 30] [--quick] [--results-dir DIR]
 
-`run_load(request, ...)` is the same loop for any async `request(method, path, body)`
-callable; tests/test_load.py drives it through pytest-jupyter's server.
+Used by tests/test_load.py (short run, asserts the correctness part only).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import os
 import random
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable, Optional
+from urllib.parse import quote
 
-# (method, API path, JSON body or None) -> (status, parsed JSON body or None)
-Request = Callable[[str, str, Optional[dict]], Awaitable[tuple[int, Optional[dict]]]]
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
-MIX = [("get", 30), ("save", 30), ("list", 15), ("rename", 10), ("checkpoint", 10), ("new", 5)]
+HERE = Path(__file__).resolve().parent
+TOKEN = "load-token"
 
 
-@dataclasses.dataclass
+@dataclass
 class Report:
-    clients: int
-    seconds: float
-    latencies: dict[str, list[float]]
-    statuses: dict[int, int]
-    server_errors: list[str]
-    lost_writes: list[str]
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    server_errors: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
     @property
     def requests(self) -> int:
         return sum(len(v) for v in self.latencies.values())
 
-    @property
-    def ok(self) -> bool:
-        return not self.server_errors and not self.lost_writes
+    def summary(self) -> dict:
+        def pct(values: list[float], q: float) -> float:
+            ordered = sorted(values)
+            return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
-    def table(self) -> str:
-        lines = [
-            f"{self.clients} clients, {self.seconds:.1f} s, {self.requests} requests, "
-            f"{self.requests / self.seconds:.1f} requests/s; statuses {dict(sorted(self.statuses.items()))}",
-            f"{'operation':<12}{'count':>8}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'max ms':>10}",
-        ]
-        for name, values in sorted(self.latencies.items()):
-            if not values:
-                continue
-            q = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else values * 99
-            lines.append(
-                f"{name:<12}{len(values):>8}{q[49] * 1e3:>10.1f}{q[89] * 1e3:>10.1f}{q[98] * 1e3:>10.1f}"
-                f"{max(values) * 1e3:>10.1f}"
-            )
-        lines.append(f"5xx responses: {len(self.server_errors)}; lost acknowledged writes: {len(self.lost_writes)}")
-        return "\n".join(lines)
+        return {
+            "requests": self.requests,
+            "seconds": self.seconds,
+            "throughput_rps": self.requests / self.seconds if self.seconds else 0.0,
+            "statuses": dict(self.statuses),
+            "server_errors": len(self.server_errors),
+            "problems": self.problems,
+            "latency_ms": {
+                op: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "p99": pct(v, 0.99), "max": max(v) * 1000, "n": len(v)}
+                for op, v in sorted(self.latencies.items())
+            },
+        }
 
 
-def _notebook(text: str) -> dict:
-    return {
-        "cells": [{"cell_type": "markdown", "id": "c1", "metadata": {}, "source": text}],
-        "metadata": {},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+class Client:
+    """One user: owns files under `u<n>/`, and also writes the shared file."""
 
+    def __init__(self, number: int, base: str, http: AsyncHTTPClient, report: Report, shared: dict):
+        self.n, self.base, self.http, self.report = number, base, http, report
+        self.folder = f"load/u{number}"
+        self.files: dict[str, str] = {}  # path -> last acknowledged content
+        self.shared = shared  # "acked": every acknowledged content of the shared file
+        self.rng = random.Random(number)
+        self.counter = 0
 
-async def run_load(request: Request, clients: int = 16, seconds: float = 10.0, seed: int = 0) -> Report:
-    rng = random.Random(seed)
-    latencies: dict[str, list[float]] = {name: [] for name, _ in MIX}
-    statuses: dict[int, int] = {}
-    server_errors: list[str] = []
-    # path -> last acknowledged text, per client (clients never touch each other's files).
-    acknowledged: dict[str, str] = {}
-    names, weights = zip(*MIX)
-
-    async def timed(kind: str, method: str, path: str, payload: Optional[dict] = None):
-        start = time.perf_counter()
-        status, answer = await request(method, path, payload)
-        latencies[kind].append(time.perf_counter() - start)
-        statuses[status] = statuses.get(status, 0) + 1
-        if status >= 500:
-            server_errors.append(f"{method} {path}: {status} {answer}")
-        return status, answer
-
-    async def client(number: int, deadline: float) -> None:
-        folder = f"client{number:03d}"
-        await timed("new", "PUT", folder, {"type": "directory"})
-        files = [f"{folder}/nb{i}.ipynb" for i in range(3)]
-        for path in files:
-            text = f"{path} v0"
-            status, _ = await timed("save", "PUT", path, {"type": "notebook", "content": _notebook(text)})
-            if status in (200, 201):
-                acknowledged[path] = text
-        version = 0
-        local = random.Random(rng.random())
-        while time.monotonic() < deadline:
-            kind = local.choices(names, weights)[0]
-            path = local.choice(files)
-            if kind == "get":
-                await timed(kind, "GET", path)
-            elif kind == "list":
-                await timed(kind, "GET", folder)
-            elif kind == "save":
-                version += 1
-                text = f"{path} v{version}"
-                status, _ = await timed(kind, "PUT", path, {"type": "notebook", "content": _notebook(text)})
-                if status in (200, 201):
-                    acknowledged[path] = text
-            elif kind == "checkpoint":
-                await timed(kind, "POST", f"{path}/checkpoints")
-            elif kind == "rename":
-                target = f"{folder}/r{uuid.uuid4().hex[:8]}.ipynb"
-                status, _ = await timed(kind, "PATCH", path, {"path": target})
-                if status == 200:
-                    files[files.index(path)] = target
-                    acknowledged[target] = acknowledged.pop(path)
-            elif kind == "new":
-                status, answer = await timed(kind, "POST", folder, {"type": "file", "ext": ".txt"})
-                if status == 201 and answer:
-                    acknowledged[answer["path"]] = ""
-
-    start = time.monotonic()
-    await asyncio.gather(*(client(i, start + seconds) for i in range(clients)))
-    elapsed = time.monotonic() - start
-
-    lost: list[str] = []
-    for path, text in sorted(acknowledged.items()):
-        status, answer = await request("GET", path, None)
-        if status != 200 or answer is None:
-            lost.append(f"{path}: {status}")
-        elif path.endswith(".ipynb"):
-            if answer["content"]["cells"][0]["source"] != text:
-                lost.append(f"{path}: holds {answer['content']['cells'][0]['source']!r}, acknowledged {text!r}")
-        elif answer["content"] != text:
-            lost.append(f"{path}: holds {answer['content']!r}, acknowledged {text!r}")
-    return Report(clients, elapsed, latencies, statuses, server_errors, lost)
-
-
-# ----------------------------------------------------------------------------- standalone
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, timeout: float = 60.0) -> None:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    async def call(self, op: str, method: str, path: str, body: dict | None = None, ok=(200, 201, 204)):
+        url = f"{self.base}api/contents/{quote(path)}"
+        request = HTTPRequest(
+            url, method=method, body=None if body is None else json.dumps(body),
+            headers={"Authorization": f"token {TOKEN}"}, request_timeout=120,
+            allow_nonstandard_methods=True,
+        )  # fmt: skip
+        started = time.perf_counter()
         try:
-            urllib.request.urlopen(url, timeout=2).read()  # noqa: S310
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer within {timeout} s")
+            response = await self.http.fetch(request)
+            code, payload = response.code, response.body
+        except HTTPClientError as e:
+            code, payload = e.code, (e.response.body if e.response else b"")
+        self.report.latencies[op].append(time.perf_counter() - started)
+        self.report.statuses[code] += 1
+        if code >= 500:
+            self.report.server_errors.append(f"{op} {path}: {code} {payload[:200]!r}")
+        if code not in ok:
+            return code, None
+        return code, json.loads(payload) if payload else None
+
+    def text(self) -> str:
+        self.counter += 1
+        return f"client {self.n} write {self.counter} " + "x" * self.rng.randint(0, 4000)
+
+    async def save(self, path: str, content: str) -> bool:
+        code, _ = await self.call("save", "PUT", path, {"type": "file", "format": "text", "content": content})
+        return code in (200, 201)
+
+    async def step(self) -> None:
+        choice = self.rng.random()
+        if not self.files or choice < 0.25:
+            path = f"{self.folder}/f{self.counter}.txt"
+            content = self.text()
+            if await self.save(path, content):
+                self.files[path] = content
+        elif choice < 0.45:
+            path = self.rng.choice(sorted(self.files))
+            _, model = await self.call("get", "GET", path)
+            if model is None or model["content"] != self.files[path]:
+                self.report.problems.append(f"{path}: read back something other than the last write")
+        elif choice < 0.55:
+            path = self.rng.choice(sorted(self.files))
+            content = self.text()
+            if await self.save(path, content):
+                self.files[path] = content
+        elif choice < 0.65:
+            await self.call("list", "GET", self.folder)
+        elif choice < 0.75:
+            old = self.rng.choice(sorted(self.files))
+            new = f"{self.folder}/r{self.counter}-{self.n}.txt"
+            self.counter += 1
+            code, _ = await self.call("rename", "PATCH", old, {"path": new})
+            if code == 200:
+                self.files[new] = self.files.pop(old)
+        elif choice < 0.85:
+            path = self.rng.choice(sorted(self.files))
+            await self.call("checkpoint", "POST", f"{path}/checkpoints")
+            await self.call("list_checkpoints", "GET", f"{path}/checkpoints")
+        else:
+            content = self.text()
+            if await self.save("load/shared.txt", content):
+                self.shared["acked"].add(content)
+
+    async def verify(self) -> None:
+        for path, content in self.files.items():
+            _, model = await self.call("verify", "GET", path)
+            if model is None or model["content"] != content:
+                self.report.problems.append(f"{path}: acknowledged write missing or different at the end")
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+async def run_load(base: str, clients: int, seconds: float) -> Report:
+    """Drive `clients` concurrent users against the server at `base` for `seconds`."""
+    http = AsyncHTTPClient(force_instance=True, max_clients=clients * 2)
+    report, shared = Report(), {"acked": set()}
+    users = [Client(i, base, http, report, shared) for i in range(clients)]
+    deadline = time.perf_counter() + seconds
+
+    async def user(u: Client) -> None:
+        while time.perf_counter() < deadline:
+            await u.step()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(user(u) for u in users))
+    report.seconds = time.perf_counter() - started
+    await asyncio.gather(*(u.verify() for u in users))
+    if shared["acked"]:
+        _, model = await users[0].call("verify", "GET", "load/shared.txt")
+        if model is None or model["content"] not in shared["acked"]:
+            report.problems.append("load/shared.txt holds content nobody was told was saved")
+    http.close()
+    return report
+
+
+def start_server(python: str, endpoint: str, bucket: str, prefix: str, creds: dict, workdir: Path):
+    """A Jupyter server with AsyncS3ContentsManager on a free port; returns (proc, base URL)."""
+    sys.path.insert(0, str(HERE))
+    from run import free_port, wait_http
+
+    port = free_port()
+    traits = {"bucket": bucket, "prefix": prefix, "endpoint_url": endpoint, **creds}
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(workdir / "cfg"), JUPYTER_RUNTIME_DIR=str(workdir / "rt"))
+    proc = subprocess.Popen(
+        [python, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
+         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={workdir}", "--ServerApp.log_level=WARN",
+         "--ServerApp.contents_manager_class=s3contents_rs.AsyncS3ContentsManager",
+         *[f"--AsyncS3ContentsManager.{k}={v}" for k, v in traits.items()]],
+        stdout=subprocess.DEVNULL, stderr=open(workdir / "jupyter.log", "wb"), env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/"
+    wait_http(f"{base}api/status?token={TOKEN}", proc, "jupyter server")
+    return proc, base
+
+
+def print_report(summary: dict, clients: int) -> None:
+    print(f"{clients} clients, {summary['seconds']:.1f} s: {summary['requests']} requests, "
+          f"{summary['throughput_rps']:.0f} requests/s; statuses {summary['statuses']}")  # fmt: skip
+    print(f"{'operation':<18} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    for op, s in summary["latency_ms"].items():
+        print(f"{op:<18} {s['n']:>6} {s['p50']:>8.1f} {s['p95']:>8.1f} {s['p99']:>8.1f} {s['max']:>8.1f}")
+    verdict = "OK" if not summary["problems"] and not summary["server_errors"] else "FAILED"
+    print(f"correctness: {verdict}; 5xx responses: {summary['server_errors']}; problems: {summary['problems'][:5]}")
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--quick", action="store_true", help="8 clients for 5 s")
+    parser.add_argument("--results-dir", default=str(HERE / "results"))
     args = parser.parse_args(argv)
+    clients, seconds = (8, 5.0) if args.quick else (args.clients, args.seconds)
+    sys.path.insert(0, str(HERE))
+    from run import start_moto
 
     import boto3
-    from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-    bin_dir = Path(sys.executable).parent
-    procs: list[subprocess.Popen] = []
+    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    creds = {"access_key_id": "load", "secret_access_key": "load-secret", "region_name": "us-east-1"}
+    moto, endpoint = start_moto(open(workdir / "moto.log", "wb"))
+    server = None
     try:
-        endpoint = os.environ.get("S3CONTENTS_TEST_ENDPOINT")
-        key = os.environ.get("S3CONTENTS_TEST_ACCESS_KEY_ID", "load-key")
-        secret = os.environ.get("S3CONTENTS_TEST_SECRET_ACCESS_KEY", "load-secret")
-        bucket = os.environ.get("S3CONTENTS_TEST_BUCKET", "load-test")
-        if not endpoint:
-            port = _free_port()
-            procs.append(subprocess.Popen([str(bin_dir / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            endpoint = f"http://127.0.0.1:{port}"
-            _wait(endpoint)
-        s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
-                          region_name="us-east-1")
-        try:
-            s3.create_bucket(Bucket=bucket)
-        except Exception:  # noqa: BLE001 (it exists)
-            pass
-        prefix = f"load-{uuid.uuid4().hex[:8]}"
-        token = uuid.uuid4().hex
-        server_port = _free_port()
-        config = Path(tempfile.mkdtemp()) / "jupyter_server_config.py"
-        config.write_text(
-            "from s3contents_rs import AsyncS3ContentsManager\n"
-            "c.ServerApp.contents_manager_class = AsyncS3ContentsManager\n"
-            f"c.AsyncS3ContentsManager.bucket = {bucket!r}\n"
-            f"c.AsyncS3ContentsManager.prefix = {prefix!r}\n"
-            f"c.AsyncS3ContentsManager.endpoint_url = {endpoint!r}\n"
-            f"c.AsyncS3ContentsManager.access_key_id = {key!r}\n"
-            f"c.AsyncS3ContentsManager.secret_access_key = {secret!r}\n"
-        )
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", f"--config={config}", "--no-browser", "--ip=127.0.0.1",
-             f"--port={server_port}", f"--IdentityProvider.token={token}", "--ServerApp.allow_root=True"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ))
-        base = f"http://127.0.0.1:{server_port}"
-        _wait(f"{base}/api/status?token={token}")
-
-        async def run() -> Report:
-            client = AsyncHTTPClient(max_clients=args.clients)
-
-            async def request(method: str, path: str, payload: Optional[dict]):
-                try:
-                    response = await client.fetch(
-                        f"{base}/api/contents/{path}", method=method,
-                        headers={"Authorization": f"token {token}"},
-                        body=None if payload is None and method in ("GET", "DELETE") else json.dumps(payload or {}),
-                        request_timeout=120,
-                    )
-                except HTTPClientError as e:
-                    return e.code, e.response.body.decode(errors="replace") if e.response else None
-                return response.code, json.loads(response.body) if response.body else None
-
-            return await run_load(request, args.clients, args.seconds)
-
-        report = asyncio.run(run())
-        print(report.table())
-        for line in (report.server_errors + report.lost_writes)[:20]:
-            print("  " + line)
-        return 0 if report.ok else 1
+        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="load", aws_secret_access_key="load-secret",
+                     region_name="us-east-1").create_bucket(Bucket="load")  # fmt: skip
+        server, base = start_server(sys.executable, endpoint, "load", "bench", creds, workdir)
+        summary = asyncio.run(run_load(base, clients, seconds)).summary()
     finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            proc.wait(timeout=10)
+        if server:
+            server.terminate()
+            server.wait(timeout=30)
+        moto.terminate()
+    print_report(summary, clients)
+    out = Path(args.results_dir) / "load.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"clients": clients, **summary}, indent=2))
+    return 0 if not summary["problems"] and not summary["server_errors"] else 1
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ from s3c_helpers import EventSink, ManagerAdapter, manager_classes  # noqa: E402
 # REST tests use pytest-jupyter's jp_fetch / jp_serverapp fixtures.  Loading the
 # plugin here also gives every test an (autouse) fresh asyncio loop,
 # ``jp_asyncio_loop``, which the async-manager adapter below runs coroutines on.
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "backend_fixtures"]
 
 DEFAULT_BUCKET = "s3contents-rs-test"
 DEFAULT_TIMEOUT = 60  # seconds per test unless a test/module says otherwise

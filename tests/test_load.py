@@ -1,52 +1,36 @@
-"""A short run of benches/load.py through pytest-jupyter's server with the async manager:
-asserts correctness only (no 5xx, every acknowledged write present); figures come from
-running the benchmark itself."""
+"""A short run of the load benchmark (benches/load.py) as a correctness test: many
+concurrent clients through one server's REST API; every acknowledged write must be in
+the store with its content, and no request may get a 5xx. Timings are only printed."""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import sys
 from pathlib import Path
 
 import pytest
-from tornado.httpclient import HTTPClientError
-from traitlets.config import Config
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benches"))
-from load import run_load  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benches"))
 
-pytestmark = pytest.mark.timeout(180)
+from load import print_report, run_load, start_server  # noqa: E402
 
-
-@pytest.fixture
-def jp_server_config(manager_kwargs):
-    from s3contents_rs import AsyncS3ContentsManager
-
-    return Config(
-        {
-            "ServerApp": {
-                "contents_manager_class": AsyncS3ContentsManager,
-                "jpserver_extensions": {"jupyter_server_terminals": False},
-            },
-            "AsyncS3ContentsManager": dict(manager_kwargs),
-        }
-    )
+pytestmark = pytest.mark.timeout(300)
 
 
-def test_load_no_5xx_and_no_lost_writes(jp_fetch, jp_asyncio_loop, raw):
-    async def request(method, path, payload):
-        kwargs = {"method": method}
-        if payload is not None or method not in ("GET", "DELETE"):
-            kwargs["body"] = json.dumps(payload or {})
-        try:
-            response = await jp_fetch("api", "contents", path, **kwargs)
-        except HTTPClientError as e:
-            return e.code, e.response.body.decode(errors="replace") if e.response else None
-        return response.code, json.loads(response.body) if response.body else None
-
-    report = jp_asyncio_loop.run_until_complete(run_load(request, clients=8, seconds=4.0))
-    print(report.table())
-    assert report.requests > 8 * 5, report.table()
-    assert not report.server_errors, report.server_errors[:5]
-    assert not report.lost_writes, report.lost_writes[:5]
-    assert all(400 > status for status in report.statuses), report.statuses
+def test_concurrent_clients_lose_no_acknowledged_write(manager_kwargs, raw, tmp_path):
+    traits = dict(manager_kwargs)
+    endpoint, bucket, prefix = traits.pop("endpoint_url"), traits.pop("bucket"), traits.pop("prefix")
+    server, base = start_server(sys.executable, endpoint, bucket, prefix, traits, tmp_path)
+    try:
+        report = asyncio.run(run_load(base, clients=8, seconds=5.0))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    summary = report.summary()
+    print_report(summary, 8)
+    assert report.server_errors == []
+    assert report.problems == []
+    # Every kind of operation ran, and the final check read every client's files.
+    assert {"save", "get", "list", "rename", "checkpoint", "verify"} <= set(summary["latency_ms"])
+    assert summary["latency_ms"]["verify"]["n"] >= 8
+    assert any(key.startswith("load/u") for key in raw.keys())

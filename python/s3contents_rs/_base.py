@@ -16,14 +16,15 @@ import mimetypes
 import weakref
 from datetime import datetime, timezone
 from fnmatch import fnmatch
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import nbformat
 import nbformat.v4
 from tornado.web import HTTPError, StaticFileHandler
-from traitlets import Bool, Enum, Float, HasTraits, Int, TraitError, default, validate
+from traitlets import Bool, Dict, Enum, Float, HasTraits, Int, TraitError, Unicode, default, validate
 
 from ._core import ContentsStore, Entry
+from ._prefix import expand_prefix
 from .exceptions import S3ContentsError
 from .files import StoreFilesHandler
 from .fs import ContentsFS
@@ -49,6 +50,30 @@ def _abort_uploads_at_exit() -> None:
 
 class StoreContentsMixin(HasTraits):
     """Traits and pure logic of the object-store contents managers."""
+
+    url = Unicode(
+        "",
+        config=True,
+        help="""The store, as one URL: s3://bucket, gs://bucket, az://container,
+        file:///absolute/dir or memory://. A path after the bucket is a key prefix.
+        The named managers (S3, GCS, Azure) build it from their own settings.""",
+    )
+
+    prefix = Unicode(
+        "",
+        config=True,
+        help="""Key prefix everything lives under. {username} is replaced by the JupyterHub
+        user (JUPYTERHUB_USER) and ${NAME} by the environment variable NAME.""",
+    )
+
+    store_options = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        config=True,
+        help="""Extra object_store options for the store (keys as object_store documents
+        them, e.g. "aws_virtual_hosted_style_request", "proxy_url", "timeout"). They
+        override what the named managers derive from their settings.""",
+    )
 
     max_checkpoints = Int(
         1,
@@ -153,9 +178,22 @@ class StoreContentsMixin(HasTraits):
 
     # -- the store -------------------------------------------------------------------
 
+    def _store_location(self) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
+        """The store URL, its options and an optional S3 credential callback; the named
+        managers derive them from their own settings."""
+        if not self.url:
+            raise TraitError(
+                "url: no store configured (for example s3://bucket/prefix, gs://bucket, "
+                "az://container, file:///srv/notebooks or memory://)"
+            )
+        return self.url, {}, None
+
     def _open_store(self) -> ContentsStore:
-        """Build the store from the traits; subclasses say which store."""
-        raise NotImplementedError
+        url, options, credentials = self._store_location()
+        options.update(self.store_options)
+        return ContentsStore(
+            url, expand_prefix(self.prefix), options, credential_provider=credentials, **self._store_kwargs()
+        )
 
     @property
     def _store(self) -> ContentsStore:

@@ -1,6 +1,6 @@
 """Type stubs for the Rust extension module."""
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Literal, Optional, Union
 
@@ -66,7 +66,13 @@ class ContentsStore:
         retry_timeout: float = 30.0,
         connect_timeout: float = 5.0,
         request_timeout: float = 60.0,
-    ) -> None: ...
+        credential_provider: Optional[
+            Callable[[], tuple[str, str, Optional[str], Optional[float]]]
+        ] = None,
+    ) -> None:
+        """``credential_provider`` (S3 only) returns (key, secret, token, expiry as Unix
+        seconds or None); it is called again when the credentials are within five
+        minutes of expiry."""
     @property
     def read_only(self) -> bool: ...
     def create(self, api_path: str, data: bytes) -> Entry: ...

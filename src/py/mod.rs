@@ -1,6 +1,7 @@
 //! The Python edge: the only module that knows about pyo3 types.
 
 mod convert;
+mod credentials;
 mod download;
 mod errors;
 mod store;

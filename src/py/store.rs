@@ -8,7 +8,10 @@ use bytes::Bytes;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 
+use object_store::aws::AwsCredentialProvider;
+
 use super::convert::{self, Done, PyCheckpoint, PyEntry, PyFetched};
+use super::credentials::PythonCredentialProvider;
 use super::download::PyDownload;
 use crate::download::Encoding;
 use crate::contents::{Contents, DEFAULT_CONCURRENCY};
@@ -61,7 +64,7 @@ operations! {
         #[pyo3(signature = (url, prefix = "", options = None, concurrency = DEFAULT_CONCURRENCY,
                             upload_part_size = DEFAULT_PART_SIZE, upload_timeout = 3600.0,
                             read_only = false, max_retries = 3, retry_timeout = 30.0,
-                            connect_timeout = 5.0, request_timeout = 60.0))]
+                            connect_timeout = 5.0, request_timeout = 60.0, credential_provider = None))]
         #[allow(clippy::too_many_arguments)]
         fn new(
             url: &str,
@@ -75,18 +78,24 @@ operations! {
             retry_timeout: f64,
             connect_timeout: f64,
             request_timeout: f64,
+            credential_provider: Option<Py<PyAny>>,
         ) -> PyResult<Self> {
             let mut options: Vec<(String, String)> = options.unwrap_or_default().into_iter().collect();
             options.sort();
+            let credentials = credential_provider
+                .map(|callback| Arc::new(PythonCredentialProvider::new(callback)) as AwsCredentialProvider);
             let tuning = Tuning::from_seconds(max_retries, retry_timeout, connect_timeout, request_timeout)?;
-            let built = build_store_tuned(url, &options, &tuning)?;
+            let built = build_store_tuned(url, &options, credentials, &tuning)?;
             let full_prefix = [built.url_prefix.as_str(), prefix.trim_matches('/')]
                 .iter()
                 .filter(|p| !p.is_empty())
                 .copied()
                 .collect::<Vec<_>>()
                 .join("/");
-            let keys = KeyMapper::new(&full_prefix)?;
+            let mut keys = KeyMapper::new(&full_prefix)?;
+            if url.starts_with("file:") {
+                keys = keys.for_local_files();
+            }
             if !(upload_timeout.is_finite() && upload_timeout > 0.0) {
                 return Err(Error::Config("upload_timeout must be a positive number of seconds".into()).into());
             }
