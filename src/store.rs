@@ -24,9 +24,17 @@ pub struct BuiltStore {
 }
 
 /// `aws_credentials` replaces every other source of S3 credentials (keys, environment,
-/// instance metadata); it is an error for other stores. `tuning` sets retries and
-/// timeouts (ignored by the local stores).
+/// instance metadata); it is an error for other stores.
 pub fn build_store(
+    url: &str,
+    options: &[(String, String)],
+    aws_credentials: Option<AwsCredentialProvider>,
+) -> Result<BuiltStore> {
+    build_store_tuned(url, options, aws_credentials, &Tuning::default())
+}
+
+/// `build_store` with explicit retries and timeouts (ignored by the local stores).
+pub fn build_store_tuned(
     url: &str,
     options: &[(String, String)],
     aws_credentials: Option<AwsCredentialProvider>,
