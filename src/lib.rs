@@ -6,6 +6,7 @@ pub mod checkpoints;
 pub mod contents;
 pub mod error;
 pub mod keys;
+pub mod logged;
 mod py;
 pub mod runtime;
 pub mod store;
@@ -16,5 +17,6 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::record_pid();
+    py::init_logging(m.py());
     py::register(m)
 }

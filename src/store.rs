@@ -15,6 +15,7 @@ use object_store::ObjectStore;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::logged::LoggedStore;
 
 /// A store and the key prefix the URL's path contributed (`s3://bucket/some/prefix`).
 pub struct BuiltStore {
@@ -55,7 +56,7 @@ pub fn build_store(url: &str, options: &[(String, String)]) -> Result<BuiltStore
             std::fs::create_dir_all(&dir)
                 .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
             let fs = LocalFileSystem::new_with_prefix(&dir).map_err(config_error)?;
-            return Ok(BuiltStore { store: Arc::new(fs), url_prefix: String::new() });
+            return Ok(BuiltStore { store: Arc::new(LoggedStore::new(Arc::new(fs))), url_prefix: String::new() });
         }
         "memory" => {
             reject_options(options, "in-memory")?;
@@ -68,7 +69,7 @@ pub fn build_store(url: &str, options: &[(String, String)]) -> Result<BuiltStore
         }
     };
     // Bucket URLs carry the bucket in the host; anything after it is a key prefix.
-    Ok(BuiltStore { store, url_prefix })
+    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix })
 }
 
 fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {

@@ -22,6 +22,7 @@ from traitlets import Bool, Enum, Float, HasTraits, Int, TraitError, default, va
 from ._core import ContentsStore, Entry
 from .exceptions import S3ContentsError
 from .fs import ContentsFS
+from ._logging import route_core_logs
 
 
 class StoreContentsMixin(HasTraits):
@@ -100,6 +101,7 @@ class StoreContentsMixin(HasTraits):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        route_core_logs(self.log)  # type: ignore[attr-defined]
         self._store  # noqa: B018 (build now, so configuration errors surface at startup)
         self.fs = ContentsFS(self)
 
