@@ -30,6 +30,10 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// A download asked for bytes past the end of the file.
+    #[error("range not satisfiable: {path:?} has {size} bytes")]
+    RangeNotSatisfiable { path: String, size: u64 },
+
     #[error("permission denied while trying to {op} {path:?}: {detail}")]
     PermissionDenied { op: &'static str, path: String, detail: String },
 
@@ -58,6 +62,7 @@ impl Error {
             Error::PermissionDenied { .. } => 403,
             Error::NotFound { .. } | Error::CheckpointNotFound { .. } => 404,
             Error::AlreadyExists { .. } | Error::Conflict(_) => 409,
+            Error::RangeNotSatisfiable { .. } => 416,
             Error::Store { .. } | Error::Internal(_) => 500,
         }
     }
@@ -84,16 +89,41 @@ impl Error {
                 "{path:?} was changed by someone else while trying to {op} it; reload and try again"
             )),
             object_store::Error::PermissionDenied { source, .. }
-            | object_store::Error::Unauthenticated { source, .. } => Error::PermissionDenied {
-                op,
-                path,
-                detail: format!(
-                    "the store refused the request ({source}); check that the credentials allow this operation on the bucket and prefix"
-                ),
-            },
+            | object_store::Error::Unauthenticated { source, .. } => refused(op, path, source.as_ref()),
+            source if is_refusal(&source) => refused(op, path, &source),
             source => Error::Store { op, path, source },
         }
     }
+}
+
+fn refused(op: &'static str, path: String, source: &dyn std::error::Error) -> Error {
+    Error::PermissionDenied {
+        op,
+        path,
+        detail: format!(
+            "the store refused the request ({source}); check that the credentials allow this operation on the bucket and prefix"
+        ),
+    }
+}
+
+/// S3 answers a bad or expired session token with 400, not 403.
+const CREDENTIAL_ERROR_CODES: [&str; 2] = ["<Code>ExpiredToken</Code>", "<Code>InvalidToken</Code>"];
+
+/// object_store reports a refused LIST (and a few others) as a generic error; the HTTP
+/// status is then only in the message of the request error it wraps.
+fn is_refusal(error: &object_store::Error) -> bool {
+    let mut cause: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if text.contains("status code: 401")
+            || text.contains("status code: 403")
+            || CREDENTIAL_ERROR_CODES.iter().any(|code| text.contains(code))
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// Extension to attach the operation and path to store results in one call.
@@ -104,5 +134,25 @@ pub trait StoreResultExt<T> {
 impl<T> StoreResultExt<T> for std::result::Result<T, object_store::Error> {
     fn during(self, op: &'static str, path: &str) -> Result<T> {
         self.map_err(|e| Error::from_store(op, path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_hidden_in_generic_errors_are_403() {
+        let generic = |text: &str| object_store::Error::Generic { store: "S3", source: text.to_string().into() };
+        let denied = Error::from_store(
+            "list",
+            "a",
+            generic("Error performing list request: Server returned non-2xx status code: 403 Forbidden: ..."),
+        );
+        assert_eq!(denied.status_code(), 403);
+        let expired = generic("status code: 400 Bad Request: <Error><Code>ExpiredToken</Code></Error>");
+        assert_eq!(Error::from_store("list", "a", expired).status_code(), 403);
+        let failed = Error::from_store("list", "a", generic("Server returned non-2xx status code: 500 Internal"));
+        assert_eq!(failed.status_code(), 500);
     }
 }

@@ -108,11 +108,17 @@ fn check_segment(whole: &str, segment: &str) -> Result<()> {
     Ok(())
 }
 
+fn is_staging_name(segment: &str) -> bool {
+    matches!(segment.rsplit_once('#'), Some((_, digits)) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Maps API paths to keys under a fixed prefix, and back.
 #[derive(Clone, Debug)]
 pub struct KeyMapper {
     /// Normalised prefix without leading/trailing slashes; may be empty.
     prefix: String,
+    /// object_store's local filesystem store keeps `<name>#<n>` for its staging files.
+    refuse_staging_names: bool,
 }
 
 impl KeyMapper {
@@ -125,7 +131,13 @@ impl KeyMapper {
                 })?;
             }
         }
-        Ok(Self { prefix: prefix.to_string() })
+        Ok(Self { prefix: prefix.to_string(), refuse_staging_names: false })
+    }
+
+    /// For the local filesystem store, which cannot hold names ending in `#<digits>`.
+    pub fn for_local_files(mut self) -> Self {
+        self.refuse_staging_names = true;
+        self
     }
 
     pub fn prefix(&self) -> &str {
@@ -169,6 +181,12 @@ impl KeyMapper {
             return Err(Error::invalid_path(
                 path.as_str(),
                 format!("the name is too long for the store (keys are limited to {MAX_KEY_BYTES} bytes)"),
+            ));
+        }
+        if self.refuse_staging_names && path.as_str().split('/').any(is_staging_name) {
+            return Err(Error::invalid_path(
+                path.as_str(),
+                "the local filesystem store cannot hold names ending in '#' and digits",
             ));
         }
         Path::parse(&key).map_err(|e| Error::invalid_path(path.as_str(), e))
@@ -263,5 +281,18 @@ mod tests {
         assert_eq!(split_ext(".bashrc"), (".bashrc", ""));
         assert_eq!(split_ext("noext"), ("noext", ""));
         assert_eq!(split_ext("..a.b"), ("..a", ".b"));
+    }
+
+    #[test]
+    fn local_files_refuse_staging_names_only() {
+        let local = KeyMapper::new("p").unwrap().for_local_files();
+        for bad in ["a #1/x.txt", "x#22", "d/f#0"] {
+            let path = ApiPath::parse(bad).unwrap();
+            assert!(matches!(local.file_key(&path), Err(Error::InvalidPath { .. })), "{bad:?}");
+            assert!(KeyMapper::new("p").unwrap().file_key(&path).is_ok(), "{bad:?}");
+        }
+        for good in ["a #x/b.txt", "#1a", "x#", "no#1.txt"] {
+            assert!(local.file_key(&ApiPath::parse(good).unwrap()).is_ok(), "{good:?}");
+        }
     }
 }

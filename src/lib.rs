@@ -4,6 +4,7 @@
 
 pub mod checkpoints;
 pub mod contents;
+pub mod download;
 pub mod error;
 pub mod keys;
 pub mod logged;

@@ -6,12 +6,12 @@
 
 use std::sync::Arc;
 
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AwsCredentialProvider};
 use object_store::azure::MicrosoftAzureBuilder;
-use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::gcp::{GcpCredential, GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
-use object_store::ObjectStore;
+use object_store::{ObjectStore, StaticCredentialProvider};
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -23,14 +23,26 @@ pub struct BuiltStore {
     pub url_prefix: String,
 }
 
-pub fn build_store(url: &str, options: &[(String, String)]) -> Result<BuiltStore> {
+/// `aws_credentials` replaces every other source of S3 credentials (keys, environment,
+/// instance metadata); it is an error for other stores.
+pub fn build_store(
+    url: &str,
+    options: &[(String, String)],
+    aws_credentials: Option<AwsCredentialProvider>,
+) -> Result<BuiltStore> {
     let parsed = Url::parse(url).map_err(|e| Error::Config(format!("invalid store URL {url:?}: {e}")))?;
     let url_prefix = parsed.path().trim_matches('/').to_string();
+    if aws_credentials.is_some() && !matches!(parsed.scheme(), "s3" | "s3a") {
+        return Err(Error::Config(format!("a credential provider is only supported for S3, not {url:?}")));
+    }
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
             let mut builder = AmazonS3Builder::from_env().with_url(url);
             for (key, value) in options {
                 builder = builder.with_config(parse_key(key, "S3")?, value);
+            }
+            if let Some(credentials) = aws_credentials {
+                builder = builder.with_credentials(credentials);
             }
             Arc::new(builder.build().map_err(config_error)?)
         }
@@ -38,6 +50,12 @@ pub fn build_store(url: &str, options: &[(String, String)]) -> Result<BuiltStore
             let mut builder = GoogleCloudStorageBuilder::from_env().with_url(url);
             for (key, value) in options {
                 builder = builder.with_config(parse_key(key, "GCS")?, value);
+            }
+            if builder.get_config_value(&GoogleConfigKey::SkipSignature).as_deref() == Some("true") {
+                // object_store skips the token for reads but still fetches one (from the
+                // metadata server) for uploads; an empty token keeps anonymous access anonymous.
+                let anonymous = GcpCredential { bearer: String::new() };
+                builder = builder.with_credentials(Arc::new(StaticCredentialProvider::new(anonymous)));
             }
             Arc::new(builder.build().map_err(config_error)?)
         }
@@ -55,7 +73,8 @@ pub fn build_store(url: &str, options: &[(String, String)]) -> Result<BuiltStore
                 .map_err(|_| Error::Config(format!("invalid file URL {url:?}")))?;
             std::fs::create_dir_all(&dir)
                 .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
-            let fs = LocalFileSystem::new_with_prefix(&dir).map_err(config_error)?;
+            // Folders left empty by deletes go too, as they would in a bucket.
+            let fs = LocalFileSystem::new_with_prefix(&dir).map_err(config_error)?.with_automatic_cleanup(true);
             return Ok(BuiltStore { store: Arc::new(LoggedStore::new(Arc::new(fs))), url_prefix: String::new() });
         }
         "memory" => {

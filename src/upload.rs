@@ -17,6 +17,9 @@ use crate::keys::ApiPath;
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
 pub const DEFAULT_ABANDON_AFTER: Duration = Duration::from_secs(3600);
+/// A new upload to a path whose upload saw no chunk for this long replaces it (the
+/// browser that started it went away); before that, the new one gets 409 Conflict.
+pub const REPLACEABLE_AFTER: Duration = Duration::from_secs(30);
 
 struct Session {
     upload: Box<dyn MultipartUpload>,
@@ -33,7 +36,8 @@ pub enum ChunkOutcome {
     Complete(Entry),
 }
 
-/// Uploads in progress, by API path. Later uploads to the same path replace earlier ones.
+/// Uploads in progress, by API path. The protocol carries no upload id, so one path has
+/// at most one upload: a second one is refused (409) while the first is active.
 pub struct Uploads {
     sessions: Mutex<HashMap<ApiPath, Arc<tokio::sync::Mutex<Session>>>>,
     part_size: usize,
@@ -85,8 +89,22 @@ impl Contents {
         let key = self.keys().file_key(path)?;
         let session = if chunk == 1 {
             self.refuse_directory(path).await?;
-            if let Some(stale) = uploads.take(path) {
-                let _ = stale.lock().await.upload.abort().await;
+            let existing = uploads.sessions.lock().unwrap().get(path).cloned();
+            if let Some(existing) = existing {
+                let mut old = existing.lock().await;
+                let idle = old.touched.elapsed();
+                let replaceable = REPLACEABLE_AFTER.min(uploads.abandon_after);
+                if idle < replaceable {
+                    return Err(Error::Conflict(format!(
+                        "another upload of {:?} is in progress; try again when it has finished \
+                         (or in {} s if it was interrupted)",
+                        path.as_str(),
+                        (replaceable - idle).as_secs() + 1
+                    )));
+                }
+                let _ = old.upload.abort().await;
+                drop(old);
+                uploads.take(path);
             }
             let upload = self.store().put_multipart(&key).await.during("start an upload of", path.as_str())?;
             let session = Arc::new(tokio::sync::Mutex::new(Session {
@@ -106,10 +124,14 @@ impl Contents {
         };
         let mut s = session.lock().await;
         if chunk != -1 && chunk != s.next_chunk {
+            // The upload cannot be completed correctly any more: free its parts now.
+            let what = if chunk < s.next_chunk { "repeated" } else { "out of order" };
+            let _ = s.upload.abort().await;
+            drop(s);
+            uploads.take(path);
             return Err(Error::BadRequest(format!(
-                "chunk {chunk} of {:?} is out of order (expected chunk {} or -1)",
+                "chunk {chunk} of {:?} is {what}; the upload was cancelled, start it again",
                 path.as_str(),
-                s.next_chunk
             )));
         }
         s.touched = Instant::now();
@@ -142,6 +164,13 @@ impl Contents {
             s.upload.put_part(PutPayload::from_bytes(part)).await?;
         }
         Ok(())
+    }
+
+    /// Abort the upload of `path`, if one is in progress (its client sent a bad chunk).
+    pub async fn abort_upload(&self, path: &ApiPath) -> bool {
+        let Some(session) = self.uploads().take(path) else { return false };
+        let _ = session.lock().await.upload.abort().await;
+        true
     }
 
     /// Abort every upload in progress (server shutdown).

@@ -58,7 +58,7 @@ from s3c_helpers import EventSink, ManagerAdapter, manager_classes  # noqa: E402
 # REST tests use pytest-jupyter's jp_fetch / jp_serverapp fixtures.  Loading the
 # plugin here also gives every test an (autouse) fresh asyncio loop,
 # ``jp_asyncio_loop``, which the async-manager adapter below runs coroutines on.
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "backend_fixtures"]
 
 DEFAULT_BUCKET = "s3contents-rs-test"
 DEFAULT_TIMEOUT = 60  # seconds per test unless a test/module says otherwise
@@ -312,6 +312,22 @@ class RawBucket:
             for obj in page.get("Contents", []):
                 out.add(obj["Key"][len(pfx) :])
         return out
+
+    def uploads(self) -> list[str]:
+        """Keys (relative to the prefix) of multipart uploads not completed or aborted."""
+        pfx = f"{self.prefix}/" if self.prefix else ""
+        found = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=pfx)
+        return sorted(u["Key"][len(pfx) :] for u in found.get("Uploads", []))
+
+    def snapshot(self) -> dict:
+        """Every object (with its ETag) and unfinished upload below the prefix."""
+        pfx = f"{self.prefix}/" if self.prefix else ""
+        objects = {}
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=pfx):
+            for obj in page.get("Contents", []):
+                objects[obj["Key"][len(pfx) :]] = obj["ETag"]
+        return {"objects": objects, "uploads": self.uploads()}
 
     def delete_all(self) -> None:
         pfx = f"{self.prefix}/" if self.prefix else ""

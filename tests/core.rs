@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use _core::contents::{Contents, Fetched, Kind};
+use _core::download::{Encoding, FileContent};
 use _core::error::Error;
 use _core::keys::{ApiPath, KeyMapper};
 use bytes::Bytes;
@@ -40,13 +41,21 @@ async fn write_get_and_list_under_prefix() {
     assert_eq!(entry.size, Some(2));
     assert_eq!(keys(&store).await, vec!["users/ann/dir/a b#?.txt"]);
 
-    match c.get(&p("dir/a b#?.txt"), true).await.unwrap() {
-        Fetched::File { entry: got, data } => {
-            assert_eq!(data.unwrap().as_ref(), b"hi");
+    match c.get(&p("dir/a b#?.txt"), Some(Encoding::Auto)).await.unwrap() {
+        Fetched::File { entry: got, data: Some(FileContent::Text(text)) } => {
+            assert_eq!(text.as_ref(), b"hi");
             assert_eq!(got.last_modified, entry.last_modified);
         }
-        other => panic!("expected a file, got {other:?}"),
+        other => panic!("expected a text file, got {other:?}"),
     }
+    c.write(&p("bin"), Bytes::from_static(b"\xff\x00")).await.unwrap();
+    match c.get(&p("bin"), Some(Encoding::Auto)).await.unwrap() {
+        Fetched::File { data: Some(FileContent::Base64(text)), .. } => assert_eq!(text, "/wA="),
+        other => panic!("expected base64, got {other:?}"),
+    }
+    let refused = c.get(&p("bin"), Some(Encoding::Text)).await.unwrap_err();
+    assert_eq!(refused.status_code(), 400);
+    c.delete(&p("bin"), false).await.unwrap();
     let root = c.list_dir(&ApiPath::ROOT).await.unwrap().unwrap();
     assert_eq!(root.len(), 1);
     assert_eq!((root[0].name(), root[0].kind), ("dir", Kind::Directory));

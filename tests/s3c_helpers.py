@@ -10,6 +10,8 @@ import io
 import json
 import logging
 
+import pytest
+
 
 # --------------------------------------------------------------------------- events
 class EventSink:
@@ -191,3 +193,13 @@ class ManagerAdapter:
         setattr(self.raw, name, value)
 
 
+def expect_http(status: int, fn, *args, **kwargs):
+    """Call ``fn`` and check it raises tornado's HTTPError with ``status``."""
+    from tornado.web import HTTPError
+
+    with pytest.raises(HTTPError) as info:
+        fn(*args, **kwargs)
+    assert info.value.status_code == status, (
+        f"expected HTTP {status}, got {info.value.status_code}: {info.value.log_message}"
+    )
+    return info.value

@@ -22,7 +22,7 @@ import pytest
 from jupyter_server.services.contents.checkpoints import AsyncCheckpoints, Checkpoints
 from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from s3c_helpers import b64, check_model, listing, manager_classes, nb_sources, sha256
+from s3c_helpers import b64, check_model, expect_http, listing, manager_classes, nb_sources, sha256
 from tornado.web import HTTPError
 from traitlets import TraitError
 from traitlets.config import Config, LoggingConfigurable
@@ -52,15 +52,6 @@ def text_model(text: str) -> dict:
 
 def b64_model(data: bytes) -> dict:
     return {"type": "file", "format": "base64", "content": b64(data)}
-
-
-def expect_http(status: int, fn, *args, **kwargs) -> HTTPError:
-    with pytest.raises(HTTPError) as info:
-        fn(*args, **kwargs)
-    assert info.value.status_code == status, (
-        f"expected HTTP {status}, got {info.value.status_code}: {info.value.log_message}"
-    )
-    return info.value
 
 
 def utc(dt: datetime.datetime) -> datetime.datetime:

@@ -10,6 +10,7 @@ from ._core import ContentsStore, __version__
 from .async_contents import AsyncObjectStoreContentsManager
 from .checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
 from .contents import ObjectStoreContentsManager
+from .gcs import AsyncGCSCheckpoints, AsyncGCSContentsManager, GCSCheckpoints, GCSContentsManager
 from .s3 import (
     AsyncS3Checkpoints,
     AsyncS3ContentsManager,
@@ -18,11 +19,15 @@ from .s3 import (
 )
 
 __all__ = [
+    "AsyncGCSCheckpoints",
+    "AsyncGCSContentsManager",
     "AsyncObjectStoreCheckpoints",
     "AsyncObjectStoreContentsManager",
     "AsyncS3Checkpoints",
     "AsyncS3ContentsManager",
     "ContentsStore",
+    "GCSCheckpoints",
+    "GCSContentsManager",
     "ObjectStoreCheckpoints",
     "ObjectStoreContentsManager",
     "S3Checkpoints",

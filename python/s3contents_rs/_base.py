@@ -6,27 +6,74 @@ these helpers, so both flavours build byte-identical models.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import binascii
 import hashlib
 import itertools
+import logging
 import mimetypes
+import weakref
 from datetime import datetime, timezone
 from fnmatch import fnmatch
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Union
 
 import nbformat
-from tornado.web import HTTPError
-from traitlets import Bool, Enum, Float, HasTraits, Int, TraitError, default, validate
+from tornado.web import HTTPError, StaticFileHandler
+from traitlets import Bool, Dict, Enum, Float, HasTraits, Int, TraitError, Unicode, default, validate
 
 from ._core import ContentsStore, Entry
+from ._prefix import expand_prefix
 from .exceptions import S3ContentsError
+from .files import StoreFilesHandler
 from .fs import ContentsFS
 from ._logging import route_core_logs
 
 
+# Every store opened in this process, so uploads in progress are aborted at shutdown
+# (jupyter_server exits normally on SIGTERM/SIGINT, which runs atexit handlers).
+_open_stores: "weakref.WeakSet[ContentsStore]" = weakref.WeakSet()
+
+
+@atexit.register
+def _abort_uploads_at_exit() -> None:
+    for store in list(_open_stores):
+        try:
+            aborted = store.abort_uploads()
+        except Exception:  # noqa: BLE001 (shutting down: nothing left to report to)
+            continue
+        if aborted:
+            logging.getLogger(__name__).warning(
+                "Aborted %d unfinished upload(s) in %s at shutdown", aborted, store.url
+            )
+
+
 class StoreContentsMixin(HasTraits):
     """Traits and pure logic of the object-store contents managers."""
+
+    url = Unicode(
+        "",
+        config=True,
+        help="""The store, as one URL: s3://bucket, gs://bucket, az://container,
+        file:///absolute/dir or memory://. A path after the bucket is a key prefix.
+        The named managers (S3, GCS, Azure) build it from their own settings.""",
+    )
+
+    prefix = Unicode(
+        "",
+        config=True,
+        help="""Key prefix everything lives under. {username} is replaced by the JupyterHub
+        user (JUPYTERHUB_USER) and ${NAME} by the environment variable NAME.""",
+    )
+
+    store_options = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        config=True,
+        help="""Extra object_store options for the store (keys as object_store documents
+        them, e.g. "aws_virtual_hosted_style_request", "proxy_url", "timeout"). They
+        override what the named managers derive from their settings.""",
+    )
 
     max_checkpoints = Int(
         1,
@@ -67,11 +114,17 @@ class StoreContentsMixin(HasTraits):
     def _store_kwargs(self) -> dict[str, Any]:
         return {"upload_part_size": self.upload_part_size, "upload_timeout": self.upload_timeout}
 
+    @default("files_handler_class")
+    def _files_handler_class_default(self) -> type:
+        return StoreFilesHandler
+
     @default("files_handler_params")
     def _files_handler_params_default(self) -> dict[str, Any]:
-        # jupyter_server's FilesHandler reads through the contents manager, but its
-        # StaticFileHandler base insists on a `path` argument it then never uses.
-        return {"path": "/"}
+        # If configured back to jupyter_server's FilesHandler: its StaticFileHandler base
+        # insists on a `path` argument it then never uses.
+        if issubclass(self.files_handler_class, StaticFileHandler):  # type: ignore[attr-defined]
+            return {"path": "/"}
+        return {}
 
     @validate("max_checkpoints")
     def _validate_max_checkpoints(self, proposal: dict[str, Any]) -> int:
@@ -81,9 +134,22 @@ class StoreContentsMixin(HasTraits):
 
     # -- the store -------------------------------------------------------------------
 
+    def _store_location(self) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
+        """The store URL, its options and an optional S3 credential callback; the named
+        managers derive them from their own settings."""
+        if not self.url:
+            raise TraitError(
+                "url: no store configured (for example s3://bucket/prefix, gs://bucket, "
+                "az://container, file:///srv/notebooks or memory://)"
+            )
+        return self.url, {}, None
+
     def _open_store(self) -> ContentsStore:
-        """Build the store from the traits; subclasses say which store."""
-        raise NotImplementedError
+        url, options, credentials = self._store_location()
+        options.update(self.store_options)
+        return ContentsStore(
+            url, expand_prefix(self.prefix), options, credential_provider=credentials, **self._store_kwargs()
+        )
 
     @property
     def _store(self) -> ContentsStore:
@@ -95,6 +161,7 @@ class StoreContentsMixin(HasTraits):
                 store = self._open_store()
             except S3ContentsError as e:
                 raise TraitError(f"{type(self).__name__}: {e}") from e
+            _open_stores.add(store)
             self.__dict__["_built_store"] = store
             self.__dict__["_checkpointed"] = set()
         return store
@@ -168,15 +235,30 @@ class StoreContentsMixin(HasTraits):
             "hash_algorithm": None,
         }
 
+    @staticmethod
+    def _content_encoding(
+        path: str, requested_type: Optional[str], format: Optional[str], content: bool, require_hash: bool
+    ) -> Optional[str]:
+        """How the core should hand over a file's content: the model's final text or
+        base64 is produced in Rust while reading, so large files are not copied again
+        here. Hashing needs the raw bytes."""
+        if require_hash:
+            return "bytes"
+        if not content:
+            return None
+        if requested_type == "notebook" or (requested_type is None and path.endswith(".ipynb")):
+            return "text"
+        return format if format in ("text", "base64") else "auto"
+
     def _build_model(
         self,
-        fetched: tuple[Entry, Optional[bytes], Optional[list[Entry]]],
+        fetched: tuple[Entry, Optional[Union[str, bytes]], Optional[str], Optional[list[Entry]]],
         requested_type: Optional[str],
         format: Optional[str],
         content: bool,
         require_hash: bool,
     ) -> dict[str, Any]:
-        entry, data, children = fetched
+        entry, data, data_format, children = fetched
         model_type = self._model_type(entry.path, entry.kind, requested_type)
         model = self._base_model(entry, model_type)
         if model_type == "directory":
@@ -191,19 +273,20 @@ class StoreContentsMixin(HasTraits):
         if content and data is not None:
             if model_type == "notebook":
                 self._fill_notebook(model, data)
-            else:
+            elif data_format == "bytes":
                 self._fill_file(model, data, format)
-        if require_hash and data is not None:
+            else:
+                self._fill_encoded_file(model, data, data_format, format)
+        if require_hash and isinstance(data, bytes):
             model["hash"] = hashlib.new(self.hash_algorithm, data).hexdigest()
             model["hash_algorithm"] = self.hash_algorithm
         return model
 
-    def _fill_notebook(self, model: dict[str, Any], data: bytes) -> None:
+    def _fill_notebook(self, model: dict[str, Any], data: Union[str, bytes]) -> None:
         validation_error: dict[str, Any] = {}
         try:
-            nb = nbformat.reads(
-                data.decode("utf-8"), as_version=4, capture_validation_error=validation_error
-            )
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            nb = nbformat.reads(text, as_version=4, capture_validation_error=validation_error)
         except Exception as e:
             raise HTTPError(400, f"Unreadable Notebook: {model['path']} {e!r}") from e
         self.mark_trusted_cells(nb, model["path"])  # type: ignore[attr-defined]
@@ -212,9 +295,21 @@ class StoreContentsMixin(HasTraits):
         self.validate_notebook_model(model, validation_error)  # type: ignore[attr-defined]
 
     @staticmethod
-    def _fill_file(model: dict[str, Any], data: bytes, format: Optional[str]) -> None:
+    def _check_format(format: Optional[str]) -> None:
         if format not in (None, "text", "base64"):
             raise HTTPError(400, f"Format must be one of 'text' or 'base64', not {format!r}", reason="bad format")
+
+    @classmethod
+    def _fill_encoded_file(cls, model: dict[str, Any], data: str, data_format: str, format: Optional[str]) -> None:
+        """A file whose text or base64 the core produced."""
+        cls._check_format(format)
+        model["content"], model["format"] = data, data_format
+        if model["mimetype"] is None:
+            model["mimetype"] = "text/plain" if data_format == "text" else "application/octet-stream"
+
+    @classmethod
+    def _fill_file(cls, model: dict[str, Any], data: bytes, format: Optional[str]) -> None:
+        cls._check_format(format)
         if format != "base64":
             try:
                 model["content"], model["format"] = data.decode("utf-8"), "text"

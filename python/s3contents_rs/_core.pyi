@@ -1,8 +1,8 @@
 """Type stubs for the Rust extension module."""
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 
 __version__: str
 
@@ -28,7 +28,26 @@ class Checkpoint:
     @property
     def last_modified(self) -> datetime: ...
 
-Fetched = tuple[Entry, Optional[bytes], Optional[list[Entry]]]
+# (entry, content, content format, children): content is bytes when the format is
+# "bytes", the final model string when it is "text" or "base64"; None without content.
+Fetched = tuple[
+    Entry, Optional[Union[bytes, str]], Optional[Literal["bytes", "text", "base64"]], Optional[list[Entry]]
+]
+Encoding = Literal["bytes", "text", "base64", "auto"]
+
+class Download:
+    """A file streaming out of the store for a ``/files`` download."""
+
+    @property
+    def entry(self) -> Entry: ...
+    @property
+    def range(self) -> Optional[tuple[int, int]]:
+        """(start, end) of the bytes sent, end exclusive, for a range request."""
+    @property
+    def not_modified(self) -> bool: ...
+    def read(self) -> bytes:
+        """The next piece of the body (a few hundred KiB at most); b"" at the end."""
+    def read_async(self) -> Awaitable[bytes]: ...
 
 class ContentsStore:
     """Storage operations on one store and prefix. Every operation has a blocking form
@@ -42,7 +61,13 @@ class ContentsStore:
         concurrency: int = 16,
         upload_part_size: int = 8388608,
         upload_timeout: float = 3600.0,
-    ) -> None: ...
+        credential_provider: Optional[
+            Callable[[], tuple[str, str, Optional[str], Optional[float]]]
+        ] = None,
+    ) -> None:
+        """``credential_provider`` (S3 only) returns (key, secret, token, expiry as Unix
+        seconds or None); it is called again when the credentials are within five
+        minutes of expiry."""
     @property
     def uploads_in_progress(self) -> int: ...
     def write_chunk(self, api_path: str, chunk: int, data: bytes) -> tuple[Optional[Entry], int]: ...
@@ -51,13 +76,23 @@ class ContentsStore:
     ) -> Awaitable[tuple[Optional[Entry], int]]: ...
     def abort_uploads(self) -> int: ...
     def abort_uploads_async(self) -> Awaitable[int]: ...
+    def abort_upload(self, api_path: str) -> bool: ...
+    def abort_upload_async(self, api_path: str) -> Awaitable[bool]: ...
     @property
     def prefix(self) -> str: ...
     @property
     def url(self) -> str: ...
     def key_for(self, api_path: str) -> str: ...
-    def get(self, api_path: str, content: bool) -> Fetched: ...
-    def get_async(self, api_path: str, content: bool) -> Awaitable[Fetched]: ...
+    def get(self, api_path: str, encoding: Optional[Encoding]) -> Fetched:
+        """Metadata, plus content in ``encoding`` (or a directory listing) unless None."""
+    def get_async(self, api_path: str, encoding: Optional[Encoding]) -> Awaitable[Fetched]: ...
+    def open_download(
+        self, api_path: str, range: Optional[str], if_none_match: Optional[str]
+    ) -> Download:
+        """Start streaming a file; ``range`` is an HTTP Range header value."""
+    def open_download_async(
+        self, api_path: str, range: Optional[str], if_none_match: Optional[str]
+    ) -> Awaitable[Download]: ...
     def stat(self, api_path: str) -> Optional[Entry]: ...
     def stat_async(self, api_path: str) -> Awaitable[Optional[Entry]]: ...
     def list_dir(self, api_path: str) -> Optional[list[Entry]]: ...

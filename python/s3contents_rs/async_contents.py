@@ -3,6 +3,8 @@ Jupyter server's event loop never waits on the network."""
 
 from __future__ import annotations
 
+import contextlib
+
 from typing import Optional
 
 from jupyter_server.services.contents.manager import AsyncContentsManager, copy_pat
@@ -11,7 +13,7 @@ from traitlets import default
 
 from ._base import StoreContentsMixin
 from .checkpoints import AsyncObjectStoreCheckpoints
-from .exceptions import http_errors
+from .exceptions import S3ContentsError, http_errors
 
 
 class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
@@ -27,7 +29,9 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         path = path.strip("/")
         self._refuse_hidden_read(path)
         with http_errors():
-            fetched = await self._store.get_async(path, bool(content or require_hash))
+            fetched = await self._store.get_async(
+                path, self._content_encoding(path, type, format, bool(content), require_hash)
+            )
         model = self._build_model(fetched, type, format, bool(content), require_hash)
         self.emit(data={"action": "get", "path": path})
         return model
@@ -70,7 +74,13 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         """One chunk of a large upload, streamed into a multipart upload in the store."""
         if model["chunk"] == 1:
             self.run_pre_save_hooks(model=model, path=path)
-        data = self._chunk_data(model, path)
+        try:
+            data = self._chunk_data(model, path)
+        except HTTPError:
+            if model.get("chunk") != 1:
+                with contextlib.suppress(S3ContentsError):
+                    await self._store.abort_upload_async(path)
+            raise
         with http_errors():
             entry, received = await self._store.write_chunk_async(path, model["chunk"], data)
         if entry is None:

@@ -6,6 +6,8 @@ in a normal server prefer :class:`~s3contents_rs.async_contents.AsyncObjectStore
 
 from __future__ import annotations
 
+import contextlib
+
 from typing import Optional
 
 from jupyter_server.services.contents.manager import ContentsManager, copy_pat
@@ -14,7 +16,7 @@ from traitlets import default
 
 from ._base import StoreContentsMixin
 from .checkpoints import ObjectStoreCheckpoints
-from .exceptions import http_errors
+from .exceptions import S3ContentsError, http_errors
 
 
 class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
@@ -30,7 +32,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         path = path.strip("/")
         self._refuse_hidden_read(path)
         with http_errors():
-            fetched = self._store.get(path, bool(content or require_hash))
+            fetched = self._store.get(
+                path, self._content_encoding(path, type, format, bool(content), require_hash)
+            )
         model = self._build_model(fetched, type, format, bool(content), require_hash)
         self.emit(data={"action": "get", "path": path})
         return model
@@ -73,7 +77,13 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         """One chunk of a large upload, streamed into a multipart upload in the store."""
         if model["chunk"] == 1:
             self.run_pre_save_hooks(model=model, path=path)
-        data = self._chunk_data(model, path)
+        try:
+            data = self._chunk_data(model, path)
+        except HTTPError:
+            if model.get("chunk") != 1:
+                with contextlib.suppress(S3ContentsError):
+                    self._store.abort_upload(path)
+            raise
         with http_errors():
             entry, received = self._store.write_chunk(path, model["chunk"], data)
         if entry is None:

@@ -61,6 +61,12 @@ class ConflictError(S3ContentsError):
     status_code = 409
 
 
+class RangeNotSatisfiableError(S3ContentsError, ValueError):
+    """A download asked for a byte range past the end of the file."""
+
+    status_code = 416
+
+
 class StorageError(S3ContentsError, OSError):
     """The store failed (network, server error)."""
 
@@ -82,4 +88,4 @@ def http_errors() -> Iterator[None]:
         raise HTTPError(e.status_code, str(e), reason=_REASONS.get(e.status_code)) from e
 
 
-_REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
+_REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 416: "Range Not Satisfiable"}

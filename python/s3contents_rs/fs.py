@@ -21,16 +21,11 @@ class ContentsFS:
     def read(self, path: str, format: Optional[str] = None) -> tuple[str, str]:
         """Return ``(content, format)``: text when it decodes as UTF-8 (or is asked for
         as "text"/"json"), else base64."""
-        entry, data, _ = self._manager.store.get(path.strip("/"), True)
-        if data is None:
+        encoding = "auto" if format is None else "base64" if format == "base64" else "text"
+        _, content, content_format, _ = self._manager.store.get(path.strip("/"), encoding)
+        if content is None:
             raise BadRequestError(f"{path!r} is a directory, not a file")
-        if format in (None, "text", "json"):
-            try:
-                return data.decode("utf-8"), "text"
-            except UnicodeDecodeError:
-                if format is not None:
-                    raise BadRequestError(f"{path!r} is not UTF-8 encoded") from None
-        return base64.b64encode(data).decode("ascii"), "base64"
+        return content, content_format
 
     def write(self, path: str, content: str, format: str = "text") -> None:
         """Write ``content`` given as text or base64 to the file at ``path``."""

@@ -6,22 +6,26 @@ existing jupyter config works after changing only the import line.
 
 from __future__ import annotations
 
+import os
 import re
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
 from urllib.parse import urlparse
 
 from traitlets import Any as AnyTrait
-from traitlets import Bool, HasTraits, TraitError, Unicode, default, validate
+from traitlets import Bool, Enum, HasTraits, TraitError, Unicode, default, validate
 
-from ._core import ContentsStore
 from .async_contents import AsyncObjectStoreContentsManager
 from .checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
 from .contents import ObjectStoreContentsManager
+from .exceptions import PermissionDeniedError
 
 # AWS default endpoint as s3contents spells it; it means "no custom endpoint".
 _AWS_DEFAULT_ENDPOINTS = {"", "https://s3.amazonaws.com", "s3.amazonaws.com"}
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-_ACCESS_POINT_ARN = re.compile(r"^arn:aws[a-z\-]*:s3:[a-z0-9\-]+:\d{12}:accesspoint[/:][A-Za-z0-9.\-]+$")
+_ACCESS_POINT_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z\-]*):s3:(?P<region>[a-z0-9\-]+):(?P<account>\d{12}):accesspoint[/:](?P<name>[a-z0-9\-]+)$"
+)
 _SSE_VALUES = ("", "AES256", "aws:kms", "aws:kms:dsse")
 
 
@@ -59,7 +63,9 @@ class S3Traits(HasTraits):
     endpoint_url = Unicode(
         "", help="S3 endpoint URL, e.g. http://127.0.0.1:9000 for MinIO. Empty: AWS for region_name."
     ).tag(config=True, env="JPY_S3_ENDPOINT_URL")
-    region_name = Unicode("us-east-1", help="Region name.").tag(config=True, env="JPY_S3_REGION_NAME")
+    region_name = Unicode(
+        help="Region name (default: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1)."
+    ).tag(config=True, env="JPY_S3_REGION_NAME")
     access_key_id = Unicode(None, allow_none=True, help="S3/AWS access key ID.").tag(
         config=True, env="JPY_S3_ACCESS_KEY_ID"
     )
@@ -81,6 +87,19 @@ class S3Traits(HasTraits):
         config=True, env="JPYNB_S3_SKIP_TLS_VERIFY"
     )
     delimiter = Unicode("/", help="Path delimiter (only '/' is supported).").tag(config=True)
+    addressing_style = Enum(
+        ["auto", "path", "virtual"],
+        "auto",
+        help="""Bucket addressing: 'path' (endpoint/bucket/key) or 'virtual'
+        (bucket.endpoint/key). 'auto': path style, unless s3fs_config_kwargs asks otherwise.""",
+    ).tag(config=True)
+    credential_provider = AnyTrait(
+        None,
+        allow_none=True,
+        help="""Callable (or import string) returning fresh credentials: (access_key,
+        secret_key, token, expiry) or a dict with those keys. It is called again shortly
+        before `expiry` (a datetime or Unix seconds; None = never expires).""",
+    ).tag(config=True)
     init_s3_hook = AnyTrait(
         None, allow_none=True, help="Callable run with the manager before connecting (may set boto3_session)."
     ).tag(config=True)
@@ -93,6 +112,10 @@ class S3Traits(HasTraits):
     s3fs_config_kwargs = AnyTrait(
         None, allow_none=True, help="s3contents compatibility: signature_version is honoured."
     ).tag(config=True)
+
+    @default("region_name")
+    def _region_name_default(self) -> str:
+        return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
     @validate("endpoint_url")
     def _validate_endpoint_url(self, proposal: dict[str, Any]) -> str:
@@ -123,36 +146,39 @@ class S3Traits(HasTraits):
             raise TraitError("delimiter: only '/' is supported")
         return proposal["value"]
 
-    @validate("init_s3_hook")
-    def _validate_init_s3_hook(self, proposal: dict[str, Any]) -> Any:
+    @validate("init_s3_hook", "credential_provider")
+    def _validate_callable(self, proposal: dict[str, Any]) -> Any:
         value = proposal["value"]
         if isinstance(value, str):
             from traitlets.utils.importstring import import_item
 
             value = import_item(value)
         if value is not None and not callable(value):
-            raise TraitError("init_s3_hook must be callable")
+            raise TraitError(f"{proposal['trait'].name} must be callable")
         return value
 
     def _s3_options(self) -> dict[str, str]:
-        """object_store options for these traits (secrets stay inside the store)."""
-        options: dict[str, str] = {"aws_region": self.region_name or "us-east-1"}
+        """object_store options for these traits (secrets stay inside the store).
+
+        With no keys, no session and no provider, nothing about credentials is set, so
+        object_store's own chain applies: AWS_* variables, web identity (EKS IRSA),
+        ECS/EKS container credentials, then EC2 instance metadata."""
+        options: dict[str, str] = {}
+        if self.region_name:
+            options["aws_region"] = self.region_name
         if self.endpoint_url:
             options["aws_endpoint"] = self.endpoint_url
             if self.endpoint_url.startswith("http://"):
                 options["aws_allow_http"] = "true"
-        access_key, secret_key, token = self.access_key_id, self.secret_access_key, self.session_token
-        if not access_key and self.boto3_session is not None:
-            access_key, secret_key, token = _session_credentials(self.boto3_session)
-        if access_key:
-            options["aws_access_key_id"] = access_key
-        if secret_key:
-            options["aws_secret_access_key"] = secret_key
-        if token:
-            options["aws_session_token"] = token
+        if self.access_key_id:
+            options["aws_access_key_id"] = self.access_key_id
+        if self.secret_access_key:
+            options["aws_secret_access_key"] = self.secret_access_key
+        if self.session_token:
+            options["aws_session_token"] = self.session_token
         signature = self.signature_version
-        if isinstance(self.s3fs_config_kwargs, dict):
-            signature = signature or str(self.s3fs_config_kwargs.get("signature_version", ""))
+        config_kwargs = self.s3fs_config_kwargs if isinstance(self.s3fs_config_kwargs, dict) else {}
+        signature = signature or str(config_kwargs.get("signature_version", ""))
         if self.anon or signature.lower() == "unsigned":
             options["aws_skip_signature"] = "true"
         sse, kms_key = self.sse, self.kms_key_id
@@ -165,26 +191,117 @@ class S3Traits(HasTraits):
             options["aws_sse_kms_key_id"] = kms_key
         if self.skip_tls_verify:
             options["allow_invalid_certificates"] = "true"
+        style = self.addressing_style
+        if style == "auto":
+            style = str((config_kwargs.get("s3") or {}).get("addressing_style", "auto"))
+        if style == "virtual":
+            options["aws_virtual_hosted_style_request"] = "true"
+            if self.endpoint_url:
+                # object_store expects the bucket already in a virtual-hosted endpoint.
+                scheme, _, host = self.endpoint_url.partition("://")
+                options["aws_endpoint"] = f"{scheme}://{self.bucket}.{host}"
         return options
 
-    def _open_store(self) -> ContentsStore:
+    def _credential_callback(self) -> Optional[Callable[[], Any]]:
+        """A callback the core asks for fresh credentials, when they come from Python."""
+        if self.access_key_id or self.anon:
+            return None
+        if self.credential_provider is not None:
+            return _normalized(self.credential_provider)
+        if self.boto3_session is not None:
+            return _normalized(_session_provider(self.boto3_session))
+        return None
+
+    def _store_location(self) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
         if self.init_s3_hook is not None:
             self.init_s3_hook(self)
         self.bucket = validate_bucket(self.bucket, getattr(self, "log", None))
-        return ContentsStore(f"s3://{self.bucket}", self.prefix, self._s3_options(), **self._store_kwargs())
+        access_point = _ACCESS_POINT_ARN.match(self.bucket)
+        if access_point:
+            return _access_point_location(access_point, self._s3_options(), self._credential_callback())
+        return f"s3://{self.bucket}", self._s3_options(), self._credential_callback()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} bucket={self.bucket!r} prefix={self.prefix!r} endpoint={self.endpoint_url or 'AWS'!r}>"
 
 
-def _session_credentials(session: Any) -> tuple[str | None, str | None, str | None]:
-    """Credentials of a boto3 Session or botocore session, as a snapshot."""
-    getter = getattr(session, "get_credentials", None)
-    credentials = getter() if getter else None
-    if credentials is None:
-        return None, None, None
-    frozen = credentials.get_frozen_credentials()
-    return frozen.access_key, frozen.secret_key, frozen.token
+def _access_point_location(
+    arn: re.Match[str], options: dict[str, str], credentials: Optional[Callable[[], Any]]
+) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
+    """An S3 access point ARN: requests go to the access point's own virtual-hosted
+    endpoint, signed for the ARN's region."""
+    partition, region, account, name = arn.group("partition", "region", "account", "name")
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    options = dict(options)
+    options["aws_region"] = region
+    options.setdefault("aws_endpoint", f"https://{name}-{account}.s3-accesspoint.{region}.{suffix}")
+    options["aws_virtual_hosted_style_request"] = "true"
+    return f"s3://{name}-{account}", options, credentials
+
+
+def _session_provider(session: Any) -> Callable[[], Any]:
+    """Credentials of a boto3 Session or botocore session, asked each time: a session
+    with refreshable credentials (the s3contents "AWS key refresh" recipe) refreshes them
+    itself when they are about to expire."""
+
+    def provide() -> tuple[Any, Any, Any, Any]:
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise PermissionDeniedError("boto3_session has no credentials")
+        frozen = credentials.get_frozen_credentials()
+        return frozen.access_key, frozen.secret_key, frozen.token, getattr(credentials, "_expiry_time", None)
+
+    return provide
+
+
+def _normalized(provider: Callable[[], Any]) -> Callable[[], tuple[str, str, Optional[str], Optional[float]]]:
+    """Wrap a user's provider so the core always gets (key, secret, token, expiry seconds)."""
+
+    def call() -> tuple[str, str, Optional[str], Optional[float]]:
+        return _credential_tuple(provider())
+
+    return call
+
+
+def _credential_tuple(value: Any) -> tuple[str, str, Optional[str], Optional[float]]:
+    """Accepts a tuple/list (key, secret[, token[, expiry]]), a dict with boto3 or
+    botocore names, or an object with access_key/secret_key/token (botocore credentials)."""
+    if isinstance(value, dict):
+        def pick(*names: str) -> Any:
+            return next((value[n] for n in names if value.get(n) is not None), None)
+
+        key = pick("access_key_id", "aws_access_key_id", "AccessKeyId", "access_key")
+        secret = pick("secret_access_key", "aws_secret_access_key", "SecretAccessKey", "secret_key")
+        token = pick("session_token", "aws_session_token", "SessionToken", "token")
+        expiry = pick("expiry", "expiry_time", "expiration", "Expiration")
+    elif isinstance(value, (tuple, list)) and 2 <= len(value) <= 4:
+        key, secret, token, expiry = (*value, None, None)[:4]
+    elif hasattr(value, "access_key") and hasattr(value, "secret_key"):
+        key, secret, token = value.access_key, value.secret_key, getattr(value, "token", None)
+        expiry = getattr(value, "expiry_time", None) or getattr(value, "_expiry_time", None)
+    else:
+        raise TypeError(
+            "credential_provider must return (access_key, secret_key, token, expiry), a dict "
+            f"with those keys, or botocore credentials; got {type(value).__name__}"
+        )
+    if not key or not secret:
+        raise ValueError("credential_provider returned no access key or secret key")
+    return str(key), str(secret), (str(token) if token else None), _expiry_seconds(expiry)
+
+
+def _expiry_seconds(expiry: Any) -> Optional[float]:
+    """Unix seconds from a datetime (naive = UTC), an ISO 8601 string or a number."""
+    if expiry is None or expiry == "":
+        return None
+    if isinstance(expiry, (int, float)):
+        return float(expiry)
+    if isinstance(expiry, str):
+        expiry = datetime.fromisoformat(expiry.replace("Z", "+00:00"))
+    if isinstance(expiry, datetime):
+        if expiry.tzinfo is None:
+            expiry = expiry.replace(tzinfo=timezone.utc)
+        return expiry.timestamp()
+    raise TypeError(f"credential expiry must be a datetime, ISO string or Unix seconds, not {type(expiry).__name__}")
 
 
 class S3Checkpoints(ObjectStoreCheckpoints):

@@ -62,6 +62,11 @@ impl Entry {
         Entry { path, kind: Kind::Directory, size: None, last_modified: directory_timestamp(), etag: None }
     }
 
+    /// A file known only by its path (metadata not fetched).
+    pub fn file_placeholder(path: ApiPath) -> Self {
+        Entry { path, kind: Kind::File, size: None, last_modified: directory_timestamp(), etag: None }
+    }
+
     pub fn name(&self) -> &str {
         self.path.name()
     }
@@ -78,7 +83,7 @@ pub fn directory_timestamp() -> DateTime<Utc> {
 /// A file with its bytes, or a directory with its children.
 #[derive(Debug)]
 pub enum Fetched {
-    File { entry: Entry, data: Option<bytes::Bytes> },
+    File { entry: Entry, data: Option<crate::download::FileContent> },
     Directory { entry: Entry, children: Option<Vec<Entry>> },
 }
 

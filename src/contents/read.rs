@@ -4,6 +4,7 @@ use futures::StreamExt;
 use object_store::ObjectStoreExt;
 
 use super::{Contents, Entry, Fetched};
+use crate::download::Encoding;
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::{ApiPath, CHECKPOINT_DIR, DIR_MARKER};
 
@@ -33,16 +34,17 @@ impl Contents {
         Ok(self.dir_exists(path).await?.then(|| Entry::directory(path.clone())))
     }
 
-    /// The model data for `get`: a file (with its bytes when `content`) or a directory
-    /// (with its listing when `content`). One request when the name says what it is, else two.
-    pub async fn get(&self, path: &ApiPath, content: bool) -> Result<Fetched> {
-        if !content {
+    /// The model data for `get`: a file (with its content when `content` names an
+    /// encoding) or a directory (with its listing when `content`). One request when the
+    /// name says what it is, else two.
+    pub async fn get(&self, path: &ApiPath, content: Option<Encoding>) -> Result<Fetched> {
+        let Some(encoding) = content else {
             return match self.stat(path).await? {
                 Some(entry) if entry.kind == super::Kind::File => Ok(Fetched::File { entry, data: None }),
                 Some(entry) => Ok(Fetched::Directory { entry, children: None }),
                 None => Err(Error::not_found(path.as_str())),
             };
-        }
+        };
         let folder_first = path.is_root() || looks_like_folder(path);
         if folder_first {
             if let Some(children) = self.list_dir(path).await? {
@@ -50,15 +52,8 @@ impl Contents {
             }
         }
         if !path.is_root() {
-            let key = self.keys.file_key(path)?;
-            match self.store.get(&key).await {
-                Ok(found) => {
-                    let entry = Entry::file(path.clone(), &found.meta);
-                    let data = found.bytes().await.during("read", path.as_str())?;
-                    return Ok(Fetched::File { entry, data: Some(data) });
-                }
-                Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(Error::from_store("read", path.as_str(), e)),
+            if let Some((entry, data)) = self.read_file(path, encoding).await? {
+                return Ok(Fetched::File { entry, data: Some(data) });
             }
         }
         if folder_first {

@@ -3,13 +3,15 @@
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyNone};
+use pyo3::types::{PyBytes, PyNone, PyString};
 
 use crate::checkpoints::Checkpoint;
 use crate::contents::{Entry, Fetched};
+use crate::download::FileContent;
 
 /// One file or directory as the store describes it.
-#[pyclass(frozen, get_all, name = "Entry", module = "s3contents_rs._core")]
+#[pyclass(frozen, get_all, skip_from_py_object, name = "Entry", module = "s3contents_rs._core")]
+#[derive(Clone)]
 pub struct PyEntry {
     pub name: String,
     pub path: String,
@@ -77,14 +79,37 @@ impl<'py> IntoPyObject<'py> for Done {
     }
 }
 
-/// `get` result: `(entry, bytes or None, children or None)`.
-pub type PyFetched = (PyEntry, Option<Blob>, Option<Vec<PyEntry>>);
+/// File content as Python wants it: `bytes` for raw bytes, `str` for text and base64
+/// (one copy into the Python object; no intermediate buffers).
+impl<'py> IntoPyObject<'py> for FileContent {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = std::convert::Infallible;
+
+    fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
+        Ok(match self {
+            FileContent::Bytes(data) => PyBytes::new(py, &data).into_any(),
+            FileContent::Text(data) => {
+                let text = std::str::from_utf8(&data).unwrap_or_default();
+                PyString::new(py, text).into_any()
+            }
+            FileContent::Base64(text) => PyString::new(py, &text).into_any(),
+        })
+    }
+}
+
+/// `get` result: `(entry, content or None, format or None, children or None)`, where
+/// format is "bytes", "text" or "base64" and says what content holds.
+pub type PyFetched = (PyEntry, Option<FileContent>, Option<&'static str>, Option<Vec<PyEntry>>);
 
 pub fn fetched(f: Fetched) -> PyFetched {
     match f {
-        Fetched::File { entry, data } => (entry.into(), data.map(Blob), None),
+        Fetched::File { entry, data } => {
+            let format = data.as_ref().map(FileContent::format);
+            (entry.into(), data, format, None)
+        }
         Fetched::Directory { entry, children } => {
-            (entry.into(), None, children.map(|c| c.into_iter().map(PyEntry::from).collect()))
+            (entry.into(), None, None, children.map(|c| c.into_iter().map(PyEntry::from).collect()))
         }
     }
 }

@@ -11,6 +11,7 @@ pyo3::import_exception!(s3contents_rs.exceptions, NotFoundError);
 pyo3::import_exception!(s3contents_rs.exceptions, AlreadyExistsError);
 pyo3::import_exception!(s3contents_rs.exceptions, ConflictError);
 pyo3::import_exception!(s3contents_rs.exceptions, PermissionDeniedError);
+pyo3::import_exception!(s3contents_rs.exceptions, RangeNotSatisfiableError);
 pyo3::import_exception!(s3contents_rs.exceptions, ConfigError);
 pyo3::import_exception!(s3contents_rs.exceptions, StorageError);
 pyo3::import_exception!(s3contents_rs.exceptions, InternalError);
@@ -40,6 +41,7 @@ impl From<Error> for PyErr {
             Error::AlreadyExists { .. } => AlreadyExistsError::new_err(message),
             Error::Conflict(_) => ConflictError::new_err(message),
             Error::PermissionDenied { .. } => PermissionDeniedError::new_err(message),
+            Error::RangeNotSatisfiable { .. } => RangeNotSatisfiableError::new_err(message),
             Error::Config(_) => ConfigError::new_err(message),
             Error::Store { .. } => StorageError::new_err(message),
             Error::Internal(_) => InternalError::new_err(message),

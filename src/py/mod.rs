@@ -1,6 +1,8 @@
 //! The Python edge: the only module that knows about pyo3 types.
 
 mod convert;
+mod credentials;
+mod download;
 mod errors;
 mod store;
 
@@ -35,6 +37,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<convert::PyEntry>()?;
     m.add_class::<convert::PyCheckpoint>()?;
     m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
+    m.add_class::<download::PyDownload>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

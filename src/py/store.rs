@@ -8,7 +8,12 @@ use bytes::Bytes;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 
+use object_store::aws::AwsCredentialProvider;
+
 use super::convert::{self, Done, PyCheckpoint, PyEntry, PyFetched};
+use super::credentials::PythonCredentialProvider;
+use super::download::PyDownload;
+use crate::download::Encoding;
 use crate::contents::{Contents, DEFAULT_CONCURRENCY};
 use crate::keys::{ApiPath, KeyMapper};
 use crate::runtime::{block_on, into_awaitable};
@@ -17,7 +22,7 @@ use crate::store::build_store;
 use crate::upload::{ChunkOutcome, Uploads, DEFAULT_PART_SIZE};
 use std::time::Duration;
 
-#[pyclass(frozen, name = "ContentsStore", module = "s3contents_rs._core")]
+#[pyclass(frozen, weakref, name = "ContentsStore", module = "s3contents_rs._core")]
 pub struct PyContentsStore {
     contents: Arc<Contents>,
     url: String,
@@ -56,7 +61,9 @@ operations! {
     extra {
         #[new]
         #[pyo3(signature = (url, prefix = "", options = None, concurrency = DEFAULT_CONCURRENCY,
-                            upload_part_size = DEFAULT_PART_SIZE, upload_timeout = 3600.0))]
+                            upload_part_size = DEFAULT_PART_SIZE, upload_timeout = 3600.0,
+                            credential_provider = None))]
+        #[allow(clippy::too_many_arguments)]
         fn new(
             url: &str,
             prefix: &str,
@@ -64,17 +71,23 @@ operations! {
             concurrency: usize,
             upload_part_size: usize,
             upload_timeout: f64,
+            credential_provider: Option<Py<PyAny>>,
         ) -> PyResult<Self> {
             let mut options: Vec<(String, String)> = options.unwrap_or_default().into_iter().collect();
             options.sort();
-            let built = build_store(url, &options)?;
+            let credentials = credential_provider
+                .map(|callback| Arc::new(PythonCredentialProvider::new(callback)) as AwsCredentialProvider);
+            let built = build_store(url, &options, credentials)?;
             let full_prefix = [built.url_prefix.as_str(), prefix.trim_matches('/')]
                 .iter()
                 .filter(|p| !p.is_empty())
                 .copied()
                 .collect::<Vec<_>>()
                 .join("/");
-            let keys = KeyMapper::new(&full_prefix)?;
+            let mut keys = KeyMapper::new(&full_prefix)?;
+            if url.starts_with("file:") {
+                keys = keys.for_local_files();
+            }
             if !(upload_timeout.is_finite() && upload_timeout > 0.0) {
                 return Err(Error::Config("upload_timeout must be a positive number of seconds".into()).into());
             }
@@ -116,8 +129,13 @@ operations! {
         }
     }
 
-    fn get / get_async(api_path: String, content: bool) -> PyFetched
-        = |c| Ok(convert::fetched(c.get(&path(&api_path)?, content).await?));
+    fn get / get_async(api_path: String, encoding: Option<String>) -> PyFetched
+        = |c| {
+            let encoding = encoding.map(|e| e.parse::<Encoding>()).transpose()?;
+            Ok(convert::fetched(c.get(&path(&api_path)?, encoding).await?))
+        };
+    fn open_download / open_download_async(api_path: String, range: Option<String>, if_none_match: Option<String>) -> PyDownload
+        = |c| c.open_download(&path(&api_path)?, range.as_deref(), if_none_match).await.map(PyDownload::from);
     fn stat / stat_async(api_path: String) -> Option<PyEntry>
         = |c| Ok(c.stat(&path(&api_path)?).await?.map(PyEntry::from));
     fn list_dir / list_dir_async(api_path: String) -> Option<Vec<PyEntry>>
@@ -142,6 +160,8 @@ operations! {
         });
     fn abort_uploads / abort_uploads_async() -> usize
         = |c| Ok(c.abort_uploads().await);
+    fn abort_upload / abort_upload_async(api_path: String) -> bool
+        = |c| Ok(c.abort_upload(&path(&api_path)?).await);
     fn make_dir / make_dir_async(api_path: String) -> PyEntry
         = |c| c.make_dir(&path(&api_path)?).await.map(PyEntry::from);
     fn delete / delete_async(api_path: String, allow_non_empty: bool) -> Done

@@ -1,0 +1,370 @@
+//! Getting file bytes out of the store without extra copies: whole, already in the form
+//! the Contents API model needs (text or base64), or as a stream of bounded pieces with
+//! HTTP range and ETag support for `/files` downloads.
+
+use std::ops::Range;
+use std::str::FromStr;
+
+use base64::Engine;
+use bytes::{Bytes, BytesMut};
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use object_store::{GetOptions, GetRange, GetResult, ObjectStoreExt};
+
+use crate::contents::{Contents, Entry};
+use crate::error::{Error, Result, StoreResultExt};
+use crate::keys::ApiPath;
+
+/// How `get` hands a file's bytes over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// The raw bytes (needed when the caller hashes them).
+    Bytes,
+    /// UTF-8 text; anything else is a 400.
+    Text,
+    /// Base64, encoded while the object streams in: the raw bytes are never held whole.
+    Base64,
+    /// Text when the bytes are UTF-8, base64 otherwise (Jupyter's default for files).
+    Auto,
+}
+
+impl FromStr for Encoding {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "bytes" => Ok(Encoding::Bytes),
+            "text" => Ok(Encoding::Text),
+            "base64" => Ok(Encoding::Base64),
+            "auto" => Ok(Encoding::Auto),
+            other => Err(Error::BadRequest(format!("unknown content encoding {other:?}"))),
+        }
+    }
+}
+
+/// A file's content as handed to the API layer.
+#[derive(Debug)]
+pub enum FileContent {
+    Bytes(Bytes),
+    /// Bytes already checked to be valid UTF-8.
+    Text(Bytes),
+    Base64(String),
+}
+
+impl FileContent {
+    pub fn format(&self) -> &'static str {
+        match self {
+            FileContent::Bytes(_) => "bytes",
+            FileContent::Text(_) => "text",
+            FileContent::Base64(_) => "base64",
+        }
+    }
+}
+
+/// Read a whole object in the requested encoding.
+pub async fn read_encoded(found: GetResult, encoding: Encoding, path: &ApiPath) -> Result<FileContent> {
+    let size = found.meta.size;
+    match encoding {
+        Encoding::Bytes => Ok(FileContent::Bytes(found.bytes().await.during("read", path.as_str())?)),
+        Encoding::Text => {
+            let data = found.bytes().await.during("read", path.as_str())?;
+            match std::str::from_utf8(&data) {
+                Ok(_) => Ok(FileContent::Text(data)),
+                Err(_) => Err(Error::BadRequest(format!("{} is not UTF-8 encoded", path.as_str()))),
+            }
+        }
+        Encoding::Base64 => {
+            let mut out = Base64Writer::for_size(size);
+            let mut stream = found.into_stream();
+            while let Some(piece) = stream.next().await {
+                out.push(&piece.during("read", path.as_str())?);
+            }
+            Ok(FileContent::Base64(out.finish()))
+        }
+        Encoding::Auto => text_or_base64(found.into_stream(), size, path).await,
+    }
+}
+
+/// Text while the bytes stay valid UTF-8; at the first invalid byte, switch to base64
+/// and stop keeping raw bytes, so a binary file is never held whole in both forms.
+async fn text_or_base64(
+    mut stream: BoxStream<'static, object_store::Result<Bytes>>,
+    size: u64,
+    path: &ApiPath,
+) -> Result<FileContent> {
+    let mut raw = BytesMut::with_capacity(size as usize);
+    let mut checked = 0;
+    while let Some(piece) = stream.next().await {
+        raw.extend_from_slice(&piece.during("read", path.as_str())?);
+        match std::str::from_utf8(&raw[checked..]) {
+            Ok(_) => checked = raw.len(),
+            // A character cut by the piece boundary: check it with the next piece.
+            Err(e) if e.error_len().is_none() => checked += e.valid_up_to(),
+            Err(_) => break,
+        }
+    }
+    if checked == raw.len() {
+        return Ok(FileContent::Text(raw.freeze()));
+    }
+    let mut out = Base64Writer::for_size(size);
+    out.push(&raw);
+    drop(raw);
+    while let Some(piece) = stream.next().await {
+        out.push(&piece.during("read", path.as_str())?);
+    }
+    Ok(FileContent::Base64(out.finish()))
+}
+
+/// Base64 encoding fed piece by piece into one buffer of the final size.
+struct Base64Writer {
+    out: String,
+    // Base64 works on 3-byte groups; a piece boundary may split one.
+    carry: [u8; 3],
+    carried: usize,
+}
+
+impl Base64Writer {
+    fn for_size(size: u64) -> Self {
+        let capacity = base64::encoded_len(size as usize, true).unwrap_or(0);
+        Self { out: String::with_capacity(capacity), carry: [0; 3], carried: 0 }
+    }
+
+    fn push(&mut self, mut rest: &[u8]) {
+        let engine = &base64::engine::general_purpose::STANDARD;
+        if self.carried > 0 {
+            let take = (3 - self.carried).min(rest.len());
+            self.carry[self.carried..self.carried + take].copy_from_slice(&rest[..take]);
+            self.carried += take;
+            rest = &rest[take..];
+            if self.carried < 3 {
+                return;
+            }
+            engine.encode_string(self.carry, &mut self.out);
+        }
+        let whole = rest.len() / 3 * 3;
+        engine.encode_string(&rest[..whole], &mut self.out);
+        let tail = &rest[whole..];
+        self.carry[..tail.len()].copy_from_slice(tail);
+        self.carried = tail.len();
+    }
+
+    fn finish(mut self) -> String {
+        base64::engine::general_purpose::STANDARD.encode_string(&self.carry[..self.carried], &mut self.out);
+        self.out
+    }
+}
+
+/// One `bytes=` range of an HTTP Range header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteRange {
+    /// `a-b` (inclusive) or `a-`.
+    From { start: u64, end: Option<u64> },
+    /// `-n`: the last n bytes.
+    Suffix(u64),
+}
+
+impl ByteRange {
+    /// Parse a Range header. `None` for anything but one well-formed byte range: the
+    /// whole object is then served (RFC 9110 allows ignoring a Range header).
+    pub fn parse(header: &str) -> Option<Self> {
+        let spec = header.trim().strip_prefix("bytes=")?.trim();
+        if spec.contains(',') {
+            return None;
+        }
+        let (start, end) = spec.split_once('-')?;
+        let (start, end) = (start.trim(), end.trim());
+        let number = |s: &str| s.parse::<u64>().ok();
+        match (start.is_empty(), end.is_empty()) {
+            (true, false) => Some(ByteRange::Suffix(number(end)?)),
+            (false, true) => Some(ByteRange::From { start: number(start)?, end: None }),
+            (false, false) => {
+                let (start, end) = (number(start)?, number(end)?);
+                (end >= start).then_some(ByteRange::From { start, end: Some(end) })
+            }
+            (true, true) => None,
+        }
+    }
+
+    /// The byte range to send for an object of `size` bytes, or `None` if unsatisfiable.
+    pub fn resolve(self, size: u64) -> Option<Range<u64>> {
+        match self {
+            ByteRange::Suffix(0) => None,
+            ByteRange::Suffix(n) => (size > 0).then(|| size.saturating_sub(n)..size),
+            ByteRange::From { start, .. } if start >= size => None,
+            ByteRange::From { start, end } => Some(start..end.map_or(size, |e| (e + 1).min(size))),
+        }
+    }
+}
+
+/// Pieces handed to the HTTP layer are at least this big (fewer, larger writes)...
+const PIECE_TARGET: usize = 256 * 1024;
+
+/// An object being streamed out of the store for a download.
+pub struct Download {
+    pub entry: Entry,
+    /// The part being sent when the request asked for a range.
+    pub range: Option<Range<u64>>,
+    /// The client's cached copy is current (If-None-Match matched): nothing to send.
+    pub not_modified: bool,
+    stream: Option<BoxStream<'static, object_store::Result<Bytes>>>,
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download").field("entry", &self.entry).field("range", &self.range).finish_non_exhaustive()
+    }
+}
+
+impl Download {
+    /// The next piece of the body (at most a few hundred KiB), or `None` at the end.
+    pub async fn next_piece(&mut self) -> Result<Option<Bytes>> {
+        let Some(stream) = self.stream.as_mut() else { return Ok(None) };
+        let mut gathered: Option<BytesMut> = None;
+        let mut first: Option<Bytes> = None;
+        while let Some(piece) = stream.next().await {
+            let piece = piece.during("read", self.entry.path.as_str())?;
+            match (&mut first, &mut gathered) {
+                (None, _) => first = Some(piece),
+                (Some(f), None) => {
+                    let mut buffer = BytesMut::with_capacity(PIECE_TARGET.max(f.len() + piece.len()));
+                    buffer.extend_from_slice(f);
+                    buffer.extend_from_slice(&piece);
+                    gathered = Some(buffer);
+                }
+                (Some(_), Some(buffer)) => buffer.extend_from_slice(&piece),
+            }
+            let held = gathered.as_ref().map_or_else(|| first.as_ref().map_or(0, Bytes::len), BytesMut::len);
+            if held >= PIECE_TARGET {
+                break;
+            }
+        }
+        let piece = gathered.map(BytesMut::freeze).or(first);
+        if piece.is_none() {
+            self.stream = None;
+        }
+        Ok(piece)
+    }
+}
+
+impl Contents {
+    /// File content for `get`, in the requested encoding.
+    pub async fn read_file(&self, path: &ApiPath, encoding: Encoding) -> Result<Option<(Entry, FileContent)>> {
+        let key = self.keys().file_key(path)?;
+        match self.store().get(&key).await {
+            Ok(found) => {
+                let entry = Entry::file(path.clone(), &found.meta);
+                Ok(Some((entry, read_encoded(found, encoding, path).await?)))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::from_store("read", path.as_str(), e)),
+        }
+    }
+
+    /// Start streaming the file at `path`: the whole object, or one byte range of it
+    /// (`range` is the Range header). `if_none_match` is the client's cached ETag.
+    /// One GET; two requests (HEAD + GET) for a range, which must be checked against
+    /// the size first.
+    pub async fn open_download(&self, path: &ApiPath, range: Option<&str>, if_none_match: Option<String>) -> Result<Download> {
+        let key = self.keys().file_key(path)?;
+        let mut options = GetOptions { if_none_match: if_none_match.clone(), ..Default::default() };
+        let mut served = None;
+        if let Some(wanted) = range.and_then(ByteRange::parse) {
+            let Some(entry) = self.head_file(path).await? else { return Err(self.missing_file(path).await) };
+            let size = entry.size.unwrap_or(0);
+            let Some(bytes) = wanted.resolve(size) else {
+                return Err(Error::RangeNotSatisfiable { path: path.as_str().to_string(), size });
+            };
+            // The object must not change between the HEAD and the GET.
+            options.if_match = entry.etag.clone();
+            options.range = Some(GetRange::Bounded(bytes.clone()));
+            served = Some(bytes);
+        }
+        match self.store().get_opts(&key, options).await {
+            Ok(found) => {
+                let entry = Entry::file(path.clone(), &found.meta);
+                Ok(Download { entry, range: served, not_modified: false, stream: Some(found.into_stream()) })
+            }
+            Err(object_store::Error::NotModified { .. }) => {
+                // Only the ETag goes back with a 304; no need to ask the store for more.
+                let entry = Entry { etag: if_none_match, ..Entry::file_placeholder(path.clone()) };
+                Ok(Download { entry, range: None, not_modified: true, stream: None })
+            }
+            Err(object_store::Error::NotFound { .. }) => Err(self.missing_file(path).await),
+            Err(e) => Err(Error::from_store("read", path.as_str(), e)),
+        }
+    }
+
+    /// The error for a file that is not there: 400 when it is a directory, else 404.
+    async fn missing_file(&self, path: &ApiPath) -> Error {
+        match self.dir_exists(path).await {
+            Ok(true) => Error::BadRequest(format!("{} is a directory, not a file", path.as_str())),
+            Ok(false) => Error::not_found(path.as_str()),
+            Err(e) => e,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_headers() {
+        assert_eq!(ByteRange::parse("bytes=0-99"), Some(ByteRange::From { start: 0, end: Some(99) }));
+        assert_eq!(ByteRange::parse("bytes=10-"), Some(ByteRange::From { start: 10, end: None }));
+        assert_eq!(ByteRange::parse("bytes=-5"), Some(ByteRange::Suffix(5)));
+        for ignored in ["bytes=0-1,5-6", "items=0-1", "bytes=5-1", "bytes=-", "bytes=a-b"] {
+            assert_eq!(ByteRange::parse(ignored), None, "{ignored}");
+        }
+        let r = |h: &str, size| ByteRange::parse(h).unwrap().resolve(size);
+        assert_eq!(r("bytes=0-99", 50), Some(0..50));
+        assert_eq!(r("bytes=10-19", 50), Some(10..20));
+        assert_eq!(r("bytes=-5", 50), Some(45..50));
+        assert_eq!(r("bytes=-500", 50), Some(0..50));
+        assert_eq!(r("bytes=50-", 50), None);
+        assert_eq!(r("bytes=-0", 50), None);
+        assert_eq!(r("bytes=-3", 0), None);
+    }
+
+    fn stream_of(data: &[u8], split: usize) -> BoxStream<'static, object_store::Result<Bytes>> {
+        let pieces: Vec<object_store::Result<Bytes>> = data.chunks(split).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        futures::stream::iter(pieces).boxed()
+    }
+
+    #[test]
+    fn base64_across_piece_boundaries() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        for split in [1usize, 2, 3, 4, 7, 500] {
+            let mut writer = Base64Writer::for_size(data.len() as u64);
+            for piece in data.chunks(split) {
+                writer.push(piece);
+            }
+            let got = writer.finish();
+            assert_eq!(got, base64::engine::general_purpose::STANDARD.encode(&data), "split {split}");
+            assert_eq!(got.capacity(), got.len(), "one allocation of the final size");
+        }
+    }
+
+    #[tokio::test]
+    async fn auto_detects_text_across_pieces_and_switches_to_base64() {
+        let path = ApiPath::parse("x").unwrap();
+        let text = "héllo ✓ wörld ".repeat(50);
+        for split in [1usize, 2, 3, 5, 64] {
+            match text_or_base64(stream_of(text.as_bytes(), split), text.len() as u64, &path).await.unwrap() {
+                FileContent::Text(got) => assert_eq!(got.as_ref(), text.as_bytes(), "split {split}"),
+                other => panic!("expected text, got {other:?}"),
+            }
+            let mut binary = text.as_bytes().to_vec();
+            binary[300] = 0xff;
+            match text_or_base64(stream_of(&binary, split), binary.len() as u64, &path).await.unwrap() {
+                FileContent::Base64(got) => {
+                    assert_eq!(got, base64::engine::general_purpose::STANDARD.encode(&binary), "split {split}")
+                }
+                other => panic!("expected base64, got {other:?}"),
+            }
+        }
+        // A multi-byte character cut off at the very end is not text.
+        let cut = &"ok ✓".as_bytes()[..5];
+        assert!(matches!(text_or_base64(stream_of(cut, 2), 5, &path).await.unwrap(), FileContent::Base64(_)));
+    }
+}

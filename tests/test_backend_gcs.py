@@ -1,0 +1,220 @@
+"""What only GCS does: its traits, STORAGE_EMULATOR_HOST, and each way to log in.
+
+The Contents API itself runs on GCS in test_backends.py. Requests go to fake-gcs-server
+through the gateway of gcs_gateway.py, which records each request's Authorization
+header: that is how these tests see which credentials object_store used.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from backend_fixtures import RawGcs
+from s3c_helpers import ManagerAdapter
+from traitlets import TraitError
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(params=["sync", "async"])
+def gcs_class(request):
+    from s3contents_rs import AsyncGCSContentsManager, GCSContentsManager
+
+    return request.param, (AsyncGCSContentsManager if request.param == "async" else GCSContentsManager)
+
+
+@pytest.fixture
+def gcs_prefix(gcs_settings):
+    prefix = f"test-{uuid.uuid4().hex}"
+    raw = RawGcs(gcs_settings, prefix)
+    yield prefix
+    raw.delete_all()
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_google_credentials(monkeypatch, tmp_path):
+    """Only what a test configures: no ADC file in HOME, no GOOGLE_* variables."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_SERVICE_ACCOUNT", "STORAGE_EMULATOR_HOST"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def save_and_read(cls_info, jp_asyncio_loop, raw: RawGcs, **traits) -> list:
+    flavor, cls = cls_info
+    cm = ManagerAdapter(cls(**traits), flavor, jp_asyncio_loop)
+    cm.save({"type": "file", "format": "text", "content": "gcs ✓"}, "dir/a.txt")
+    assert raw.read("dir/a.txt") == "gcs ✓".encode()
+    assert cm.get("dir/a.txt")["content"] == "gcs ✓"
+    return cm
+
+
+def test_import_paths_and_traits():
+    import s3contents_rs
+    import s3contents_rs.gcs as gcs
+    from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
+
+    assert s3contents_rs.GCSContentsManager is gcs.GCSContentsManager
+    assert s3contents_rs.AsyncGCSContentsManager is gcs.AsyncGCSContentsManager
+    assert issubclass(gcs.GCSContentsManager, ContentsManager)
+    assert issubclass(gcs.AsyncGCSContentsManager, AsyncContentsManager)
+    traits = gcs.GCSContentsManager.class_traits()
+    for name in ("project", "token", "bucket", "prefix", "region_name", "separator", "endpoint_url"):
+        assert traits[name].metadata.get("config") is True, name
+
+
+def test_separator_other_than_slash_is_rejected(gcs_class):
+    with pytest.raises(TraitError, match="separator"):
+        gcs_class[1](bucket="b", separator="|", token="anon")
+
+
+def test_gs_url_bucket_form(gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop):
+    raw = RawGcs(gcs_settings, gcs_prefix)
+    cm = save_and_read(
+        gcs_class, jp_asyncio_loop, raw,
+        bucket=f"gs://{gcs_settings.bucket}/ignored", prefix=gcs_prefix,
+        endpoint_url=gcs_settings.endpoint_url, token="anon",
+    )
+    assert cm.bucket == gcs_settings.bucket
+
+
+def test_storage_emulator_host_is_honoured(gcs_class, gcs_settings, gcs_prefix, monkeypatch, jp_asyncio_loop):
+    """As Google's client libraries: the emulator address, without credentials."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_settings.endpoint_url.removeprefix("http://"))
+    gcs_settings.gateway.authorizations.clear()
+    save_and_read(gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix),
+                  bucket=gcs_settings.bucket, prefix=gcs_prefix)
+    assert gcs_settings.gateway.authorizations, "no request reached the emulator"
+    assert all(a in (None, "Bearer", "Bearer ") for a in gcs_settings.gateway.authorizations)
+
+
+def test_anonymous_sends_no_credentials(gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop):
+    gcs_settings.gateway.authorizations.clear()
+    save_and_read(gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix), bucket=gcs_settings.bucket,
+                  prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, token="anon")
+    assert all(a in (None, "Bearer", "Bearer ") for a in gcs_settings.gateway.authorizations)
+
+
+def _rsa_key():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return key, pem
+
+
+def _b64url_decode(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def test_service_account_json_signs_requests(gcs_class, gcs_settings, gcs_prefix, tmp_path, jp_asyncio_loop):
+    """token = service-account JSON: every request carries a JWT signed with its key."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key, pem = _rsa_key()
+    account = {
+        "type": "service_account",
+        "project_id": "test-project",
+        "private_key_id": "test-key-id",
+        "private_key": pem,
+        "client_email": "notebooks@test-project.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    path = tmp_path / "service-account.json"
+    path.write_text(json.dumps(account))
+    gcs_settings.gateway.authorizations.clear()
+    save_and_read(gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix), bucket=gcs_settings.bucket,
+                  prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, token=str(path))
+    bearers = {a for a in gcs_settings.gateway.authorizations if a}
+    assert bearers, "no request carried credentials"
+    for header in bearers:
+        scheme, _, jwt = header.partition(" ")
+        assert scheme == "Bearer"
+        head, claims, signature = jwt.split(".")
+        key.public_key().verify(
+            _b64url_decode(signature), f"{head}.{claims}".encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
+        assert json.loads(_b64url_decode(head))["kid"] == "test-key-id"
+        assert json.loads(_b64url_decode(claims))["iss"] == account["client_email"]
+
+
+class _MetadataServer:
+    """A GCE metadata server on loopback that hands out one access token."""
+
+    token = "metadata-token-123"
+
+    def __init__(self):
+        outer = self
+        self.requests: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802
+                outer.requests.append(self.path)
+                if self.headers.get("Metadata-Flavor") != "Google":
+                    self.send_response(403)
+                    self.end_headers()
+                    return
+                body = json.dumps({"access_token": outer.token, "expires_in": 3600, "token_type": "Bearer"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Metadata-Flavor", "Google")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_metadata_server_token(gcs_class, gcs_settings, gcs_prefix, monkeypatch, jp_asyncio_loop):
+    """No token configured, no ADC file: the token comes from the metadata server
+    (GCE_METADATA_HOST points object_store at a local one)."""
+    metadata = _MetadataServer()
+    try:
+        monkeypatch.setenv("GCE_METADATA_HOST", metadata.host)
+        gcs_settings.gateway.authorizations.clear()
+        save_and_read(gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix), bucket=gcs_settings.bucket,
+                      prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url)
+    finally:
+        metadata.stop()
+    assert any("/token" in p for p in metadata.requests), metadata.requests
+    assert f"Bearer {metadata.token}" in gcs_settings.gateway.authorizations
+
+
+def test_token_file_kinds_map_to_store_options(tmp_path):
+    """An authorized-user ADC file goes to object_store's ADC reader (its token exchange
+    needs Google's OAuth endpoint, so only the mapping is checked here)."""
+    from s3contents_rs.gcs import GCSTraits
+
+    adc = tmp_path / "application_default_credentials.json"
+    adc.write_text(json.dumps({"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"}))
+    assert GCSTraits(bucket="b", token=str(adc))._gcs_options() == {"google_application_credentials": str(adc)}
+    for default in (None, "google_default", "cloud"):
+        assert GCSTraits(bucket="b", token=default)._gcs_options() == {}
+    bad = tmp_path / "external.json"
+    bad.write_text(json.dumps({"type": "external_account"}))
+    with pytest.raises(TraitError, match="external_account"):
+        GCSTraits(bucket="b", token=str(bad))._gcs_options()
+    with pytest.raises(TraitError, match="cannot read"):
+        GCSTraits(bucket="b", token=str(tmp_path / "missing.json"))._gcs_options()

@@ -1,0 +1,115 @@
+"""The Contents API suite of test_contents.py, run again over every other backend.
+
+test_contents.py runs on S3 (moto, or the external endpoint from S3CONTENTS_TEST_*).
+This module collects the same test functions a second time with the storage fixtures
+(``manager_class``, ``manager_kwargs``, ``raw``, ``test_prefix``) overridden for GCS
+(fake-gcs-server), Azure (Azurite) and the local filesystem, so one suite covers every
+store through the generic core. Tests that are about S3 settings are not repeated
+(listed below with the reason); backend-specific behaviour has its own tests in
+test_backend_*.py.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+
+import pytest
+
+import test_contents as _suite
+from backend_fixtures import RawDir, RawGcs
+
+pytestmark = pytest.mark.timeout(60)
+
+# Tests about S3-only settings or the S3 classes themselves.
+S3_ONLY = {
+    "test_class_hierarchy": "checks the S3 class names",
+    "test_instance_defaults": "checks the S3 checkpoint classes",
+    "test_exceptions_module": "does not touch a store",
+    "test_traits_exist_and_are_configurable": "checks the S3 traits",
+    "test_invalid_config_rejected": "S3 bucket/sse/endpoint validation",
+    "test_init_s3_hook_runs_before_storage_setup": "init_s3_hook is an S3 trait",
+    "test_sse_aes256": "server-side encryption is an S3 setting",
+    "test_signature_version_and_skip_tls_verify_accepted": "S3 settings",
+    "test_async_manager_concurrent_operations": "builds the S3 manager class itself",
+}
+# Fixtures that only exist for S3.
+_S3_FIXTURES = {"s3_settings", "s3_client"}
+
+for _name, _test in vars(_suite).items():
+    if not (_name.startswith("test_") and inspect.isfunction(_test)):
+        continue
+    if _name in S3_ONLY or _S3_FIXTURES & set(inspect.signature(_test).parameters):
+        continue
+    globals()[_name] = _test
+
+BACKENDS = ["gcs", "file"]
+
+# (test, backend) pairs that do not apply, with the reason; test_backend_*.py covers
+# what the backend does instead.
+NOT_ON = {
+    ("test_console_style_directory_markers", "file"): "a key ending in '/' (AWS console folder) cannot exist in a filesystem",
+    ("test_rename_console_style_dir", "file"): "a key ending in '/' cannot exist in a filesystem",
+    ("test_delete_console_style_dir", "file"): "a key ending in '/' cannot exist in a filesystem",
+    ("test_exists_family", "file"): "writes an AWS-console folder key ('dir/')",
+    ("test_special_character_names_round_trip", "file"): "the local store refuses names ending in '#<digits>' (400, tested in test_backend_file.py)",
+}
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        name = metafunc.function.__name__
+        metafunc.parametrize("backend", [b for b in BACKENDS if (name, b) not in NOT_ON], indirect=True)
+
+
+@pytest.fixture
+def backend(request) -> str:
+    return request.param
+
+
+def _raw_view(backend: str, request, prefix: str):
+    if backend == "gcs":
+        return RawGcs(request.getfixturevalue("gcs_settings"), prefix)
+    if backend == "file":
+        return RawDir(request.getfixturevalue("file_store_root"), prefix)
+    raise AssertionError(backend)
+
+
+@pytest.fixture
+def test_prefix(backend, request):
+    prefix = f"test-{uuid.uuid4().hex}"
+    view = _raw_view(backend, request, prefix)
+    yield prefix
+    view.delete_all()
+
+
+@pytest.fixture
+def raw(backend, request, test_prefix):
+    return _raw_view(backend, request, test_prefix)
+
+
+@pytest.fixture
+def manager_class(backend, flavor):
+    from s3contents_rs import (
+        AsyncGCSContentsManager,
+        AsyncObjectStoreContentsManager,
+        GCSContentsManager,
+        ObjectStoreContentsManager,
+    )
+
+    classes = {
+        "gcs": (GCSContentsManager, AsyncGCSContentsManager),
+        "file": (ObjectStoreContentsManager, AsyncObjectStoreContentsManager),
+    }[backend]
+    return classes[flavor == "async"]
+
+
+@pytest.fixture
+def manager_kwargs(backend, request, test_prefix) -> dict:
+    if backend == "gcs":
+        gcs = request.getfixturevalue("gcs_settings")
+        return {"bucket": gcs.bucket, "prefix": test_prefix, "endpoint_url": gcs.endpoint_url, "token": "anon"}
+    if backend == "file":
+        root = request.getfixturevalue("file_store_root")
+        return {"url": root.as_uri(), "prefix": test_prefix}
+    raise AssertionError(backend)

@@ -1,0 +1,455 @@
+"""S3 logins against a server that checks every signature.
+
+A dedicated moto_server runs with IAM authentication on (INITIAL_NO_AUTH_ACTION_COUNT): each
+request must be SigV4-signed with an access key that exists in its IAM, so a stale or
+wrong key is refused exactly as AWS refuses it. Keys are created and deleted through
+moto's IAM API to rotate them while a manager is running.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import boto3
+import pytest
+from backend_fixtures import Server, free_port
+from botocore.config import Config as BotoConfig
+from s3c_helpers import ManagerAdapter
+from tornado.web import HTTPError
+
+pytestmark = pytest.mark.timeout(60)
+
+BUCKET = "signed-notebooks"
+ADMIN_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+
+
+@dataclasses.dataclass
+class SigningS3:
+    endpoint: str
+    key_id: str
+    secret: str
+
+    def client(self, service: str, key_id: str | None = None, secret: str | None = None):
+        return boto3.client(
+            service, endpoint_url=self.endpoint, region_name="us-east-1",
+            aws_access_key_id=key_id or self.key_id, aws_secret_access_key=secret or self.secret,
+            config=BotoConfig(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
+
+    def new_user(self) -> str:
+        """A user of its own for a test (IAM allows two keys per user)."""
+        name = f"user-{time.monotonic_ns()}"
+        iam = self.client("iam")
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="all", PolicyDocument=ADMIN_POLICY)
+        return name
+
+    def new_key(self, user: str) -> tuple[str, str]:
+        key = self.client("iam").create_access_key(UserName=user)["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    def delete_key(self, user: str, key_id: str) -> None:
+        self.client("iam").delete_access_key(UserName=user, AccessKeyId=key_id)
+
+    def role_credentials(self) -> dict:
+        """Temporary credentials of an assumed role, with a session token (what
+        instance-role endpoints hand out); moto checks the token."""
+        iam = self.client("iam")
+        name = f"role-{time.monotonic_ns()}"
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+        iam.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=ADMIN_POLICY)
+        role_arn = f"arn:aws:iam::123456789012:role/{name}"
+        return self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="notebooks")["Credentials"]
+
+    def read(self, key: str) -> bytes:
+        return self.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+    def exists(self, key: str) -> bool:
+        return "Contents" in self.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=key)
+
+
+@pytest.fixture(scope="module")
+def signing_s3(tmp_path_factory):
+    moto = Path(sys.executable).parent / "moto_server"
+    port = free_port()
+    # The first three actions (user, policy, key) are not checked; every later request
+    # must carry a valid signature of an existing key.
+    server = Server("moto_server (IAM auth)", [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+                    tmp_path_factory.mktemp("moto-auth") / "moto.log", env={"INITIAL_NO_AUTH_ACTION_COUNT": "3"})
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_for_http(endpoint + "/moto-api/")  # not an S3 action: not counted
+        setup = SigningS3(endpoint, "setup", "setup")
+        iam = setup.client("iam")
+        iam.create_user(UserName="notebooks")
+        iam.put_user_policy(UserName="notebooks", PolicyName="all", PolicyDocument=ADMIN_POLICY)
+        key = iam.create_access_key(UserName="notebooks")["AccessKey"]
+        signing = SigningS3(endpoint, key["AccessKeyId"], key["SecretAccessKey"])
+        signing.client("s3").create_bucket(Bucket=BUCKET)
+        with pytest.raises(Exception, match="InvalidAccessKeyId"):
+            setup.client("s3").list_objects_v2(Bucket=BUCKET)
+        yield signing
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sync", "async"])
+def s3_manager(request, signing_s3, jp_asyncio_loop, monkeypatch):
+    """s3_manager(**traits) -> a manager on the signing server, no ambient AWS config."""
+    from s3contents_rs import AsyncS3ContentsManager, S3ContentsManager
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                 "AWS_METADATA_ENDPOINT", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    cls = AsyncS3ContentsManager if request.param == "async" else S3ContentsManager
+    prefix = f"{request.node.name.replace('[', '-').rstrip(']')}-{time.monotonic_ns()}"
+
+    def make(**traits) -> ManagerAdapter:
+        kwargs = {"bucket": BUCKET, "prefix": prefix, "endpoint_url": signing_s3.endpoint, **traits}
+        return ManagerAdapter(cls(**kwargs), request.param, jp_asyncio_loop)
+
+    make.prefix = prefix
+    return make
+
+
+def text(content: str) -> dict:
+    return {"type": "file", "format": "text", "content": content}
+
+
+def expect_403(fn, *args) -> HTTPError:
+    with pytest.raises(HTTPError) as info:
+        fn(*args)
+    assert info.value.status_code == 403, info.value.log_message
+    return info.value
+
+
+# --------------------------------------------------------------------------- static keys
+def test_explicit_keys(s3_manager, signing_s3):
+    cm = s3_manager(access_key_id=signing_s3.key_id, secret_access_key=signing_s3.secret)
+    cm.save(text("signed"), "a.txt")
+    assert signing_s3.read(f"{s3_manager.prefix}/a.txt") == b"signed"
+
+
+def test_explicit_keys_with_session_token(s3_manager, signing_s3):
+    role = signing_s3.role_credentials()
+    keys = {"access_key_id": role["AccessKeyId"], "secret_access_key": role["SecretAccessKey"]}
+    cm = s3_manager(session_token=role["SessionToken"], **keys)
+    cm.save(text("temporary"), "t.txt")
+    assert signing_s3.read(f"{s3_manager.prefix}/t.txt") == b"temporary"
+    expect_403(s3_manager(session_token="forged-token", **keys).save, text("x"), "u.txt")
+
+
+def test_wrong_secret_is_403_and_writes_nothing(s3_manager, signing_s3):
+    cm = s3_manager(access_key_id=signing_s3.key_id, secret_access_key="not-the-secret")
+    error = expect_403(cm.save, text("x"), "a.txt")
+    assert "credentials" in error.log_message
+    assert "not-the-secret" not in error.log_message
+    assert not signing_s3.exists(f"{s3_manager.prefix}/a.txt")
+
+
+def test_expired_key_without_refresher_is_403(s3_manager, signing_s3):
+    user = signing_s3.new_user()
+    key_id, secret = signing_s3.new_key(user)
+    cm = s3_manager(access_key_id=key_id, secret_access_key=secret)
+    cm.save(text("before"), "a.txt")
+    signing_s3.delete_key(user, key_id)  # rotated away, as an expiring key would be
+    error = expect_403(cm.save, text("after"), "a.txt")
+    assert "refused" in error.log_message
+    assert signing_s3.read(f"{s3_manager.prefix}/a.txt") == b"before"
+
+
+def test_aws_environment_variables(s3_manager, signing_s3, monkeypatch):
+    """No keys in the config: object_store's environment chain finds them."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", signing_s3.key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", signing_s3.secret)
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    cm = s3_manager()
+    assert cm.region_name == "eu-west-3"
+    cm.save(text("from env"), "env.txt")
+    assert signing_s3.read(f"{s3_manager.prefix}/env.txt") == b"from env"
+
+
+# --------------------------------------------------------------------------- refreshed keys
+class Rotation:
+    """Hands out the current key; counts how often it was asked."""
+
+    def __init__(self, key: tuple[str, str], lifetime: float):
+        self.key = key
+        self.lifetime = lifetime
+        self.calls = 0
+
+    def expiry(self) -> datetime.datetime:
+        return datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=self.lifetime)
+
+
+def test_credential_provider_rotates(s3_manager, signing_s3):
+    """Credentials are cached until five minutes before they expire, then asked again:
+    a key rotated on the server meanwhile keeps the manager working."""
+    user = signing_s3.new_user()
+    first = signing_s3.new_key(user)
+    rotation = Rotation(first, lifetime=301.5)
+
+    def provider():
+        rotation.calls += 1
+        return {"access_key_id": rotation.key[0], "secret_access_key": rotation.key[1], "expiry": rotation.expiry()}
+
+    cm = s3_manager(credential_provider=provider)
+    cm.save(text("one"), "r.txt")
+    cm.get("r.txt")
+    assert rotation.calls == 1, "fresh credentials must be reused, not asked for on every request"
+
+    rotation.key = signing_s3.new_key(user)
+    signing_s3.delete_key(user, first[0])
+    time.sleep(2)  # now within five minutes of expiry
+    cm.save(text("two"), "r.txt")
+    assert rotation.calls == 2
+    assert cm.get("r.txt")["content"] == "two"
+
+
+def test_failing_credential_provider_is_403(s3_manager):
+    def provider():
+        raise RuntimeError("vault is sealed")
+
+    error = expect_403(s3_manager(credential_provider=provider).save, text("x"), "a.txt")
+    assert "vault is sealed" in error.log_message
+
+
+def test_boto3_session_refresh_recipe(s3_manager, signing_s3):
+    """The s3contents README "AWS key refresh" recipe: init_s3_hook puts a boto3 session
+    with botocore RefreshableCredentials on the manager; its refresh function is called
+    when the Rust core asks for credentials close to expiry."""
+    from botocore.credentials import RefreshableCredentials
+    from botocore.session import get_session
+
+    user = signing_s3.new_user()
+    first = signing_s3.new_key(user)
+    rotation = Rotation(first, lifetime=301.5)
+
+    def refresh_external_credentials():
+        rotation.calls += 1
+        return {
+            "access_key": rotation.key[0],
+            "secret_key": rotation.key[1],
+            "token": None,
+            "expiry_time": rotation.expiry().isoformat(),
+        }
+
+    session_credentials = RefreshableCredentials.create_from_metadata(
+        metadata=refresh_external_credentials(),
+        refresh_using=refresh_external_credentials,
+        method="custom-refreshing-key-file-reader",
+    )
+
+    def make_key_refresh_boto3(this_s3contents_instance):
+        refresh_session = get_session()
+        refresh_session._credentials = session_credentials
+        this_s3contents_instance.boto3_session = boto3.Session(botocore_session=refresh_session)
+
+    cm = s3_manager(init_s3_hook=make_key_refresh_boto3)
+    cm.save(text("one"), "b.txt")
+    calls_before = rotation.calls
+
+    rotation.key = signing_s3.new_key(user)
+    signing_s3.delete_key(user, first[0])
+    time.sleep(2)
+    cm.save(text("two"), "b.txt")
+    assert rotation.calls > calls_before, "the session was not asked to refresh"
+    assert signing_s3.read(f"{s3_manager.prefix}/b.txt") == b"two"
+
+
+# --------------------------------------------------------------------------- instance chains
+class _CredentialEndpoint:
+    """A container-credentials or EC2 metadata endpoint on loopback, handing out one key."""
+
+    def __init__(self, credentials: dict, role: str = "notebooks-role", token: str | None = None):
+        outer = self
+        self.requests: list[tuple[str, str]] = []
+        document = {
+            "Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": credentials["AccessKeyId"],
+            "SecretAccessKey": credentials["SecretAccessKey"], "Token": credentials["SessionToken"],
+            "Expiration": credentials["Expiration"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_PUT(self):  # noqa: N802  (IMDSv2 session token)
+                outer.requests.append(("PUT", self.path))
+                self._send(200, b"imds-session-token")
+
+            def do_GET(self):  # noqa: N802
+                outer.requests.append(("GET", self.path))
+                if token is not None and self.headers.get("Authorization") != token:
+                    self._send(401, b"")
+                elif self.path.rstrip("/") == "/latest/meta-data/iam/security-credentials":
+                    self._send(200, role.encode())
+                else:
+                    self._send(200, json.dumps(document).encode())
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_ec2_instance_metadata(s3_manager, signing_s3, monkeypatch):
+    endpoint = _CredentialEndpoint(signing_s3.role_credentials())
+    try:
+        monkeypatch.setenv("AWS_METADATA_ENDPOINT", endpoint.url)
+        cm = s3_manager()
+        cm.save(text("imds"), "i.txt")
+    finally:
+        endpoint.stop()
+    assert signing_s3.read(f"{s3_manager.prefix}/i.txt") == b"imds"
+    assert ("PUT", "/latest/api/token") in endpoint.requests
+    assert ("GET", "/latest/meta-data/iam/security-credentials/notebooks-role") in endpoint.requests
+
+
+def test_container_credentials_full_uri(s3_manager, signing_s3, monkeypatch, tmp_path):
+    """EKS Pod Identity / ECS full-URI credentials with an authorization token file."""
+    token_file = tmp_path / "token"
+    token_file.write_text("pod-identity-token")
+    endpoint = _CredentialEndpoint(signing_s3.role_credentials(), token="pod-identity-token")
+    try:
+        monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.url + "/v1/credentials")
+        monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", str(token_file))
+        cm = s3_manager()
+        cm.save(text("pod"), "p.txt")
+    finally:
+        endpoint.stop()
+    assert signing_s3.read(f"{s3_manager.prefix}/p.txt") == b"pod"
+    assert ("GET", "/v1/credentials") in endpoint.requests
+
+
+# --------------------------------------------------------------------------- transport
+def test_skip_tls_verify_against_self_signed_endpoint(s3_manager, signing_s3, tmp_path):
+    from net_proxies import TlsProxy
+
+    proxy = TlsProxy(int(signing_s3.endpoint.rsplit(":", 1)[1]), tmp_path)
+    try:
+        keys = {"access_key_id": signing_s3.key_id, "secret_access_key": signing_s3.secret}
+        strict = s3_manager(endpoint_url=proxy.url, **keys)
+        with pytest.raises(HTTPError) as info:
+            strict.save(text("x"), "tls.txt")
+        assert "certificate" in info.value.log_message.lower() or proxy.handshake_failures, info.value.log_message
+        assert not signing_s3.exists(f"{s3_manager.prefix}/tls.txt")
+
+        relaxed = s3_manager(endpoint_url=proxy.url, skip_tls_verify=True, **keys)
+        relaxed.save(text("over tls"), "tls.txt")
+        assert relaxed.get("tls.txt")["content"] == "over tls"
+    finally:
+        proxy.stop()
+    assert signing_s3.read(f"{s3_manager.prefix}/tls.txt") == b"over tls"
+
+
+@pytest.mark.parametrize(
+    ("style", "expect_virtual"),
+    [("path", False), ("virtual", True), ("auto", False)],
+)
+def test_addressing_style(s3_manager, signing_s3, style, expect_virtual):
+    """Seen from a forward proxy (object_store's proxy_url): virtual-hosted requests name
+    the bucket in the Host header, path-style ones in the path. The server checks the
+    signature, which covers the Host header."""
+    from net_proxies import ForwardProxy
+
+    port = signing_s3.endpoint.rsplit(":", 1)[1]
+    proxy = ForwardProxy(int(port))
+    try:
+        cm = s3_manager(
+            endpoint_url=f"http://localhost:{port}", addressing_style=style,
+            access_key_id=signing_s3.key_id, secret_access_key=signing_s3.secret,
+            store_options={"proxy_url": proxy.url},
+        )
+        cm.save(text(style), "style.txt")
+        assert cm.get("style.txt")["content"] == style
+    finally:
+        proxy.stop()
+    assert signing_s3.read(f"{s3_manager.prefix}/style.txt") == style.encode()
+    assert proxy.seen
+    for host, target in proxy.seen:
+        if expect_virtual:
+            assert host == f"{BUCKET}.localhost:{port}", (host, target)
+            assert not target.startswith(f"/{BUCKET}"), target
+        else:
+            assert host == f"localhost:{port}", (host, target)
+            assert target.startswith(f"/{BUCKET}"), target
+
+
+def test_addressing_style_from_s3fs_config_kwargs():
+    from s3contents_rs.s3 import S3Traits
+
+    options = S3Traits(bucket="b", endpoint_url="http://127.0.0.1:9000",
+                       s3fs_config_kwargs={"s3": {"addressing_style": "virtual"}})._s3_options()
+    assert options["aws_virtual_hosted_style_request"] == "true"
+    assert options["aws_endpoint"] == "http://b.127.0.0.1:9000"
+
+
+def test_access_point_arn_as_bucket():
+    """An access point ARN is addressed at its own endpoint, signed for its region."""
+    from s3contents_rs.s3 import S3Traits
+
+    arn = "arn:aws:s3:eu-central-1:123456789012:accesspoint/notebooks-ap"
+    traits = S3Traits(bucket=arn, region_name="us-east-1")
+    url, options, _ = traits._store_location()
+    assert url == "s3://notebooks-ap-123456789012"
+    assert options["aws_region"] == "eu-central-1"
+    assert options["aws_endpoint"] == "https://notebooks-ap-123456789012.s3-accesspoint.eu-central-1.amazonaws.com"
+    assert options["aws_virtual_hosted_style_request"] == "true"
+    from s3contents_rs import ContentsStore
+
+    store = ContentsStore(url, "team", options)
+    assert store.key_for("a.ipynb") == "team/a.ipynb"
+
+
+def test_region_name_reaches_the_signature(s3_manager, signing_s3):
+    """region_name is part of the SigV4 credential scope the server checks."""
+    from net_proxies import ForwardProxy
+
+    proxy = ForwardProxy(int(signing_s3.endpoint.rsplit(":", 1)[1]))
+    try:
+        cm = s3_manager(region_name="ap-southeast-2", access_key_id=signing_s3.key_id,
+                        secret_access_key=signing_s3.secret, store_options={"proxy_url": proxy.url})
+        cm.save(text("r"), "region.txt")
+    finally:
+        proxy.stop()
+    assert cm.region_name == "ap-southeast-2"
+    assert signing_s3.read(f"{s3_manager.prefix}/region.txt") == b"r"
+    assert proxy.authorizations
+    assert all("/ap-southeast-2/s3/aws4_request" in a for a in proxy.authorizations)
+
+
+def test_sse_kms_on_multipart_upload(s3_manager, signing_s3):
+    """Chunked uploads (multipart) carry the encryption headers too."""
+    import base64
+
+    key_id = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    cm = s3_manager(access_key_id=signing_s3.key_id, secret_access_key=signing_s3.secret,
+                    sse="aws:kms", kms_key_id=key_id, upload_part_size=5 * 1024 * 1024)
+    chunk = base64.b64encode(b"x" * (1024 * 1024)).decode()
+    for number in (1, 2, 3, 4, 5, -1):
+        cm.save({"type": "file", "format": "base64", "content": chunk, "chunk": number}, "big.bin")
+    head = signing_s3.client("s3").head_object(Bucket=BUCKET, Key=f"{s3_manager.prefix}/big.bin")
+    assert head["ContentLength"] == 6 * 1024 * 1024
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"] == key_id
