@@ -80,7 +80,7 @@ def run_checks(manager: Any, say: Callable[[str], None]) -> bool:
 
     @step("read the probe back")
     def _read() -> None:
-        _, data, _ = store.get(probe, True)
+        _, data, _, _ = store.get(probe, "bytes")
         if data != payload:
             raise CheckFailed(f"read back {len(data or b'')} bytes that differ from the {len(payload)} written")
 
