@@ -122,19 +122,6 @@ fn refused(op: &'static str, path: String, source: &dyn std::error::Error) -> Er
     }
 }
 
-/// The permissions an operation needs, named as in IAM policies (S3 is the common case;
-/// other stores have equivalent roles).
-fn permission_needed(op: &str) -> &'static str {
-    match op {
-        "read" | "read a checkpoint of" => "s3:GetObject",
-        "list" | "list checkpoints of" => "s3:ListBucket",
-        "delete" | "delete a checkpoint of" => "s3:DeleteObject (and s3:ListBucket)",
-        "copy" | "rename" | "move to the trash" | "create a checkpoint of" | "restore a checkpoint of"
-        | "rename a checkpoint of" => "s3:GetObject, s3:PutObject and s3:DeleteObject",
-        _ => "s3:PutObject",
-    }
-}
-
 /// S3 answers a bad or expired session token with 400, not 403.
 const CREDENTIAL_ERROR_CODES: [&str; 2] = ["<Code>ExpiredToken</Code>", "<Code>InvalidToken</Code>"];
 
@@ -155,6 +142,19 @@ fn is_refusal(error: &object_store::Error) -> bool {
     false
 }
 
+/// The permissions an operation needs, named as in IAM policies (S3 is the common case;
+/// other stores have equivalent roles).
+fn permission_needed(op: &str) -> &'static str {
+    match op {
+        "read" | "read a checkpoint of" => "s3:GetObject",
+        "list" | "list checkpoints of" => "s3:ListBucket",
+        "delete" | "delete a checkpoint of" => "s3:DeleteObject (and s3:ListBucket)",
+        "copy" | "rename" | "move to the trash" | "create a checkpoint of" | "restore a checkpoint of"
+        | "rename a checkpoint of" => "s3:GetObject, s3:PutObject and s3:DeleteObject",
+        _ => "s3:PutObject",
+    }
+}
+
 /// Transport failures (refused connections, timeouts) and server errors that outlived
 /// the retries: the store is down or overloaded, not the request wrong.
 fn is_unavailable(error: &object_store::Error) -> bool {
@@ -169,14 +169,19 @@ fn is_unavailable(error: &object_store::Error) -> bool {
                 return true;
             }
         }
-        // object_store's retry error is private; its text is the only handle on the status.
-        let text = cause.to_string();
-        if text.starts_with("Server returned non-2xx status code: 5") || text.contains("SlowDown") {
-            return true;
-        }
         source = cause.source();
     }
-    false
+    matches!(http_status(error), Some(500..=599)) || error.to_string().contains("SlowDown")
+}
+
+/// The HTTP status the store answered, for errors object_store does not classify (its
+/// list and bulk-delete errors are `Generic`, and its retry error type is private: the
+/// text is the only handle on the status).
+fn http_status(error: &object_store::Error) -> Option<u16> {
+    const MARK: &str = "Server returned non-2xx status code: ";
+    let text = error.to_string();
+    let at = text.find(MARK)? + MARK.len();
+    text.get(at..at + 3)?.parse().ok()
 }
 
 /// Extension to attach the operation and path to store results in one call.

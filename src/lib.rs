@@ -7,6 +7,7 @@ pub mod contents;
 pub mod download;
 pub mod error;
 pub mod keys;
+pub mod logged;
 mod py;
 pub mod runtime;
 pub mod store;
@@ -18,5 +19,6 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::record_pid();
+    py::init_logging(m.py());
     py::register(m)
 }

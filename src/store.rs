@@ -16,6 +16,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::tuning::Tuning;
+use crate::logged::LoggedStore;
 
 /// A store and the key prefix the URL's path contributed (`s3://bucket/some/prefix`).
 pub struct BuiltStore {
@@ -24,9 +25,17 @@ pub struct BuiltStore {
 }
 
 /// `aws_credentials` replaces every other source of S3 credentials (keys, environment,
-/// instance metadata); it is an error for other stores. `tuning` sets retries and
-/// timeouts (ignored by the local stores).
+/// instance metadata); it is an error for other stores.
 pub fn build_store(
+    url: &str,
+    options: &[(String, String)],
+    aws_credentials: Option<AwsCredentialProvider>,
+) -> Result<BuiltStore> {
+    build_store_tuned(url, options, aws_credentials, &Tuning::default())
+}
+
+/// `build_store` with explicit retries and timeouts (ignored by the local stores).
+pub fn build_store_tuned(
     url: &str,
     options: &[(String, String)],
     aws_credentials: Option<AwsCredentialProvider>,
@@ -83,7 +92,7 @@ pub fn build_store(
                 .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
             // Folders left empty by deletes go too, as they would in a bucket.
             let fs = LocalFileSystem::new_with_prefix(&dir).map_err(config_error)?.with_automatic_cleanup(true);
-            return Ok(BuiltStore { store: Arc::new(fs), url_prefix: String::new() });
+            return Ok(BuiltStore { store: Arc::new(LoggedStore::new(Arc::new(fs))), url_prefix: String::new() });
         }
         "memory" => {
             reject_options(options, "in-memory")?;
@@ -96,7 +105,7 @@ pub fn build_store(
         }
     };
     // Bucket URLs carry the bucket in the host; anything after it is a key prefix.
-    Ok(BuiltStore { store, url_prefix })
+    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix })
 }
 
 fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {

@@ -61,14 +61,14 @@ class ContentsStore:
         concurrency: int = 16,
         upload_part_size: int = 8388608,
         upload_timeout: float = 3600.0,
-        credential_provider: Optional[
-            Callable[[], tuple[str, str, Optional[str], Optional[float]]]
-        ] = None,
         read_only: bool = False,
         max_retries: int = 3,
         retry_timeout: float = 30.0,
         connect_timeout: float = 5.0,
         request_timeout: float = 60.0,
+        credential_provider: Optional[
+            Callable[[], tuple[str, str, Optional[str], Optional[float]]]
+        ] = None,
     ) -> None:
         """``credential_provider`` (S3 only) returns (key, secret, token, expiry as Unix
         seconds or None); it is called again when the credentials are within five
@@ -140,3 +140,6 @@ class ContentsStore:
     def rename_checkpoint_async(
         self, checkpoint_id: str, old_path: str, new_path: str
     ) -> Awaitable[None]: ...
+
+def reset_log_cache() -> None:
+    """Forget the Python log levels the core cached (call after changing a level)."""

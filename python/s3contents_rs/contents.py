@@ -19,8 +19,8 @@ from .checkpoints import ObjectStoreCheckpoints
 from .exceptions import AlreadyExistsError, S3ContentsError, http_errors
 
 # How many free names a create tries before giving up with 409 (each loss means another
-# server created that very name in the same instant).
-_CREATE_ATTEMPTS = 5
+# server created that very name in the same instant; N racing creators lose at most N-1).
+_CREATE_ATTEMPTS = 16
 
 
 class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
