@@ -69,7 +69,6 @@ class StoreContentsMixin(HasTraits):
 
     store_options = Dict(
         key_trait=Unicode(),
-        value_trait=Unicode(),
         config=True,
         help="""Extra object_store options for the store (keys as object_store documents
         them, e.g. "aws_virtual_hosted_style_request", "proxy_url", "timeout"). They
@@ -190,8 +189,15 @@ class StoreContentsMixin(HasTraits):
         return self.url, {}, None
 
     def _open_store(self) -> ContentsStore:
+        named = type(self)._store_location is not StoreContentsMixin._store_location
+        if named and self.url:
+            raise TraitError(
+                f"url: {type(self).__name__} takes its store from its own settings (bucket, "
+                "container, ...); use ObjectStoreContentsManager for a store URL"
+            )
         url, options, credentials = self._store_location()
-        options.update(self.store_options)
+        # object_store takes strings ("true", "30s"); accept True and numbers too.
+        options.update({k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.store_options.items()})
         return ContentsStore(
             url, expand_prefix(self.prefix), options, credential_provider=credentials, **self._store_kwargs()
         )
