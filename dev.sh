@@ -48,6 +48,16 @@ setup_reference() {
     export S3CONTENTS_REF_PYTHON="$PWD/$REF_VENV/bin/python"
 }
 
+setup_chromium() {
+    # The browser tests drive Debian's chromium through Playwright (no browser download).
+    [ -x /usr/bin/chromium ] && return
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+    else
+        echo "/usr/bin/chromium is missing: install Debian's chromium package (the browser tests need it)"
+    fi
+}
+
 case "${1:-}" in
     setup) setup ;;
     lab)
@@ -58,6 +68,7 @@ case "${1:-}" in
     test)
         setup
         setup_reference
+        setup_chromium
         shift
         cargo test --quiet
         "$VENV/bin/python" -m pytest "$@"

@@ -208,6 +208,21 @@ def table(rows: list[dict]) -> str:
     return "\n".join(text)
 
 
+def markdown(rows: list[dict]) -> str:
+    """The results as a Markdown table, for benches/README.md."""
+    def cell(stats: dict) -> str:
+        return f"{fmt_time(stats['median'])} ({fmt_time(stats['min'])}–{fmt_time(stats['max'])})"
+
+    out = ["| operation | ours median (min–max) | s3contents median (min–max) | floor | s3c/ours | ours/floor "
+           "| requests ours / s3c / floor |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        c = r["contenders"]
+        out.append(f"| {r['name']} | {cell(c['ours'])} | {cell(c['s3contents'])} | {fmt_time(c['floor']['median'])} "
+                   f"| {r['ratio_s3contents_over_ours']:.1f}x | {r['ratio_ours_over_floor']:.2f}x "
+                   f"| {' / '.join(str(c[n]['requests']['total']) for n in CONTENDERS)} |")
+    return "\n".join(out)
+
+
 def request_detail(rows: list[dict]) -> str:
     out = ["requests by kind (ours | s3contents | floor):"]
     for r in rows:
@@ -315,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     json_path = args.results_dir / f"{name}.json"
     json_path.write_text(json.dumps(report, indent=2))
     shutil.copyfile(json_path, args.results_dir / "latest.json")
+    (args.results_dir / "latest.md").write_text(markdown(rows) + "\n")
     print()
     print(table(rows))
     print()

@@ -49,7 +49,7 @@ def operations(quick: bool) -> list[Op]:
         ("10k", 10 * KB), ("5m", 5 * MB), ("50m", 50 * MB))
     tree = 200 if q else 2000
     upload = 20 * MB if q else 200 * MB
-    reps, heavy = (2, 1) if q else (7, 3)
+    reps, heavy = (1, 1) if q else (7, 3)
     ops: list[Op] = []
     for n in list_sizes:
         ops.append(Op(f"list_{n}", "list", f"bench-list-{n}", {"entries": n}, reps))

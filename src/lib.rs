@@ -8,6 +8,7 @@ pub mod contents;
 pub mod download;
 pub mod error;
 pub mod keys;
+pub mod logged;
 mod py;
 pub mod runtime;
 pub mod store;
@@ -19,5 +20,6 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::record_pid();
+    py::init_logging(m.py());
     py::register(m)
 }

@@ -17,6 +17,7 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::console_dirs::DirKeyDeleter;
 use crate::tuning::Tuning;
+use crate::logged::LoggedStore;
 
 /// A store and the key prefix the URL's path contributed (`s3://bucket/some/prefix`).
 pub struct BuiltStore {
@@ -98,7 +99,11 @@ pub fn build_store_tuned(
                 .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
             // Folders left empty by deletes go too, as they would in a bucket.
             let fs = LocalFileSystem::new_with_prefix(&dir).map_err(config_error)?.with_automatic_cleanup(true);
-            return Ok(BuiltStore { store: Arc::new(fs), url_prefix: String::new(), dir_key_deleter: None });
+            return Ok(BuiltStore {
+                store: Arc::new(LoggedStore::new(Arc::new(fs))),
+                url_prefix: String::new(),
+                dir_key_deleter: None,
+            });
         }
         "memory" => {
             reject_options(options, "in-memory")?;
@@ -111,7 +116,7 @@ pub fn build_store_tuned(
         }
     };
     // Bucket URLs carry the bucket in the host; anything after it is a key prefix.
-    Ok(BuiltStore { store, url_prefix, dir_key_deleter })
+    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix, dir_key_deleter })
 }
 
 fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {

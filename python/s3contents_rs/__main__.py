@@ -1,5 +1,7 @@
 """``python -m s3contents_rs lab``: JupyterLab on an object store.
 
+(``python -m s3contents_rs check``: see ``check.py``.)
+
 With no endpoint configured it starts a local S3-compatible server (moto) on 127.0.0.1
 and a bucket for you, so you can try everything without an AWS account. Configure a
 real store with the usual variables: S3CONTENTS_ENDPOINT, S3CONTENTS_BUCKET,
@@ -98,7 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     lab_parser = sub.add_parser("lab", help="run JupyterLab on an object store (starts a local S3 server if none is configured)")
     lab_parser.add_argument("--sync", action="store_true", help="use the blocking S3ContentsManager")
+    sub.add_parser("check", help="try a configuration against its bucket (list, write, read, checkpoint, delete)", add_help=False)
     args, extra = parser.parse_known_args(argv)
+    if args.command == "check":
+        from .check import main as check_main
+
+        return check_main(extra)
     if args.command == "lab":
         return lab(args, extra)
     return 2

@@ -29,6 +29,7 @@ from ._prefix import expand_prefix
 from .exceptions import S3ContentsError
 from .files import StoreFilesHandler
 from .fs import ContentsFS
+from ._logging import route_core_logs
 
 
 # Every store opened in this process, so uploads in progress are aborted at shutdown
@@ -219,6 +220,7 @@ class StoreContentsMixin(HasTraits):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        route_core_logs(self.log)  # type: ignore[attr-defined]
         self._store  # noqa: B018 (build now, so configuration errors surface at startup)
         _redact_shown_config(self)
         _guard_application_log()

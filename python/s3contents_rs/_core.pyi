@@ -140,3 +140,6 @@ class ContentsStore:
     def rename_checkpoint_async(
         self, checkpoint_id: str, old_path: str, new_path: str
     ) -> Awaitable[None]: ...
+
+def reset_log_cache() -> None:
+    """Forget the Python log levels the core cached (call after changing a level)."""

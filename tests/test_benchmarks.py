@@ -1,0 +1,100 @@
+"""Smoke runs of the benchmarks in quick mode: the output has the promised shape and the
+request counts (not the timings, which depend on the machine) are what we claim.
+
+They start their own local S3 server, need the s3contents reference venv
+(``$S3CONTENTS_REF_PYTHON``, set up by ``./dev.sh test``) and fail without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENDERS = ("ours", "s3contents", "floor")
+
+
+def ref_python_env() -> dict:
+    ref = os.environ.get("S3CONTENTS_REF_PYTHON", "")
+    if not ref or not Path(ref).exists():
+        pytest.fail("S3CONTENTS_REF_PYTHON must point at the s3contents reference venv's python "
+                    "(./dev.sh test sets it up)", pytrace=False)
+    return dict(os.environ)
+
+
+def run_script(script: str, results: Path, timeout: int) -> str:
+    cmd = [sys.executable, str(ROOT / "benches" / script), "--quick", "--results-dir", str(results)]
+    if script == "run.py":
+        cmd.append("--no-suites")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=ref_python_env())
+    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+@pytest.mark.timeout(420)
+def test_quick_benchmark_output_and_request_counts(tmp_path):
+    out = run_script("run.py", tmp_path, timeout=400)
+    report = json.loads((tmp_path / "latest.json").read_text())
+    assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert report["quick"] is True and report["machine"]["cores"] >= 1 and report["date"]
+    rows = {row["name"]: row for row in report["operations"]}
+    expected = {"list_10", "list_100", "list_1000", "get_nb_10k", "get_nb_1m", "get_nb_5m", "get_nb_1m_no_content",
+                "save_nb_10k", "save_nb_1m", "save_nb_5m", "new_untitled_after_100", "copy_file",
+                "rename_tree_200", "delete_tree_200", "checkpoint_create", "checkpoint_list", "checkpoint_restore",
+                "upload_chunked_20m"}
+    assert set(rows) == expected
+    for row in rows.values():
+        assert row["name"] in out  # the terminal table
+        for name in CONTENDERS:
+            stats = row["contenders"][name]
+            assert len(stats["seconds"]) == row["repeats"] >= 1
+            assert stats["min"] <= stats["median"] <= stats["max"]
+            assert stats["requests"]["total"] == sum(stats["requests"]["by_kind"].values()) > 0 or (
+                name == "s3contents" and row["kind"] == "checkpoint_list")  # s3contents keeps checkpoints on local disk
+        assert row["ratio_s3contents_over_ours"] > 0 and row["ratio_ours_over_floor"] > 0
+        assert "requests_equal_floor" in row["targets"]
+
+    def requests(row: str, who: str = "ours") -> dict:
+        return rows[row]["contenders"][who]["requests"]
+
+    # Every contender did the same work.
+    for name in ("list_10", "list_100", "list_1000"):
+        assert {rows[name]["contenders"][c]["result"]["entries"] for c in CONTENDERS} == {int(name.split("_")[1])}
+    # Where we claim the floor's request count exactly.
+    for name in ("list_10", "list_100", "list_1000", "get_nb_10k", "get_nb_1m", "get_nb_5m", "get_nb_1m_no_content",
+                 "checkpoint_create", "checkpoint_list", "checkpoint_restore"):
+        assert requests(name) == requests(name, "floor"), name
+    assert requests("list_1000")["by_kind"] == {"LIST": 1}
+    assert requests("get_nb_5m")["by_kind"] == {"GET": 1}
+    assert requests("checkpoint_restore")["by_kind"] == {"COPY": 1}
+    # A save is the floor's PUT + HEAD plus one LIST (a file must not shadow a folder).
+    for name in ("save_nb_10k", "save_nb_5m"):
+        assert requests(name)["by_kind"] == {"LIST": 1, "PUT": 1, "HEAD": 1}, name
+    # new_untitled next to Untitled ... Untitled99: no request per existing name.
+    assert requests("new_untitled_after_100")["total"] <= 10
+    assert requests("new_untitled_after_100", "s3contents")["total"] >= 1
+    # A 200-file folder: one server-side COPY per file, one bulk DELETE, a few LISTs/HEADs.
+    rename = requests("rename_tree_200")["by_kind"]
+    assert rename["COPY"] == 200 and rename["DELETE_MULTI"] == 1 and requests("rename_tree_200")["total"] <= 206
+    delete = requests("delete_tree_200")["by_kind"]
+    assert delete.get("DELETE_MULTI") == 1 and "DELETE" not in delete and requests("delete_tree_200")["total"] <= 4
+    # A 20 MB chunked upload: multipart, 8 MiB parts, never one big PUT.
+    upload = requests("upload_chunked_20m")["by_kind"]
+    assert upload["MPU_CREATE"] == 1 and upload["MPU_PART"] == 3 and upload["MPU_COMPLETE"] == 1 and "PUT" not in upload
+
+
+@pytest.mark.timeout(300)
+def test_quick_stall_benchmark_reports_latencies(tmp_path):
+    out = run_script("stall.py", tmp_path, timeout=280)
+    report = json.loads((tmp_path / "stall-latest.json").read_text())
+    rows = report["rows"]
+    assert {r["server"] for r in rows} == {"ours", "s3contents"}
+    assert {r["operation"] for r in rows} == {"idle", "list_1000", "get_notebook_5mb", "rename_tree_200"}
+    for r in rows:
+        assert r["polls"] >= 1 and 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"]
+    assert "p99" in out and "target p99 < 20 ms" in out

@@ -1,0 +1,212 @@
+"""JupyterLab in a real browser (headless Debian Chromium + Playwright) on the async
+manager over the test bucket: what a user does, checked in the bucket.
+
+Waits are on selectors and on the bucket, never fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+
+import pytest
+from browser_fixtures import ARTIFACTS, browser_context, lab, lab_prefix, lab_raw, page, wait_ready  # noqa: F401
+
+pytestmark = pytest.mark.timeout(240)
+
+KERNEL_TIMEOUT = 90_000  # ms: the first kernel start on a busy CI machine is slow
+
+
+def wait_until(condition, what: str, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def stored_notebook(raw, path: str):
+    if not raw.exists(path):
+        return None
+    return json.loads(raw.read(path))
+
+
+def cell_sources(nb) -> list[str]:
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in nb["cells"]]
+
+
+def command(page, name: str, args: dict | None = None, wait: bool = True):
+    """Run a JupyterLab command, as its menu entry does; `wait=False` for commands that
+    open a dialog (their promise settles only once the dialog is answered)."""
+    script = "([n, a]) => window.jupyterapp.commands.execute(n, a)" if wait else \
+        "([n, a]) => { window.jupyterapp.commands.execute(n, a); }"
+    return page.evaluate(script, [name, args or {}])
+
+
+def current_panel(page):
+    """The notebook panel JupyterLab shows in the main area."""
+    widget_id = page.evaluate("() => window.jupyterapp.shell.currentWidget.id")
+    panel = page.locator(f"[id='{widget_id}']")
+    panel.locator(".jp-Cell").first.wait_for()
+    return panel
+
+
+def listing_item(page, name: str):
+    return page.locator(".jp-DirListing-item", has=page.locator(".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$")))
+
+
+def refresh_browser(page) -> None:
+    page.locator('#filebrowser jp-button[data-command="filebrowser:refresh"]').click()
+
+
+def open_notebook(page, path: str):
+    command(page, "docmanager:open", {"path": path})
+    return current_panel(page)
+
+
+def type_in_cell(page, panel, index: int, text: str) -> None:
+    editor = panel.locator(".jp-Cell").nth(index).locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type(text)
+
+
+def save(page, panel) -> None:
+    """Ctrl+S, then wait until the tab is no longer marked dirty (the save finished)."""
+    page.keyboard.press("Control+s")
+    page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current.jp-mod-dirty").wait_for(state="detached")
+
+
+def make_notebook(raw, path: str, sources: list[str]) -> None:
+    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [], "source": s}
+             for i, s in enumerate(sources)]
+    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    raw.put(path, json.dumps(nb))
+
+
+def test_create_type_run_save_reload(page, lab_raw):
+    command(page, "notebook:create-new", {"path": "", "kernelName": "python3"})
+    panel = current_panel(page)
+    name = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path")
+    assert name.endswith(".ipynb"), name
+    type_in_cell(page, panel, 0, "print(6 * 7)")
+    page.keyboard.press("Shift+Enter")
+    panel.locator(".jp-OutputArea-output", has_text="42").first.wait_for(timeout=KERNEL_TIMEOUT)
+    page.keyboard.press("Control+s")
+    # JupyterLab offers to rename an untitled notebook on its first save.
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input[type=text]").fill("first.ipynb")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current.jp-mod-dirty").wait_for(state="detached")
+    name = "first.ipynb"
+    nb = wait_until(lambda: stored_notebook(lab_raw, name), f"{name} in the bucket")
+    assert not lab_raw.exists("Untitled.ipynb")
+    assert "print(6 * 7)" in cell_sources(nb)
+    assert any("42" in "".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    page.reload()
+    wait_ready(page)
+    command(page, "docmanager:open", {"path": name})
+    page.locator(".jp-Cell:visible .cm-content", has_text="print(6 * 7)").first.wait_for()
+    page.locator(".jp-OutputArea-output:visible", has_text="42").first.wait_for()
+
+
+def test_rename_in_file_browser(page, lab_raw):
+    lab_raw.put("rename-me.txt", b"some text\n")
+    refresh_browser(page)
+    listing_item(page, "rename-me.txt").click()
+    page.keyboard.press("F2")
+    editor = page.locator(".jp-DirListing-editor")
+    editor.fill("renamed.txt")
+    editor.press("Enter")
+    listing_item(page, "renamed.txt").wait_for()
+    wait_until(lambda: lab_raw.exists("renamed.txt") and not lab_raw.exists("rename-me.txt"), "the rename in the bucket")
+    assert lab_raw.read("renamed.txt") == b"some text\n"
+
+
+def test_new_folder_and_move_a_notebook_into_it(page, lab_raw):
+    make_notebook(lab_raw, "to-move.ipynb", ["x = 1"])
+    refresh_browser(page)
+    page.locator('#filebrowser jp-button[data-command="filebrowser:create-new-directory"]').click()
+    editor = page.locator(".jp-DirListing-editor")
+    editor.fill("box")
+    editor.press("Enter")
+    listing_item(page, "box").wait_for()
+    wait_until(lambda: any(k.startswith("box/") for k in lab_raw.keys()), "the folder in the bucket")
+    listing_item(page, "to-move.ipynb").click(button="right")
+    page.locator(".lm-Menu-item", has_text=re.compile(r"^Cut")).click()
+    listing_item(page, "box").dblclick()
+    page.locator("#filebrowser .jp-BreadCrumbs", has_text="box").wait_for()
+    command(page, "filebrowser:paste")  # Edit > Paste (the empty listing has no item to right-click)
+    listing_item(page, "to-move.ipynb").wait_for()
+    wait_until(lambda: lab_raw.exists("box/to-move.ipynb") and not lab_raw.exists("to-move.ipynb"), "the move in the bucket")
+    assert cell_sources(json.loads(lab_raw.read("box/to-move.ipynb"))) == ["x = 1"]
+    page.locator("#filebrowser .jp-BreadCrumbs-home").click()
+    listing_item(page, "box").wait_for()
+
+
+def test_upload_20mb_chunked(page, lab_raw, tmp_path):
+    data = os.urandom(20 * 1024 * 1024)
+    path = tmp_path / "big-upload.bin"
+    path.write_bytes(data)
+    with page.expect_file_chooser() as chooser:
+        page.locator('#filebrowser [data-jp-item-name="uploader"] jp-button').click()
+    chooser.value.set_files(str(path))
+    page.locator(".jp-Dialog", has_text="Large file size warning").locator(".jp-Dialog-button.jp-mod-accept").click()
+    listing_item(page, "big-upload.bin").wait_for(timeout=120_000)
+    wait_until(lambda: lab_raw.exists("big-upload.bin") and lab_raw.head("big-upload.bin")["ContentLength"] == len(data),
+               "the 20 MB upload in the bucket", timeout=120)
+    stored = lab_raw.read("big-upload.bin")
+    assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(data).hexdigest()
+    # JupyterLab sends files over 15 MB in 1 MB chunks; ours streams them into a multipart
+    # upload, whose ETag has the "-<parts>" suffix a single PUT never has.
+    assert re.fullmatch(r'"[0-9a-f]{32}-\d+"', lab_raw.head("big-upload.bin")["ETag"])
+
+
+def test_download_a_file(page, lab_raw):
+    body = "downloaded from the bucket\n" * 100
+    lab_raw.put("download-me.txt", body)
+    refresh_browser(page)
+    listing_item(page, "download-me.txt").click(button="right")
+    with page.expect_download() as download:
+        page.locator(".lm-Menu-item", has_text=re.compile(r"^Download$")).click()
+    with open(download.value.path(), "rb") as f:
+        assert f.read() == body.encode()
+
+
+def test_revert_to_checkpoint(page, lab_raw):
+    make_notebook(lab_raw, "revert.ipynb", ["original = True"])
+    panel = open_notebook(page, "revert.ipynb")
+    type_in_cell(page, panel, 0, "checkpointed = True")
+    save(page, panel)  # JupyterLab's save also creates the checkpoint
+    wait_until(lambda: lab_raw.exists(".ipynb_checkpoints/revert-checkpoint.ipynb"), "the checkpoint in the bucket")
+    assert cell_sources(json.loads(lab_raw.read(".ipynb_checkpoints/revert-checkpoint.ipynb"))) == ["checkpointed = True"]
+    type_in_cell(page, panel, 0, "unsaved = True")
+    command(page, "docmanager:restore-checkpoint", wait=False)  # File > Revert Notebook to Checkpoint
+    page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    panel.locator(".jp-Cell").first.locator(".cm-content", has_text="checkpointed = True").wait_for()
+    assert cell_sources(stored_notebook(lab_raw, "revert.ipynb")) == ["checkpointed = True"]
+
+
+def test_saving_twice_raises_no_file_changed_dialog(page, lab_raw):
+    make_notebook(lab_raw, "twice.ipynb", ["a = 1"])
+    panel = open_notebook(page, "twice.ipynb")
+    for text in ("a = 2", "a = 3"):
+        type_in_cell(page, panel, 0, text)
+        save(page, panel)  # a "File Changed" dialog would block the save: the dirty mark would stay
+        assert page.locator(".jp-Dialog").count() == 0
+    assert cell_sources(stored_notebook(lab_raw, "twice.ipynb")) == ["a = 3"]
+
+
+def test_file_browser_screenshot(page, lab_raw):
+    refresh_browser(page)
+    listing_item(page, "renamed.txt").wait_for()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#filebrowser").screenshot(path=str(ARTIFACTS / "file-browser.png"))
+    assert (ARTIFACTS / "file-browser.png").stat().st_size > 1000
