@@ -223,9 +223,13 @@ class ManagerContender(Contender):
     def cm(self, op: Op):
         key = (op.bucket, self.prefix(op))
         if key not in self.managers:
+            extra = {}
+            if self.name == "ours":
+                # s3contents deletes for real; our default moves to a trash prefix first.
+                extra["delete_to_trash"] = False
             self.managers[key] = self.cls(
                 bucket=op.bucket, prefix=key[1], endpoint_url=self.endpoint, region_name="us-east-1",
-                access_key_id=self.creds["key"], secret_access_key=self.creds["secret"],
+                access_key_id=self.creds["key"], secret_access_key=self.creds["secret"], **extra,
             )
         return self.managers[key]
 

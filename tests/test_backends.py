@@ -77,13 +77,27 @@ NOT_ON = {
 }
 
 
+# (test, backend) pairs that fail for a known reason (strict: they must fail).
+KNOWN_FAILURES = {
+    ("test_delete_console_style_dir", "gcs"): "object_store cannot address a key ending in '/' and only S3 has "
+    "a raw request for it (console_dirs.rs): the 'dir/' object survives a delete (README)",
+    ("test_rename_console_style_dir", "gcs"): "the same: the 'dir/' object survives the rename at the old path",
+    ("test_rename_console_style_dir", "azure"): "the 'dir/' blob survives the rename at the old path (object_store "
+    "cannot address it and does not list it on Azure)",
+}
+
+
 def pytest_generate_tests(metafunc):
-    """Every backend for every test; the pairs of NOT_ON show up as skips with their reason."""
+    """Every backend for every test; the pairs of NOT_ON show up as skips with their
+    reason, those of KNOWN_FAILURES as strict expected failures."""
     if "backend" in metafunc.fixturenames:
         name = metafunc.function.__name__
         params = [
             pytest.param(b, marks=pytest.mark.skip(reason=f"not on {b}: {NOT_ON[(name, b)]}"))
-            if (name, b) in NOT_ON else b
+            if (name, b) in NOT_ON
+            else pytest.param(b, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[(name, b)]))
+            if (name, b) in KNOWN_FAILURES
+            else b
             for b in BACKENDS
         ]
         metafunc.parametrize("backend", params, indirect=True)
