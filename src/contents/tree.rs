@@ -8,7 +8,14 @@ use futures::{stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStoreExt, PutPayload};
 
+use super::read::looks_like_folder;
 use super::{Contents, Entry};
+
+enum Found {
+    File,
+    Tree(Vec<ObjectMeta>),
+    Nothing,
+}
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::{ApiPath, CHECKPOINT_DIR, DIR_MARKER};
 
@@ -20,14 +27,14 @@ impl Contents {
         if path.is_root() {
             return Err(Error::BadRequest("Can't delete root".into()));
         }
-        if self.head_file(path).await?.is_some() {
-            let key = self.keys.file_key(path)?;
-            return self.store.delete(&key).await.during("delete", path.as_str());
-        }
-        let objects = self.tree_objects(path).await?;
-        if objects.is_empty() {
-            return Err(Error::not_found(path.as_str()));
-        }
+        let objects = match self.file_or_tree(path).await? {
+            Found::File => {
+                let key = self.keys.file_key(path)?;
+                return self.store.delete(&key).await.during("delete", path.as_str());
+            }
+            Found::Tree(objects) => objects,
+            Found::Nothing => return Err(Error::not_found(path.as_str())),
+        };
         if !allow_non_empty && objects.iter().any(|o| !self.is_bookkeeping(path, &o.location)) {
             return Err(Error::BadRequest(format!("Directory {} not empty", path.as_str())));
         }
@@ -76,13 +83,11 @@ impl Contents {
         if self.exists(to).await? {
             return Err(Error::already_exists(to.as_str()));
         }
-        if self.head_file(from).await?.is_some() {
-            return Ok(vec![(Some(self.keys.file_key(from)?), self.keys.file_key(to)?)]);
-        }
-        let objects = self.tree_objects(from).await?;
-        if objects.is_empty() {
-            return Err(Error::not_found(from.as_str()));
-        }
+        let objects = match self.file_or_tree(from).await? {
+            Found::File => return Ok(vec![(Some(self.keys.file_key(from)?), self.keys.file_key(to)?)]),
+            Found::Tree(objects) => objects,
+            Found::Nothing => return Err(Error::not_found(from.as_str())),
+        };
         let from_prefix = self.keys.dir_prefix(from)?.unwrap_or_default();
         let to_prefix = self.keys.dir_prefix(to)?.unwrap_or_default();
         objects
@@ -101,6 +106,22 @@ impl Contents {
                 }
             })
             .collect()
+    }
+
+    /// Whether `path` is a file or a folder (with every object under it), asking in the
+    /// order its name suggests so the common case costs one request (see `looks_like_folder`).
+    async fn file_or_tree(&self, path: &ApiPath) -> Result<Found> {
+        if !looks_like_folder(path) && self.head_file(path).await?.is_some() {
+            return Ok(Found::File);
+        }
+        let objects = self.tree_objects(path).await?;
+        if !objects.is_empty() {
+            return Ok(Found::Tree(objects));
+        }
+        if looks_like_folder(path) && self.head_file(path).await?.is_some() {
+            return Ok(Found::File);
+        }
+        Ok(Found::Nothing)
     }
 
     /// Every object under the directory `path`, recursively (one LIST per 1000 keys).
