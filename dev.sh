@@ -19,6 +19,24 @@ setup() {
     # shadow jupyter_server; it only needs six at run time.
     "$VENV/bin/python" -m pip install -q --no-deps "hybridcontents==0.4.0"
     "$VENV/bin/python" -m pip install -q -e ".[test,lab]"
+    setup_azurite
+}
+
+AZURITE_VERSION=3.35.0  # the last release whose engines include Debian's Node 20
+
+setup_azurite() {
+    # Azurite (the Azure Blob Storage emulator) from npm, into ./node_modules, for the
+    # Azure tests; their fixtures start it.
+    if ! command -v npm >/dev/null; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+        else
+            echo "npm is needed for the Azure tests (Azurite): install Node.js"; exit 1
+        fi
+    fi
+    if ! grep -qs "\"version\": \"$AZURITE_VERSION\"" node_modules/azurite/package.json; then
+        npm install --no-save --no-audit --no-fund --loglevel=error --prefix . "azurite@$AZURITE_VERSION" >/dev/null
+    fi
 }
 
 setup_reference() {

@@ -34,6 +34,7 @@ impl Contents {
     /// Copy the current file to a new checkpoint, keeping at most `keep` of them
     /// (`keep == 1`: the single id "checkpoint", overwritten each time).
     pub async fn create_checkpoint(&self, path: &ApiPath, keep: usize) -> Result<Checkpoint> {
+        self.check_writable("create a checkpoint of", path)?;
         let id = if keep <= 1 { SINGLE_CHECKPOINT_ID.to_string() } else { new_checkpoint_id() };
         let source = self.keys().file_key(path)?;
         let target = self.checkpoint_key(path, &id)?;
@@ -80,6 +81,7 @@ impl Contents {
 
     /// Overwrite the file with the checkpoint `id` (server-side copy).
     pub async fn restore_checkpoint(&self, path: &ApiPath, id: &str) -> Result<()> {
+        self.check_writable("restore a checkpoint of", path)?;
         let source = self.checkpoint_key(path, id)?;
         let target = self.keys().file_key(path)?;
         self.store().copy(&source, &target).await.map_err(|e| match e {
@@ -89,6 +91,7 @@ impl Contents {
     }
 
     pub async fn delete_checkpoint(&self, path: &ApiPath, id: &str) -> Result<()> {
+        self.check_writable("delete a checkpoint of", path)?;
         let key = self.checkpoint_key(path, id)?;
         match self.store().head(&key).await {
             Ok(_) => self.store().delete(&key).await.during("delete a checkpoint of", path.as_str()),
@@ -99,6 +102,7 @@ impl Contents {
 
     /// Move one checkpoint along with its renamed file.
     pub async fn rename_checkpoint(&self, id: &str, from: &ApiPath, to: &ApiPath) -> Result<()> {
+        self.check_writable("rename a checkpoint of", from)?;
         let source = self.checkpoint_key(from, id)?;
         let target = self.checkpoint_key(to, id)?;
         self.store().copy(&source, &target).await.map_err(|e| match e {

@@ -50,6 +50,10 @@ pub enum Error {
         source: object_store::Error,
     },
 
+    /// The store could not be reached, or kept failing after the configured retries.
+    #[error("the object store is unavailable while trying to {op} {path:?} (the request was retried and timed out or kept failing; check endpoint_url, the network, and the retry/timeout settings): {detail}")]
+    Unavailable { op: &'static str, path: String, detail: String },
+
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -64,6 +68,7 @@ impl Error {
             Error::AlreadyExists { .. } | Error::Conflict(_) => 409,
             Error::RangeNotSatisfiable { .. } => 416,
             Error::Store { .. } | Error::Internal(_) => 500,
+            Error::Unavailable { .. } => 503,
         }
     }
 
@@ -79,6 +84,15 @@ impl Error {
         Error::AlreadyExists { path: path.into() }
     }
 
+    /// Refusal of a write by a manager configured with `read_only`.
+    pub fn read_only(op: &'static str, path: impl Into<String>) -> Self {
+        Error::PermissionDenied {
+            op,
+            path: path.into(),
+            detail: "this contents manager is read-only (read_only = True); nothing can be changed here".into(),
+        }
+    }
+
     /// Wrap a store error with what we were doing, mapping the kinds Jupyter cares about.
     pub fn from_store(op: &'static str, path: impl Into<String>, source: object_store::Error) -> Self {
         let path = path.into();
@@ -91,6 +105,7 @@ impl Error {
             object_store::Error::PermissionDenied { source, .. }
             | object_store::Error::Unauthenticated { source, .. } => refused(op, path, source.as_ref()),
             source if is_refusal(&source) => refused(op, path, &source),
+            source if is_unavailable(&source) => Error::Unavailable { op, path, detail: source.to_string() },
             source => Error::Store { op, path, source },
         }
     }
@@ -101,7 +116,8 @@ fn refused(op: &'static str, path: String, source: &dyn std::error::Error) -> Er
         op,
         path,
         detail: format!(
-            "the store refused the request ({source}); check that the credentials allow this operation on the bucket and prefix"
+            "the store refused the request ({source}); the credentials need {} on the bucket and prefix",
+            permission_needed(op)
         ),
     }
 }
@@ -124,6 +140,48 @@ fn is_refusal(error: &object_store::Error) -> bool {
         cause = e.source();
     }
     false
+}
+
+/// The permissions an operation needs, named as in IAM policies (S3 is the common case;
+/// other stores have equivalent roles).
+fn permission_needed(op: &str) -> &'static str {
+    match op {
+        "read" | "read a checkpoint of" => "s3:GetObject",
+        "list" | "list checkpoints of" => "s3:ListBucket",
+        "delete" | "delete a checkpoint of" => "s3:DeleteObject (and s3:ListBucket)",
+        "copy" | "rename" | "move to the trash" | "create a checkpoint of" | "restore a checkpoint of"
+        | "rename a checkpoint of" => "s3:GetObject, s3:PutObject and s3:DeleteObject",
+        _ => "s3:PutObject",
+    }
+}
+
+/// Transport failures (refused connections, timeouts) and server errors that outlived
+/// the retries: the store is down or overloaded, not the request wrong.
+fn is_unavailable(error: &object_store::Error) -> bool {
+    use object_store::client::{HttpError, HttpErrorKind};
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if let Some(http) = cause.downcast_ref::<HttpError>() {
+            if matches!(
+                http.kind(),
+                HttpErrorKind::Connect | HttpErrorKind::Request | HttpErrorKind::Timeout | HttpErrorKind::Interrupted
+            ) {
+                return true;
+            }
+        }
+        source = cause.source();
+    }
+    matches!(http_status(error), Some(500..=599)) || error.to_string().contains("SlowDown")
+}
+
+/// The HTTP status the store answered, for errors object_store does not classify (its
+/// list and bulk-delete errors are `Generic`, and its retry error type is private: the
+/// text is the only handle on the status).
+fn http_status(error: &object_store::Error) -> Option<u16> {
+    const MARK: &str = "Server returned non-2xx status code: ";
+    let text = error.to_string();
+    let at = text.find(MARK)? + MARK.len();
+    text.get(at..at + 3)?.parse().ok()
 }
 
 /// Extension to attach the operation and path to store results in one call.
@@ -152,7 +210,8 @@ mod tests {
         assert_eq!(denied.status_code(), 403);
         let expired = generic("status code: 400 Bad Request: <Error><Code>ExpiredToken</Code></Error>");
         assert_eq!(Error::from_store("list", "a", expired).status_code(), 403);
+        // A server error that outlived the retries: the store is unavailable, not the request wrong.
         let failed = Error::from_store("list", "a", generic("Server returned non-2xx status code: 500 Internal"));
-        assert_eq!(failed.status_code(), 500);
+        assert_eq!(failed.status_code(), 503);
     }
 }

@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 pub const DIR_MARKER: &str = ".s3keep";
 /// Folder holding checkpoints next to the files they belong to, as FileCheckpoints does.
 pub const CHECKPOINT_DIR: &str = ".ipynb_checkpoints";
+/// Top-level folder where deletes go when `delete_to_trash` is on; never reachable
+/// through the API and never listed.
+pub const TRASH_DIR: &str = ".Trash";
 /// S3's limit on key length, in bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
 
@@ -30,6 +33,9 @@ impl ApiPath {
         }
         for segment in trimmed.split('/') {
             check_segment(raw, segment)?;
+        }
+        if trimmed.split('/').next() == Some(TRASH_DIR) {
+            return Err(Error::invalid_path(raw, format!("{TRASH_DIR:?} is reserved for deleted files")));
         }
         Ok(ApiPath(trimmed.to_string()))
     }
@@ -176,6 +182,12 @@ impl KeyMapper {
         self.checked(path, key)
     }
 
+    /// Key of the trashed copy of the object at `rel` (relative to the prefix).
+    pub fn trash_key(&self, stamp: &str, rel: &ApiPath) -> Result<Path> {
+        let inside = ApiPath(format!("{TRASH_DIR}/{stamp}/{}", rel.as_str()));
+        self.checked(rel, self.raw_key(&inside))
+    }
+
     fn checked(&self, path: &ApiPath, key: String) -> Result<Path> {
         if key.len() + 1 > MAX_KEY_BYTES {
             return Err(Error::invalid_path(
@@ -228,7 +240,7 @@ mod tests {
 
     #[test]
     fn parse_rejects_traversal_and_controls() {
-        for bad in ["a/../b", "..", "./a", "a//b", "a/%2e%2E/b", "a\\b", "a\0b", "a\nb"] {
+        for bad in ["a/../b", "..", "./a", "a//b", "a/%2e%2E/b", "a\\b", "a\0b", "a\nb", ".Trash", "/.Trash/x"] {
             assert!(matches!(ApiPath::parse(bad), Err(Error::InvalidPath { .. })), "{bad:?}");
         }
     }

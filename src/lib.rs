@@ -11,6 +11,7 @@ pub mod logged;
 mod py;
 pub mod runtime;
 pub mod store;
+pub mod tuning;
 pub mod upload;
 
 use pyo3::prelude::*;

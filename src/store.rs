@@ -15,6 +15,7 @@ use object_store::{ObjectStore, StaticCredentialProvider};
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::tuning::Tuning;
 use crate::logged::LoggedStore;
 
 /// A store and the key prefix the URL's path contributed (`s3://bucket/some/prefix`).
@@ -30,6 +31,16 @@ pub fn build_store(
     options: &[(String, String)],
     aws_credentials: Option<AwsCredentialProvider>,
 ) -> Result<BuiltStore> {
+    build_store_tuned(url, options, aws_credentials, &Tuning::default())
+}
+
+/// `build_store` with explicit retries and timeouts (ignored by the local stores).
+pub fn build_store_tuned(
+    url: &str,
+    options: &[(String, String)],
+    aws_credentials: Option<AwsCredentialProvider>,
+    tuning: &Tuning,
+) -> Result<BuiltStore> {
     let parsed = Url::parse(url).map_err(|e| Error::Config(format!("invalid store URL {url:?}: {e}")))?;
     let url_prefix = parsed.path().trim_matches('/').to_string();
     if aws_credentials.is_some() && !matches!(parsed.scheme(), "s3" | "s3a") {
@@ -37,8 +48,10 @@ pub fn build_store(
     }
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
-            let mut builder = AmazonS3Builder::from_env().with_url(url);
-            for (key, value) in options {
+            let mut builder = AmazonS3Builder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry());
+            for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "S3")?, value);
             }
             if let Some(credentials) = aws_credentials {
@@ -47,8 +60,10 @@ pub fn build_store(
             Arc::new(builder.build().map_err(config_error)?)
         }
         "gs" | "gcs" => {
-            let mut builder = GoogleCloudStorageBuilder::from_env().with_url(url);
-            for (key, value) in options {
+            let mut builder = GoogleCloudStorageBuilder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry());
+            for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "GCS")?, value);
             }
             if builder.get_config_value(&GoogleConfigKey::SkipSignature).as_deref() == Some("true") {
@@ -60,8 +75,10 @@ pub fn build_store(
             Arc::new(builder.build().map_err(config_error)?)
         }
         "az" | "azure" | "abfs" | "abfss" => {
-            let mut builder = MicrosoftAzureBuilder::from_env().with_url(url);
-            for (key, value) in options {
+            let mut builder = MicrosoftAzureBuilder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry());
+            for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "Azure")?, value);
             }
             Arc::new(builder.build().map_err(config_error)?)

@@ -84,6 +84,7 @@ impl Default for Uploads {
 impl Contents {
     /// Accept chunk `chunk` (1, 2, ..., -1 for the last) of the file at `path`.
     pub async fn write_chunk(self: &Arc<Self>, path: &ApiPath, chunk: i64, data: Bytes) -> Result<ChunkOutcome> {
+        self.check_writable("write", path)?;
         let uploads = self.uploads();
         self.start_reaper();
         let key = self.keys().file_key(path)?;

@@ -18,12 +18,10 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -194,6 +192,84 @@ class RawGcs:
             _http("DELETE", f"{self.base}/{urllib.parse.quote(name, safe='')}").read()
 
 
+# --------------------------------------------------------------------------- Azure
+AZURITE_ACCOUNT = "devstoreaccount1"
+# Azurite's published development key (not a secret).
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@dataclasses.dataclass(frozen=True)
+class AzureSettings:
+    endpoint_url: str  # blob service URL including the account
+    account: str
+    key: str
+    container: str
+
+    def container_client(self):
+        from azure.storage.blob import BlobServiceClient
+
+        service = BlobServiceClient(account_url=self.endpoint_url, credential={"account_name": self.account, "account_key": self.key})
+        return service.get_container_client(self.container)
+
+
+@pytest.fixture(scope="session")
+def azure_settings(tmp_path_factory):
+    azurite = ROOT / "node_modules" / ".bin" / "azurite-blob"
+    if not azurite.exists():
+        pytest.fail(f"{azurite} is missing: ./dev.sh setup installs Azurite from npm", pytrace=False)
+    port = free_port()
+    workspace = tmp_path_factory.mktemp("azurite")
+    argv = [
+        str(azurite), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+        "--skipApiVersionCheck", "--disableTelemetry", "--silent",
+    ]
+    server = Server("azurite", argv, workspace / "azurite.log", cwd=workspace)
+    try:
+        endpoint = f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+        server.wait_for_http(f"{endpoint}?comp=list")
+        settings = AzureSettings(endpoint, AZURITE_ACCOUNT, AZURITE_KEY, TEST_BUCKET)
+        settings.container_client().create_container()
+        yield settings
+    finally:
+        server.stop()
+
+
+class RawAzure:
+    """azure-storage-blob view of one test's prefix in the Azurite container."""
+
+    def __init__(self, settings: AzureSettings, prefix: str):
+        self.container = settings.container_client()
+        self.prefix = prefix
+
+    def key(self, path: str) -> str:
+        path = path.lstrip("/")
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def put(self, path: str, body: bytes | str = b"") -> None:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.container.upload_blob(self.key(path), body, overwrite=True)
+
+    def read(self, path: str) -> bytes:
+        return self.container.download_blob(self.key(path)).readall()
+
+    def head(self, path: str) -> dict:
+        props = self.container.get_blob_client(self.key(path)).get_blob_properties()
+        return {"LastModified": props.last_modified, "ContentLength": props.size}
+
+    def exists(self, path: str) -> bool:
+        return self.container.get_blob_client(self.key(path)).exists()
+
+    def keys(self) -> set[str]:
+        pfx = f"{self.prefix}/" if self.prefix else ""
+        return {b.name[len(pfx):] for b in self.container.list_blobs(name_starts_with=pfx)}
+
+    def delete_all(self) -> None:
+        assert self.prefix, "refusing to delete a whole container"
+        for blob in self.container.list_blobs(name_starts_with=f"{self.prefix}/"):
+            self.container.delete_blob(blob.name)
+
+
 # --------------------------------------------------------------------------- local files
 class RawDir:
     """Plain filesystem view of one test's prefix under a local store root."""
@@ -212,6 +288,8 @@ class RawDir:
     def put(self, path: str, body: bytes | str = b"") -> None:
         if isinstance(body, str):
             body = body.encode("utf-8")
+        if path.endswith("/"):
+            raise ValueError(f"a filesystem cannot hold the key {path!r} (a name ending in '/')")
         # Replace the file as object_store does (new file, then rename): its copies are
         # hard links, so writing in place would change the copies too (README).
         target = self._file(path)

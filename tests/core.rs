@@ -116,7 +116,8 @@ async fn copy_file_and_tree() {
     assert_eq!(tree.kind, Kind::Directory);
     assert_eq!(
         keys(&store).await,
-        vec!["t/one-Copy1.txt", "t/one.txt", "t/s/two.txt", "u/one-Copy1.txt", "u/one.txt", "u/s/two.txt"]
+        // The copy claimed its target folder with a marker (create-only) before copying.
+        vec!["t/one-Copy1.txt", "t/one.txt", "t/s/two.txt", "u/.s3keep", "u/one-Copy1.txt", "u/one.txt", "u/s/two.txt"]
     );
     assert!(matches!(c.copy(&p("t"), &p("u")).await, Err(Error::AlreadyExists { .. })));
 }

@@ -91,3 +91,15 @@ def test_names_the_local_store_cannot_hold_are_400(generic, tmp_path):
 def test_bad_store_configuration_fails_at_startup(generic, traits, message):
     with pytest.raises(TraitError, match=message):
         generic.cls(**traits)
+
+
+def test_named_managers_refuse_a_url(manager_class, manager_kwargs):
+    """A url set on S3ContentsManager would otherwise be silently ignored."""
+    with pytest.raises(TraitError, match="url"):
+        manager_class(url="file:///tmp/x", **manager_kwargs)
+
+
+def test_store_options_accept_booleans_and_numbers(generic, tmp_path):
+    cm = generic(url="s3://bucket", store_options={"aws_allow_http": True, "aws_endpoint": "http://127.0.0.1:1",
+                                                   "aws_skip_signature": True, "aws_region": "eu-west-1"})
+    assert cm.store.url == "s3://bucket"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -115,8 +114,12 @@ def _b64url_decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
-def test_service_account_json_signs_requests(gcs_class, gcs_settings, gcs_prefix, tmp_path, jp_asyncio_loop):
-    """token = service-account JSON: every request carries a JWT signed with its key."""
+@pytest.mark.parametrize("configured_by", ["token", "GOOGLE_APPLICATION_CREDENTIALS"])
+def test_service_account_json_signs_requests(
+    gcs_class, gcs_settings, gcs_prefix, tmp_path, monkeypatch, jp_asyncio_loop, configured_by
+):
+    """A service-account JSON (as `token`, or found through the default chain): every
+    request carries a JWT signed with its key."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -133,8 +136,13 @@ def test_service_account_json_signs_requests(gcs_class, gcs_settings, gcs_prefix
     path = tmp_path / "service-account.json"
     path.write_text(json.dumps(account))
     gcs_settings.gateway.authorizations.clear()
+    if configured_by == "token":
+        login = {"token": str(path)}
+    else:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+        login = {}
     save_and_read(gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix), bucket=gcs_settings.bucket,
-                  prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, token=str(path))
+                  prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, **login)
     bearers = {a for a in gcs_settings.gateway.authorizations if a}
     assert bearers, "no request carried credentials"
     for header in bearers:

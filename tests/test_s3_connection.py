@@ -453,3 +453,66 @@ def test_sse_kms_on_multipart_upload(s3_manager, signing_s3):
     assert head["ContentLength"] == 6 * 1024 * 1024
     assert head["ServerSideEncryption"] == "aws:kms"
     assert head["SSEKMSKeyId"] == key_id
+
+
+def test_credential_provider_return_forms():
+    """What a provider may return, as the core receives it (key, secret, token, expiry)."""
+    from s3contents_rs.s3 import _credential_tuple
+
+    expiry = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    seconds = expiry.timestamp()
+    assert _credential_tuple(("k", "s")) == ("k", "s", None, None)
+    assert _credential_tuple(["k", "s", "t", expiry]) == ("k", "s", "t", seconds)
+    assert _credential_tuple(("k", "s", "", expiry.replace(tzinfo=None))) == ("k", "s", None, seconds)
+    sts_style = {"AccessKeyId": "k", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": "2030-01-02T03:04:05Z"}
+    assert _credential_tuple(sts_style) == ("k", "s", "t", seconds)
+    assert _credential_tuple({"access_key": "k", "secret_key": "s", "token": None, "expiry_time": seconds}) == (
+        "k", "s", None, seconds)
+    with pytest.raises(TypeError, match="credential_provider must return"):
+        _credential_tuple("k:s")
+    with pytest.raises(ValueError, match="no access key"):
+        _credential_tuple({"secret_access_key": "s"})
+
+
+def test_provider_returning_nonsense_is_403(s3_manager):
+    error = expect_403(s3_manager(credential_provider=lambda: "not credentials").save, text("x"), "a.txt")
+    assert "credential_provider must return" in error.log_message
+
+
+@pytest.fixture(scope="module")
+def plain_moto(tmp_path_factory):
+    """A moto without signature checks, standing in for a public bucket."""
+    moto = Path(sys.executable).parent / "moto_server"
+    port = free_port()
+    server = Server("moto_server (public)", [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+                    tmp_path_factory.mktemp("moto-public") / "moto.log")
+    try:
+        server.wait_for_http(f"http://127.0.0.1:{port}/moto-api/")
+        owner = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                             aws_access_key_id="x", aws_secret_access_key="x")
+        owner.create_bucket(Bucket="public", ACL="public-read")
+        owner.put_object(Bucket="public", Key="shared/readme.txt", Body=b"for everyone", ACL="public-read")
+        yield port
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("traits", [{"anon": True}, {"signature_version": "UNSIGNED"}],
+                         ids=["anon", "unsigned"])
+def test_anonymous_requests_are_unsigned(s3_manager, plain_moto, traits, monkeypatch):
+    """anon: no credentials are looked up or sent, even with AWS keys in the environment;
+    a public bucket can be browsed and read."""
+    from net_proxies import ForwardProxy
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENTKEY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "environment-secret")
+    proxy = ForwardProxy(plain_moto)
+    try:
+        cm = s3_manager(bucket="public", prefix="shared", endpoint_url=f"http://127.0.0.1:{plain_moto}",
+                        store_options={"proxy_url": proxy.url}, **traits)
+        assert [m["name"] for m in cm.get("")["content"]] == ["readme.txt"]
+        assert cm.get("readme.txt")["content"] == "for everyone"
+    finally:
+        proxy.stop()
+    assert proxy.headers
+    assert not any("authorization" in h for h in proxy.headers)

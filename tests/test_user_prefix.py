@@ -87,6 +87,8 @@ def test_environment_variables_in_prefix(user_cm, raw, monkeypatch, test_prefix)
         ("eve/../alice", "users/{username}", "not a single path segment"),
         ("..", "users/{username}", "not a single path segment"),
         ("eve", "${S3CRS_TEST_UNSET_VARIABLE}/x", "S3CRS_TEST_UNSET_VARIABLE is not set"),
+        ("eve", "users/{user}", "unknown placeholder '{user}'"),
+        ("eve", "users/${lower-case}", "unknown placeholder '${lower-case}'"),
     ],
 )
 def test_unusable_template_values_stop_startup(

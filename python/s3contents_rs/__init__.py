@@ -8,6 +8,7 @@ Drop-in for the ``s3contents`` package::
 
 from ._core import ContentsStore, __version__
 from .async_contents import AsyncObjectStoreContentsManager
+from .azure import AsyncAzureCheckpoints, AsyncAzureContentsManager, AzureCheckpoints, AzureContentsManager
 from .checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
 from .contents import ObjectStoreContentsManager
 from .gcs import AsyncGCSCheckpoints, AsyncGCSContentsManager, GCSCheckpoints, GCSContentsManager
@@ -19,6 +20,10 @@ from .s3 import (
 )
 
 __all__ = [
+    "AsyncAzureCheckpoints",
+    "AsyncAzureContentsManager",
+    "AzureCheckpoints",
+    "AzureContentsManager",
     "AsyncGCSCheckpoints",
     "AsyncGCSContentsManager",
     "AsyncObjectStoreCheckpoints",

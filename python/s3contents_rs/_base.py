@@ -13,12 +13,14 @@ import hashlib
 import itertools
 import logging
 import mimetypes
+import re
 import weakref
 from datetime import datetime, timezone
 from fnmatch import fnmatch
 from typing import Any, Callable, Optional, Union
 
 import nbformat
+import nbformat.v4
 from tornado.web import HTTPError, StaticFileHandler
 from traitlets import Bool, Dict, Enum, Float, HasTraits, Int, TraitError, Unicode, default, validate
 
@@ -68,7 +70,6 @@ class StoreContentsMixin(HasTraits):
 
     store_options = Dict(
         key_trait=Unicode(),
-        value_trait=Unicode(),
         config=True,
         help="""Extra object_store options for the store (keys as object_store documents
         them, e.g. "aws_virtual_hosted_style_request", "proxy_url", "timeout"). They
@@ -111,8 +112,52 @@ class StoreContentsMixin(HasTraits):
         help="Seconds after which an unfinished chunked upload is aborted in the store.",
     )
 
+    read_only = Bool(
+        False,
+        config=True,
+        help="""Serve the store read-only (shared course material): every model says
+        writable: false and every change is refused with 403.""",
+    )
+
+    delete_to_trash = Bool(
+        True,
+        config=True,
+        help="""If True (default, as in jupyter_server), deleted files and folders are moved
+        to <prefix>/.Trash/<timestamp>/<path> in the bucket (never listed, not reachable
+        through the API; expire them with a lifecycle rule). If False, deletes are final.""",
+    )
+
+    max_retries = Int(
+        3,
+        config=True,
+        help="""Retries of a store request that failed in a transient way (5xx, SlowDown,
+        throttling, connection errors), with exponential backoff. 0 disables retries.""",
+    )
+
+    retry_timeout = Float(
+        30.0,
+        config=True,
+        help="Seconds after the first attempt of a request after which it is not retried any more.",
+    )
+
+    connect_timeout = Float(5.0, config=True, help="Seconds allowed to connect to the store.")
+
+    request_timeout = Float(
+        60.0,
+        config=True,
+        help="Seconds allowed for one store request, response included (per attempt).",
+    )
+
     def _store_kwargs(self) -> dict[str, Any]:
-        return {"upload_part_size": self.upload_part_size, "upload_timeout": self.upload_timeout}
+        return {
+            "upload_part_size": self.upload_part_size,
+            "upload_timeout": self.upload_timeout,
+            "read_only": self.read_only,
+            "max_retries": self.max_retries,
+            "retry_timeout": self.retry_timeout,
+            "connect_timeout": self.connect_timeout,
+            "request_timeout": self.request_timeout,
+        }
 
     @default("files_handler_class")
     def _files_handler_class_default(self) -> type:
@@ -145,8 +190,15 @@ class StoreContentsMixin(HasTraits):
         return self.url, {}, None
 
     def _open_store(self) -> ContentsStore:
+        named = type(self)._store_location is not StoreContentsMixin._store_location
+        if named and self.url:
+            raise TraitError(
+                f"url: {type(self).__name__} takes its store from its own settings (bucket, "
+                "container, ...); use ObjectStoreContentsManager for a store URL"
+            )
         url, options, credentials = self._store_location()
-        options.update(self.store_options)
+        # object_store takes strings ("true", "30s"); accept True and numbers too.
+        options.update({k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.store_options.items()})
         return ContentsStore(
             url, expand_prefix(self.prefix), options, credential_provider=credentials, **self._store_kwargs()
         )
@@ -170,6 +222,8 @@ class StoreContentsMixin(HasTraits):
         super().__init__(**kwargs)
         route_core_logs(self.log)  # type: ignore[attr-defined]
         self._store  # noqa: B018 (build now, so configuration errors surface at startup)
+        _redact_shown_config(self)
+        _guard_application_log()
         self.fs = ContentsFS(self)
 
     @property
@@ -230,7 +284,7 @@ class StoreContentsMixin(HasTraits):
             "format": None,
             "mimetype": mimetypes.guess_type(entry.path)[0] if model_type == "file" else None,
             "size": entry.size,
-            "writable": True,
+            "writable": not self.read_only,
             "hash": None,
             "hash_algorithm": None,
         }
@@ -382,8 +436,7 @@ class StoreContentsMixin(HasTraits):
         data, _ = self._serialize(model, path)
         return data
 
-    @staticmethod
-    def _upload_progress_model(path: str, received: int) -> dict[str, Any]:
+    def _upload_progress_model(self, path: str, received: int) -> dict[str, Any]:
         """What LargeFileManager answers for an intermediate chunk: the file so far."""
         now = datetime.now(timezone.utc)
         return {
@@ -396,7 +449,7 @@ class StoreContentsMixin(HasTraits):
             "format": None,
             "mimetype": mimetypes.guess_type(path)[0],
             "size": received,
-            "writable": True,
+            "writable": not self.read_only,
             "hash": None,
             "hash_algorithm": None,
         }
@@ -435,6 +488,35 @@ class StoreContentsMixin(HasTraits):
                 self.log.error("Post-save hook %s failed on %s", getattr(hook, "__name__", hook), os_path, exc_info=True)  # type: ignore[attr-defined]
                 raise HTTPError(500, f"Unexpected error while running post hook save: {e}") from e
 
+    # -- creating --------------------------------------------------------------------
+
+    def _untitled(self, type: str, ext: str) -> tuple[dict[str, Any], str, str]:
+        """ContentsManager.new_untitled's model, file name to increment, and insert."""
+        model: dict[str, Any] = {"type": type} if type else {}
+        model.setdefault("type", "notebook" if ext == ".ipynb" else "file")
+        if model["type"] == "directory":
+            return model, self.untitled_directory + ext, " "  # type: ignore[attr-defined]
+        if model["type"] == "notebook":
+            return model, self.untitled_notebook + ".ipynb", ""  # type: ignore[attr-defined]
+        if model["type"] == "file":
+            return model, self.untitled_file + ext, ""  # type: ignore[attr-defined]
+        raise HTTPError(400, "Unexpected model type: %r" % model["type"])
+
+    @staticmethod
+    def _new_model(model: Optional[dict[str, Any]], path: str) -> dict[str, Any]:
+        """ContentsManager.new's model: an empty notebook, text file or directory."""
+        model = dict(model or {})
+        model.setdefault("type", "notebook" if path.endswith(".ipynb") else "file")
+        if "content" not in model and model["type"] != "directory":
+            if model["type"] == "notebook":
+                model["content"], model["format"] = nbformat.v4.new_notebook(), "json"
+            else:
+                model["content"], model["type"], model["format"] = "", "file", "text"
+        return model
+
+    def _log_trashed(self, path: str, trashed: str) -> None:
+        self.log.info("Moved %s to the trash: %s", path, trashed)  # type: ignore[attr-defined]
+
     # -- naming ----------------------------------------------------------------------
 
     @staticmethod
@@ -458,3 +540,62 @@ class StoreContentsMixin(HasTraits):
     def get_kernel_path(self, path: str, model: Optional[dict[str, Any]] = None) -> str:
         # Kernels run on local disk; the bucket path has no meaning there.
         return ""
+
+
+class _Redacted:
+    """Stands in for a secret in config that is printed or logged."""
+
+    def __repr__(self) -> str:
+        return "'<redacted>'"
+
+
+# Config names (traits and store_options keys) that hold secrets: keys, tokens, SAS...
+_SECRET_NAME = re.compile(r"secret|token|password|sas|account_key|service_account|_key$", re.IGNORECASE)
+
+
+def _redacted(config: Any, secret: frozenset = frozenset()) -> Any:
+    """A copy of a (nested) config dict with secret values replaced."""
+    if not isinstance(config, dict):
+        return config
+    return {
+        name: _Redacted() if (name in secret or _SECRET_NAME.search(str(name))) and isinstance(value, str)
+        else _redacted(value, secret)
+        for name, value in config.items()
+    }
+
+
+def _redact_shown_config(manager: HasTraits) -> None:
+    """`jupyter server --show-config` prints the loaded config once the managers exist
+    (and then exits): replace the secrets in it. Traits tagged ``secret=True`` count."""
+    app = getattr(manager, "parent", None)
+    if not getattr(app, "show_config", False):
+        return
+    secret = frozenset(name for name, trait in manager.traits().items() if trait.metadata.get("secret"))
+    for name, section in list(app.config.items()):
+        if isinstance(section, dict):
+            app.config[name] = type(section)(_redacted(section, secret))
+
+
+class _RedactConfigLog(logging.Filter):
+    """traitlets logs the whole loaded config at DEBUG ("Config changed: ..."): redact it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, dict):
+            record.args = _redacted(record.args)
+        elif isinstance(record.args, tuple):
+            record.args = tuple(_redacted(arg) for arg in record.args)
+        return True
+
+
+def _guard_application_log() -> None:
+    """Install the filter on the running application's logger. Called when this module is
+    imported, which a config file does before the app logs what it loaded."""
+    from traitlets.config import Application
+
+    if Application.initialized():
+        log = Application.instance().log
+        if isinstance(log, logging.Logger) and not any(isinstance(f, _RedactConfigLog) for f in log.filters):
+            log.addFilter(_RedactConfigLog())
+
+
+_guard_application_log()

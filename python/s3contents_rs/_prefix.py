@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Optional
 
 _PLACEHOLDER = re.compile(r"\{username\}|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ANY_BRACES = re.compile(r"\$?\{[^}]*\}")
 
 
 def expand_prefix(template: str, environ: Optional[Mapping[str, str]] = None) -> str:
@@ -34,4 +35,8 @@ def expand_prefix(template: str, environ: Optional[Mapping[str, str]] = None) ->
             raise TraitError(f"prefix: JUPYTERHUB_USER={found!r} is not a single path segment")
         return found
 
+    unknown = _ANY_BRACES.findall(_PLACEHOLDER.sub("", template))
+    if unknown:
+        # "{user}" left as text would put every user under the same literal prefix.
+        raise TraitError(f"prefix: unknown placeholder {unknown[0]!r} in {template!r} (use {{username}} or ${{NAME}})")
     return _PLACEHOLDER.sub(value, template)

@@ -13,7 +13,11 @@ from traitlets import default
 
 from ._base import StoreContentsMixin
 from .checkpoints import AsyncObjectStoreCheckpoints
-from .exceptions import S3ContentsError, http_errors
+from .exceptions import AlreadyExistsError, S3ContentsError, http_errors
+
+# How many free names a create tries before giving up with 409 (each loss means another
+# server created that very name in the same instant; N racing creators lose at most N-1).
+_CREATE_ATTEMPTS = 16
 
 
 class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
@@ -53,7 +57,7 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
 
     # -- writing -------------------------------------------------------------------
 
-    async def save(self, model, path=""):
+    async def save(self, model, path="", _create_only=False):
         path = path.strip("/")
         if model.get("chunk") is not None:
             return await self._save_chunk(model, path)
@@ -62,10 +66,12 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         self.log.debug("Saving %s", path)
         with http_errors():
             if model["type"] == "directory":
-                entry, validation_error = await self._store.make_dir_async(path), {}
+                make_dir = self._store.create_dir_async if _create_only else self._store.make_dir_async
+                entry, validation_error = await make_dir(path), {}
             else:
                 data, validation_error = self._serialize(model, path)
-                entry = await self._store.write_async(path, data)
+                write = self._store.create_async if _create_only else self._store.write_async
+                entry = await write(path, data)
                 if model["type"] == "notebook":
                     await self._ensure_checkpoint(path)
         return self._after_save(self._saved_model(entry, model, validation_error), path)
@@ -99,7 +105,10 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         path = path.strip("/")
         self._refuse_hidden_write(path, "delete file or directory")
         with http_errors():
-            await self._store.delete_async(path, self.always_delete_dir)
+            if self.delete_to_trash:
+                self._log_trashed(path, await self._store.move_to_trash_async(path, self.always_delete_dir))
+            else:
+                await self._store.delete_async(path, self.always_delete_dir)
 
     async def delete(self, path):
         path = path.strip("/")
@@ -120,6 +129,28 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
             await self._store.rename_async(old_path, new_path)
         self._checkpointed.discard(old_path)
 
+    # -- creating (create-only writes: concurrent creators never overwrite each other) --
+
+    async def new_untitled(self, path="", type="", ext=""):
+        path = path.strip("/")
+        if not await self.dir_exists(path):
+            raise HTTPError(404, "No such directory: %s" % path)
+        model, filename, insert = self._untitled(type, ext)
+        for attempt in range(_CREATE_ATTEMPTS):
+            name = await self.increment_filename(filename, path, insert=insert)
+            try:
+                return await self.new(dict(model), f"{path}/{name}".strip("/"))
+            except HTTPError as e:
+                if e.status_code != 409 or attempt == _CREATE_ATTEMPTS - 1:
+                    raise
+                self.log.info("%s/%s was just created by someone else; trying the next name", path, name)
+
+    async def new(self, model=None, path=""):
+        """Create a new file or directory; 409 if anything exists at `path` (even created
+        a moment ago by another server)."""
+        path = path.strip("/")
+        return await self.save(self._new_model(model, path), path, _create_only=True)
+
     # -- naming ----------------------------------------------------------------------
 
     async def increment_filename(self, filename, path="", insert=""):
@@ -136,24 +167,31 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
             source = await self._store.stat_async(path)
         if source is None:
             raise HTTPError(404, f"file or directory does not exist: {path!r}")
-        target = await self._copy_target(path, from_dir, from_name, to_path)
-        self._refuse_hidden_write(target)
         with http_errors():
-            entry = await self._store.copy_async(path, target)
+            for attempt in range(_CREATE_ATTEMPTS):
+                target, auto_named = await self._copy_target(path, from_dir, from_name, to_path)
+                self._refuse_hidden_write(target)
+                try:
+                    entry = await self._store.copy_async(path, target)
+                    break
+                except AlreadyExistsError:
+                    # Another server took that free name meanwhile: pick the next one.
+                    if not auto_named or attempt == _CREATE_ATTEMPTS - 1:
+                        raise
         model = self._base_model(entry, self._model_type(entry.path, entry.kind, None))
         self.emit(data={"action": "copy", "path": target, "source_path": path})
         return model
 
     async def _copy_target(
         self, path: str, from_dir: str, from_name: str, to_path: Optional[str]
-    ) -> str:
+    ) -> tuple[str, bool]:
         to_dir = from_dir if to_path is None else to_path.strip("/")
         if await self.dir_exists(to_dir):
             name = await self.increment_filename(
                 copy_pat.sub(".", from_name), to_dir, insert="-Copy"
             )
-            return f"{to_dir}/{name}".strip("/")
+            return f"{to_dir}/{name}".strip("/"), True
         parent, _ = self._split(to_dir)
         if to_path is None or (parent and not await self.dir_exists(parent)):
             raise HTTPError(404, f"No such parent directory: {parent or to_dir} to copy file in")
-        return to_dir
+        return to_dir, False

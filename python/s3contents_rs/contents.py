@@ -16,7 +16,11 @@ from traitlets import default
 
 from ._base import StoreContentsMixin
 from .checkpoints import ObjectStoreCheckpoints
-from .exceptions import S3ContentsError, http_errors
+from .exceptions import AlreadyExistsError, S3ContentsError, http_errors
+
+# How many free names a create tries before giving up with 409 (each loss means another
+# server created that very name in the same instant; N racing creators lose at most N-1).
+_CREATE_ATTEMPTS = 16
 
 
 class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
@@ -56,7 +60,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
 
     # -- writing -------------------------------------------------------------------
 
-    def save(self, model, path=""):
+    def save(self, model, path="", _create_only=False):
         path = path.strip("/")
         if model.get("chunk") is not None:
             return self._save_chunk(model, path)
@@ -65,10 +69,12 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         self.log.debug("Saving %s", path)
         with http_errors():
             if model["type"] == "directory":
-                entry, validation_error = self._store.make_dir(path), {}
+                make_dir = self._store.create_dir if _create_only else self._store.make_dir
+                entry, validation_error = make_dir(path), {}
             else:
                 data, validation_error = self._serialize(model, path)
-                entry = self._store.write(path, data)
+                write = self._store.create if _create_only else self._store.write
+                entry = write(path, data)
                 if model["type"] == "notebook":
                     self._ensure_checkpoint(path)
         return self._after_save(self._saved_model(entry, model, validation_error), path)
@@ -102,7 +108,10 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         path = path.strip("/")
         self._refuse_hidden_write(path, "delete file or directory")
         with http_errors():
-            self._store.delete(path, self.always_delete_dir)
+            if self.delete_to_trash:
+                self._log_trashed(path, self._store.move_to_trash(path, self.always_delete_dir))
+            else:
+                self._store.delete(path, self.always_delete_dir)
 
     def delete(self, path):
         path = path.strip("/")
@@ -123,6 +132,28 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
             self._store.rename(old_path, new_path)
         self._checkpointed.discard(old_path)
 
+    # -- creating (create-only writes: concurrent creators never overwrite each other) --
+
+    def new_untitled(self, path="", type="", ext=""):
+        path = path.strip("/")
+        if not self.dir_exists(path):
+            raise HTTPError(404, "No such directory: %s" % path)
+        model, filename, insert = self._untitled(type, ext)
+        for attempt in range(_CREATE_ATTEMPTS):
+            name = self.increment_filename(filename, path, insert=insert)
+            try:
+                return self.new(dict(model), f"{path}/{name}".strip("/"))
+            except HTTPError as e:
+                if e.status_code != 409 or attempt == _CREATE_ATTEMPTS - 1:
+                    raise
+                self.log.info("%s/%s was just created by someone else; trying the next name", path, name)
+
+    def new(self, model=None, path=""):
+        """Create a new file or directory; 409 if anything exists at `path` (even created
+        a moment ago by another server)."""
+        path = path.strip("/")
+        return self.save(self._new_model(model, path), path, _create_only=True)
+
     # -- naming ----------------------------------------------------------------------
 
     def increment_filename(self, filename, path="", insert=""):
@@ -139,20 +170,27 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
             source = self._store.stat(path)
         if source is None:
             raise HTTPError(404, f"file or directory does not exist: {path!r}")
-        target = self._copy_target(path, from_dir, from_name, to_path)
-        self._refuse_hidden_write(target)
         with http_errors():
-            entry = self._store.copy(path, target)
+            for attempt in range(_CREATE_ATTEMPTS):
+                target, auto_named = self._copy_target(path, from_dir, from_name, to_path)
+                self._refuse_hidden_write(target)
+                try:
+                    entry = self._store.copy(path, target)
+                    break
+                except AlreadyExistsError:
+                    # Another server took that free name meanwhile: pick the next one.
+                    if not auto_named or attempt == _CREATE_ATTEMPTS - 1:
+                        raise
         model = self._base_model(entry, self._model_type(entry.path, entry.kind, None))
         self.emit(data={"action": "copy", "path": target, "source_path": path})
         return model
 
-    def _copy_target(self, path: str, from_dir: str, from_name: str, to_path: Optional[str]) -> str:
+    def _copy_target(self, path: str, from_dir: str, from_name: str, to_path: Optional[str]) -> tuple[str, bool]:
         to_dir = from_dir if to_path is None else to_path.strip("/")
         if self.dir_exists(to_dir):
             name = self.increment_filename(copy_pat.sub(".", from_name), to_dir, insert="-Copy")
-            return f"{to_dir}/{name}".strip("/")
+            return f"{to_dir}/{name}".strip("/"), True
         parent, _ = self._split(to_dir)
         if to_path is None or (parent and not self.dir_exists(parent)):
             raise HTTPError(404, f"No such parent directory: {parent or to_dir} to copy file in")
-        return to_dir
+        return to_dir, False

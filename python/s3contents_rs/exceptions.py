@@ -73,6 +73,12 @@ class StorageError(S3ContentsError, OSError):
     status_code = 500
 
 
+class StoreUnavailableError(S3ContentsError, ConnectionError):
+    """The store could not be reached, or kept failing after the configured retries."""
+
+    status_code = 503
+
+
 class InternalError(S3ContentsError):
     """A bug in s3contents_rs; please report it."""
 
@@ -88,4 +94,11 @@ def http_errors() -> Iterator[None]:
         raise HTTPError(e.status_code, str(e), reason=_REASONS.get(e.status_code)) from e
 
 
-_REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 416: "Range Not Satisfiable"}
+_REASONS = {
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    416: "Range Not Satisfiable",
+    503: "Service Unavailable",
+}

@@ -70,10 +70,10 @@ class S3Traits(HasTraits):
         config=True, env="JPY_S3_ACCESS_KEY_ID"
     )
     secret_access_key = Unicode(None, allow_none=True, help="S3/AWS secret access key.").tag(
-        config=True, env="JPY_S3_SECRET_ACCESS_KEY"
+        config=True, env="JPY_S3_SECRET_ACCESS_KEY", secret=True
     )
     session_token = Unicode(None, allow_none=True, help="S3/AWS session token.").tag(
-        config=True, env="JPY_S3_SESSION_TOKEN"
+        config=True, env="JPY_S3_SESSION_TOKEN", secret=True
     )
     anon = Bool(False, help="Anonymous access: send unsigned requests.").tag(config=True, env="JPY_S3_ANON")
     signature_version = Unicode(

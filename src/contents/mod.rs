@@ -102,11 +102,30 @@ pub struct Contents {
     keys: KeyMapper,
     concurrency: usize,
     uploads: Uploads,
+    read_only: bool,
 }
 
 impl Contents {
     pub fn new(store: Arc<dyn ObjectStore>, keys: KeyMapper) -> Self {
-        Self { store, keys, concurrency: DEFAULT_CONCURRENCY, uploads: Uploads::default() }
+        Self { store, keys, concurrency: DEFAULT_CONCURRENCY, uploads: Uploads::default(), read_only: false }
+    }
+
+    /// Refuse every write with 403 (shared course material, archives).
+    pub fn with_read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The one gate every write passes.
+    pub(crate) fn check_writable(&self, op: &'static str, path: &ApiPath) -> crate::error::Result<()> {
+        if self.read_only {
+            return Err(crate::error::Error::read_only(op, path.as_str()));
+        }
+        Ok(())
     }
 
     pub fn with_uploads(mut self, uploads: Uploads) -> Self {

@@ -6,12 +6,12 @@ use object_store::ObjectStoreExt;
 use super::{Contents, Entry, Fetched};
 use crate::download::Encoding;
 use crate::error::{Error, Result, StoreResultExt};
-use crate::keys::{ApiPath, CHECKPOINT_DIR, DIR_MARKER};
+use crate::keys::{ApiPath, CHECKPOINT_DIR, DIR_MARKER, TRASH_DIR};
 
 /// A name without an extension is most likely a folder, one with an extension a file:
 /// asking the likely kind first makes either cost one request (JupyterLab's file
 /// browser does not say which it expects). Only the order of requests depends on it.
-pub(crate) fn looks_like_folder(path: &ApiPath) -> bool {
+fn looks_like_folder(path: &ApiPath) -> bool {
     !path.name().contains('.')
 }
 
@@ -86,7 +86,7 @@ impl Contents {
         }
         for common in &listing.common_prefixes {
             let Some(child) = self.keys.api_path(common) else { continue };
-            if child == *path || child.name() == CHECKPOINT_DIR {
+            if child == *path || child.name() == CHECKPOINT_DIR || (path.is_root() && child.name() == TRASH_DIR) {
                 continue;
             }
             children.push(Entry::directory(child));

@@ -1,79 +1,221 @@
-//! Operations on whole files or directory trees: delete, rename, copy.
+//! Operations on whole files or directory trees: delete, rename, copy, move to the trash.
 //!
-//! Trees are listed once, copied with bounded concurrency, and sources are deleted
-//! with bulk deletes only after every copy succeeded; a failed copy rolls back the
-//! copies already made, so every object stays readable at its old or new path.
+//! Multi-object operations keep one invariant whatever fails midway: every original
+//! object stays readable, byte-identical, at its old or its new path. So:
+//! 1. the target is claimed with a create-only write (a placeholder file, or the target
+//!    folder's marker), so two concurrent creators never overwrite each other;
+//! 2. every object is copied (bounded concurrency);
+//! 3. the sources are listed again: if anything changed meanwhile, the copies are
+//!    rolled back and the caller gets a 409;
+//! 4. only then are the sources deleted (bulk deletes).
+//!
+//! A failed copy rolls back every copy that may have been made (including the claim);
+//! the sources are never touched before step 4.
+
+use std::collections::BTreeMap;
 
 use futures::{stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStoreExt, PutPayload};
+use object_store::{ObjectMeta, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
-use super::read::looks_like_folder;
 use super::{Contents, Entry};
-
-enum Found {
-    File,
-    Tree(Vec<ObjectMeta>),
-    Nothing,
-}
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::{ApiPath, CHECKPOINT_DIR, DIR_MARKER};
+
+/// What a rename, copy or move to the trash will do.
+struct Transfer {
+    /// Source -> destination; a `None` source (console-style `dir/` key) becomes an empty marker.
+    copies: Vec<(Option<Path>, Path)>,
+    /// Objects to delete once every copy is confirmed (rename and trash only).
+    sources: Vec<Path>,
+    /// ETag (or size and time) of every source when the plan was made.
+    versions: BTreeMap<Path, String>,
+    /// The object claimed with a create-only write before copying, if any.
+    claim: Option<Path>,
+    /// True when the source is a single file rather than a directory tree.
+    single_file: bool,
+}
+
+fn version(meta: &ObjectMeta) -> String {
+    match &meta.e_tag {
+        Some(etag) => etag.clone(),
+        None => format!("{}@{}", meta.size, meta.last_modified.timestamp_nanos_opt().unwrap_or_default()),
+    }
+}
 
 impl Contents {
     /// Delete the file or directory tree at `path`. With `allow_non_empty` false, a
     /// directory holding anything but its marker and checkpoints is refused (400), as
     /// FileContentsManager does when `always_delete_dir` is off.
     pub async fn delete(&self, path: &ApiPath, allow_non_empty: bool) -> Result<()> {
+        self.check_writable("delete", path)?;
         if path.is_root() {
             return Err(Error::BadRequest("Can't delete root".into()));
         }
-        let objects = match self.file_or_tree(path).await? {
-            Found::File => {
-                let key = self.keys.file_key(path)?;
-                return self.store.delete(&key).await.during("delete", path.as_str());
-            }
-            Found::Tree(objects) => objects,
-            Found::Nothing => return Err(Error::not_found(path.as_str())),
+        if self.head_file(path).await?.is_some() {
+            let key = self.keys.file_key(path)?;
+            return self.store.delete(&key).await.during("delete", path.as_str());
+        }
+        let objects = self.deletable_tree(path, allow_non_empty).await?;
+        self.delete_keys(path, objects.into_iter().map(|o| o.location).collect()).await
+    }
+
+    /// Move the file or directory tree at `path` to `<prefix>/.Trash/<stamp>/<path>`
+    /// (copies first, sources deleted only once every copy is confirmed). Returns the
+    /// API-style location of the trashed copy relative to the prefix.
+    pub async fn move_to_trash(&self, path: &ApiPath, allow_non_empty: bool) -> Result<String> {
+        self.check_writable("delete", path)?;
+        if path.is_root() {
+            return Err(Error::BadRequest("Can't delete root".into()));
+        }
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%6fZ").to_string();
+        let trash_path = format!("{}/{stamp}/{}", crate::keys::TRASH_DIR, path.as_str());
+        let (objects, single_file) = match self.head_object(path, "delete").await? {
+            Some(meta) => (vec![meta], true),
+            None => (self.deletable_tree(path, allow_non_empty).await?, false),
         };
+        let mut transfer = Transfer {
+            copies: Vec::with_capacity(objects.len()),
+            sources: Vec::with_capacity(objects.len()),
+            versions: BTreeMap::new(),
+            claim: None,
+            single_file,
+        };
+        for object in objects {
+            let rel = self.keys.api_path(&object.location).ok_or_else(|| Error::not_found(path.as_str()))?;
+            let target = self.keys.trash_key(&stamp, &rel)?;
+            transfer.versions.insert(object.location.clone(), version(&object));
+            transfer.sources.push(object.location.clone());
+            transfer.copies.push((Some(object.location), target));
+        }
+        self.run_transfer(path, "move to the trash", transfer).await?;
+        Ok(trash_path)
+    }
+
+    /// Objects of the directory tree at `path` that a delete removes (404 when empty).
+    async fn deletable_tree(&self, path: &ApiPath, allow_non_empty: bool) -> Result<Vec<ObjectMeta>> {
+        let objects = self.tree_objects(path).await?;
+        if objects.is_empty() {
+            return Err(Error::not_found(path.as_str()));
+        }
         if !allow_non_empty && objects.iter().any(|o| !self.is_bookkeeping(path, &o.location)) {
             return Err(Error::BadRequest(format!("Directory {} not empty", path.as_str())));
         }
         let dir_key = self.keys.dir_prefix(path)?;
         // A console-style `dir/` key parses to the directory's own path, which names no
         // object: object_store cannot address it, so it is left behind (see README).
-        let keys = objects.into_iter().map(|o| o.location).filter(|k| Some(k) != dir_key.as_ref()).collect();
-        self.delete_keys(path, keys).await
+        Ok(objects.into_iter().filter(|o| Some(&o.location) != dir_key.as_ref()).collect())
     }
 
     /// Move the file or directory tree at `from` to `to`; 409 when `to` exists.
     pub async fn rename(&self, from: &ApiPath, to: &ApiPath) -> Result<()> {
+        self.check_writable("rename", from)?;
         if from == to {
             return Ok(());
         }
-        let moves = self.plan_transfer(from, to, "rename").await?;
-        let sources: Vec<Path> = moves.iter().filter_map(|(src, _)| src.clone()).collect();
-        self.copy_keys(from, moves).await?;
-        self.delete_keys(from, sources).await
+        let transfer = self.plan_transfer(from, to, "rename", true).await?;
+        self.run_transfer(from, "rename", transfer).await
     }
 
     /// Copy the file or directory tree at `from` to `to` (server-side); 409 when `to` exists.
     pub async fn copy(&self, from: &ApiPath, to: &ApiPath) -> Result<Entry> {
+        self.check_writable("copy", to)?;
         if from == to {
             return Err(Error::already_exists(to.as_str()));
         }
-        let copies = self.plan_transfer(from, to, "copy").await?;
-        let single_file = copies.len() == 1 && copies[0].0 == self.keys.file_key(from).ok();
-        self.copy_keys(from, copies).await?;
+        let transfer = self.plan_transfer(from, to, "copy", false).await?;
+        let single_file = transfer.single_file;
+        self.run_transfer(from, "copy", transfer).await?;
         if single_file {
             return self.head_written(to).await;
         }
         Ok(Entry::directory(to.clone()))
     }
 
-    /// Source -> destination key pairs for moving/copying `from` to `to`. A `None` source
-    /// stands for a console-style `dir/` key, which object_store cannot address: the
-    /// destination gets a fresh empty marker instead.
-    async fn plan_transfer(&self, from: &ApiPath, to: &ApiPath, op: &str) -> Result<Vec<(Option<Path>, Path)>> {
+    /// Claim, copy, check the sources did not change, then delete them.
+    async fn run_transfer(&self, what: &ApiPath, op: &'static str, transfer: Transfer) -> Result<()> {
+        let Transfer { copies, sources, versions, claim, single_file } = transfer;
+        if let Some(claim) = &claim {
+            self.claim(what, op, claim).await?;
+        }
+        let mut rollback: Vec<Path> = claim.into_iter().collect();
+        if let Err(e) = self.copy_keys(what, op, copies, &mut rollback).await {
+            // Best effort: leave no half-copied tree behind; sources are untouched.
+            let _ = self.delete_keys(what, rollback).await;
+            return Err(e);
+        }
+        if let Err(e) = self.check_unchanged(what, op, &versions, single_file).await {
+            let _ = self.delete_keys(what, rollback).await;
+            return Err(e);
+        }
+        self.delete_keys(what, sources).await.map_err(|e| match e {
+            Error::Store { path, source, .. } => Error::Store { op: "remove the originals after copying", path, source },
+            other => other,
+        })
+    }
+
+    /// Create-only write of an empty object: the loser of a race gets 409. Stores
+    /// without conditional writes fall back to a plain write (see README).
+    async fn claim(&self, what: &ApiPath, op: &'static str, key: &Path) -> Result<()> {
+        let create = PutOptions::from(PutMode::Create);
+        match self.store.put_opts(key, PutPayload::default(), create).await {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
+                let target = self.keys.api_path(key).map(|p| p.as_str().to_string()).unwrap_or_default();
+                let target = target.strip_suffix(&format!("/{DIR_MARKER}")).unwrap_or(&target).to_string();
+                Err(Error::already_exists(target))
+            }
+            Err(object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. }) => {
+                self.store.put(key, PutPayload::default()).await.map(|_| ()).during(op, what.as_str())
+            }
+            Err(e) => Err(Error::from_store(op, what.as_str(), e)),
+        }
+    }
+
+    /// 409 when a source was added, removed or rewritten since the transfer was planned.
+    async fn check_unchanged(
+        &self,
+        what: &ApiPath,
+        op: &'static str,
+        planned: &BTreeMap<Path, String>,
+        single_file: bool,
+    ) -> Result<()> {
+        let changed = || {
+            Error::Conflict(format!(
+                "{:?} was changed by someone else while trying to {op} it; nothing was changed, reload and try again",
+                what.as_str()
+            ))
+        };
+        let now: BTreeMap<Path, String> = match single_file {
+            true => match self.head_object(what, op).await? {
+                Some(meta) => [(meta.location.clone(), version(&meta))].into(),
+                None => BTreeMap::new(),
+            },
+            false => {
+                let dir_key = self.keys.dir_prefix(what)?;
+                self.tree_objects(what)
+                    .await?
+                    .into_iter()
+                    .filter(|o| Some(&o.location) != dir_key.as_ref())
+                    .map(|o| {
+                        let v = version(&o);
+                        (o.location, v)
+                    })
+                    .collect()
+            }
+        };
+        // Only the planned keys matter; a key that is not planned (the console `dir/`
+        // key, skipped on purpose) is ignored unless it is new.
+        let planned_keys: Vec<&Path> = planned.keys().collect();
+        let now_keys: Vec<&Path> = now.keys().collect();
+        if planned_keys != now_keys || planned.iter().any(|(k, v)| now.get(k) != Some(v)) {
+            return Err(changed());
+        }
+        Ok(())
+    }
+
+    /// The transfer plan for moving (`move_sources`) or copying `from` to `to`.
+    async fn plan_transfer(&self, from: &ApiPath, to: &ApiPath, op: &str, move_sources: bool) -> Result<Transfer> {
         if from.is_root() || to.is_root() {
             return Err(Error::BadRequest(format!("cannot {op} the root directory")));
         }
@@ -83,45 +225,67 @@ impl Contents {
         if self.exists(to).await? {
             return Err(Error::already_exists(to.as_str()));
         }
-        let objects = match self.file_or_tree(from).await? {
-            Found::File => return Ok(vec![(Some(self.keys.file_key(from)?), self.keys.file_key(to)?)]),
-            Found::Tree(objects) => objects,
-            Found::Nothing => return Err(Error::not_found(from.as_str())),
-        };
+        if let Some(meta) = self.head_object(from, if move_sources { "rename" } else { "copy" }).await? {
+            let source = meta.location.clone();
+            let target = self.keys.file_key(to)?;
+            return Ok(Transfer {
+                copies: vec![(Some(source.clone()), target.clone())],
+                sources: if move_sources { vec![source.clone()] } else { Vec::new() },
+                versions: [(source, version(&meta))].into(),
+                claim: Some(target),
+                single_file: true,
+            });
+        }
+        let objects = self.tree_objects(from).await?;
+        if objects.is_empty() {
+            return Err(Error::not_found(from.as_str()));
+        }
         let from_prefix = self.keys.dir_prefix(from)?.unwrap_or_default();
         let to_prefix = self.keys.dir_prefix(to)?.unwrap_or_default();
-        objects
-            .into_iter()
-            .map(|object| {
-                let rel = object.location.prefix_match(&from_prefix).map(|parts| {
-                    parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/")
-                });
-                match rel.as_deref() {
-                    Some("") | None => Ok((None, self.keys.marker_key(to)?)),
-                    Some(rel) => {
-                        let target = Path::parse(format!("{}/{rel}", to_prefix.as_ref()))
-                            .map_err(|e| Error::invalid_path(to.as_str(), e))?;
-                        Ok((Some(object.location), target))
+        let to_marker = self.keys.marker_key(to)?;
+        let mut transfer = Transfer {
+            copies: Vec::with_capacity(objects.len()),
+            sources: Vec::new(),
+            versions: BTreeMap::new(),
+            claim: Some(to_marker.clone()),
+            single_file: false,
+        };
+        for object in objects {
+            let rel = object
+                .location
+                .prefix_match(&from_prefix)
+                .map(|parts| parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"));
+            match rel.as_deref() {
+                // The console-style `dir/` key: object_store cannot address it; the
+                // claimed marker stands in for it at the target.
+                Some("") | None => {}
+                Some(rel) => {
+                    let target = Path::parse(format!("{}/{rel}", to_prefix.as_ref()))
+                        .map_err(|e| Error::invalid_path(to.as_str(), e))?;
+                    transfer.versions.insert(object.location.clone(), version(&object));
+                    if move_sources {
+                        transfer.sources.push(object.location.clone());
+                    }
+                    // The claim already put the target's marker in place.
+                    if target != to_marker {
+                        transfer.copies.push((Some(object.location), target));
                     }
                 }
-            })
-            .collect()
+            }
+        }
+        Ok(transfer)
     }
 
-    /// Whether `path` is a file or a folder (with every object under it), asking in the
-    /// order its name suggests so the common case costs one request (see `looks_like_folder`).
-    async fn file_or_tree(&self, path: &ApiPath) -> Result<Found> {
-        if !looks_like_folder(path) && self.head_file(path).await?.is_some() {
-            return Ok(Found::File);
+    /// HEAD of the file object at `path` (`None` for the root or a missing file).
+    async fn head_object(&self, path: &ApiPath, op: &'static str) -> Result<Option<ObjectMeta>> {
+        if path.is_root() {
+            return Ok(None);
         }
-        let objects = self.tree_objects(path).await?;
-        if !objects.is_empty() {
-            return Ok(Found::Tree(objects));
+        match self.store.head(&self.keys.file_key(path)?).await {
+            Ok(meta) => Ok(Some(meta)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::from_store(op, path.as_str(), e)),
         }
-        if looks_like_folder(path) && self.head_file(path).await?.is_some() {
-            return Ok(Found::File);
-        }
-        Ok(Found::Nothing)
     }
 
     /// Every object under the directory `path`, recursively (one LIST per 1000 keys).
@@ -137,9 +301,16 @@ impl Contents {
         rel.is_empty() || rel == DIR_MARKER || rel.starts_with(&format!("{CHECKPOINT_DIR}/"))
     }
 
-    /// Server-side copies, bounded concurrency; on any failure the copies already made
-    /// are deleted again and the first error is returned.
-    async fn copy_keys(&self, what: &ApiPath, pairs: Vec<(Option<Path>, Path)>) -> Result<()> {
+    /// Server-side copies, bounded concurrency. Every destination that may exist
+    /// afterwards (confirmed, or failed in a way that does not prove it was not written,
+    /// such as a lost response) is added to `made`, for the caller to roll back.
+    async fn copy_keys(
+        &self,
+        what: &ApiPath,
+        op: &'static str,
+        pairs: Vec<(Option<Path>, Path)>,
+        made: &mut Vec<Path>,
+    ) -> Result<()> {
         let results: Vec<(Path, std::result::Result<(), object_store::Error>)> = stream::iter(pairs)
             .map(|(src, dst)| async move {
                 let result = match &src {
@@ -151,23 +322,27 @@ impl Contents {
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
-        let mut made = Vec::new();
         let mut first_error = None;
         for (dst, result) in results {
             match result {
                 Ok(()) => made.push(dst),
+                // The source vanished: nothing was written at the destination.
+                Err(e @ object_store::Error::NotFound { .. }) => {
+                    first_error.get_or_insert(e);
+                }
                 Err(e) => {
+                    made.push(dst);
                     first_error.get_or_insert(e);
                 }
             }
         }
         match first_error {
             None => Ok(()),
-            Some(e) => {
-                // Best effort: leave no half-copied tree behind; sources are untouched.
-                let _ = self.delete_keys(what, made).await;
-                Err(Error::from_store("copy", what.as_str(), e))
-            }
+            Some(object_store::Error::NotFound { .. }) => Err(Error::Conflict(format!(
+                "{:?} was changed by someone else while trying to {op} it; nothing was changed, reload and try again",
+                what.as_str()
+            ))),
+            Some(e) => Err(Error::from_store(op, what.as_str(), e)),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Writes of whole objects: files and directory markers.
 
 use bytes::Bytes;
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use super::{Contents, Entry};
 use crate::error::{Error, Result, StoreResultExt};
@@ -12,10 +12,53 @@ impl Contents {
     /// timestamp. Three requests: LIST (refuse to shadow a directory), PUT, HEAD
     /// (S3 PUT responses carry no Last-Modified).
     pub async fn write(&self, path: &ApiPath, data: Bytes) -> Result<Entry> {
+        self.check_writable("write", path)?;
         let key = self.keys.file_key(path)?;
         self.refuse_directory(path).await?;
         self.store.put(&key, PutPayload::from_bytes(data)).await.during("write", path.as_str())?;
         self.head_written(path).await
+    }
+
+    /// Store `data` as a NEW file at `path`: 409 when anything exists there already,
+    /// even when another server created it a moment ago (a create-only write, If-None-Match).
+    pub async fn create(&self, path: &ApiPath, data: Bytes) -> Result<Entry> {
+        self.check_writable("write", path)?;
+        let key = self.keys.file_key(path)?;
+        self.refuse_directory(path).await?;
+        self.put_new(path, &key, PutPayload::from_bytes(data)).await?;
+        self.head_written(path).await
+    }
+
+    /// Create a NEW directory at `path` (its marker, create-only); 409 when it exists.
+    pub async fn create_dir(&self, path: &ApiPath) -> Result<Entry> {
+        self.check_writable("create directory", path)?;
+        if path.is_root() || self.exists(path).await? {
+            return Err(Error::already_exists(path.as_str()));
+        }
+        let marker = self.keys.marker_key(path)?;
+        self.put_new(path, &marker, PutPayload::default()).await?;
+        Ok(Entry::directory(path.clone()))
+    }
+
+    /// Create-only PUT. Stores that cannot do conditional writes get a HEAD-then-PUT,
+    /// which narrows the race but cannot close it (README).
+    async fn put_new(&self, path: &ApiPath, key: &object_store::path::Path, payload: PutPayload) -> Result<()> {
+        match self.store.put_opts(key, payload.clone(), PutOptions::from(PutMode::Create)).await {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
+                Err(Error::already_exists(path.as_str()))
+            }
+            Err(object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. }) => {
+                match self.store.head(key).await {
+                    Ok(_) => Err(Error::already_exists(path.as_str())),
+                    Err(object_store::Error::NotFound { .. }) => {
+                        self.store.put(key, payload).await.map(|_| ()).during("write", path.as_str())
+                    }
+                    Err(e) => Err(Error::from_store("write", path.as_str(), e)),
+                }
+            }
+            Err(e) => Err(Error::from_store("write", path.as_str(), e)),
+        }
     }
 
     /// A file must not shadow a directory of the same name. One LIST.
@@ -35,6 +78,7 @@ impl Contents {
 
     /// Create the directory at `path` (a marker object); existing directories are kept.
     pub async fn make_dir(&self, path: &ApiPath) -> Result<Entry> {
+        self.check_writable("create directory", path)?;
         if path.is_root() {
             return Ok(Entry::directory(ApiPath::ROOT));
         }

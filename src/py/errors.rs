@@ -15,6 +15,7 @@ pyo3::import_exception!(s3contents_rs.exceptions, RangeNotSatisfiableError);
 pyo3::import_exception!(s3contents_rs.exceptions, ConfigError);
 pyo3::import_exception!(s3contents_rs.exceptions, StorageError);
 pyo3::import_exception!(s3contents_rs.exceptions, InternalError);
+pyo3::import_exception!(s3contents_rs.exceptions, StoreUnavailableError);
 
 /// The message plus every distinct cause below it, for errors the user cannot fix alone.
 fn with_causes(error: &Error) -> String {
@@ -45,6 +46,7 @@ impl From<Error> for PyErr {
             Error::Config(_) => ConfigError::new_err(message),
             Error::Store { .. } => StorageError::new_err(message),
             Error::Internal(_) => InternalError::new_err(message),
+            Error::Unavailable { .. } => StoreUnavailableError::new_err(message),
         }
     }
 }

@@ -18,7 +18,8 @@ use crate::contents::{Contents, DEFAULT_CONCURRENCY};
 use crate::keys::{ApiPath, KeyMapper};
 use crate::runtime::{block_on, into_awaitable};
 use crate::error::Error;
-use crate::store::build_store;
+use crate::store::build_store_tuned;
+use crate::tuning::Tuning;
 use crate::upload::{ChunkOutcome, Uploads, DEFAULT_PART_SIZE};
 use std::time::Duration;
 
@@ -62,7 +63,8 @@ operations! {
         #[new]
         #[pyo3(signature = (url, prefix = "", options = None, concurrency = DEFAULT_CONCURRENCY,
                             upload_part_size = DEFAULT_PART_SIZE, upload_timeout = 3600.0,
-                            credential_provider = None))]
+                            read_only = false, max_retries = 3, retry_timeout = 30.0,
+                            connect_timeout = 5.0, request_timeout = 60.0, credential_provider = None))]
         #[allow(clippy::too_many_arguments)]
         fn new(
             url: &str,
@@ -71,13 +73,19 @@ operations! {
             concurrency: usize,
             upload_part_size: usize,
             upload_timeout: f64,
+            read_only: bool,
+            max_retries: usize,
+            retry_timeout: f64,
+            connect_timeout: f64,
+            request_timeout: f64,
             credential_provider: Option<Py<PyAny>>,
         ) -> PyResult<Self> {
             let mut options: Vec<(String, String)> = options.unwrap_or_default().into_iter().collect();
             options.sort();
             let credentials = credential_provider
                 .map(|callback| Arc::new(PythonCredentialProvider::new(callback)) as AwsCredentialProvider);
-            let built = build_store(url, &options, credentials)?;
+            let tuning = Tuning::from_seconds(max_retries, retry_timeout, connect_timeout, request_timeout)?;
+            let built = build_store_tuned(url, &options, credentials, &tuning)?;
             let full_prefix = [built.url_prefix.as_str(), prefix.trim_matches('/')]
                 .iter()
                 .filter(|p| !p.is_empty())
@@ -92,7 +100,7 @@ operations! {
                 return Err(Error::Config("upload_timeout must be a positive number of seconds".into()).into());
             }
             let uploads = Uploads::new(upload_part_size, Duration::from_secs_f64(upload_timeout))?;
-            let contents = Contents::new(built.store, keys).with_concurrency(concurrency).with_uploads(uploads);
+            let contents = Contents::new(built.store, keys).with_concurrency(concurrency).with_uploads(uploads).with_read_only(read_only);
             Ok(Self { contents: Arc::new(contents), url: url.to_string() })
         }
 
@@ -115,6 +123,11 @@ operations! {
             } else {
                 self.contents.keys().file_key(&p)?.to_string()
             })
+        }
+
+        #[getter]
+        fn read_only(&self) -> bool {
+            self.contents.read_only()
         }
 
         /// Number of chunked uploads in progress.
@@ -160,6 +173,12 @@ operations! {
         });
     fn abort_uploads / abort_uploads_async() -> usize
         = |c| Ok(c.abort_uploads().await);
+    fn create / create_async(api_path: String, data: PyBackedBytes) -> PyEntry
+        = |c| c.create(&path(&api_path)?, Bytes::from_owner(data)).await.map(PyEntry::from);
+    fn create_dir / create_dir_async(api_path: String) -> PyEntry
+        = |c| c.create_dir(&path(&api_path)?).await.map(PyEntry::from);
+    fn move_to_trash / move_to_trash_async(api_path: String, allow_non_empty: bool) -> String
+        = |c| c.move_to_trash(&path(&api_path)?, allow_non_empty).await;
     fn abort_upload / abort_upload_async(api_path: String) -> bool
         = |c| Ok(c.abort_upload(&path(&api_path)?).await);
     fn make_dir / make_dir_async(api_path: String) -> PyEntry

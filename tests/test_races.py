@@ -1,0 +1,121 @@
+"""Two Jupyter servers (or tabs) on the same bucket: creators never overwrite each other.
+
+Targets of ``new``, ``new_untitled``, ``copy`` and ``rename`` are claimed with create-only
+writes (If-None-Match: *), so the loser of a race gets a 409 or the next free name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from reliability_fixtures import *  # noqa: F403
+from reliability_fixtures import Fault, expect_status, snapshot
+
+
+def _taken_meanwhile(cm, raw, body=b"written by the other server"):
+    """Make `increment_filename` lose a race: another server stores the name it picked."""
+    original = cm.raw.increment_filename
+    taken = []
+
+    def record(name):
+        if not taken:
+            raw.put(name, body)
+            taken.append(name)
+        return name.rsplit("/", 1)[-1]
+
+    if inspect.iscoroutinefunction(original):
+
+        async def increment(filename, path="", insert=""):
+            name = await original(filename, path, insert=insert)
+            return record(f"{path}/{name}".strip("/"))
+
+    else:
+
+        def increment(filename, path="", insert=""):
+            name = original(filename, path, insert=insert)
+            return record(f"{path}/{name}".strip("/"))
+
+    cm.raw.increment_filename = increment
+    return taken
+
+
+def test_new_on_an_existing_path_is_409(make_cm, raw):
+    first, second = make_cm(), make_cm()
+    first.new(None, "same.txt")
+    raw.put("same.txt", b"first server's work")
+    expect_status(409, second.new, None, "same.txt")
+    expect_status(409, second.new, {"type": "directory"}, "same.txt")
+    assert raw.read("same.txt") == b"first server's work"
+
+
+def test_new_untitled_that_loses_a_race_takes_the_next_name(cm, raw):
+    taken = _taken_meanwhile(cm, raw)
+    model = cm.new_untitled(type="notebook")
+    assert taken == ["Untitled.ipynb"]
+    assert model["path"] == "Untitled1.ipynb"
+    assert raw.read("Untitled.ipynb") == b"written by the other server"
+    assert b'"nbformat"' in raw.read("Untitled1.ipynb")
+
+
+def test_new_untitled_folder_that_loses_a_race_takes_the_next_name(cm, raw):
+    taken = _taken_meanwhile(cm, raw)
+    model = cm.new_untitled(type="directory")
+    assert taken == ["Untitled Folder"]
+    assert model["path"] == "Untitled Folder 1"
+    assert raw.read("Untitled Folder") == b"written by the other server"
+
+
+def test_copy_that_loses_a_race_takes_the_next_name(cm, raw):
+    raw.put("data.csv", b"a,b\n")
+    taken = _taken_meanwhile(cm, raw)
+    model = cm.copy("data.csv")
+    assert taken == ["data-Copy1.csv"]
+    assert model["path"] == "data-Copy2.csv"
+    assert raw.read("data-Copy1.csv") == b"written by the other server"
+    assert raw.read("data-Copy2.csv") == b"a,b\n"
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_concurrent_renames_onto_one_target(make_cm, make_proxied_cm, fault_proxy, raw, kind):
+    """Server A renames a -> target; while it claims the target, server B renames b ->
+    target. Exactly one wins; both originals survive byte-identical."""
+    if kind == "file":
+        raw.put("a.txt", b"from a")
+        raw.put("b.txt", b"from b")
+        a_src, b_src, target, claim = "a.txt", "b.txt", "target.txt", r"/target\.txt$"
+    else:
+        raw.put("a/x.txt", b"from a")
+        raw.put("b/x.txt", b"from b")
+        a_src, b_src, target, claim = "a", "b", "target", r"/target/\.s3keep$"
+    server_a, server_b = make_proxied_cm(), make_cm()
+    # Server B is driven through its storage core: the callback runs on the proxy's thread.
+    fault_proxy.add(Fault("call", callback=lambda: server_b.store.rename(b_src, target)), method="PUT", target=claim)
+    expect_status(409, server_a.rename, a_src, target)
+    assert fault_proxy.faults_fired()
+    now = snapshot(raw)
+    if kind == "file":
+        assert now == {"a.txt": b"from a", "target.txt": b"from b"}
+    else:
+        assert now == {"a/x.txt": b"from a", "target/x.txt": b"from b", "target/.s3keep": b""}
+
+
+def test_many_concurrent_creators_get_distinct_names(make_cm, raw, flavor):
+    managers = [make_cm(), make_cm()]
+    count = 8
+    if flavor == "async":
+
+        async def create_all():
+            return await asyncio.gather(
+                *(managers[i % 2].raw.new_untitled(type="file", ext=".txt") for i in range(count))
+            )
+
+        models = managers[0].run(create_all())
+    else:
+        with ThreadPoolExecutor(count) as pool:
+            models = list(pool.map(lambda i: managers[i % 2].new_untitled(type="file", ext=".txt"), range(count)))
+    paths = sorted(m["path"] for m in models)
+    assert len(set(paths)) == count, paths
+    assert raw.keys() == set(paths)

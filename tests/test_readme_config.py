@@ -1,0 +1,46 @@
+"""The README's configuration snippets name real, configurable traits."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+ASSIGNMENT = re.compile(r"^c\.(\w+)\.(\w+)\s*=", re.M)
+
+
+def _python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+
+
+def _assignments() -> list[tuple[str, str]]:
+    return sorted({m.groups() for block in _python_blocks() for m in ASSIGNMENT.finditer(block)})
+
+
+def test_readme_has_config_snippets():
+    assert len(_assignments()) > 20
+
+
+@pytest.mark.parametrize(("cls_name", "trait"), _assignments())
+def test_readme_setting_is_a_config_trait(cls_name, trait):
+    import hybridcontents
+    import s3contents_rs
+    from jupyter_server.serverapp import ServerApp
+    from jupyter_server_fileid.extension import FileIdExtension
+
+    known = {
+        "ServerApp": ServerApp,
+        "HybridContentsManager": hybridcontents.HybridContentsManager,
+        "FileIdExtension": FileIdExtension,
+    }
+    cls = known.get(cls_name) or getattr(s3contents_rs, cls_name, None)
+    assert cls is not None, f"README configures unknown class {cls_name}"
+    traits = cls.class_traits(config=True)
+    assert trait in traits, f"README sets {cls_name}.{trait}, which is not a configurable trait"
+
+
+def test_readme_snippets_compile():
+    for block in _python_blocks():
+        compile(block, "README.md", "exec")
