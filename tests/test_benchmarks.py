@@ -78,7 +78,6 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
     # new_untitled next to Untitled ... Untitled99: no request per existing name.
     assert requests("new_untitled_after_100")["total"] <= 10
     assert requests("new_untitled_after_100", "s3contents")["total"] >= 1
-    # A 200-file folder: one server-side COPY per file, one bulk DELETE, a few LISTs/HEADs.
     rename = requests("rename_tree_200")["by_kind"]
     # A 200-file folder: one server-side COPY per file, one bulk DELETE, a few LISTs/HEADs.
     assert rename["COPY"] == 200 and rename["DELETE_MULTI"] == 1 and requests("rename_tree_200")["total"] <= 206
