@@ -224,9 +224,8 @@ class ManagerContender(Contender):
         key = (op.bucket, self.prefix(op))
         if key not in self.managers:
             extra = {}
-            if "delete_to_trash" in self.cls.class_trait_names():
-                # Like for like: s3contents and the floor delete for good (ours would move the
-                # tree to .Trash/ by default, as jupyter_server does: a COPY per file).
+            if self.name == "ours":
+                # s3contents deletes for real; our default moves to a trash prefix first.
                 extra["delete_to_trash"] = False
             self.managers[key] = self.cls(
                 bucket=op.bucket, prefix=key[1], endpoint_url=self.endpoint, region_name="us-east-1",

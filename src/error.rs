@@ -210,8 +210,10 @@ mod tests {
         assert_eq!(denied.status_code(), 403);
         let expired = generic("status code: 400 Bad Request: <Error><Code>ExpiredToken</Code></Error>");
         assert_eq!(Error::from_store("list", "a", expired).status_code(), 403);
-        // A server error that outlived the retries: the store is unavailable, not the request wrong.
+        // A store still failing after the retries is unavailable (503), not a bug here.
         let failed = Error::from_store("list", "a", generic("Server returned non-2xx status code: 500 Internal"));
         assert_eq!(failed.status_code(), 503);
+        let odd = Error::from_store("list", "a", generic("Server returned non-2xx status code: 418 Teapot"));
+        assert_eq!(odd.status_code(), 500);
     }
 }

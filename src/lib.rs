@@ -3,6 +3,7 @@
 //! Everything but `py` is plain Rust, testable with `cargo test` without an interpreter.
 
 pub mod checkpoints;
+pub mod console_dirs;
 pub mod contents;
 pub mod download;
 pub mod error;

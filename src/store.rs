@@ -15,6 +15,7 @@ use object_store::{ObjectStore, StaticCredentialProvider};
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::console_dirs::DirKeyDeleter;
 use crate::tuning::Tuning;
 use crate::logged::LoggedStore;
 
@@ -22,6 +23,8 @@ use crate::logged::LoggedStore;
 pub struct BuiltStore {
     pub store: Arc<dyn ObjectStore>,
     pub url_prefix: String,
+    /// S3 only: deletes console-style `dir/` keys, which `store` cannot address.
+    pub dir_key_deleter: Option<Arc<DirKeyDeleter>>,
 }
 
 /// `aws_credentials` replaces every other source of S3 credentials (keys, environment,
@@ -46,6 +49,7 @@ pub fn build_store_tuned(
     if aws_credentials.is_some() && !matches!(parsed.scheme(), "s3" | "s3a") {
         return Err(Error::Config(format!("a credential provider is only supported for S3, not {url:?}")));
     }
+    let mut dir_key_deleter = None;
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
             let mut builder = AmazonS3Builder::from_env()
@@ -57,7 +61,10 @@ pub fn build_store_tuned(
             if let Some(credentials) = aws_credentials {
                 builder = builder.with_credentials(credentials);
             }
-            Arc::new(builder.build().map_err(config_error)?)
+            let s3 = Arc::new(builder.clone().build().map_err(config_error)?);
+            let bucket = parsed.host_str().unwrap_or_default();
+            dir_key_deleter = DirKeyDeleter::new(&builder, s3.clone(), bucket).map(Arc::new);
+            s3
         }
         "gs" | "gcs" => {
             let mut builder = GoogleCloudStorageBuilder::from_env()
@@ -92,7 +99,11 @@ pub fn build_store_tuned(
                 .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
             // Folders left empty by deletes go too, as they would in a bucket.
             let fs = LocalFileSystem::new_with_prefix(&dir).map_err(config_error)?.with_automatic_cleanup(true);
-            return Ok(BuiltStore { store: Arc::new(LoggedStore::new(Arc::new(fs))), url_prefix: String::new() });
+            return Ok(BuiltStore {
+                store: Arc::new(LoggedStore::new(Arc::new(fs))),
+                url_prefix: String::new(),
+                dir_key_deleter: None,
+            });
         }
         "memory" => {
             reject_options(options, "in-memory")?;
@@ -105,7 +116,7 @@ pub fn build_store_tuned(
         }
     };
     // Bucket URLs carry the bucket in the host; anything after it is a key prefix.
-    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix })
+    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix, dir_key_deleter })
 }
 
 fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {

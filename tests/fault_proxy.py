@@ -17,6 +17,10 @@ Rules pick requests by their index (0-based, counted since the last ``reset()``)
 method, and by a regular expression on the request target (path and query). Each rule
 fires ``times`` times (``None``: for ever).
 
+The proxy does not rewrite the Host header (that would break the signature), so against
+an external endpoint it works where the server accepts requests for any host name
+(MinIO, Ceph, moto), not with AWS itself.
+
 Used by ``tests/test_faults.py`` and the other reliability tests, through the
 ``fault_proxy`` fixture in ``tests/reliability_fixtures.py``.
 """

@@ -77,10 +77,27 @@ NOT_ON = {
 }
 
 
+# (test, backend) pairs that fail for a known reason (strict: they must fail).
+KNOWN_FAILURES = {
+    ("test_delete_console_style_dir", "gcs"): "object_store cannot address a key ending in '/' and only S3 has "
+    "a raw request for it (console_dirs.rs): the 'dir/' object survives a delete (README)",
+    ("test_rename_console_style_dir", "gcs"): "the same: the 'dir/' object survives the rename at the old path",
+    ("test_rename_console_style_dir", "azure"): "the 'dir/' blob survives the rename at the old path (object_store "
+    "cannot address it and does not list it on Azure)",
+}
+
+
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         name = metafunc.function.__name__
-        metafunc.parametrize("backend", [b for b in BACKENDS if (name, b) not in NOT_ON], indirect=True)
+        params = [
+            pytest.param(b, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[(name, b)])])
+            if (name, b) in KNOWN_FAILURES
+            else b
+            for b in BACKENDS
+            if (name, b) not in NOT_ON
+        ]
+        metafunc.parametrize("backend", params, indirect=True)
 
 
 @pytest.fixture

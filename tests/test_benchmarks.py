@@ -78,9 +78,10 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
     # new_untitled next to Untitled ... Untitled99: no request per existing name.
     assert requests("new_untitled_after_100")["total"] <= 10
     assert requests("new_untitled_after_100", "s3contents")["total"] >= 1
+    # A 200-file folder: one server-side COPY per file, one bulk DELETE, and a few requests
+    # to claim the target and re-check the source before deleting it (README, Reliability).
     rename = requests("rename_tree_200")["by_kind"]
-    # A 200-file folder: one server-side COPY per file, one bulk DELETE, a few LISTs/HEADs.
-    assert rename["COPY"] == 200 and rename["DELETE_MULTI"] == 1 and requests("rename_tree_200")["total"] <= 208
+    assert rename["COPY"] == 200 and rename["DELETE_MULTI"] == 1 and requests("rename_tree_200")["total"] <= 210
     delete = requests("delete_tree_200")["by_kind"]
     assert delete.get("DELETE_MULTI") == 1 and "DELETE" not in delete and requests("delete_tree_200")["total"] <= 4
     # A 20 MB chunked upload: multipart, 8 MiB parts, never one big PUT.

@@ -32,9 +32,14 @@ def wait_until(condition, what: str, timeout: float = 60.0):
 
 
 def stored_notebook(raw, path: str):
+    """The notebook at `path` once it is there and complete (a rename first claims its
+    target with an empty placeholder, so an early read can see that)."""
     if not raw.exists(path):
         return None
-    return json.loads(raw.read(path))
+    try:
+        return json.loads(raw.read(path))
+    except ValueError:
+        return None
 
 
 def cell_sources(nb) -> list[str]:

@@ -894,16 +894,12 @@ def test_delete_empty_dir(cm, raw):
     assert not cm.dir_exists("empty")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation: object_store cannot address a key ending in '/', so the "
-    "zero-byte 'dir/' object the AWS console creates survives a delete (README)",
-)
 def test_delete_console_style_dir(cm, raw):
     raw.put("console/")
     raw.put("console/inner.txt", b"x")
     cm.delete("console")
     assert not raw.exists("console/inner.txt")
+    assert not raw.exists("console/")
     assert not cm.dir_exists("console")
 
 
@@ -914,6 +910,8 @@ def test_rename_console_style_dir(cm, raw):
     assert raw.read("moved/inner.txt") == b"x"
     assert cm.dir_exists("moved")
     assert not raw.exists("console/inner.txt")
+    assert not raw.exists("console/")
+    assert not cm.dir_exists("console")
 
 
 def test_delete_missing_is_404(cm):

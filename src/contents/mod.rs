@@ -103,16 +103,23 @@ pub struct Contents {
     concurrency: usize,
     uploads: Uploads,
     read_only: bool,
+    dir_key_deleter: Option<Arc<crate::console_dirs::DirKeyDeleter>>,
 }
 
 impl Contents {
     pub fn new(store: Arc<dyn ObjectStore>, keys: KeyMapper) -> Self {
-        Self { store, keys, concurrency: DEFAULT_CONCURRENCY, uploads: Uploads::default(), read_only: false }
+        Self { store, keys, concurrency: DEFAULT_CONCURRENCY, uploads: Uploads::default(), read_only: false, dir_key_deleter: None }
     }
 
     /// Refuse every write with 403 (shared course material, archives).
     pub fn with_read_only(mut self, read_only: bool) -> Self {
         self.read_only = read_only;
+        self
+    }
+
+    /// How to delete console-style `dir/` keys (S3), which `store` cannot address.
+    pub fn with_dir_key_deleter(mut self, deleter: Option<Arc<crate::console_dirs::DirKeyDeleter>>) -> Self {
+        self.dir_key_deleter = deleter;
         self
     }
 

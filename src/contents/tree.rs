@@ -34,6 +34,8 @@ struct Transfer {
     claim: Option<Path>,
     /// True when the source is a single file rather than a directory tree.
     single_file: bool,
+    /// A console-style `dir/` key of the source folder, deleted with the sources.
+    dir_key: Option<Path>,
 }
 
 fn version(meta: &ObjectMeta) -> String {
@@ -56,8 +58,10 @@ impl Contents {
             let key = self.keys.file_key(path)?;
             return self.store.delete(&key).await.during("delete", path.as_str());
         }
-        let objects = self.deletable_tree(path, allow_non_empty).await?;
-        self.delete_keys(path, objects.into_iter().map(|o| o.location).collect()).await
+        let (objects, dir_key) = self.deletable_tree(path, allow_non_empty).await?;
+        self.delete_keys(path, objects.into_iter().map(|o| o.location).collect()).await?;
+        self.delete_dir_key(dir_key).await;
+        Ok(())
     }
 
     /// Move the file or directory tree at `path` to `<prefix>/.Trash/<stamp>/<path>`
@@ -70,9 +74,12 @@ impl Contents {
         }
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%6fZ").to_string();
         let trash_path = format!("{}/{stamp}/{}", crate::keys::TRASH_DIR, path.as_str());
-        let (objects, single_file) = match self.head_object(path, "delete").await? {
-            Some(meta) => (vec![meta], true),
-            None => (self.deletable_tree(path, allow_non_empty).await?, false),
+        let (objects, single_file, dir_key) = match self.head_object(path, "delete").await? {
+            Some(meta) => (vec![meta], true, None),
+            None => {
+                let (objects, dir_key) = self.deletable_tree(path, allow_non_empty).await?;
+                (objects, false, dir_key)
+            }
         };
         let mut transfer = Transfer {
             copies: Vec::with_capacity(objects.len()),
@@ -80,6 +87,7 @@ impl Contents {
             versions: BTreeMap::new(),
             claim: None,
             single_file,
+            dir_key,
         };
         for object in objects {
             let rel = self.keys.api_path(&object.location).ok_or_else(|| Error::not_found(path.as_str()))?;
@@ -92,8 +100,9 @@ impl Contents {
         Ok(trash_path)
     }
 
-    /// Objects of the directory tree at `path` that a delete removes (404 when empty).
-    async fn deletable_tree(&self, path: &ApiPath, allow_non_empty: bool) -> Result<Vec<ObjectMeta>> {
+    /// Objects of the directory tree at `path` that a delete removes (404 when empty), and
+    /// its console-style `dir/` key if it has one (which needs a request of its own).
+    async fn deletable_tree(&self, path: &ApiPath, allow_non_empty: bool) -> Result<(Vec<ObjectMeta>, Option<Path>)> {
         let objects = self.tree_objects(path).await?;
         if objects.is_empty() {
             return Err(Error::not_found(path.as_str()));
@@ -102,9 +111,19 @@ impl Contents {
             return Err(Error::BadRequest(format!("Directory {} not empty", path.as_str())));
         }
         let dir_key = self.keys.dir_prefix(path)?;
-        // A console-style `dir/` key parses to the directory's own path, which names no
-        // object: object_store cannot address it, so it is left behind (see README).
-        Ok(objects.into_iter().filter(|o| Some(&o.location) != dir_key.as_ref()).collect())
+        // A console-style `dir/` key lists as the directory's own path.
+        let (console, objects): (Vec<_>, Vec<_>) =
+            objects.into_iter().partition(|o| Some(&o.location) == dir_key.as_ref());
+        Ok((objects, console.into_iter().next().map(|o| o.location)))
+    }
+
+    /// Delete a console-style `dir/` key. object_store cannot address it; on S3 a signed
+    /// request of our own does, elsewhere it is left behind (see README). Best effort: the
+    /// folder's content is already gone, and a leftover marker only shows an empty folder.
+    async fn delete_dir_key(&self, dir_key: Option<Path>) {
+        if let (Some(key), Some(deleter)) = (dir_key, &self.dir_key_deleter) {
+            let _ = deleter.delete(&key).await;
+        }
     }
 
     /// Move the file or directory tree at `from` to `to`; 409 when `to` exists.
@@ -134,7 +153,7 @@ impl Contents {
 
     /// Claim, copy, check the sources did not change, then delete them.
     async fn run_transfer(&self, what: &ApiPath, op: &'static str, transfer: Transfer) -> Result<()> {
-        let Transfer { copies, sources, versions, claim, single_file } = transfer;
+        let Transfer { copies, sources, versions, claim, single_file, dir_key } = transfer;
         if let Some(claim) = &claim {
             self.claim(what, op, claim).await?;
         }
@@ -151,7 +170,9 @@ impl Contents {
         self.delete_keys(what, sources).await.map_err(|e| match e {
             Error::Store { path, source, .. } => Error::Store { op: "remove the originals after copying", path, source },
             other => other,
-        })
+        })?;
+        self.delete_dir_key(dir_key).await;
+        Ok(())
     }
 
     /// Create-only write of an empty object: the loser of a race gets 409. Stores
@@ -234,6 +255,7 @@ impl Contents {
                 versions: [(source, version(&meta))].into(),
                 claim: Some(target),
                 single_file: true,
+                dir_key: None,
             });
         }
         let objects = self.tree_objects(from).await?;
@@ -249,6 +271,7 @@ impl Contents {
             versions: BTreeMap::new(),
             claim: Some(to_marker.clone()),
             single_file: false,
+            dir_key: None,
         };
         for object in objects {
             let rel = object
@@ -256,9 +279,13 @@ impl Contents {
                 .prefix_match(&from_prefix)
                 .map(|parts| parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"));
             match rel.as_deref() {
-                // The console-style `dir/` key: object_store cannot address it; the
-                // claimed marker stands in for it at the target.
-                Some("") | None => {}
+                // The console-style `dir/` key: the claimed marker stands in for it at the
+                // target; a move deletes it with the sources.
+                Some("") | None => {
+                    if move_sources {
+                        transfer.dir_key = Some(object.location);
+                    }
+                }
                 Some(rel) => {
                     let target = Path::parse(format!("{}/{rel}", to_prefix.as_ref()))
                         .map_err(|e| Error::invalid_path(to.as_str(), e))?;

@@ -100,7 +100,10 @@ operations! {
                 return Err(Error::Config("upload_timeout must be a positive number of seconds".into()).into());
             }
             let uploads = Uploads::new(upload_part_size, Duration::from_secs_f64(upload_timeout))?;
-            let contents = Contents::new(built.store, keys).with_concurrency(concurrency).with_uploads(uploads).with_read_only(read_only);
+            let contents = Contents::new(built.store, keys).with_concurrency(concurrency)
+                .with_uploads(uploads)
+                .with_read_only(read_only)
+                .with_dir_key_deleter(built.dir_key_deleter);
             Ok(Self { contents: Arc::new(contents), url: url.to_string() })
         }
 
