@@ -45,7 +45,7 @@ MANAGERS = {
 
 def sizes(quick: bool) -> dict:
     return {"entries": 1000, "notebook": 5 * MB, "tree": 200, "repeats": 1} if quick else {
-        "entries": 10000, "notebook": 50 * MB, "tree": 2000, "repeats": 3}
+        "entries": 10000, "notebook": 50 * MB, "tree": 2000, "repeats": 2}
 
 
 def prepare(endpoint: str, s: dict) -> None:
