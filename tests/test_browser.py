@@ -115,11 +115,21 @@ def test_create_type_run_save_reload(page, lab_raw):
     assert not lab_raw.exists("Untitled.ipynb")
     assert "print(6 * 7)" in cell_sources(nb)
     assert any("42" in "".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
-    page.reload()
+    # Reload without the fixture's `reset` flag: a workspace reset that lands after the
+    # open below would close the notebook again.
+    page.goto(page.url.replace("&reset", "").replace("?reset&", "?").replace("?reset", ""))
     wait_ready(page)
     command(page, "docmanager:open", {"path": name})
-    page.locator(".jp-Cell:visible .cm-content", has_text="print(6 * 7)").first.wait_for()
-    page.locator(".jp-OutputArea-output:visible", has_text="42").first.wait_for()
+    # The document is loaded from the bucket (its model), then shown (the DOM); on a
+    # loaded machine either can take a while.
+    page.wait_for_function(
+        """(n) => { const w = window.jupyterapp.shell.currentWidget;
+                   return w && w.context && w.context.path === n && w.context.isReady &&
+                          w.content.model.cells.get(0).sharedModel.getSource().includes('print(6 * 7)'); }""",
+        arg=name, timeout=KERNEL_TIMEOUT,
+    )  # fmt: skip
+    page.locator(".jp-Cell:visible .cm-content", has_text="print(6 * 7)").first.wait_for(timeout=KERNEL_TIMEOUT)
+    page.locator(".jp-OutputArea-output:visible", has_text="42").first.wait_for(timeout=KERNEL_TIMEOUT)
 
 
 def test_rename_in_file_browser(page, lab_raw):
