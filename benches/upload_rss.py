@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,30 +27,12 @@ from pathlib import Path
 
 import boto3
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import free_port, start_moto, wait_http  # noqa: E402
+
 MiB = 1024 * 1024
 BUCKET = "bench-upload-rss"
 TOKEN = "bench-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url_host: str, port: int, path: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{path} server exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection(url_host, port, timeout=2)
-            conn.request("GET", path, headers={"Authorization": f"token {TOKEN}"})
-            if conn.getresponse().status < 500:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server on port {port} did not answer {path}")
 
 
 def rss_bytes(pid: int) -> int:
@@ -96,7 +77,7 @@ def start_jupyter(python: str, manager: str, prefix: str, endpoint: str, workdir
          f"--ServerApp.contents_manager_class={manager}", "--ServerApp.log_level=WARN", *args],
         stdout=subprocess.DEVNULL, stderr=open(workdir / f"{cls}-{port}.log", "wb"), env=env,
     )  # fmt: skip
-    wait_for("127.0.0.1", port, "/api/status", proc)
+    wait_http(f"http://127.0.0.1:{port}/api/status?token={TOKEN}", proc, f"{cls} server")
     return proc, port
 
 
@@ -145,16 +126,6 @@ def measure(name: str, python: str, manager: str, size_mb: int, endpoint: str, s
     }
 
 
-def start_moto(workdir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    moto = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=open(workdir / "moto.log", "wb"))  # fmt: skip
-    endpoint = f"http://127.0.0.1:{port}"
-    wait_for("127.0.0.1", port, "/", proc)
-    return proc, endpoint
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="50,500", help="file sizes in MB, comma-separated")
@@ -169,7 +140,7 @@ def main() -> None:
     else:
         print("S3CONTENTS_REF_PYTHON is not set: measuring s3contents-rs only (run ./dev.sh bench)")
     workdir = Path(tempfile.mkdtemp(prefix="bench-rss-"))
-    moto, endpoint = start_moto(workdir)
+    moto, endpoint = start_moto(open(workdir / "moto.log", "wb"))
     s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="bench",
                       aws_secret_access_key="bench-secret", region_name="us-east-1")  # fmt: skip
     s3.create_bucket(Bucket=BUCKET)

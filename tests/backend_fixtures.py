@@ -26,17 +26,10 @@ from pathlib import Path
 
 import pytest
 from gcs_gateway import GcsXmlGateway
+from s3c_helpers import free_port
 
 TEST_BUCKET = "s3contents-rs-test"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:

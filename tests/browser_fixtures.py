@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from s3c_helpers import free_port
 
 CHROMIUM = os.environ.get("S3CONTENTS_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -30,17 +30,11 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 MANAGER = "AsyncS3ContentsManager"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Lab:
     """A running JupyterLab whose contents live under `prefix` in the test bucket."""
 
     def __init__(self, settings, prefix: str, workdir: Path) -> None:
-        self.port, self.token, self.prefix = _free_port(), secrets.token_hex(16), prefix
+        self.port, self.token, self.prefix = free_port(), secrets.token_hex(16), prefix
         self.url = f"http://127.0.0.1:{self.port}"
         home = workdir / "home"
         home.mkdir()

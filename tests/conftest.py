@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -53,7 +52,7 @@ _TESTS_DIR = str(Path(__file__).resolve().parent)
 if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
-from s3c_helpers import EventSink, ManagerAdapter, manager_classes  # noqa: E402
+from s3c_helpers import EventSink, ManagerAdapter, free_port, manager_classes  # noqa: E402
 
 # REST tests use pytest-jupyter's jp_fetch / jp_serverapp fixtures.  Loading the
 # plugin here also gives every test an (autouse) fresh asyncio loop,
@@ -114,12 +113,6 @@ class S3Settings:
             "secret_access_key": self.secret_access_key,
             "region_name": self.region_name,
         }
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for_http(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 60.0):
@@ -225,7 +218,7 @@ def s3_settings(request, tmp_path_factory):
             "exist: install moto[server] into the test environment",
             pytrace=False,
         )
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
     log_file = open(log_path, "wb")  # noqa: SIM115
     proc = subprocess.Popen(

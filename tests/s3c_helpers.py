@@ -203,3 +203,12 @@ def expect_http(status: int, fn, *args, **kwargs):
         f"expected HTTP {status}, got {info.value.status_code}: {info.value.log_message}"
     )
     return info.value
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a server a test starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 from backend_fixtures import RawAzure
-from s3c_helpers import ManagerAdapter
+from s3c_helpers import ManagerAdapter, free_port
 from tornado.web import HTTPError
 from traitlets import TraitError
 
@@ -177,7 +177,7 @@ class _ManagedIdentityEndpoint:
 @pytest.fixture(scope="module")
 def azurite_oauth(tmp_path_factory):
     """A second Azurite, over HTTPS (self-signed) with OAuth bearer tokens accepted."""
-    from backend_fixtures import AZURITE_ACCOUNT, AZURITE_KEY, ROOT, Server, free_port
+    from backend_fixtures import AZURITE_ACCOUNT, AZURITE_KEY, ROOT, Server
     from net_proxies import self_signed_certificate
 
     azurite = ROOT / "node_modules" / ".bin" / "azurite-blob"

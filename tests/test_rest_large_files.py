@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from s3c_helpers import b64
+from s3c_helpers import b64, free_port
 from tornado.httpclient import HTTPRequest
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 from test_rest import (  # noqa: F401 (fixtures used by name)
@@ -172,17 +172,9 @@ def test_files_serves_hidden_when_allowed(fetch):
 
 
 # --------------------------------------------------------------------------- shutdown
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("manager", ["S3ContentsManager", "AsyncS3ContentsManager"])
 def test_server_shutdown_aborts_uploads_in_progress(manager, manager_kwargs, raw, tmp_path):
-    port, token = _free_port(), "shutdown-test-token"
+    port, token = free_port(), "shutdown-test-token"
     traits = [f"--{manager}.{name}={value}" for name, value in manager_kwargs.items() if isinstance(value, str)]
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"))
     log = open(tmp_path / "server.log", "wb")

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import boto3
 import pytest
-from backend_fixtures import Server, free_port
+from backend_fixtures import Server
 from botocore.config import Config as BotoConfig
-from s3c_helpers import ManagerAdapter
+from s3c_helpers import ManagerAdapter, free_port
 from tornado.web import HTTPError
 
 pytestmark = pytest.mark.timeout(60)

@@ -6,13 +6,13 @@ import logging
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
 import pytest
+from s3c_helpers import free_port
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -63,16 +63,10 @@ def test_info_level_keeps_store_requests_out_of_the_log(manager_kwargs, raw):
     assert records.store_lines() == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_jupyter_server_debug_log_shows_store_requests(s3_settings, test_prefix, raw, tmp_path):
     """A real server started with --log-level=DEBUG, credentials from the environment."""
     raw.put("hello.txt", b"hi")
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     cls = "AsyncS3ContentsManager"
     env = dict(os.environ, AWS_ACCESS_KEY_ID=s3_settings.access_key_id,
                AWS_SECRET_ACCESS_KEY=s3_settings.secret_access_key, AWS_REGION=s3_settings.region_name)
