@@ -104,6 +104,11 @@ impl Error {
             )),
             object_store::Error::PermissionDenied { source, .. }
             | object_store::Error::Unauthenticated { source, .. } => refused(op, path, source.as_ref()),
+            source if is_login_failure(&source) => Error::PermissionDenied {
+                op,
+                path,
+                detail: format!("no credentials for the store: the login was refused or could not be made ({source})"),
+            },
             source if is_refusal(&source) => refused(op, path, &source),
             source if is_unavailable(&source) => Error::Unavailable { op, path, detail: source.to_string() },
             source => Error::Store { op, path, source },
@@ -124,6 +129,24 @@ fn refused(op: &'static str, path: String, source: &dyn std::error::Error) -> Er
 
 /// S3 answers a bad or expired session token with 400, not 403.
 const CREDENTIAL_ERROR_CODES: [&str; 2] = ["<Code>ExpiredToken</Code>", "<Code>InvalidToken</Code>"];
+
+/// Signs that getting credentials failed before the store was asked: the token exchange
+/// (STS AssumeRoleWithWebIdentity, OAuth) refused the login, or a token file a login
+/// needs cannot be read. object_store reports these as generic errors, so only the text
+/// tells them apart.
+const LOGIN_FAILURES: [&str; 5] = [
+    "<Code>InvalidIdentityToken</Code>",
+    "<Code>ExpiredTokenException</Code>",
+    "<Code>IDPRejectedClaim</Code>",
+    "Failed to read token file",
+    "Failed to read EKS token file",
+];
+
+fn is_login_failure(error: &object_store::Error) -> bool {
+    let text = error.to_string();
+    LOGIN_FAILURES.iter().any(|mark| text.contains(mark))
+        || (text.contains("Error performing token request") && matches!(http_status(error), Some(400..=499)))
+}
 
 /// object_store reports a refused LIST (and a few others) as a generic error; the HTTP
 /// status is then only in the message of the request error it wraps.
@@ -215,5 +238,24 @@ mod tests {
         assert_eq!(failed.status_code(), 503);
         let odd = Error::from_store("list", "a", generic("Server returned non-2xx status code: 418 Teapot"));
         assert_eq!(odd.status_code(), 500);
+    }
+
+    #[test]
+    fn failed_logins_are_403() {
+        let generic = |text: &str| object_store::Error::Generic { store: "S3", source: text.to_string().into() };
+        for text in [
+            "Error performing POST REDACTED - Server returned non-2xx status code: 400 Bad Request: \
+             <ErrorResponse><Error><Code>InvalidIdentityToken</Code></Error></ErrorResponse>",
+            "Failed to read token file '/var/run/token': No such file or directory (os error 2)",
+            "Error performing token request: Error performing POST https://accounts.google.com/o/oauth2/token \
+             - Server returned non-2xx status code: 400 Bad Request: {\"error\": \"invalid_grant\"}",
+        ] {
+            let error = Error::from_store("save", "a.txt", generic(text));
+            assert_eq!(error.status_code(), 403, "{text}");
+            assert!(error.to_string().contains("no credentials for the store"), "{error}");
+        }
+        // A token endpoint that is down is a store outage, not a refused login.
+        let down = generic("Error performing token request: Server returned non-2xx status code: 503 Unavailable");
+        assert_eq!(Error::from_store("save", "a.txt", down).status_code(), 503);
     }
 }

@@ -58,17 +58,23 @@ class SigningS3:
     def delete_key(self, user: str, key_id: str) -> None:
         self.client("iam").delete_access_key(UserName=user, AccessKeyId=key_id)
 
-    def role_credentials(self) -> dict:
-        """Temporary credentials of an assumed role, with a session token (what
-        instance-role endpoints hand out); moto checks the token."""
+    def new_role(self) -> str:
+        """A role allowed everything; returns its ARN."""
         iam = self.client("iam")
         name = f"role-{time.monotonic_ns()}"
         trust = {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
         iam.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=ADMIN_POLICY)
-        role_arn = f"arn:aws:iam::123456789012:role/{name}"
-        return self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="notebooks")["Credentials"]
+        return f"arn:aws:iam::123456789012:role/{name}"
+
+    def assume_role(self, role_arn: str, session_name: str = "notebooks") -> dict:
+        return self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+
+    def role_credentials(self) -> dict:
+        """Temporary credentials of an assumed role, with a session token (what
+        instance-role endpoints hand out); moto checks the token."""
+        return self.assume_role(self.new_role())
 
     def read(self, key: str) -> bytes:
         return self.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
@@ -103,15 +109,19 @@ def signing_s3(tmp_path_factory):
 
 
 @pytest.fixture(params=["sync", "async"])
-def s3_manager(request, signing_s3, jp_asyncio_loop, monkeypatch):
+def s3_manager(request, signing_s3, jp_asyncio_loop, monkeypatch, tmp_path):
     """s3_manager(**traits) -> a manager on the signing server, no ambient AWS config."""
     from s3contents_rs import AsyncS3ContentsManager, S3ContentsManager
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                 "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+                 "AWS_ENDPOINT_URL_STS", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
                  "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
                  "AWS_METADATA_ENDPOINT", "AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(name, raising=False)
+    # No profiles of the person running the tests.
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     cls = AsyncS3ContentsManager if request.param == "async" else S3ContentsManager
     prefix = f"{request.node.name.replace('[', '-').rstrip(']')}-{time.monotonic_ns()}"
 
@@ -340,6 +350,72 @@ def test_container_credentials_full_uri(s3_manager, signing_s3, monkeypatch, tmp
         endpoint.stop()
     assert signing_s3.read(f"{s3_manager.prefix}/p.txt") == b"pod"
     assert ("GET", "/v1/credentials") in endpoint.requests
+
+
+@pytest.fixture
+def web_identity(signing_s3, monkeypatch, tmp_path):
+    """EKS IRSA as a pod sees it: a projected token file, AWS_ROLE_ARN, and STS over HTTPS
+    (AWS_ENDPOINT_URL_STS, its certificate from a CA trusted through SSL_CERT_FILE)."""
+    from login_fixtures import TestCA, WebIdentitySts
+
+    ca = TestCA(tmp_path)
+    sts = WebIdentitySts(ca.issue("127.0.0.1"), accepted="eks-issued-oidc-token", assume_role=signing_s3.assume_role)
+    token_file = tmp_path / "eks.amazonaws.com" / "serviceaccount" / "token"
+    token_file.parent.mkdir(parents=True)
+    token_file.write_text("eks-issued-oidc-token")
+    role_arn = signing_s3.new_role()
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca.path))
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token_file))
+    monkeypatch.setenv("AWS_ROLE_ARN", role_arn)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts.url)
+    sts.token_file, sts.role_arn = token_file, role_arn
+    yield sts
+    sts.stop()
+
+
+def test_web_identity_irsa(s3_manager, signing_s3, web_identity, monkeypatch):
+    """The token file's content is exchanged (unsigned, over verified TLS) for role
+    credentials, which the signature-checking server accepts for save, get and list."""
+    monkeypatch.setenv("AWS_ROLE_SESSION_NAME", "jupyter-alice")
+    cm = s3_manager()
+    cm.save(text("irsa"), "w.txt")
+    assert cm.get("w.txt")["content"] == "irsa"
+    assert [m["name"] for m in cm.get("")["content"]] == ["w.txt"]
+    assert signing_s3.read(f"{s3_manager.prefix}/w.txt") == b"irsa"
+    assert len(web_identity.calls) == 1, "the role credentials must be reused, not fetched per request"
+    call = web_identity.calls[0]
+    assert call["Action"] == "AssumeRoleWithWebIdentity"
+    assert call["WebIdentityToken"] == "eks-issued-oidc-token"
+    assert call["RoleArn"] == web_identity.role_arn
+    assert call["RoleSessionName"] == "jupyter-alice"
+    assert call["signed"] == "False", "AssumeRoleWithWebIdentity is called without AWS credentials"
+
+
+def test_web_identity_with_a_refused_token_is_403(s3_manager, signing_s3, web_identity):
+    web_identity.token_file.write_text("token-of-another-cluster")
+    cm = s3_manager()
+    error = expect_403(cm.save, text("x"), "w.txt")
+    assert "InvalidIdentityToken" in error.log_message, error.log_message
+    assert "token-of-another-cluster" not in error.log_message
+    assert [c["WebIdentityToken"] for c in web_identity.calls] == ["token-of-another-cluster"]
+    assert not signing_s3.exists(f"{s3_manager.prefix}/w.txt")
+
+
+def test_web_identity_with_a_missing_token_file_is_403(s3_manager, web_identity):
+    web_identity.token_file.unlink()
+    error = expect_403(s3_manager().save, text("x"), "w.txt")
+    assert str(web_identity.token_file) in error.log_message, error.log_message
+    assert web_identity.calls == []
+
+
+def test_web_identity_sts_certificate_is_verified(s3_manager, web_identity, monkeypatch, caplog):
+    """The STS endpoint's certificate must be trusted: without the test CA, no token is sent."""
+    monkeypatch.delenv("SSL_CERT_FILE")
+    with pytest.raises(HTTPError) as info:
+        s3_manager().save(text("x"), "w.txt")
+    assert info.value.status_code == 503, info.value.log_message
+    assert any("UnknownIssuer" in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
+    assert web_identity.calls == []
 
 
 # --------------------------------------------------------------------------- transport
