@@ -1,0 +1,85 @@
+"""Logins whose endpoints object_store fixes, tested inside a private network namespace.
+
+* ECS task roles: ``AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`` is read from
+  ``http://169.254.170.2``; the namespace puts that address on its loopback.
+* Google application default credentials of a user (``gcloud auth application-default
+  login``): the refresh token is exchanged at ``https://accounts.google.com``; the namespace
+  maps that name to loopback in its own /etc/hosts and the test CA signs its certificate.
+
+Each scenario (login_scenarios.py) starts its servers inside the namespace: moto with IAM
+signature checks, or fake-gcs-server behind the recording gateway.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from netns import namespace_unavailable, run_in_namespace
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture(autouse=True)
+def _namespaces():
+    reason = namespace_unavailable()
+    if reason:
+        pytest.skip(f"needs a private network namespace (unshare -rn): {reason}")
+
+
+def test_ecs_task_role_relative_uri(tmp_path):
+    result = run_in_namespace(
+        "login_scenarios:ecs_task_role",
+        {"home": str(tmp_path), "relative_uri": "/v2/credentials/6d1c8a3e-task"},
+        addresses=("169.254.170.2",),
+    )
+    assert result["wrong_key_refused"], "the moto in the namespace must check signatures"
+    for flavor in ("sync", "async"):
+        run = result["runs"][flavor]
+        assert run["status"] == 200, run
+        assert run["content"] == f"via {flavor}"
+        assert run["names"] == ["login.txt"]
+        assert result["stored"][flavor] == f"via {flavor}"
+    # Each manager fetched the task credentials from the relative URI (and nothing else).
+    assert set(result["endpoint_requests"]) == {"/v2/credentials/6d1c8a3e-task"}
+    assert 2 <= len(result["endpoint_requests"]) <= 4, result["endpoint_requests"]
+
+
+def test_gcs_authorized_user_application_default_credentials(tmp_path):
+    from backend_fixtures import fake_gcs_binary
+    from login_fixtures import TestCA
+
+    ca = TestCA(tmp_path)
+    client = ("123-notebooks.apps.googleusercontent.com", "d-FL95Q19q7MQmFpd7hHD0Ty", "1//0g-refresh-token")
+    adc = tmp_path / "home" / ".config" / "gcloud" / "application_default_credentials.json"
+    adc.parent.mkdir(parents=True)
+    adc.write_text(json.dumps({"type": "authorized_user", "client_id": client[0], "client_secret": client[1],
+                               "refresh_token": client[2]}))
+    revoked = tmp_path / "revoked.json"
+    revoked.write_text(json.dumps({"type": "authorized_user", "client_id": client[0], "client_secret": client[1],
+                                   "refresh_token": "1//0g-revoked"}))
+    result = run_in_namespace(
+        "login_scenarios:gcs_authorized_user",
+        {"home": str(tmp_path / "home"), "ca": str(ca.path), "certificate": [str(p) for p in ca.issue("accounts.google.com")],
+         "client": client, "access_token": "ya29.a0-test-access-token", "fake_gcs": str(fake_gcs_binary()),
+         "revoked_adc": str(revoked)},
+        hosts={"accounts.google.com": "127.0.0.1"},
+    )
+    for flavor in ("sync", "async"):
+        run = result["runs"][flavor]
+        assert run["status"] == 200, run
+        assert run["content"] == f"via {flavor}"
+        assert run["names"] == ["login.txt"]
+    assert result["token_requests"], "the refresh token was never exchanged"
+    for request in result["token_requests"]:
+        assert request["host"] == "accounts.google.com"
+        assert request["path"] == "/o/oauth2/token"
+        assert request["grant_type"] == "refresh_token"
+        assert (request["client_id"], request["client_secret"], request["refresh_token"]) == client
+    assert result["authorizations"], "no storage request reached fake-gcs-server"
+    assert set(result["authorizations"]) == {"Bearer ya29.a0-test-access-token"}
+
+    refused = result["refused"]
+    assert refused["status"] == 403, refused
+    assert "invalid_grant" in refused["message"], refused
+    assert [r["refresh_token"] for r in result["revoked_requests"]] == ["1//0g-revoked"]
