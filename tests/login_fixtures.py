@@ -205,9 +205,9 @@ def _web_identity_response(call: dict[str, str], credentials: dict) -> bytes:
 
 class OAuthTokenEndpoint:
     """Google's OAuth token endpoint for an authorized user (``grant_type=refresh_token``):
-    it hands out ``access_token`` for the one client and refresh token it knows."""
+    it hands out ``access_token`` for the (client id, client secret, refresh token)s it knows."""
 
-    def __init__(self, certificate: tuple[Path, Path] | None, client: tuple[str, str, str], access_token: str,
+    def __init__(self, certificate: tuple[Path, Path] | None, clients: list[tuple[str, str, str]], access_token: str,
                  host: str = "127.0.0.1", port: int = 0):
         outer = self
         self.requests: list[dict[str, str]] = []
@@ -217,7 +217,7 @@ class OAuthTokenEndpoint:
                 form = dict(urllib.parse.parse_qsl(self.read_body().decode()))
                 outer.requests.append({"path": urllib.parse.urlsplit(self.path).path, "host": self.headers.get("Host", ""),
                                        **form})
-                if (form.get("client_id"), form.get("client_secret"), form.get("refresh_token")) != client:
+                if (form.get("client_id"), form.get("client_secret"), form.get("refresh_token")) not in clients:
                     self.reply(400, json.dumps({"error": "invalid_grant", "error_description": "Bad Request"}).encode())
                     return
                 body = {"access_token": access_token, "expires_in": 3599, "token_type": "Bearer",

@@ -137,13 +137,19 @@ def gcs_authorized_user(params: dict) -> dict:
                                         headers={"Content-Type": "application/json"})
         urllib.request.urlopen(bucket, timeout=10).read()  # noqa: S310
         gateway = GcsXmlGateway(port).start()
-        oauth = OAuthTokenEndpoint(tuple(params["certificate"]), tuple(params["client"]), params["access_token"],
+        clients = [tuple(params["client"]), tuple(params["other_client"])]
+        oauth = OAuthTokenEndpoint(tuple(params["certificate"]), clients, params["access_token"],
                                    host="127.0.0.1", port=443)
         from s3contents_rs import AsyncGCSContentsManager, GCSContentsManager
 
         runs = {}
         for flavor, cls in (("sync", GCSContentsManager), ("async", AsyncGCSContentsManager)):
             runs[flavor] = _exercise(cls, flavor, bucket="adc-notebooks", prefix=flavor, endpoint_url=gateway.url)
+        # The same kind of file named by GOOGLE_APPLICATION_CREDENTIALS wins over the gcloud one.
+        os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = params["other_adc"]
+        runs["GOOGLE_APPLICATION_CREDENTIALS"] = _exercise(
+            GCSContentsManager, "sync", bucket="adc-notebooks", prefix="gac", endpoint_url=gateway.url)
+        del os.environ["GOOGLE_APPLICATION_CREDENTIALS"]
         token_requests = list(oauth.requests)
         authorizations = list(gateway.authorizations)
         # A revoked refresh token, given as `token`: the login is refused.

@@ -55,27 +55,31 @@ def test_gcs_authorized_user_application_default_credentials(tmp_path):
     adc.parent.mkdir(parents=True)
     adc.write_text(json.dumps({"type": "authorized_user", "client_id": client[0], "client_secret": client[1],
                                "refresh_token": client[2]}))
+    other_client = ("456-ci.apps.googleusercontent.com", "other-secret", "1//0g-other-refresh-token")
+    other = tmp_path / "other-adc.json"
+    other.write_text(json.dumps({"type": "authorized_user", "client_id": other_client[0],
+                                 "client_secret": other_client[1], "refresh_token": other_client[2]}))
     revoked = tmp_path / "revoked.json"
     revoked.write_text(json.dumps({"type": "authorized_user", "client_id": client[0], "client_secret": client[1],
                                    "refresh_token": "1//0g-revoked"}))
     result = run_in_namespace(
         "login_scenarios:gcs_authorized_user",
         {"home": str(tmp_path / "home"), "ca": str(ca.path), "certificate": [str(p) for p in ca.issue("accounts.google.com")],
-         "client": client, "access_token": "ya29.a0-test-access-token", "fake_gcs": str(fake_gcs_binary()),
+         "client": client, "other_client": other_client, "other_adc": str(other), "access_token": "ya29.a0-test-access-token", "fake_gcs": str(fake_gcs_binary()),
          "revoked_adc": str(revoked)},
         hosts={"accounts.google.com": "127.0.0.1"},
     )
-    for flavor in ("sync", "async"):
-        run = result["runs"][flavor]
-        assert run["status"] == 200, run
-        assert run["content"] == f"via {flavor}"
-        assert run["names"] == ["login.txt"]
-    assert result["token_requests"], "the refresh token was never exchanged"
+    for flavor, run in result["runs"].items():
+        assert run["status"] == 200, (flavor, run)
+        assert run["names"] == ["login.txt"], (flavor, run)
+    assert result["runs"]["async"]["content"] == "via async"
+    # One exchange per manager: the gcloud file's client twice, then the other file's.
+    grants = [(r["client_id"], r["client_secret"], r["refresh_token"]) for r in result["token_requests"]]
+    assert grants == [client, client, other_client], grants
     for request in result["token_requests"]:
         assert request["host"] == "accounts.google.com"
         assert request["path"] == "/o/oauth2/token"
         assert request["grant_type"] == "refresh_token"
-        assert (request["client_id"], request["client_secret"], request["refresh_token"]) == client
     assert result["authorizations"], "no storage request reached fake-gcs-server"
     assert set(result["authorizations"]) == {"Bearer ya29.a0-test-access-token"}
 
