@@ -134,7 +134,8 @@ const CREDENTIAL_ERROR_CODES: [&str; 2] = ["<Code>ExpiredToken</Code>", "<Code>I
 /// (STS AssumeRoleWithWebIdentity, OAuth) refused the login, or a token file a login
 /// needs cannot be read. object_store reports these as generic errors, so only the text
 /// tells them apart.
-const LOGIN_FAILURES: [&str; 5] = [
+const LOGIN_FAILURES: [&str; 6] = [
+    "the credential provider", // src/py/credentials.rs: credential_provider, boto3_session, AWS_PROFILE
     "<Code>InvalidIdentityToken</Code>",
     "<Code>ExpiredTokenException</Code>",
     "<Code>IDPRejectedClaim</Code>",

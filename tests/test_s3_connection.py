@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 import sys
 import threading
 import time
@@ -37,11 +38,17 @@ class SigningS3:
     secret: str
 
     def client(self, service: str, key_id: str | None = None, secret: str | None = None):
-        return boto3.client(
-            service, endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id=key_id or self.key_id, aws_secret_access_key=secret or self.secret,
-            config=BotoConfig(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-        )
+        # The profile tests set AWS_PROFILE for the manager; the test's own clients use keys.
+        profile = os.environ.pop("AWS_PROFILE", None)
+        try:
+            return boto3.client(
+                service, endpoint_url=self.endpoint, region_name="us-east-1",
+                aws_access_key_id=key_id or self.key_id, aws_secret_access_key=secret or self.secret,
+                config=BotoConfig(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+            )
+        finally:
+            if profile is not None:
+                os.environ["AWS_PROFILE"] = profile
 
     def new_user(self) -> str:
         """A user of its own for a test (IAM allows two keys per user)."""
@@ -188,6 +195,132 @@ def test_aws_environment_variables(s3_manager, signing_s3, monkeypatch):
     assert cm.region_name == "eu-west-3"
     cm.save(text("from env"), "env.txt")
     assert signing_s3.read(f"{s3_manager.prefix}/env.txt") == b"from env"
+
+
+# --------------------------------------------------------------------------- AWS profiles
+@pytest.fixture
+def aws_home(monkeypatch, tmp_path):
+    """A HOME with ~/.aws/credentials and ~/.aws/config, found at their default places."""
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("AWS_SHARED_CREDENTIALS_FILE")
+    monkeypatch.delenv("AWS_CONFIG_FILE")
+
+    def write(credentials: str = "", config: str = "") -> None:
+        (home / ".aws" / "credentials").write_text(credentials)
+        (home / ".aws" / "config").write_text(config)
+
+    return write
+
+
+@pytest.fixture(params=["botocore", "configparser"])
+def profile_reader(request, monkeypatch):
+    """Profiles resolved by botocore, or read from the files when botocore is missing."""
+    if request.param == "configparser":
+        for name in ("botocore", "botocore.session", "botocore.exceptions"):
+            monkeypatch.setitem(sys.modules, name, None)  # import fails as if not installed
+    return request.param
+
+
+def test_aws_profile_keys_and_region(s3_manager, signing_s3, aws_home, profile_reader, monkeypatch):
+    """AWS_PROFILE picks a profile of ~/.aws/credentials; its region comes from
+    ~/.aws/config's [profile name] section."""
+    user = signing_s3.new_user()
+    key_id, secret = signing_s3.new_key(user)
+    aws_home(
+        credentials=f"[default]\naws_access_key_id = AKIAWRONGDEFAULT\naws_secret_access_key = wrong\n\n"
+                    f"[notebooks]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n",
+        config="[default]\nregion = us-west-1\n\n[profile notebooks]\nregion = eu-west-2\n",
+    )
+    monkeypatch.setenv("AWS_PROFILE", "notebooks")
+    cm = s3_manager()
+    assert cm.region_name == "eu-west-2"
+    cm.save(text("profile"), "p.txt")
+    assert cm.get("p.txt")["content"] == "profile"
+    assert signing_s3.read(f"{s3_manager.prefix}/p.txt") == b"profile"
+
+
+def test_default_profile_without_aws_profile(s3_manager, signing_s3, aws_home, profile_reader):
+    """No keys configured anywhere else: the [default] profile is used, as boto3 does."""
+    role = signing_s3.role_credentials()
+    aws_home(credentials=f"[default]\naws_access_key_id = {role['AccessKeyId']}\n"
+                         f"aws_secret_access_key = {role['SecretAccessKey']}\n"
+                         f"aws_session_token = {role['SessionToken']}\n")
+    cm = s3_manager()
+    cm.save(text("default profile"), "d.txt")
+    assert signing_s3.read(f"{s3_manager.prefix}/d.txt") == b"default profile"
+
+
+def test_explicit_keys_win_over_the_profile(s3_manager, signing_s3, aws_home, monkeypatch):
+    aws_home(credentials="[notebooks]\naws_access_key_id = AKIAWRONGPROFILE\naws_secret_access_key = wrong\n")
+    monkeypatch.setenv("AWS_PROFILE", "notebooks")
+    expect_403(s3_manager().save, text("x"), "x.txt")  # the profile's keys are really used
+    cm = s3_manager(access_key_id=signing_s3.key_id, secret_access_key=signing_s3.secret)
+    cm.save(text("traits"), "k.txt")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", signing_s3.key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", signing_s3.secret)
+    s3_manager().save(text("environment"), "e.txt")  # as botocore: AWS_* keys before profiles
+    assert signing_s3.read(f"{s3_manager.prefix}/k.txt") == b"traits"
+    assert signing_s3.read(f"{s3_manager.prefix}/e.txt") == b"environment"
+
+
+def test_unknown_profile_stops_the_server(s3_manager, aws_home, profile_reader, monkeypatch):
+    from traitlets import TraitError
+
+    aws_home(credentials="[default]\naws_access_key_id = AKIAX\naws_secret_access_key = x\n",
+             config="[profile team-a]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_PROFILE", "team-b")
+    with pytest.raises(TraitError, match="AWS_PROFILE: the profile 'team-b' is in neither"):
+        s3_manager()
+
+
+def test_role_profile_without_botocore_is_a_clear_error(s3_manager, aws_home, monkeypatch):
+    from traitlets import TraitError
+
+    for name in ("botocore", "botocore.session", "botocore.exceptions"):
+        monkeypatch.setitem(sys.modules, name, None)
+    aws_home(config="[profile analyst]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n")
+    monkeypatch.setenv("AWS_PROFILE", "analyst")
+    with pytest.raises(TraitError, match="install botocore"):
+        s3_manager()
+
+
+def test_role_profile_is_assumed_through_sts(s3_manager, signing_s3, aws_home, monkeypatch):
+    """A role_arn + source_profile profile (botocore): the role is assumed with the source
+    profile's keys; the manager signs with the role session's credentials."""
+    role_arn = signing_s3.new_role()
+    aws_home(
+        credentials=f"[base]\naws_access_key_id = {signing_s3.key_id}\naws_secret_access_key = {signing_s3.secret}\n",
+        config=f"[profile analyst]\nrole_arn = {role_arn}\nsource_profile = base\nrole_session_name = jupyter\n",
+    )
+    monkeypatch.setenv("AWS_PROFILE", "analyst")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", signing_s3.endpoint)  # botocore's STS client
+    from net_proxies import ForwardProxy
+
+    proxy = ForwardProxy(int(signing_s3.endpoint.rsplit(":", 1)[1]))
+    try:
+        s3_manager(store_options={"proxy_url": proxy.url}).save(text("as the role"), "r.txt")
+    finally:
+        proxy.stop()
+    assert signing_s3.read(f"{s3_manager.prefix}/r.txt") == b"as the role"
+    assert proxy.headers
+    for headers in proxy.headers:  # signed with the role session, not the source keys
+        assert headers.get("x-amz-security-token"), headers
+        assert signing_s3.key_id not in headers["authorization"]
+
+
+def test_credential_process_profile(s3_manager, signing_s3, aws_home, monkeypatch, tmp_path):
+    """A credential_process profile (botocore) runs the command for the keys."""
+    user = signing_s3.new_user()
+    key_id, secret = signing_s3.new_key(user)
+    script = tmp_path / "vault.py"
+    script.write_text(f"import json; print(json.dumps({{'Version': 1, 'AccessKeyId': {key_id!r}, "
+                      f"'SecretAccessKey': {secret!r}}}))")
+    aws_home(config=f"[profile vault]\ncredential_process = {sys.executable} {script}\n")
+    monkeypatch.setenv("AWS_PROFILE", "vault")
+    s3_manager().save(text("from a process"), "v.txt")
+    assert signing_s3.read(f"{s3_manager.prefix}/v.txt") == b"from a process"
 
 
 # --------------------------------------------------------------------------- refreshed keys

@@ -115,7 +115,10 @@ class S3Traits(HasTraits):
 
     @default("region_name")
     def _region_name_default(self) -> str:
-        return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not region and self._aws_profile() is not None:
+            region = self._aws_profile().region
+        return region or "us-east-1"
 
     @validate("endpoint_url")
     def _validate_endpoint_url(self, proposal: dict[str, Any]) -> str:
@@ -210,7 +213,18 @@ class S3Traits(HasTraits):
             return _normalized(self.credential_provider)
         if self.boto3_session is not None:
             return _normalized(_session_provider(self.boto3_session))
+        profile = self._aws_profile()
+        if profile is not None and profile.provider is not None:
+            return _normalized(profile.provider)
         return None
+
+    def _aws_profile(self) -> Optional[AwsProfile]:
+        """The shared-config profile whose credentials apply when none are configured here,
+        found once (see `AwsProfile.find`)."""
+        if "_aws_profile_found" not in self.__dict__:
+            explicit = self.access_key_id or self.anon or self.credential_provider or self.boto3_session
+            self.__dict__["_aws_profile_found"] = None if explicit else AwsProfile.find()
+        return self.__dict__["_aws_profile_found"]
 
     def _store_location(self) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
         if self.init_s3_hook is not None:
@@ -223,6 +237,107 @@ class S3Traits(HasTraits):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} bucket={self.bucket!r} prefix={self.prefix!r} endpoint={self.endpoint_url or 'AWS'!r}>"
+
+
+# Profile settings that give credentials (any other profile only sets a region etc.).
+_CREDENTIAL_SETTINGS = frozenset({
+    "aws_access_key_id", "role_arn", "credential_process", "sso_session", "sso_start_url",
+    "sso_account_id", "web_identity_token_file", "credential_source", "login_session",
+})
+
+
+class AwsProfile:
+    """A profile of the AWS shared files (``~/.aws/credentials``, ``~/.aws/config``), which
+    boto3 and so ``s3contents`` read and object_store does not.
+
+    As botocore does: keys in AWS_ACCESS_KEY_ID win over any profile; AWS_PROFILE (or
+    AWS_DEFAULT_PROFILE) names the profile, and naming one that does not exist stops the
+    server; without a name, the ``default`` profile applies when the files have one and no
+    web identity (EKS IRSA) is configured. With botocore installed, its session resolves the
+    profile, so role_arn/source_profile, SSO and credential_process profiles work and are
+    refreshed; without it the profile's static keys are read."""
+
+    def __init__(self, name: str, provider: Optional[Callable[[], Any]], region: Optional[str]):
+        self.name = name
+        self.provider = provider
+        self.region = region
+
+    @classmethod
+    def find(cls) -> Optional[AwsProfile]:
+        if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
+            return None
+        named = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+        if not named and os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE") and os.environ.get("AWS_ROLE_ARN"):
+            return None
+        name = named or "default"
+        credentials_file, config_file = _aws_shared_files()
+        sections = _read_ini(credentials_file), _read_ini(config_file)
+        in_credentials = sections[0].get(name)
+        in_config = sections[1].get(name if name == "default" else f"profile {name}")
+        if in_config is None and name != "default":
+            in_config = sections[1].get(name)
+        if in_credentials is None and in_config is None:
+            if named:
+                raise TraitError(
+                    f"AWS_PROFILE: the profile {name!r} is in neither {credentials_file} nor {config_file} "
+                    "(AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE choose other files)"
+                )
+            return None
+        merged = {**(in_config or {}), **(in_credentials or {})}
+        region = merged.get("region")
+        if not _CREDENTIAL_SETTINGS.intersection(merged):
+            # Like botocore: a profile without credentials (only a region, say) leaves
+            # them to the rest of the chain (web identity, containers, instance metadata).
+            return cls(name, None, region) if named else None
+        session = _botocore_session(name)
+        if session is not None:
+            return cls(name, _session_provider(session), region)
+        key, secret = merged.get("aws_access_key_id"), merged.get("aws_secret_access_key")
+        if not key or not secret:
+            raise TraitError(
+                f"AWS_PROFILE: the profile {name!r} has no aws_access_key_id/aws_secret_access_key; "
+                "install botocore (pip install boto3) to use role, SSO or credential_process profiles"
+            )
+        static = (key, secret, merged.get("aws_session_token") or None, None)
+        return cls(name, lambda: static, region)
+
+
+def _aws_shared_files() -> tuple[str, str]:
+    home = os.path.expanduser("~")
+    credentials = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join(home, ".aws", "credentials")
+    config = os.environ.get("AWS_CONFIG_FILE") or os.path.join(home, ".aws", "config")
+    return os.path.expanduser(credentials), os.path.expanduser(config)
+
+
+def _read_ini(path: str) -> dict[str, dict[str, str]]:
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error as e:
+        raise TraitError(f"AWS_PROFILE: cannot parse {path}: {e}") from e
+    return {section: dict(parser.items(section)) for section in parser.sections()}
+
+
+def _botocore_session(profile: str) -> Any:
+    """A botocore session for the profile, with credentials, or None without botocore."""
+    try:
+        import botocore.exceptions
+        import botocore.session
+    except ImportError:
+        return None
+    session = botocore.session.Session(profile=profile)
+    try:
+        if not session.get_config_variable("region"):
+            # The STS client of a role profile needs one; ours defaults to us-east-1 too.
+            session.set_config_variable("region", "us-east-1")
+        credentials = session.get_credentials()
+    except botocore.exceptions.BotoCoreError as e:
+        raise TraitError(f"AWS_PROFILE: the profile {profile!r} cannot be used: {e}") from e
+    if credentials is None:
+        raise TraitError(f"AWS_PROFILE: the profile {profile!r} gives no credentials")
+    return session
 
 
 def _access_point_location(
