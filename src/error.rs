@@ -102,13 +102,13 @@ impl Error {
             object_store::Error::Precondition { .. } => Error::Conflict(format!(
                 "{path:?} was changed by someone else while trying to {op} it; reload and try again"
             )),
-            object_store::Error::PermissionDenied { source, .. }
-            | object_store::Error::Unauthenticated { source, .. } => refused(op, path, source.as_ref()),
             source if is_login_failure(&source) => Error::PermissionDenied {
                 op,
                 path,
                 detail: format!("no credentials for the store: the login was refused or could not be made ({source})"),
             },
+            object_store::Error::PermissionDenied { source, .. }
+            | object_store::Error::Unauthenticated { source, .. } => refused(op, path, source.as_ref()),
             source if is_refusal(&source) => refused(op, path, &source),
             source if is_unavailable(&source) => Error::Unavailable { op, path, detail: source.to_string() },
             source => Error::Store { op, path, source },
