@@ -111,23 +111,34 @@ def test_create_type_run_save_reload(page, lab_raw):
     dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
     page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current.jp-mod-dirty").wait_for(state="detached")
     name = "first.ipynb"
-    nb = wait_until(lambda: stored_notebook(lab_raw, name), f"{name} in the bucket")
-    assert not lab_raw.exists("Untitled.ipynb")
+
+    def saved_and_renamed():
+        # The rename (copy, then delete of the old name) and the save with the outputs
+        # reach the bucket in their own time: wait for the end state, not a step of it.
+        nb = stored_notebook(lab_raw, name)
+        if nb is None or lab_raw.exists("Untitled.ipynb"):
+            return None
+        outputs = ["".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])]
+        return nb if any("42" in text for text in outputs) else None
+
+    nb = wait_until(saved_and_renamed, f"{name} saved with its output, and no Untitled.ipynb left")
     assert "print(6 * 7)" in cell_sources(nb)
-    assert any("42" in "".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
     # Reload without the fixture's `reset` flag: a workspace reset that lands after the
     # open below would close the notebook again.
     page.goto(page.url.replace("&reset", "").replace("?reset&", "?").replace("?reset", ""))
     wait_ready(page)
-    command(page, "docmanager:open", {"path": name})
-    # The document is loaded from the bucket (its model), then shown (the DOM); on a
-    # loaded machine either can take a while.
-    page.wait_for_function(
-        """(n) => { const w = window.jupyterapp.shell.currentWidget;
-                   return w && w.context && w.context.path === n && w.context.isReady &&
-                          w.content.model.cells.get(0).sharedModel.getSource().includes('print(6 * 7)'); }""",
-        arg=name, timeout=KERNEL_TIMEOUT,
+    # Open it once JupyterLab has restored its layout (a restore that lands later can
+    # activate another tab), and read the cell from the model loaded from the bucket.
+    source = page.evaluate(
+        """async (n) => { const app = window.jupyterapp;
+                         await app.restored;
+                         const w = await app.commands.execute('docmanager:open', {path: n});
+                         await w.context.ready;
+                         app.shell.activateById(w.id);
+                         return w.content.model.cells.get(0).sharedModel.getSource(); }""",
+        name,
     )  # fmt: skip
+    assert "print(6 * 7)" in source
     page.locator(".jp-Cell:visible .cm-content", has_text="print(6 * 7)").first.wait_for(timeout=KERNEL_TIMEOUT)
     page.locator(".jp-OutputArea-output:visible", has_text="42").first.wait_for(timeout=KERNEL_TIMEOUT)
 
