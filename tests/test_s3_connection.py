@@ -275,6 +275,23 @@ def test_unknown_profile_stops_the_server(s3_manager, aws_home, profile_reader, 
         s3_manager()
 
 
+def test_profile_with_only_a_region_leaves_credentials_to_the_chain(s3_manager, signing_s3, aws_home, monkeypatch):
+    """As botocore: a profile without credentials sets the region; the keys come from the
+    rest of the chain (here the instance metadata service)."""
+    aws_home(config="[profile regional]\nregion = ap-northeast-1\n")
+    monkeypatch.setenv("AWS_PROFILE", "regional")
+    endpoint = _CredentialEndpoint(signing_s3.role_credentials())
+    try:
+        monkeypatch.setenv("AWS_METADATA_ENDPOINT", endpoint.url)
+        cm = s3_manager()
+        cm.save(text("chain"), "c.txt")
+    finally:
+        endpoint.stop()
+    assert cm.region_name == "ap-northeast-1"
+    assert signing_s3.read(f"{s3_manager.prefix}/c.txt") == b"chain"
+    assert ("PUT", "/latest/api/token") in endpoint.requests
+
+
 def test_role_profile_without_botocore_is_a_clear_error(s3_manager, aws_home, monkeypatch):
     from traitlets import TraitError
 
@@ -506,10 +523,14 @@ def web_identity(signing_s3, monkeypatch, tmp_path):
     sts.stop()
 
 
-def test_web_identity_irsa(s3_manager, signing_s3, web_identity, monkeypatch):
+def test_web_identity_irsa(s3_manager, signing_s3, web_identity, monkeypatch, tmp_path):
     """The token file's content is exchanged (unsigned, over verified TLS) for role
-    credentials, which the signature-checking server accepts for save, get and list."""
+    credentials, which the signature-checking server accepts for save, get and list.
+    A default profile in the image does not get in the way (boto3's order)."""
     monkeypatch.setenv("AWS_ROLE_SESSION_NAME", "jupyter-alice")
+    stale = tmp_path / "aws-credentials"
+    stale.write_text("[default]\naws_access_key_id = AKIASTALEIMAGEKEY\naws_secret_access_key = stale\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(stale))
     cm = s3_manager()
     cm.save(text("irsa"), "w.txt")
     assert cm.get("w.txt")["content"] == "irsa"
