@@ -128,7 +128,7 @@ def gcs_authorized_user(params: dict) -> dict:
     fake_gcs = subprocess.Popen(
         [params["fake_gcs"], "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1", "-port", str(port),
          "-external-url", f"http://127.0.0.1:{port}", "-public-host", f"127.0.0.1:{port}", "-log-level", "warn"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
     )
     try:
         _wait_for(f"http://127.0.0.1:{port}/storage/v1/b")
@@ -162,6 +162,15 @@ def gcs_authorized_user(params: dict) -> dict:
         fake_gcs.wait(timeout=10)
     return {"runs": runs, "token_requests": token_requests, "authorizations": authorizations, "refused": refused,
             "revoked_requests": oauth.requests[len(token_requests):]}
+
+
+def _die_with_parent() -> None:
+    """In the server's child process: killed with the scenario even if it is killed (a
+    timeout), so nothing is left running in the namespace."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _wait_for(url: str, timeout: float = 30) -> None:
