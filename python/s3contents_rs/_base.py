@@ -514,6 +514,17 @@ class StoreContentsMixin(HasTraits):
                 model["content"], model["type"], model["format"] = "", "file", "text"
         return model
 
+    def _store_checkpoints(self) -> bool:
+        """True when checkpoints are ours, unmodified: a save may then make a notebook's
+        first checkpoint straight in the store, without the HEAD for its timestamp."""
+        from .checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
+
+        checkpoints = self.checkpoints  # type: ignore[attr-defined]
+        return any(
+            isinstance(checkpoints, base) and type(checkpoints).create_checkpoint is base.create_checkpoint
+            for base in (ObjectStoreCheckpoints, AsyncObjectStoreCheckpoints)
+        )
+
     def _log_trashed(self, path: str, trashed: str) -> None:
         self.log.info("Moved %s to the trash: %s", path, trashed)  # type: ignore[attr-defined]
 

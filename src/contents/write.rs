@@ -22,9 +22,24 @@ impl Contents {
     /// Store `data` as a NEW file at `path`: 409 when anything exists there already,
     /// even when another server created it a moment ago (a create-only write, If-None-Match).
     pub async fn create(&self, path: &ApiPath, data: Bytes) -> Result<Entry> {
+        self.create_file(path, data, true).await
+    }
+
+    /// `create` for a name just picked as free from a listing of its folder
+    /// (`new_untitled`): that listing already showed no folder of this name, so the
+    /// shadow check is skipped. Its LIST would only have narrowed, not closed, the window
+    /// in which a folder of that name can appear: no store can make "create unless a
+    /// prefix exists" atomic. Two requests: create-only PUT, HEAD.
+    pub async fn create_listed(&self, path: &ApiPath, data: Bytes) -> Result<Entry> {
+        self.create_file(path, data, false).await
+    }
+
+    async fn create_file(&self, path: &ApiPath, data: Bytes, check_dir: bool) -> Result<Entry> {
         self.check_writable("write", path)?;
         let key = self.keys.file_key(path)?;
-        self.refuse_directory(path).await?;
+        if check_dir {
+            self.refuse_directory(path).await?;
+        }
         self.put_new(path, &key, PutPayload::from_bytes(data)).await?;
         self.head_written(path).await
     }
