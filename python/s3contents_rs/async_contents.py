@@ -3,6 +3,7 @@ Jupyter server's event loop never waits on the network."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from typing import Optional
@@ -11,7 +12,7 @@ from jupyter_server.services.contents.manager import AsyncContentsManager, copy_
 from tornado.web import HTTPError
 from traitlets import default
 
-from ._base import StoreContentsMixin
+from ._base import _OFF_LOOP_BYTES, _OFF_LOOP_ENTRIES, StoreContentsMixin
 from .checkpoints import AsyncObjectStoreCheckpoints
 from .exceptions import AlreadyExistsError, NotFoundError, S3ContentsError, http_errors
 
@@ -36,9 +37,34 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
             fetched = await self._store.get_async(
                 path, self._content_encoding(path, type, format, bool(content), require_hash)
             )
-        model = self._build_model(fetched, type, format, bool(content), require_hash)
+        model = await self._build_model_async(fetched, type, format, bool(content), require_hash)
         self.emit(data={"action": "get", "path": path})
         return model
+
+    async def _build_model_async(self, fetched, type, format, content, require_hash):
+        """`_build_model`, in a worker thread when it is heavy (a large notebook to parse,
+        validate and check, a large listing), so the event loop keeps serving."""
+        _, data, _, children = fetched
+        if children is not None and len(children) >= _OFF_LOOP_ENTRIES:
+            return await asyncio.to_thread(self._build_model, fetched, type, format, content, require_hash)
+        notary = self._off_loop(len(data)) if data is not None else None
+        if notary is None:
+            return self._build_model(fetched, type, format, content, require_hash)
+        model = await asyncio.to_thread(self._build_model, fetched, type, format, content, require_hash, notary)
+        return self._finish_trust(model, notary)
+
+    async def _serialize_async(self, model, path):
+        """`_serialize`, with a notebook's signing, validation and JSON in a worker thread."""
+        if model["type"] != "notebook":
+            return self._serialize(model, path)
+        notary = self._off_loop(_OFF_LOOP_BYTES)
+        if notary is None:
+            return self._serialize(model, path)
+        data, validation_error, signature, trusted = await asyncio.to_thread(
+            self._serialize_notebook_off_loop, model, path, notary
+        )
+        self._store_signature(notary, signature, trusted, path)
+        return data, validation_error
 
     async def dir_exists(self, path):
         with http_errors():
@@ -69,7 +95,7 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
                 make_dir = self._store.create_dir_async if _create_only else self._store.make_dir_async
                 entry, validation_error = await make_dir(path), {}
             else:
-                data, validation_error = self._serialize(model, path)
+                data, validation_error = await self._serialize_async(model, path)
                 if _create_only:
                     write = self._store.create_listed_async if _listed else self._store.create_async
                 else:
