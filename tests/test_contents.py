@@ -823,6 +823,16 @@ def test_copy_to_explicit_path(cm, raw):
     assert raw.read("sub/b.txt") == b"alpha"
 
 
+def test_copy_onto_itself_is_409_and_a_missing_source_404(cm, raw):
+    raw.put("a.txt", b"a")
+    expect_http(409, cm.copy, "a.txt", "a.txt")
+    expect_http(404, cm.copy, "gone.txt")
+    expect_http(404, cm.copy, "gone.txt", "")
+    raw.put("dir/x.txt", b"x")
+    expect_http(404, cm.copy, "gone.txt", "dir")
+    assert raw.keys() == {"a.txt", "dir/x.txt"}, "a failed copy left its claim behind"
+
+
 def test_copy_onto_existing_file_is_409(cm, raw):
     raw.put("a.txt", b"alpha")
     raw.put("b.txt", b"beta")

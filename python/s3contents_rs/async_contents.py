@@ -152,6 +152,8 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         return kind
 
     async def delete(self, path):
+        if type(self).delete_file is not AsyncObjectStoreContentsManager.delete_file:
+            return await super().delete(path)  # a subclass's own delete_file
         path = path.strip("/")
         if not path:
             raise HTTPError(400, "Can't delete root")
@@ -177,6 +179,8 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         return kind
 
     async def rename(self, old_path, new_path):
+        if type(self).rename_file is not AsyncObjectStoreContentsManager.rename_file:
+            return await super().rename(old_path, new_path)  # a subclass's own rename_file
         # A folder's checkpoints live inside it and moved with it.
         if await self._rename(old_path, new_path) == "file":
             await self.checkpoints.rename_all_checkpoints(old_path, new_path)
@@ -225,7 +229,7 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         with http_errors():
             for attempt in range(_CREATE_ATTEMPTS):
                 target, auto_named = await self._copy_target(path, from_dir, from_name, to_path)
-                if target == path:
+                if auto_named and target == path:
                     # The source's own name was free in the listing of its folder.
                     raise HTTPError(404, f"file or directory does not exist: {path!r}")
                 self._refuse_hidden_write(target)

@@ -129,6 +129,8 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         return kind
 
     def delete(self, path):
+        if type(self).delete_file is not ObjectStoreContentsManager.delete_file:
+            return super().delete(path)  # a subclass's own delete_file
         path = path.strip("/")
         if not path:
             raise HTTPError(400, "Can't delete root")
@@ -154,6 +156,8 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         return kind
 
     def rename(self, old_path, new_path):
+        if type(self).rename_file is not ObjectStoreContentsManager.rename_file:
+            return super().rename(old_path, new_path)  # a subclass's own rename_file
         # A folder's checkpoints live inside it and moved with it.
         if self._rename(old_path, new_path) == "file":
             self.checkpoints.rename_all_checkpoints(old_path, new_path)
@@ -200,7 +204,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         with http_errors():
             for attempt in range(_CREATE_ATTEMPTS):
                 target, auto_named = self._copy_target(path, from_dir, from_name, to_path)
-                if target == path:
+                if auto_named and target == path:
                     # The source's own name was free in the listing of its folder.
                     raise HTTPError(404, f"file or directory does not exist: {path!r}")
                 self._refuse_hidden_write(target)
