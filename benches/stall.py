@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--results-dir", type=Path, default=HERE / "results")
+    parser.add_argument("--servers", choices=["both", "ours"], default="both",
+                        help="'ours' skips the s3contents server (its rename alone takes minutes)")
+    parser.add_argument("--only", action="append", default=[],
+                        help="run operations whose name contains this (repeatable); idle always runs")
     args = parser.parse_args(argv)
     s = sizes(args.quick)
     args.results_dir.mkdir(parents=True, exist_ok=True)
@@ -151,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         prepare(endpoint, s)
         servers["ours"] = Server("ours", sys.executable, endpoint, log_dir)
-        servers["s3contents"] = Server("s3contents", reference_python(), endpoint, log_dir)
+        if args.servers == "both":
+            servers["s3contents"] = Server("s3contents", reference_python(), endpoint, log_dir)
         conns = {name: server.connection() for name, server in servers.items()}
         tree = {"from": "tree_a", "to": "tree_b"}
 
@@ -174,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
             server.request(conns[name], "GET", "/api/contents?content=1")
         for rep in range(s["repeats"]):
             for op in operations("ours"):
-                for name in (("ours", "s3contents") if rep % 2 == 0 else ("s3contents", "ours")):
+                if args.only and op != "idle" and not any(o in op for o in args.only):
+                    continue
+                order = ("ours", "s3contents") if rep % 2 == 0 else ("s3contents", "ours")
+                for name in (n for n in order if n in servers):
                     samples.setdefault((op, name), []).append(poll_during(servers[name], operations(name)[op]))
     finally:
         for server in servers.values():

@@ -34,12 +34,20 @@ impl Contents {
     /// Copy the current file to a new checkpoint, keeping at most `keep` of them
     /// (`keep == 1`: the single id "checkpoint", overwritten each time).
     pub async fn create_checkpoint(&self, path: &ApiPath, keep: usize) -> Result<Checkpoint> {
+        let (id, target) = self.add_checkpoint(path, keep).await?;
+        let meta = self.store().head(&target).await.during("create a checkpoint of", path.as_str())?;
+        Ok(Checkpoint { id, last_modified: whole_seconds(meta.last_modified) })
+    }
+
+    /// `create_checkpoint` without the HEAD for the checkpoint's timestamp (a save makes
+    /// the first checkpoint of a notebook and has no use for it). One COPY (plus a LIST
+    /// to prune when `keep > 1`). Returns the id and the key of the checkpoint.
+    pub async fn add_checkpoint(&self, path: &ApiPath, keep: usize) -> Result<(String, Path)> {
         self.check_writable("create a checkpoint of", path)?;
         let id = if keep <= 1 { SINGLE_CHECKPOINT_ID.to_string() } else { new_checkpoint_id() };
         let source = self.keys().file_key(path)?;
         let target = self.checkpoint_key(path, &id)?;
         self.store().copy(&source, &target).await.during("create a checkpoint of", path.as_str())?;
-        let meta = self.store().head(&target).await.during("create a checkpoint of", path.as_str())?;
         if keep > 1 {
             let all = self.list_checkpoints(path).await?;
             let stale: Vec<Path> = all
@@ -49,7 +57,7 @@ impl Contents {
                 .collect::<Result<_>>()?;
             self.delete_keys(path, stale).await?;
         }
-        Ok(Checkpoint { id, last_modified: whole_seconds(meta.last_modified) })
+        Ok((id, target))
     }
 
     /// Checkpoints of the file at `path`, newest first. One LIST.

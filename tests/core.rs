@@ -183,3 +183,34 @@ async fn timestamps_agree_between_get_stat_and_listing() {
     assert_eq!(saved.last_modified, listed.last_modified);
     assert_eq!(saved.last_modified.timestamp_subsec_nanos(), 0);
 }
+
+#[tokio::test]
+async fn resaving_never_puts_a_file_over_a_folder() {
+    let (store, c) = setup("p");
+    c.write(&p("x.txt"), Bytes::from_static(b"one")).await.unwrap();
+    // Saved again (conditional on the version written): someone else's change is still overwritten.
+    put(&store, "p/x.txt", b"someone else's").await;
+    c.write(&p("x.txt"), Bytes::from_static(b"two")).await.unwrap();
+    assert_eq!(store.get(&Path::parse("p/x.txt").unwrap()).await.unwrap().bytes().await.unwrap(), "two");
+    // Another server replaces the file with a folder of that name: the save is refused.
+    store.delete(&Path::parse("p/x.txt").unwrap()).await.unwrap();
+    put(&store, "p/x.txt/inside.txt", b"folder").await;
+    assert!(matches!(c.write(&p("x.txt"), Bytes::from_static(b"three")).await, Err(Error::BadRequest(_))));
+    assert_eq!(keys(&store).await, vec!["p/x.txt/inside.txt".to_string()]);
+}
+
+#[tokio::test]
+async fn delete_and_rename_say_what_they_found() {
+    let (store, c) = setup("");
+    put(&store, "f.ipynb", b"{}").await;
+    put(&store, "d/a.txt", b"a").await;
+    put(&store, "dotted.dir/b.txt", b"b").await;
+    put(&store, "noext", b"file without extension").await;
+    assert_eq!(c.rename(&p("d"), &p("e")).await.unwrap(), Kind::Directory);
+    assert_eq!(c.rename(&p("noext"), &p("noext2")).await.unwrap(), Kind::File);
+    assert_eq!(c.delete(&p("dotted.dir"), true).await.unwrap(), Kind::Directory);
+    assert_eq!(c.delete(&p("f.ipynb"), true).await.unwrap(), Kind::File);
+    // A copy of a missing file withdraws its claim.
+    assert!(matches!(c.copy_listed(&p("gone.txt"), &p("gone-Copy1.txt")).await, Err(Error::NotFound { .. })));
+    assert_eq!(keys(&store).await, vec!["e/.s3keep".to_string(), "e/a.txt".to_string(), "noext2".to_string()]);
+}

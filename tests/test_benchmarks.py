@@ -72,18 +72,25 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
     assert requests("list_1000")["by_kind"] == {"LIST": 1}
     assert requests("get_nb_5m")["by_kind"] == {"GET": 1}
     assert requests("checkpoint_restore")["by_kind"] == {"COPY": 1}
-    # A save is the floor's PUT + HEAD plus one LIST (a file must not shadow a folder).
+    # Saving a file this server wrote last: the floor's PUT (conditional) + HEAD, no LIST.
     for name in ("save_nb_10k", "save_nb_5m"):
-        assert requests(name)["by_kind"] == {"LIST": 1, "PUT": 1, "HEAD": 1}, name
-    # new_untitled next to Untitled ... Untitled99: no request per existing name.
-    assert requests("new_untitled_after_100")["total"] <= 10
+        assert requests(name)["by_kind"] == {"PUT": 1, "HEAD": 1}, name
+    # new_untitled next to Untitled ... Untitled99: the floor's LIST, PUT, HEAD, checkpoint COPY.
+    assert requests("new_untitled_after_100") == requests("new_untitled_after_100", "floor")
+    assert requests("new_untitled_after_100")["by_kind"] == {"LIST": 1, "PUT": 1, "HEAD": 1, "COPY": 1}
     assert requests("new_untitled_after_100", "s3contents")["total"] >= 1
+    # A copy: the floor's LIST, COPY, HEAD plus the create-only claim of the target.
+    assert requests("copy_file")["by_kind"] == {"LIST": 1, "PUT": 1, "COPY": 1, "HEAD": 1}
     # A 200-file folder: one server-side COPY per file, one bulk DELETE, and a few requests
     # to claim the target and re-check the source before deleting it (README, Reliability).
     rename = requests("rename_tree_200")["by_kind"]
-    assert rename["COPY"] == 200 and rename["DELETE_MULTI"] == 1 and requests("rename_tree_200")["total"] <= 210
-    delete = requests("delete_tree_200")["by_kind"]
-    assert delete.get("DELETE_MULTI") == 1 and "DELETE" not in delete and requests("delete_tree_200")["total"] <= 4
+    assert rename["COPY"] == 200 and rename["DELETE_MULTI"] == 1
+    # ... exactly: the target check (LIST + HEAD), the listing, the claim, the second listing.
+    assert rename == {"COPY": 200, "DELETE_MULTI": 1, "LIST": 3, "HEAD": 1, "PUT": 1}, rename
+    assert requests("rename_tree_200")["total"] == requests("rename_tree_200", "floor")["total"] + 3
+    # A folder delete: the floor's listing and bulk delete, no HEAD, no checkpoint listing.
+    assert requests("delete_tree_200") == requests("delete_tree_200", "floor")
+    assert requests("delete_tree_200")["by_kind"] == {"LIST": 1, "DELETE_MULTI": 1}
     # A 20 MB chunked upload: multipart, 8 MiB parts, never one big PUT.
     upload = requests("upload_chunked_20m")["by_kind"]
     assert upload["MPU_CREATE"] == 1 and upload["MPU_PART"] == 3 and upload["MPU_COMPLETE"] == 1 and "PUT" not in upload

@@ -611,6 +611,101 @@ def test_save_trusted_notebook_is_signed(cm, raw):
     assert all(c["metadata"].get("trusted") is True for c in code)
 
 
+def big_nb(cells: int = 400, *, trusted_output: bool = True) -> nbformat.NotebookNode:
+    """A notebook of a few MB: above the size from which the async manager parses,
+    validates and signs in a worker thread."""
+    nb = new_notebook()
+    for i in range(cells):
+        outputs = [new_output("stream", name="stdout", text=f"line {i}\n" * 400)]
+        if trusted_output:
+            outputs.append(new_output("execute_result", data={"text/html": f"<b>{i}</b>"}, execution_count=i))
+        nb.cells.append(new_code_cell(f"print({i})", outputs=outputs))
+    return nb
+
+
+def test_large_notebook_trust_and_validation(cm, raw):
+    """The large-notebook path (worker thread in the async manager) marks trust, signs
+    on save and reports validation errors exactly as the small one does."""
+    nb = big_nb()
+    assert len(nb_bytes(nb)) > 1024 * 1024
+    raw.put("big.ipynb", nb_bytes(nb))  # unsigned, with rich output
+    model = cm.get("big.ipynb")
+    code = [c for c in model["content"]["cells"] if c["cell_type"] == "code"]
+    assert len(code) == 400 and all(c["metadata"]["trusted"] is False for c in code)
+    assert "__s3contents_rs_signature" not in model and "message" not in model
+
+    for cell in model["content"]["cells"]:
+        cell["metadata"]["trusted"] = True
+    cm.save({"type": "notebook", "content": model["content"]}, "big.ipynb")
+    stored = json.loads(raw.read("big.ipynb"))
+    assert all("trusted" not in c["metadata"] for c in stored["cells"]), "trust flags are not stored"
+    code = [c for c in cm.get("big.ipynb")["content"]["cells"] if c["cell_type"] == "code"]
+    assert all(c["metadata"]["trusted"] is True for c in code), "the save did not sign the notebook"
+
+    invalid = json.loads(nb_bytes(nb))
+    invalid["cells"][0]["bogus"] = 1
+    raw.put("invalid.ipynb", json.dumps(invalid).encode())
+    assert "Notebook validation failed" in cm.get("invalid.ipynb")["message"]
+
+
+def test_large_notebook_does_not_block_the_event_loop(cm, raw):
+    """While the async manager parses, validates and checks a large notebook, other
+    coroutines on the server's event loop keep running (they would not run at all if
+    the work ran on the loop)."""
+    if not cm.is_async:
+        pytest.skip("the blocking manager runs in its caller's thread")
+    import asyncio
+
+    nb = big_nb(800)
+    raw.put("big.ipynb", nb_bytes(nb))
+    manager = cm.raw
+
+    async def scenario():
+        fetched = await manager._store.get_async("big.ipynb", "text")
+        ticks = 0
+        done = False
+
+        async def ticker():
+            nonlocal ticks
+            while not done:
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        task = asyncio.ensure_future(ticker())
+        await asyncio.sleep(0)
+        start = time.perf_counter()
+        model = await manager._build_model_async(fetched, None, None, True, False)
+        elapsed = time.perf_counter() - start
+        saved_ticks = ticks
+        await manager._serialize_async({"type": "notebook", "content": model["content"]}, "big.ipynb")
+        done = True
+        await task
+        return model, elapsed, saved_ticks, ticks
+
+    model, elapsed, get_ticks, all_ticks = cm.run(scenario())
+    assert len(model["content"]["cells"]) == 800
+    assert elapsed > 0.05, f"the notebook parsed too fast ({elapsed:.3f} s) for this test to mean anything"
+    assert get_ticks >= 3, f"the event loop ran {get_ticks} times in {elapsed:.2f} s of parsing"
+    assert all_ticks - get_ticks >= 3, "the event loop did not run while the notebook was serialised"
+
+
+def test_large_listing_is_complete(cm, raw):
+    """A folder above the size the async manager lists in a worker thread (and above one
+    LIST page): every entry once, hidden and checkpoint entries left out."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [f"f{i:04d}.txt" for i in range(1100)]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda n: raw.put(f"big/{n}", b"x"), names))
+    raw.put("big/.hidden", b"h")
+    raw.put("big/sub/a.txt", b"a")
+    raw.put("big/.ipynb_checkpoints/f0000-checkpoint.txt", b"c")
+    model = cm.get("big")
+    listed = sorted(m["name"] for m in model["content"])
+    assert listed == sorted(names + ["sub"])
+    assert all(m["content"] is None for m in model["content"])
+
+
 def test_chunked_upload(cm, raw):
     """Large-file upload as JupyterLab does it (chunk 1, 2, ..., -1)."""
     parts = [b"\x00first-", b"\x01second-", b"\x02last"]
@@ -726,6 +821,16 @@ def test_copy_to_explicit_path(cm, raw):
     model = cm.copy("a.txt", "sub/b.txt")
     assert model["path"] == "sub/b.txt"
     assert raw.read("sub/b.txt") == b"alpha"
+
+
+def test_copy_onto_itself_is_409_and_a_missing_source_404(cm, raw):
+    raw.put("a.txt", b"a")
+    expect_http(409, cm.copy, "a.txt", "a.txt")
+    expect_http(404, cm.copy, "gone.txt")
+    expect_http(404, cm.copy, "gone.txt", "")
+    raw.put("dir/x.txt", b"x")
+    expect_http(404, cm.copy, "gone.txt", "dir")
+    assert raw.keys() == {"a.txt", "dir/x.txt"}, "a failed copy left its claim behind"
 
 
 def test_copy_onto_existing_file_is_409(cm, raw):

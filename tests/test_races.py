@@ -119,3 +119,26 @@ def test_many_concurrent_creators_get_distinct_names(make_cm, raw, flavor):
     paths = sorted(m["path"] for m in models)
     assert len(set(paths)) == count, paths
     assert raw.keys() == set(paths)
+
+
+def test_resaving_skips_the_folder_check_but_never_covers_a_folder(make_proxied_cm, fault_proxy, raw):
+    """A file this server saved last is saved again with a PUT conditional on the version
+    it wrote (no LIST for a folder of that name: the file existed, so the PUT cannot put
+    a file over a folder). When another server replaced the file with a folder meanwhile,
+    the condition fails and the folder check refuses the save."""
+    cm = make_proxied_cm()
+    model = {"type": "file", "format": "text", "content": "one"}
+    cm.save(model, "x.txt")
+    fault_proxy.reset()
+    cm.save(dict(model, content="two"), "x.txt")
+    assert [r.method for r in fault_proxy.records] == ["PUT", "HEAD"], fault_proxy.records
+    assert raw.read("x.txt") == b"two"
+
+    raw.put("x.txt", b"another server's version")  # still overwritten: last writer wins
+    cm.save(dict(model, content="three"), "x.txt")
+    assert raw.read("x.txt") == b"three"
+
+    cm.store.delete("x.txt", False)  # bypasses the manager's bookkeeping, as another server would
+    raw.put("x.txt/inside.txt", b"a folder now")
+    expect_status(400, cm.save, dict(model, content="four"), "x.txt")
+    assert raw.keys() == {"x.txt/inside.txt"}

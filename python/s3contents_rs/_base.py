@@ -32,6 +32,14 @@ from .fs import ContentsFS
 from ._logging import route_core_logs
 
 
+# Notebooks (bytes) and listings (entries) from this size on are turned into models in a
+# worker thread by the async manager (see StoreContentsMixin._off_loop). nbformat needs
+# about 50 ms per MB here: 64 KB is a few milliseconds.
+_OFF_LOOP_BYTES = 64 * 1024
+_OFF_LOOP_ENTRIES = 500
+# Where _fill_notebook leaves a signature for _finish_trust (never returned to a client).
+_SIGNATURE = "__s3contents_rs_signature"
+
 # Every store opened in this process, so uploads in progress are aborted at shutdown
 # (jupyter_server exits normally on SIGTERM/SIGINT, which runs atexit handlers).
 _open_stores: "weakref.WeakSet[ContentsStore]" = weakref.WeakSet()
@@ -311,7 +319,11 @@ class StoreContentsMixin(HasTraits):
         format: Optional[str],
         content: bool,
         require_hash: bool,
+        notary: Any = None,
     ) -> dict[str, Any]:
+        """The model for what the core fetched. With `notary`, this runs off the event loop
+        (see `_off_loop`): a notebook's trust signature is computed but not looked up, and
+        `_finish_trust` must be called on the loop thread with the returned model."""
         entry, data, data_format, children = fetched
         model_type = self._model_type(entry.path, entry.kind, requested_type)
         model = self._base_model(entry, model_type)
@@ -326,7 +338,7 @@ class StoreContentsMixin(HasTraits):
             return model
         if content and data is not None:
             if model_type == "notebook":
-                self._fill_notebook(model, data)
+                self._fill_notebook(model, data, notary)
             elif data_format == "bytes":
                 self._fill_file(model, data, format)
             else:
@@ -336,17 +348,97 @@ class StoreContentsMixin(HasTraits):
             model["hash_algorithm"] = self.hash_algorithm
         return model
 
-    def _fill_notebook(self, model: dict[str, Any], data: Union[str, bytes]) -> None:
+    def _fill_notebook(self, model: dict[str, Any], data: Union[str, bytes], notary: Any = None) -> None:
         validation_error: dict[str, Any] = {}
         try:
             text = data.decode("utf-8") if isinstance(data, bytes) else data
             nb = nbformat.reads(text, as_version=4, capture_validation_error=validation_error)
         except Exception as e:
             raise HTTPError(400, f"Unreadable Notebook: {model['path']} {e!r}") from e
-        self.mark_trusted_cells(nb, model["path"])  # type: ignore[attr-defined]
+        if notary is None:
+            self.mark_trusted_cells(nb, model["path"])  # type: ignore[attr-defined]
+        else:
+            # NotebookNotary.check_signature in two halves: the HMAC over the whole
+            # notebook here, the lookup in the notary's sqlite store (whose connection
+            # belongs to the loop thread) in `_finish_trust`.
+            model[_SIGNATURE] = notary.compute_signature(nb) if nb.nbformat >= 3 else None
         model["content"] = nb
         model["format"] = "json"
         self.validate_notebook_model(model, validation_error)  # type: ignore[attr-defined]
+
+    # -- keeping the event loop free (async manager) ----------------------------------
+
+    def _off_loop(self, size: int) -> Any:
+        """The notary to hand to work done in a worker thread, or None to stay on the loop.
+
+        nbformat's parsing, validation and signing of a large notebook take seconds of
+        pure Python; on the event loop they stall every other request of the server. In a
+        worker thread the loop still runs between the GIL's switches (5 ms). The notary's
+        signature store is an sqlite connection tied to the thread that opened it, so it
+        is opened here, on the loop thread, and only used there (`_finish_trust`,
+        `_store_signature`). Managers that override the trust hooks keep running them
+        on the loop, as jupyter_server does."""
+        from jupyter_server.services.contents.manager import ContentsManager
+
+        cls = type(self)
+        if size < _OFF_LOOP_BYTES:
+            return None
+        if cls.mark_trusted_cells is not ContentsManager.mark_trusted_cells:  # type: ignore[attr-defined]
+            return None
+        if cls.check_and_sign is not ContentsManager.check_and_sign:  # type: ignore[attr-defined]
+            return None
+        notary = self.notary  # type: ignore[attr-defined]
+        notary.secret, notary.digestmod  # noqa: B018 (computed here, not in the thread)
+        return notary
+
+    def _finish_trust(self, model: dict[str, Any], notary: Any) -> dict[str, Any]:
+        """On the loop thread: what `mark_trusted_cells` does, with the signature that
+        `_fill_notebook` computed in the worker thread."""
+        if _SIGNATURE not in model:
+            return model
+        signature = model.pop(_SIGNATURE)
+        trusted = signature is not None and notary.store.check_signature(signature, notary.algorithm)
+        if not trusted:
+            self.log.warning("Notebook %s is not trusted", model["path"])  # type: ignore[attr-defined]
+        notary.mark_cells(model["content"], trusted)
+        return model
+
+    def _serialize_notebook_off_loop(
+        self, model: dict[str, Any], path: str, notary: Any
+    ) -> tuple[bytes, dict[str, Any], Optional[str], bool]:
+        """In a worker thread: `_serialize` of a notebook, with `check_and_sign` split as
+        `_finish_trust` splits the trust check; returns the bytes, the validation error,
+        and the signature to store (`_store_signature`) and whether all cells were trusted."""
+        validation_error: dict[str, Any] = {}
+        try:
+            nb = nbformat.from_dict(model["content"])
+            trusted = notary.check_cells(nb)
+            signature = notary.compute_signature(nb) if trusted and nb.nbformat >= 3 else None
+            text = nbformat.writes(nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error)
+        except Exception as e:
+            raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
+        if not text.endswith("\n"):
+            text += "\n"
+        return text.encode("utf-8"), validation_error, signature, trusted
+
+    def _store_signature(self, notary: Any, signature: Optional[str], trusted: bool, path: str) -> None:
+        """On the loop thread: the rest of `check_and_sign` (same warning, same recovery
+        from a broken signature store)."""
+        if not trusted:
+            self.log.warning("Notebook %s is not trusted", path)  # type: ignore[attr-defined]
+            return
+        if signature is None:
+            return
+        try:
+            notary.store.store_signature(signature, notary.algorithm)
+        except Exception:
+            self.log.warning(  # type: ignore[attr-defined]
+                "Signature store for notebook %s is corrupted or unavailable; recreating the store.",
+                path,
+                exc_info=True,
+            )
+            notary.store = notary.store_factory()
+            notary.store.store_signature(signature, notary.algorithm)
 
     @staticmethod
     def _check_format(format: Optional[str]) -> None:
@@ -513,6 +605,17 @@ class StoreContentsMixin(HasTraits):
             else:
                 model["content"], model["type"], model["format"] = "", "file", "text"
         return model
+
+    def _store_checkpoints(self) -> bool:
+        """True when checkpoints are ours, unmodified: a save may then make a notebook's
+        first checkpoint straight in the store, without the HEAD for its timestamp."""
+        from .checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
+
+        checkpoints = self.checkpoints  # type: ignore[attr-defined]
+        return any(
+            isinstance(checkpoints, base) and type(checkpoints).create_checkpoint is base.create_checkpoint
+            for base in (ObjectStoreCheckpoints, AsyncObjectStoreCheckpoints)
+        )
 
     def _log_trashed(self, path: str, trashed: str) -> None:
         self.log.info("Moved %s to the trash: %s", path, trashed)  # type: ignore[attr-defined]

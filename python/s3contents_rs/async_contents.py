@@ -3,6 +3,7 @@ Jupyter server's event loop never waits on the network."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from typing import Optional
@@ -11,9 +12,9 @@ from jupyter_server.services.contents.manager import AsyncContentsManager, copy_
 from tornado.web import HTTPError
 from traitlets import default
 
-from ._base import StoreContentsMixin
+from ._base import _OFF_LOOP_BYTES, _OFF_LOOP_ENTRIES, StoreContentsMixin
 from .checkpoints import AsyncObjectStoreCheckpoints
-from .exceptions import AlreadyExistsError, S3ContentsError, http_errors
+from .exceptions import AlreadyExistsError, NotFoundError, S3ContentsError, http_errors
 
 # How many free names a create tries before giving up with 409 (each loss means another
 # server created that very name in the same instant; N racing creators lose at most N-1).
@@ -36,9 +37,34 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
             fetched = await self._store.get_async(
                 path, self._content_encoding(path, type, format, bool(content), require_hash)
             )
-        model = self._build_model(fetched, type, format, bool(content), require_hash)
+        model = await self._build_model_async(fetched, type, format, bool(content), require_hash)
         self.emit(data={"action": "get", "path": path})
         return model
+
+    async def _build_model_async(self, fetched, type, format, content, require_hash):
+        """`_build_model`, in a worker thread when it is heavy (a large notebook to parse,
+        validate and check, a large listing), so the event loop keeps serving."""
+        _, data, _, children = fetched
+        if children is not None and len(children) >= _OFF_LOOP_ENTRIES:
+            return await asyncio.to_thread(self._build_model, fetched, type, format, content, require_hash)
+        notary = self._off_loop(len(data)) if data is not None else None
+        if notary is None:
+            return self._build_model(fetched, type, format, content, require_hash)
+        model = await asyncio.to_thread(self._build_model, fetched, type, format, content, require_hash, notary)
+        return self._finish_trust(model, notary)
+
+    async def _serialize_async(self, model, path):
+        """`_serialize`, with a notebook's signing, validation and JSON in a worker thread."""
+        if model["type"] != "notebook":
+            return self._serialize(model, path)
+        notary = self._off_loop(_OFF_LOOP_BYTES)
+        if notary is None:
+            return self._serialize(model, path)
+        data, validation_error, signature, trusted = await asyncio.to_thread(
+            self._serialize_notebook_off_loop, model, path, notary
+        )
+        self._store_signature(notary, signature, trusted, path)
+        return data, validation_error
 
     async def dir_exists(self, path):
         with http_errors():
@@ -57,7 +83,7 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
 
     # -- writing -------------------------------------------------------------------
 
-    async def save(self, model, path="", _create_only=False):
+    async def save(self, model, path="", _create_only=False, _listed=False):
         path = path.strip("/")
         if model.get("chunk") is not None:
             return await self._save_chunk(model, path)
@@ -69,11 +95,14 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
                 make_dir = self._store.create_dir_async if _create_only else self._store.make_dir_async
                 entry, validation_error = await make_dir(path), {}
             else:
-                data, validation_error = self._serialize(model, path)
-                write = self._store.create_async if _create_only else self._store.write_async
+                data, validation_error = await self._serialize_async(model, path)
+                if _create_only:
+                    write = self._store.create_listed_async if _listed else self._store.create_async
+                else:
+                    write = self._store.write_async
                 entry = await write(path, data)
                 if model["type"] == "notebook":
-                    await self._ensure_checkpoint(path)
+                    await self._ensure_checkpoint(path, new=_create_only)
         return self._after_save(self._saved_model(entry, model, validation_error), path)
 
     async def _save_chunk(self, model, path):
@@ -93,53 +122,83 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
             return self._upload_progress_model(path, received)
         return self._after_save(self._base_model(entry, "file"), path)
 
-    async def _ensure_checkpoint(self, path: str) -> None:
-        """FileContentsManager keeps one checkpoint per notebook; check once per path."""
-        if path in self._checkpointed:
+    async def _ensure_checkpoint(self, path: str, new: bool = False) -> None:
+        """FileContentsManager keeps one checkpoint per notebook; check once per path.
+        A file just created (create-only) gets its first checkpoint without looking: any
+        checkpoint of that name is a leftover of an older file."""
+        if not new and path in self._checkpointed:
             return
-        if not await self.checkpoints.list_checkpoints(path):
-            await self.create_checkpoint(path)
+        if new or not await self.checkpoints.list_checkpoints(path):
+            if self._store_checkpoints():
+                with http_errors():
+                    await self._store.add_checkpoint_async(path, self.max_checkpoints)
+            else:
+                await self.create_checkpoint(path)
         self._checkpointed.add(path)
 
     async def delete_file(self, path):
+        await self._delete(path)
+
+    async def _delete(self, path):
+        """Delete (or trash) a file or folder; returns "file" or "directory"."""
         path = path.strip("/")
         self._refuse_hidden_write(path, "delete file or directory")
         with http_errors():
             if self.delete_to_trash:
-                self._log_trashed(path, await self._store.move_to_trash_async(path, self.always_delete_dir))
+                trashed, kind = await self._store.move_to_trash_async(path, self.always_delete_dir)
+                self._log_trashed(path, trashed)
             else:
-                await self._store.delete_async(path, self.always_delete_dir)
+                kind = await self._store.delete_async(path, self.always_delete_dir)
+        return kind
 
     async def delete(self, path):
+        if type(self).delete_file is not AsyncObjectStoreContentsManager.delete_file:
+            return await super().delete(path)  # a subclass's own delete_file
         path = path.strip("/")
         if not path:
             raise HTTPError(400, "Can't delete root")
-        await self.delete_file(path)
-        await self.checkpoints.delete_all_checkpoints(path)
+        # A folder's checkpoints live inside it and went with it.
+        if await self._delete(path) == "file":
+            await self.checkpoints.delete_all_checkpoints(path)
         self._checkpointed.discard(path)
         self.emit(data={"action": "delete", "path": path})
 
     async def rename_file(self, old_path, new_path):
+        await self._rename(old_path, new_path)
+
+    async def _rename(self, old_path, new_path):
+        """Move a file or folder; returns "file", "directory" or None (same path)."""
         old_path, new_path = old_path.strip("/"), new_path.strip("/")
         if old_path == new_path:
-            return
+            return None
         self._refuse_hidden_write(old_path, "rename file or directory")
         self._refuse_hidden_write(new_path, "rename file or directory")
         with http_errors():
-            await self._store.rename_async(old_path, new_path)
+            kind = await self._store.rename_async(old_path, new_path)
         self._checkpointed.discard(old_path)
+        return kind
+
+    async def rename(self, old_path, new_path):
+        if type(self).rename_file is not AsyncObjectStoreContentsManager.rename_file:
+            return await super().rename(old_path, new_path)  # a subclass's own rename_file
+        # A folder's checkpoints live inside it and moved with it.
+        if await self._rename(old_path, new_path) == "file":
+            await self.checkpoints.rename_all_checkpoints(old_path, new_path)
+        self.emit(data={"action": "rename", "path": new_path, "source_path": old_path})
 
     # -- creating (create-only writes: concurrent creators never overwrite each other) --
 
     async def new_untitled(self, path="", type="", ext=""):
         path = path.strip("/")
-        if not await self.dir_exists(path):
-            raise HTTPError(404, "No such directory: %s" % path)
         model, filename, insert = self._untitled(type, ext)
         for attempt in range(_CREATE_ATTEMPTS):
+            # One listing: the free name, and 404 when the folder does not exist.
             name = await self.increment_filename(filename, path, insert=insert)
+            new_path = f"{path}/{name}".strip("/")
             try:
-                return await self.new(dict(model), f"{path}/{name}".strip("/"))
+                return await self.save(
+                    self._new_model(dict(model), new_path), new_path, _create_only=True, _listed=True
+                )
             except HTTPError as e:
                 if e.status_code != 409 or attempt == _CREATE_ATTEMPTS - 1:
                     raise
@@ -154,8 +213,12 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
     # -- naming ----------------------------------------------------------------------
 
     async def increment_filename(self, filename, path="", insert=""):
+        """The first free name, from one listing of `path` (404 when it is no folder)."""
         with http_errors():
-            taken = set(await self._store.child_names_async(path.strip("/")))
+            try:
+                taken = set(await self._store.child_names_async(path.strip("/")))
+            except NotFoundError:
+                raise HTTPError(404, "No such directory: %s" % path.strip("/")) from None
         return self._first_free_name(taken, filename, insert)
 
     async def copy(self, from_path, to_path=None):
@@ -164,15 +227,16 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         from_dir, from_name = self._split(path)
         self._refuse_hidden_read(path)
         with http_errors():
-            source = await self._store.stat_async(path)
-        if source is None:
-            raise HTTPError(404, f"file or directory does not exist: {path!r}")
-        with http_errors():
             for attempt in range(_CREATE_ATTEMPTS):
                 target, auto_named = await self._copy_target(path, from_dir, from_name, to_path)
+                if auto_named and target == path:
+                    # The source's own name was free in the listing of its folder.
+                    raise HTTPError(404, f"file or directory does not exist: {path!r}")
                 self._refuse_hidden_write(target)
                 try:
-                    entry = await self._store.copy_async(path, target)
+                    # A name just picked from the folder's listing is not looked up again.
+                    copy = self._store.copy_listed_async if auto_named else self._store.copy_async
+                    entry = await copy(path, target)
                     break
                 except AlreadyExistsError:
                     # Another server took that free name meanwhile: pick the next one.
@@ -186,11 +250,12 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         self, path: str, from_dir: str, from_name: str, to_path: Optional[str]
     ) -> tuple[str, bool]:
         to_dir = from_dir if to_path is None else to_path.strip("/")
-        if await self.dir_exists(to_dir):
-            name = await self.increment_filename(
-                copy_pat.sub(".", from_name), to_dir, insert="-Copy"
-            )
+        try:
+            name = await self.increment_filename(copy_pat.sub(".", from_name), to_dir, insert="-Copy")
             return f"{to_dir}/{name}".strip("/"), True
+        except HTTPError as e:
+            if e.status_code != 404:
+                raise
         parent, _ = self._split(to_dir)
         if to_path is None or (parent and not await self.dir_exists(parent)):
             raise HTTPError(404, f"No such parent directory: {parent or to_dir} to copy file in")

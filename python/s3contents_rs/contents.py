@@ -16,7 +16,7 @@ from traitlets import default
 
 from ._base import StoreContentsMixin
 from .checkpoints import ObjectStoreCheckpoints
-from .exceptions import AlreadyExistsError, S3ContentsError, http_errors
+from .exceptions import AlreadyExistsError, NotFoundError, S3ContentsError, http_errors
 
 # How many free names a create tries before giving up with 409 (each loss means another
 # server created that very name in the same instant; N racing creators lose at most N-1).
@@ -60,7 +60,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
 
     # -- writing -------------------------------------------------------------------
 
-    def save(self, model, path="", _create_only=False):
+    def save(self, model, path="", _create_only=False, _listed=False):
         path = path.strip("/")
         if model.get("chunk") is not None:
             return self._save_chunk(model, path)
@@ -73,10 +73,13 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                 entry, validation_error = make_dir(path), {}
             else:
                 data, validation_error = self._serialize(model, path)
-                write = self._store.create if _create_only else self._store.write
+                if _create_only:
+                    write = self._store.create_listed if _listed else self._store.create
+                else:
+                    write = self._store.write
                 entry = write(path, data)
                 if model["type"] == "notebook":
-                    self._ensure_checkpoint(path)
+                    self._ensure_checkpoint(path, new=_create_only)
         return self._after_save(self._saved_model(entry, model, validation_error), path)
 
     def _save_chunk(self, model, path):
@@ -96,53 +99,81 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
             return self._upload_progress_model(path, received)
         return self._after_save(self._base_model(entry, "file"), path)
 
-    def _ensure_checkpoint(self, path: str) -> None:
-        """FileContentsManager keeps one checkpoint per notebook; check once per path."""
-        if path in self._checkpointed:
+    def _ensure_checkpoint(self, path: str, new: bool = False) -> None:
+        """FileContentsManager keeps one checkpoint per notebook; check once per path.
+        A file just created (create-only) gets its first checkpoint without looking: any
+        checkpoint of that name is a leftover of an older file."""
+        if not new and path in self._checkpointed:
             return
-        if not self.checkpoints.list_checkpoints(path):
-            self.create_checkpoint(path)
+        if new or not self.checkpoints.list_checkpoints(path):
+            if self._store_checkpoints():
+                with http_errors():
+                    self._store.add_checkpoint(path, self.max_checkpoints)
+            else:
+                self.create_checkpoint(path)
         self._checkpointed.add(path)
 
     def delete_file(self, path):
+        self._delete(path)
+
+    def _delete(self, path):
+        """Delete (or trash) a file or folder; returns "file" or "directory"."""
         path = path.strip("/")
         self._refuse_hidden_write(path, "delete file or directory")
         with http_errors():
             if self.delete_to_trash:
-                self._log_trashed(path, self._store.move_to_trash(path, self.always_delete_dir))
+                trashed, kind = self._store.move_to_trash(path, self.always_delete_dir)
+                self._log_trashed(path, trashed)
             else:
-                self._store.delete(path, self.always_delete_dir)
+                kind = self._store.delete(path, self.always_delete_dir)
+        return kind
 
     def delete(self, path):
+        if type(self).delete_file is not ObjectStoreContentsManager.delete_file:
+            return super().delete(path)  # a subclass's own delete_file
         path = path.strip("/")
         if not path:
             raise HTTPError(400, "Can't delete root")
-        self.delete_file(path)
-        self.checkpoints.delete_all_checkpoints(path)
+        # A folder's checkpoints live inside it and went with it.
+        if self._delete(path) == "file":
+            self.checkpoints.delete_all_checkpoints(path)
         self._checkpointed.discard(path)
         self.emit(data={"action": "delete", "path": path})
 
     def rename_file(self, old_path, new_path):
+        self._rename(old_path, new_path)
+
+    def _rename(self, old_path, new_path):
+        """Move a file or folder; returns "file", "directory" or None (same path)."""
         old_path, new_path = old_path.strip("/"), new_path.strip("/")
         if old_path == new_path:
-            return
+            return None
         self._refuse_hidden_write(old_path, "rename file or directory")
         self._refuse_hidden_write(new_path, "rename file or directory")
         with http_errors():
-            self._store.rename(old_path, new_path)
+            kind = self._store.rename(old_path, new_path)
         self._checkpointed.discard(old_path)
+        return kind
+
+    def rename(self, old_path, new_path):
+        if type(self).rename_file is not ObjectStoreContentsManager.rename_file:
+            return super().rename(old_path, new_path)  # a subclass's own rename_file
+        # A folder's checkpoints live inside it and moved with it.
+        if self._rename(old_path, new_path) == "file":
+            self.checkpoints.rename_all_checkpoints(old_path, new_path)
+        self.emit(data={"action": "rename", "path": new_path, "source_path": old_path})
 
     # -- creating (create-only writes: concurrent creators never overwrite each other) --
 
     def new_untitled(self, path="", type="", ext=""):
         path = path.strip("/")
-        if not self.dir_exists(path):
-            raise HTTPError(404, "No such directory: %s" % path)
         model, filename, insert = self._untitled(type, ext)
         for attempt in range(_CREATE_ATTEMPTS):
+            # One listing: the free name, and 404 when the folder does not exist.
             name = self.increment_filename(filename, path, insert=insert)
+            new_path = f"{path}/{name}".strip("/")
             try:
-                return self.new(dict(model), f"{path}/{name}".strip("/"))
+                return self.save(self._new_model(dict(model), new_path), new_path, _create_only=True, _listed=True)
             except HTTPError as e:
                 if e.status_code != 409 or attempt == _CREATE_ATTEMPTS - 1:
                     raise
@@ -157,8 +188,12 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
     # -- naming ----------------------------------------------------------------------
 
     def increment_filename(self, filename, path="", insert=""):
+        """The first free name, from one listing of `path` (404 when it is no folder)."""
         with http_errors():
-            taken = set(self._store.child_names(path.strip("/")))
+            try:
+                taken = set(self._store.child_names(path.strip("/")))
+            except NotFoundError:
+                raise HTTPError(404, "No such directory: %s" % path.strip("/")) from None
         return self._first_free_name(taken, filename, insert)
 
     def copy(self, from_path, to_path=None):
@@ -167,15 +202,16 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         from_dir, from_name = self._split(path)
         self._refuse_hidden_read(path)
         with http_errors():
-            source = self._store.stat(path)
-        if source is None:
-            raise HTTPError(404, f"file or directory does not exist: {path!r}")
-        with http_errors():
             for attempt in range(_CREATE_ATTEMPTS):
                 target, auto_named = self._copy_target(path, from_dir, from_name, to_path)
+                if auto_named and target == path:
+                    # The source's own name was free in the listing of its folder.
+                    raise HTTPError(404, f"file or directory does not exist: {path!r}")
                 self._refuse_hidden_write(target)
                 try:
-                    entry = self._store.copy(path, target)
+                    # A name just picked from the folder's listing is not looked up again.
+                    copy = self._store.copy_listed if auto_named else self._store.copy
+                    entry = copy(path, target)
                     break
                 except AlreadyExistsError:
                     # Another server took that free name meanwhile: pick the next one.
@@ -187,9 +223,12 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
 
     def _copy_target(self, path: str, from_dir: str, from_name: str, to_path: Optional[str]) -> tuple[str, bool]:
         to_dir = from_dir if to_path is None else to_path.strip("/")
-        if self.dir_exists(to_dir):
+        try:
             name = self.increment_filename(copy_pat.sub(".", from_name), to_dir, insert="-Copy")
             return f"{to_dir}/{name}".strip("/"), True
+        except HTTPError as e:
+            if e.status_code != 404:
+                raise
         parent, _ = self._split(to_dir)
         if to_path is None or (parent and not self.dir_exists(parent)):
             raise HTTPError(404, f"No such parent directory: {parent or to_dir} to copy file in")

@@ -104,11 +104,12 @@ pub struct Contents {
     uploads: Uploads,
     read_only: bool,
     dir_key_deleter: Option<Arc<crate::console_dirs::DirKeyDeleter>>,
+    versions: write::KnownVersions,
 }
 
 impl Contents {
     pub fn new(store: Arc<dyn ObjectStore>, keys: KeyMapper) -> Self {
-        Self { store, keys, concurrency: DEFAULT_CONCURRENCY, uploads: Uploads::default(), read_only: false, dir_key_deleter: None }
+        Self { store, keys, concurrency: DEFAULT_CONCURRENCY, uploads: Uploads::default(), read_only: false, dir_key_deleter: None, versions: write::KnownVersions::default() }
     }
 
     /// Refuse every write with 403 (shared course material, archives).

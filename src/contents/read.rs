@@ -11,7 +11,7 @@ use crate::keys::{ApiPath, CHECKPOINT_DIR, DIR_MARKER, TRASH_DIR};
 /// A name without an extension is most likely a folder, one with an extension a file:
 /// asking the likely kind first makes either cost one request (JupyterLab's file
 /// browser does not say which it expects). Only the order of requests depends on it.
-fn looks_like_folder(path: &ApiPath) -> bool {
+pub(crate) fn looks_like_folder(path: &ApiPath) -> bool {
     !path.name().contains('.')
 }
 

@@ -18,7 +18,8 @@ use futures::{stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
-use super::{Contents, Entry};
+use super::read::looks_like_folder;
+use super::{Contents, Entry, Kind};
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::{ApiPath, CHECKPOINT_DIR, DIR_MARKER};
 
@@ -36,6 +37,16 @@ struct Transfer {
     single_file: bool,
     /// A console-style `dir/` key of the source folder, deleted with the sources.
     dir_key: Option<Path>,
+    /// Whether to check, after copying, that no source changed since the plan was made.
+    /// Needed before sources are deleted; a copy of a single file is one atomic COPY.
+    verify: bool,
+}
+
+/// What a delete, rename or copy found at its source path.
+enum Source {
+    File(ObjectMeta),
+    /// Every object under the folder (never empty).
+    Tree(Vec<ObjectMeta>),
 }
 
 fn version(meta: &ObjectMeta) -> String {
@@ -49,35 +60,65 @@ impl Contents {
     /// Delete the file or directory tree at `path`. With `allow_non_empty` false, a
     /// directory holding anything but its marker and checkpoints is refused (400), as
     /// FileContentsManager does when `always_delete_dir` is off.
-    pub async fn delete(&self, path: &ApiPath, allow_non_empty: bool) -> Result<()> {
+    /// Says whether it deleted a file or a folder (a folder has no checkpoints of its own
+    /// for the caller to delete).
+    pub async fn delete(&self, path: &ApiPath, allow_non_empty: bool) -> Result<Kind> {
         self.check_writable("delete", path)?;
         if path.is_root() {
             return Err(Error::BadRequest("Can't delete root".into()));
         }
-        if self.head_file(path).await?.is_some() {
-            let key = self.keys.file_key(path)?;
-            return self.store.delete(&key).await.during("delete", path.as_str());
+        match self.locate(path, "delete").await? {
+            Source::File(meta) => {
+                self.store.delete(&meta.location).await.during("delete", path.as_str())?;
+                Ok(Kind::File)
+            }
+            Source::Tree(objects) => {
+                let (objects, dir_key) = self.deletable_tree(path, objects, allow_non_empty)?;
+                self.delete_keys(path, objects.into_iter().map(|o| o.location).collect()).await?;
+                self.delete_dir_key(dir_key).await;
+                Ok(Kind::Directory)
+            }
         }
-        let (objects, dir_key) = self.deletable_tree(path, allow_non_empty).await?;
-        self.delete_keys(path, objects.into_iter().map(|o| o.location).collect()).await?;
-        self.delete_dir_key(dir_key).await;
-        Ok(())
+    }
+
+    /// The file or folder at `path` (404 when neither exists), asking for the likely kind
+    /// first as `get` does (`looks_like_folder`): one request when the name says what it
+    /// is. A folder's listing is needed anyway, so a folder costs nothing extra.
+    async fn locate(&self, path: &ApiPath, op: &'static str) -> Result<Source> {
+        if looks_like_folder(path) {
+            let objects = self.tree_objects(path).await?;
+            if !objects.is_empty() {
+                return Ok(Source::Tree(objects));
+            }
+            return match self.head_object(path, op).await? {
+                Some(meta) => Ok(Source::File(meta)),
+                None => Err(Error::not_found(path.as_str())),
+            };
+        }
+        if let Some(meta) = self.head_object(path, op).await? {
+            return Ok(Source::File(meta));
+        }
+        let objects = self.tree_objects(path).await?;
+        if objects.is_empty() {
+            return Err(Error::not_found(path.as_str()));
+        }
+        Ok(Source::Tree(objects))
     }
 
     /// Move the file or directory tree at `path` to `<prefix>/.Trash/<stamp>/<path>`
     /// (copies first, sources deleted only once every copy is confirmed). Returns the
     /// API-style location of the trashed copy relative to the prefix.
-    pub async fn move_to_trash(&self, path: &ApiPath, allow_non_empty: bool) -> Result<String> {
+    pub async fn move_to_trash(&self, path: &ApiPath, allow_non_empty: bool) -> Result<(String, Kind)> {
         self.check_writable("delete", path)?;
         if path.is_root() {
             return Err(Error::BadRequest("Can't delete root".into()));
         }
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%6fZ").to_string();
         let trash_path = format!("{}/{stamp}/{}", crate::keys::TRASH_DIR, path.as_str());
-        let (objects, single_file, dir_key) = match self.head_object(path, "delete").await? {
-            Some(meta) => (vec![meta], true, None),
-            None => {
-                let (objects, dir_key) = self.deletable_tree(path, allow_non_empty).await?;
+        let (objects, single_file, dir_key) = match self.locate(path, "delete").await? {
+            Source::File(meta) => (vec![meta], true, None),
+            Source::Tree(objects) => {
+                let (objects, dir_key) = self.deletable_tree(path, objects, allow_non_empty)?;
                 (objects, false, dir_key)
             }
         };
@@ -88,6 +129,7 @@ impl Contents {
             claim: None,
             single_file,
             dir_key,
+            verify: true,
         };
         for object in objects {
             let rel = self.keys.api_path(&object.location).ok_or_else(|| Error::not_found(path.as_str()))?;
@@ -97,16 +139,17 @@ impl Contents {
             transfer.copies.push((Some(object.location), target));
         }
         self.run_transfer(path, "move to the trash", transfer).await?;
-        Ok(trash_path)
+        Ok((trash_path, if single_file { Kind::File } else { Kind::Directory }))
     }
 
-    /// Objects of the directory tree at `path` that a delete removes (404 when empty), and
-    /// its console-style `dir/` key if it has one (which needs a request of its own).
-    async fn deletable_tree(&self, path: &ApiPath, allow_non_empty: bool) -> Result<(Vec<ObjectMeta>, Option<Path>)> {
-        let objects = self.tree_objects(path).await?;
-        if objects.is_empty() {
-            return Err(Error::not_found(path.as_str()));
-        }
+    /// Objects of the directory tree at `path` (all its `objects`) that a delete removes,
+    /// and its console-style `dir/` key if it has one (which needs a request of its own).
+    fn deletable_tree(
+        &self,
+        path: &ApiPath,
+        objects: Vec<ObjectMeta>,
+        allow_non_empty: bool,
+    ) -> Result<(Vec<ObjectMeta>, Option<Path>)> {
         if !allow_non_empty && objects.iter().any(|o| !self.is_bookkeeping(path, &o.location)) {
             return Err(Error::BadRequest(format!("Directory {} not empty", path.as_str())));
         }
@@ -126,23 +169,82 @@ impl Contents {
         }
     }
 
-    /// Move the file or directory tree at `from` to `to`; 409 when `to` exists.
-    pub async fn rename(&self, from: &ApiPath, to: &ApiPath) -> Result<()> {
+    /// Move the file or directory tree at `from` to `to`; 409 when `to` exists. Says
+    /// whether it moved a file or a folder.
+    pub async fn rename(&self, from: &ApiPath, to: &ApiPath) -> Result<Kind> {
         self.check_writable("rename", from)?;
         if from == to {
-            return Ok(());
+            return self.stat(from).await?.map(|e| e.kind).ok_or_else(|| Error::not_found(from.as_str()));
         }
-        let transfer = self.plan_transfer(from, to, "rename", true).await?;
-        self.run_transfer(from, "rename", transfer).await
+        self.check_transfer_paths(from, to, "rename")?;
+        if self.exists(to).await? {
+            return Err(Error::already_exists(to.as_str()));
+        }
+        let transfer = match self.locate(from, "rename").await? {
+            Source::File(meta) => self.plan_file(meta, to, true)?,
+            Source::Tree(objects) => self.plan_tree(from, to, objects, true)?,
+        };
+        let kind = if transfer.single_file { Kind::File } else { Kind::Directory };
+        self.run_transfer(from, "rename", transfer).await?;
+        Ok(kind)
     }
 
     /// Copy the file or directory tree at `from` to `to` (server-side); 409 when `to` exists.
     pub async fn copy(&self, from: &ApiPath, to: &ApiPath) -> Result<Entry> {
+        self.copy_checked(from, to, true).await
+    }
+
+    /// `copy` to a name just picked as free from a listing of its folder (`-Copy1`...):
+    /// that listing showed no file or folder of that name, so the target is not looked up
+    /// again; the create-only claim still refuses a file another server stored meanwhile.
+    /// A single file costs three requests: the claim (PUT), the COPY and a HEAD for the
+    /// copy's timestamp.
+    pub async fn copy_listed(&self, from: &ApiPath, to: &ApiPath) -> Result<Entry> {
+        self.copy_checked(from, to, false).await
+    }
+
+    async fn copy_checked(&self, from: &ApiPath, to: &ApiPath, check_target: bool) -> Result<Entry> {
         self.check_writable("copy", to)?;
         if from == to {
             return Err(Error::already_exists(to.as_str()));
         }
-        let transfer = self.plan_transfer(from, to, "copy", false).await?;
+        self.check_transfer_paths(from, to, "copy")?;
+        if check_target && self.exists(to).await? {
+            return Err(Error::already_exists(to.as_str()));
+        }
+        let source = if looks_like_folder(from) {
+            self.locate(from, "copy").await?
+        } else {
+            // A file most likely: claim and copy straight away, without a HEAD of the
+            // source. A server-side COPY is atomic, so there is no version to check
+            // afterwards; a missing source makes the COPY fail with 404 and the claim is
+            // withdrawn before looking for a folder of that name.
+            let target = self.keys.file_key(to)?;
+            self.claim(from, "copy", &target).await?;
+            match self.store.copy(&self.keys.file_key(from)?, &target).await {
+                Ok(()) => return self.head_written(to).await,
+                Err(object_store::Error::NotFound { .. }) => self.delete_keys(from, vec![target]).await?,
+                Err(e) => {
+                    // The copy may have landed (a lost response): roll it back with the claim.
+                    let _ = self.delete_keys(from, vec![target]).await;
+                    return Err(Error::from_store("copy", from.as_str(), e));
+                }
+            }
+            let objects = self.tree_objects(from).await?;
+            if objects.is_empty() {
+                return Err(Error::not_found(from.as_str()));
+            }
+            Source::Tree(objects)
+        };
+        let transfer = match source {
+            Source::File(meta) => {
+                let mut transfer = self.plan_file(meta, to, false)?;
+                // See above: a single COPY needs no check of the source's version.
+                transfer.verify = false;
+                transfer
+            }
+            Source::Tree(objects) => self.plan_tree(from, to, objects, false)?,
+        };
         let single_file = transfer.single_file;
         self.run_transfer(from, "copy", transfer).await?;
         if single_file {
@@ -153,7 +255,7 @@ impl Contents {
 
     /// Claim, copy, check the sources did not change, then delete them.
     async fn run_transfer(&self, what: &ApiPath, op: &'static str, transfer: Transfer) -> Result<()> {
-        let Transfer { copies, sources, versions, claim, single_file, dir_key } = transfer;
+        let Transfer { copies, sources, versions, claim, single_file, dir_key, verify } = transfer;
         if let Some(claim) = &claim {
             self.claim(what, op, claim).await?;
         }
@@ -163,7 +265,8 @@ impl Contents {
             let _ = self.delete_keys(what, rollback).await;
             return Err(e);
         }
-        if let Err(e) = self.check_unchanged(what, op, &versions, single_file).await {
+        let checked = if verify { self.check_unchanged(what, op, &versions, single_file).await } else { Ok(()) };
+        if let Err(e) = checked {
             let _ = self.delete_keys(what, rollback).await;
             return Err(e);
         }
@@ -235,33 +338,34 @@ impl Contents {
         Ok(())
     }
 
-    /// The transfer plan for moving (`move_sources`) or copying `from` to `to`.
-    async fn plan_transfer(&self, from: &ApiPath, to: &ApiPath, op: &str, move_sources: bool) -> Result<Transfer> {
+    fn check_transfer_paths(&self, from: &ApiPath, to: &ApiPath, op: &str) -> Result<()> {
         if from.is_root() || to.is_root() {
             return Err(Error::BadRequest(format!("cannot {op} the root directory")));
         }
         if to.is_within(from) {
             return Err(Error::BadRequest(format!("cannot {op} {from:?} into itself ({to:?})", from = from.as_str(), to = to.as_str())));
         }
-        if self.exists(to).await? {
-            return Err(Error::already_exists(to.as_str()));
-        }
-        if let Some(meta) = self.head_object(from, if move_sources { "rename" } else { "copy" }).await? {
-            let source = meta.location.clone();
-            let target = self.keys.file_key(to)?;
-            return Ok(Transfer {
-                copies: vec![(Some(source.clone()), target.clone())],
-                sources: if move_sources { vec![source.clone()] } else { Vec::new() },
-                versions: [(source, version(&meta))].into(),
-                claim: Some(target),
-                single_file: true,
-                dir_key: None,
-            });
-        }
-        let objects = self.tree_objects(from).await?;
-        if objects.is_empty() {
-            return Err(Error::not_found(from.as_str()));
-        }
+        Ok(())
+    }
+
+    /// The plan for moving (`move_sources`) or copying the file `meta` to `to`.
+    fn plan_file(&self, meta: ObjectMeta, to: &ApiPath, move_sources: bool) -> Result<Transfer> {
+        let source = meta.location.clone();
+        let target = self.keys.file_key(to)?;
+        Ok(Transfer {
+            copies: vec![(Some(source.clone()), target.clone())],
+            sources: if move_sources { vec![source.clone()] } else { Vec::new() },
+            versions: [(source, version(&meta))].into(),
+            claim: Some(target),
+            single_file: true,
+            dir_key: None,
+            verify: true,
+        })
+    }
+
+    /// The plan for moving (`move_sources`) or copying the folder `from`, made of
+    /// `objects`, to `to`.
+    fn plan_tree(&self, from: &ApiPath, to: &ApiPath, objects: Vec<ObjectMeta>, move_sources: bool) -> Result<Transfer> {
         let from_prefix = self.keys.dir_prefix(from)?.unwrap_or_default();
         let to_prefix = self.keys.dir_prefix(to)?.unwrap_or_default();
         let to_marker = self.keys.marker_key(to)?;
@@ -272,6 +376,7 @@ impl Contents {
             claim: Some(to_marker.clone()),
             single_file: false,
             dir_key: None,
+            verify: true,
         };
         for object in objects {
             let rel = object

@@ -1,7 +1,7 @@
 //! Writes of whole objects: files and directory markers.
 
 use bytes::Bytes;
-use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectMeta, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 
 use super::{Contents, Entry};
 use crate::error::{Error, Result, StoreResultExt};
@@ -11,20 +11,56 @@ impl Contents {
     /// Store `data` as the file at `path` and return its entry with the store's own
     /// timestamp. Three requests: LIST (refuse to shadow a directory), PUT, HEAD
     /// (S3 PUT responses carry no Last-Modified).
+    ///
+    /// Two when this process wrote the file last (saving an open notebook again): the
+    /// PUT is made conditional on the version it wrote (If-Match). If it succeeds, the
+    /// file existed, so the write cannot have put a file over a folder and the LIST is
+    /// not needed. If the file changed or vanished meanwhile (412/404) or the store has
+    /// no conditional writes, the write goes the long way above: still a plain
+    /// overwrite, as before (last writer wins).
     pub async fn write(&self, path: &ApiPath, data: Bytes) -> Result<Entry> {
         self.check_writable("write", path)?;
         let key = self.keys.file_key(path)?;
+        let payload = PutPayload::from_bytes(data);
+        if let Some(version) = self.versions.take(&key) {
+            match self.store.put_opts(&key, payload.clone(), PutOptions::from(PutMode::Update(version))).await {
+                Ok(_) => return self.head_written(path).await,
+                Err(
+                    object_store::Error::Precondition { .. }
+                    | object_store::Error::NotFound { .. }
+                    | object_store::Error::AlreadyExists { .. }
+                    | object_store::Error::NotImplemented { .. }
+                    | object_store::Error::NotSupported { .. },
+                ) => {}
+                Err(e) => return Err(Error::from_store("write", path.as_str(), e)),
+            }
+        }
         self.refuse_directory(path).await?;
-        self.store.put(&key, PutPayload::from_bytes(data)).await.during("write", path.as_str())?;
+        self.store.put(&key, payload).await.during("write", path.as_str())?;
         self.head_written(path).await
     }
 
     /// Store `data` as a NEW file at `path`: 409 when anything exists there already,
     /// even when another server created it a moment ago (a create-only write, If-None-Match).
     pub async fn create(&self, path: &ApiPath, data: Bytes) -> Result<Entry> {
+        self.create_file(path, data, true).await
+    }
+
+    /// `create` for a name just picked as free from a listing of its folder
+    /// (`new_untitled`): that listing already showed no folder of this name, so the
+    /// shadow check is skipped. Its LIST would only have narrowed, not closed, the window
+    /// in which a folder of that name can appear: no store can make "create unless a
+    /// prefix exists" atomic. Two requests: create-only PUT, HEAD.
+    pub async fn create_listed(&self, path: &ApiPath, data: Bytes) -> Result<Entry> {
+        self.create_file(path, data, false).await
+    }
+
+    async fn create_file(&self, path: &ApiPath, data: Bytes, check_dir: bool) -> Result<Entry> {
         self.check_writable("write", path)?;
         let key = self.keys.file_key(path)?;
-        self.refuse_directory(path).await?;
+        if check_dir {
+            self.refuse_directory(path).await?;
+        }
         self.put_new(path, &key, PutPayload::from_bytes(data)).await?;
         self.head_written(path).await
     }
@@ -71,9 +107,17 @@ impl Contents {
 
     /// The entry of a file just written or copied, with the store's own timestamp.
     pub(crate) async fn head_written(&self, path: &ApiPath) -> Result<Entry> {
-        self.head_file(path)
-            .await?
-            .ok_or_else(|| Error::Internal(format!("{:?} vanished right after it was written", path.as_str())))
+        let key = self.keys.file_key(path)?;
+        match self.store.head(&key).await {
+            Ok(meta) => {
+                self.versions.remember(&meta);
+                Ok(Entry::file(path.clone(), &meta))
+            }
+            Err(object_store::Error::NotFound { .. }) => {
+                Err(Error::Internal(format!("{:?} vanished right after it was written", path.as_str())))
+            }
+            Err(e) => Err(Error::from_store("read", path.as_str(), e)),
+        }
     }
 
     /// Create the directory at `path` (a marker object); existing directories are kept.
@@ -90,5 +134,33 @@ impl Contents {
             self.store.put(&marker, PutPayload::default()).await.during("create directory", path.as_str())?;
         }
         Ok(Entry::directory(path.clone()))
+    }
+}
+
+/// The version (ETag, and the generation on GCS) of files this process wrote last, so
+/// the next write of the same file can be a conditional overwrite (see `write`).
+/// Bounded: forgotten all at once when full (a forgotten version costs one LIST).
+#[derive(Debug, Default)]
+pub struct KnownVersions {
+    versions: std::sync::Mutex<std::collections::HashMap<object_store::path::Path, UpdateVersion>>,
+}
+
+const KNOWN_VERSIONS: usize = 4096;
+
+impl KnownVersions {
+    fn remember(&self, meta: &ObjectMeta) {
+        if meta.e_tag.is_none() && meta.version.is_none() {
+            return;
+        }
+        let mut versions = self.versions.lock().unwrap_or_else(|e| e.into_inner());
+        if versions.len() >= KNOWN_VERSIONS {
+            versions.clear();
+        }
+        versions.insert(meta.location.clone(), UpdateVersion { e_tag: meta.e_tag.clone(), version: meta.version.clone() });
+    }
+
+    /// The remembered version, forgotten until the write that uses it succeeds.
+    fn take(&self, key: &object_store::path::Path) -> Option<UpdateVersion> {
+        self.versions.lock().unwrap_or_else(|e| e.into_inner()).remove(key)
     }
 }

@@ -178,22 +178,28 @@ operations! {
         = |c| Ok(c.abort_uploads().await);
     fn create / create_async(api_path: String, data: PyBackedBytes) -> PyEntry
         = |c| c.create(&path(&api_path)?, Bytes::from_owner(data)).await.map(PyEntry::from);
+    fn create_listed / create_listed_async(api_path: String, data: PyBackedBytes) -> PyEntry
+        = |c| c.create_listed(&path(&api_path)?, Bytes::from_owner(data)).await.map(PyEntry::from);
     fn create_dir / create_dir_async(api_path: String) -> PyEntry
         = |c| c.create_dir(&path(&api_path)?).await.map(PyEntry::from);
-    fn move_to_trash / move_to_trash_async(api_path: String, allow_non_empty: bool) -> String
-        = |c| c.move_to_trash(&path(&api_path)?, allow_non_empty).await;
+    fn move_to_trash / move_to_trash_async(api_path: String, allow_non_empty: bool) -> (String, &'static str)
+        = |c| c.move_to_trash(&path(&api_path)?, allow_non_empty).await.map(|(trash, kind)| (trash, kind.as_str()));
     fn abort_upload / abort_upload_async(api_path: String) -> bool
         = |c| Ok(c.abort_upload(&path(&api_path)?).await);
     fn make_dir / make_dir_async(api_path: String) -> PyEntry
         = |c| c.make_dir(&path(&api_path)?).await.map(PyEntry::from);
-    fn delete / delete_async(api_path: String, allow_non_empty: bool) -> Done
-        = |c| c.delete(&path(&api_path)?, allow_non_empty).await.map(|_| Done);
-    fn rename / rename_async(old_path: String, new_path: String) -> Done
-        = |c| c.rename(&path(&old_path)?, &path(&new_path)?).await.map(|_| Done);
+    fn delete / delete_async(api_path: String, allow_non_empty: bool) -> &'static str
+        = |c| c.delete(&path(&api_path)?, allow_non_empty).await.map(|kind| kind.as_str());
+    fn rename / rename_async(old_path: String, new_path: String) -> &'static str
+        = |c| c.rename(&path(&old_path)?, &path(&new_path)?).await.map(|kind| kind.as_str());
     fn copy / copy_async(from_path: String, to_path: String) -> PyEntry
         = |c| c.copy(&path(&from_path)?, &path(&to_path)?).await.map(PyEntry::from);
+    fn copy_listed / copy_listed_async(from_path: String, to_path: String) -> PyEntry
+        = |c| c.copy_listed(&path(&from_path)?, &path(&to_path)?).await.map(PyEntry::from);
     fn create_checkpoint / create_checkpoint_async(api_path: String, keep: usize) -> PyCheckpoint
         = |c| c.create_checkpoint(&path(&api_path)?, keep).await.map(PyCheckpoint::from);
+    fn add_checkpoint / add_checkpoint_async(api_path: String, keep: usize) -> String
+        = |c| c.add_checkpoint(&path(&api_path)?, keep).await.map(|(id, _)| id);
     fn list_checkpoints / list_checkpoints_async(api_path: String) -> Vec<PyCheckpoint>
         = |c| Ok(convert::checkpoints(c.list_checkpoints(&path(&api_path)?).await?));
     fn restore_checkpoint / restore_checkpoint_async(api_path: String, checkpoint_id: String) -> Done
