@@ -689,6 +689,23 @@ def test_large_notebook_does_not_block_the_event_loop(cm, raw):
     assert all_ticks - get_ticks >= 3, "the event loop did not run while the notebook was serialised"
 
 
+def test_large_notebook_is_parsed_by_the_yielding_parser(cm, raw, monkeypatch):
+    """The async manager reads a large notebook with the core's parser, which lets the
+    event loop run (json.loads would hold the GIL throughout); a small one with json."""
+    if not cm.is_async:
+        pytest.skip("the blocking manager runs in its caller's thread")
+    import s3contents_rs._base as base
+
+    parsed: list[int] = []
+    real = base.loads_yielding
+    monkeypatch.setattr(base, "loads_yielding", lambda text: parsed.append(len(text)) or real(text))
+    raw.put("big.ipynb", nb_bytes(big_nb()))
+    raw.put("small.ipynb", nb_bytes(make_nb("1 + 1")))
+    big, small = cm.get("big.ipynb"), cm.get("small.ipynb")
+    assert len(parsed) == 1 and parsed[0] > 1024 * 1024, parsed
+    assert len(big["content"]["cells"]) == 400 and small["content"]["cells"][1]["source"] == "1 + 1"
+
+
 def test_large_listing_is_complete(cm, raw):
     """A folder above the size the async manager lists in a worker thread (and above one
     LIST page): every entry once, hidden and checkpoint entries left out."""

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import itertools
+import json
 import logging
 import mimetypes
 import re
@@ -24,7 +25,7 @@ import nbformat.v4
 from tornado.web import HTTPError, StaticFileHandler
 from traitlets import Bool, Dict, Enum, Float, HasTraits, Int, TraitError, Unicode, default, validate
 
-from ._core import ContentsStore, Entry
+from ._core import ContentsStore, Entry, loads_yielding
 from ._prefix import expand_prefix
 from .exceptions import S3ContentsError
 from .files import StoreFilesHandler
@@ -37,6 +38,21 @@ from ._logging import route_core_logs
 # about 50 ms per MB here: 64 KB is a few milliseconds.
 _OFF_LOOP_BYTES = 64 * 1024
 _OFF_LOOP_ENTRIES = 500
+
+
+class _YieldingDecoder(json.JSONDecoder):
+    """For nbformat's `json.loads(text, cls=...)` in a worker thread: the core's parser,
+    which releases the GIL while it works (`json.loads` holds it for 0.3 s per 50 MB,
+    stopping the event loop); `json`'s own for the rare text it refuses (NaN literals,
+    lone surrogates), and for the error message of invalid JSON."""
+
+    def decode(self, s: str, *args: Any) -> Any:
+        try:
+            return loads_yielding(s)
+        except ValueError:
+            return super().decode(s)
+
+
 # Where _fill_notebook leaves a signature for _finish_trust (never returned to a client).
 _SIGNATURE = "__s3contents_rs_signature"
 
@@ -352,7 +368,9 @@ class StoreContentsMixin(HasTraits):
         validation_error: dict[str, Any] = {}
         try:
             text = data.decode("utf-8") if isinstance(data, bytes) else data
-            nb = nbformat.reads(text, as_version=4, capture_validation_error=validation_error)
+            # Off the loop (with `notary`), the parse must not hold the GIL for long.
+            decoder = {"cls": _YieldingDecoder} if notary is not None else {}
+            nb = nbformat.reads(text, as_version=4, capture_validation_error=validation_error, **decoder)
         except Exception as e:
             raise HTTPError(400, f"Unreadable Notebook: {model['path']} {e!r}") from e
         if notary is None:

@@ -2,7 +2,7 @@
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 __version__: str
 
@@ -158,6 +158,10 @@ class ContentsStore:
     def rename_checkpoint_async(
         self, checkpoint_id: str, old_path: str, new_path: str
     ) -> Awaitable[None]: ...
+
+def loads_yielding(text: str) -> Any:
+    """`json.loads`, parsing with the GIL released and building objects in slices that
+    let other threads run; ValueError for text it does not read."""
 
 def reset_log_cache() -> None:
     """Forget the Python log levels the core cached (call after changing a level)."""

@@ -4,6 +4,7 @@ mod convert;
 mod credentials;
 mod download;
 mod errors;
+mod json;
 mod store;
 
 use std::sync::OnceLock;
@@ -37,6 +38,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<convert::PyEntry>()?;
     m.add_class::<convert::PyCheckpoint>()?;
     m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
+    m.add_function(wrap_pyfunction!(json::loads_yielding, m)?)?;
     m.add_class::<download::PyDownload>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
