@@ -50,11 +50,8 @@ impl Contents {
         self.store().copy(&source, &target).await.during("create a checkpoint of", path.as_str())?;
         if keep > 1 {
             let all = self.list_checkpoints(path).await?;
-            let stale: Vec<Path> = all
-                .iter()
-                .skip(keep)
-                .map(|c| self.checkpoint_key(path, &c.id))
-                .collect::<Result<_>>()?;
+            let stale: Vec<Path> =
+                all.iter().skip(keep).map(|c| self.checkpoint_key(path, &c.id)).collect::<Result<_>>()?;
             self.delete_keys(path, stale).await?;
         }
         Ok((id, target))
@@ -67,7 +64,8 @@ impl Contents {
         }
         let dir = self.checkpoint_dir(path)?;
         let Some(prefix) = self.keys().dir_prefix(&dir)? else { return Ok(Vec::new()) };
-        let listing = self.store().list_with_delimiter(Some(&prefix)).await.during("list checkpoints of", path.as_str())?;
+        let listing =
+            self.store().list_with_delimiter(Some(&prefix)).await.during("list checkpoints of", path.as_str())?;
         let (stem, ext) = split_ext(path.name());
         let lead = format!("{stem}-");
         let mut found: Vec<Checkpoint> = listing

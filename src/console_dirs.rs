@@ -53,7 +53,8 @@ impl DirKeyDeleter {
 
     /// Delete the object `<dir>/` (a missing one is fine).
     pub async fn delete(&self, dir: &Path) -> object_store::Result<()> {
-        let generic = |source: Box<dyn std::error::Error + Send + Sync>| object_store::Error::Generic { store: "S3", source };
+        let generic =
+            |source: Box<dyn std::error::Error + Send + Sync>| object_store::Error::Generic { store: "S3", source };
         let url = format!("{}/{}/", self.bucket_endpoint, utf8_percent_encode(dir.as_ref(), KEY_PATH));
         let mut request = http::Request::builder()
             .method(http::Method::DELETE)

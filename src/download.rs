@@ -264,7 +264,12 @@ impl Contents {
     /// (`range` is the Range header). `if_none_match` is the client's cached ETag.
     /// One GET; two requests (HEAD + GET) for a range, which must be checked against
     /// the size first.
-    pub async fn open_download(&self, path: &ApiPath, range: Option<&str>, if_none_match: Option<String>) -> Result<Download> {
+    pub async fn open_download(
+        &self,
+        path: &ApiPath,
+        range: Option<&str>,
+        if_none_match: Option<String>,
+    ) -> Result<Download> {
         let key = self.keys().file_key(path)?;
         let mut options = GetOptions { if_none_match: if_none_match.clone(), ..Default::default() };
         let mut served = None;
@@ -327,7 +332,8 @@ mod tests {
     }
 
     fn stream_of(data: &[u8], split: usize) -> BoxStream<'static, object_store::Result<Bytes>> {
-        let pieces: Vec<object_store::Result<Bytes>> = data.chunks(split).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let pieces: Vec<object_store::Result<Bytes>> =
+            data.chunks(split).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
         futures::stream::iter(pieces).boxed()
     }
 

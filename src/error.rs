@@ -173,7 +173,11 @@ fn permission_needed(op: &str) -> &'static str {
         "read" | "read a checkpoint of" => "s3:GetObject",
         "list" | "list checkpoints of" => "s3:ListBucket",
         "delete" | "delete a checkpoint of" => "s3:DeleteObject (and s3:ListBucket)",
-        "copy" | "rename" | "move to the trash" | "create a checkpoint of" | "restore a checkpoint of"
+        "copy"
+        | "rename"
+        | "move to the trash"
+        | "create a checkpoint of"
+        | "restore a checkpoint of"
         | "rename a checkpoint of" => "s3:GetObject, s3:PutObject and s3:DeleteObject",
         _ => "s3:PutObject",
     }

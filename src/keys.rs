@@ -64,11 +64,7 @@ impl ApiPath {
     /// Child path; `name` must be a single valid segment.
     pub fn join(&self, name: &str) -> Result<ApiPath> {
         check_segment(name, name)?;
-        Ok(if self.is_root() {
-            ApiPath(name.to_string())
-        } else {
-            ApiPath(format!("{}/{}", self.0, name))
-        })
+        Ok(if self.is_root() { ApiPath(name.to_string()) } else { ApiPath(format!("{}/{}", self.0, name)) })
     }
 
     /// True when `self` is `other` or lies inside it.
@@ -132,9 +128,8 @@ impl KeyMapper {
         let prefix = prefix.trim_matches('/');
         if !prefix.is_empty() {
             for segment in prefix.split('/') {
-                check_segment(prefix, segment).map_err(|e| {
-                    Error::Config(format!("prefix {prefix:?} is not a valid key prefix: {e}"))
-                })?;
+                check_segment(prefix, segment)
+                    .map_err(|e| Error::Config(format!("prefix {prefix:?} is not a valid key prefix: {e}")))?;
             }
         }
         Ok(Self { prefix: prefix.to_string(), refuse_staging_names: false })

@@ -78,7 +78,10 @@ impl Drop for StreamLog {
     }
 }
 
-fn logged_stream<T: Send + 'static>(what: String, stream: BoxStream<'static, Result<T>>) -> BoxStream<'static, Result<T>> {
+fn logged_stream<T: Send + 'static>(
+    what: String,
+    stream: BoxStream<'static, Result<T>>,
+) -> BoxStream<'static, Result<T>> {
     if !enabled() {
         return stream;
     }
@@ -114,9 +117,11 @@ impl ObjectStore for LoggedStore {
         let (start, method) = (Instant::now(), if options.head { "HEAD" } else { "GET" });
         let result = self.inner.get_opts(location, options).await;
         match &result {
-            Ok(found) if !found.range.is_empty() => {
-                log_request(format_args!("{method} {location} ({} bytes)", found.range.end - found.range.start), start, &result)
-            }
+            Ok(found) if !found.range.is_empty() => log_request(
+                format_args!("{method} {location} ({} bytes)", found.range.end - found.range.start),
+                start,
+                &result,
+            ),
             _ => log_request(format_args!("{method} {location}"), start, &result),
         }
         result
@@ -149,7 +154,11 @@ impl ObjectStore for LoggedStore {
         let shown = prefix.map(|p| p.as_ref()).unwrap_or("");
         match &result {
             Ok(listing) => log_request(
-                format_args!("LIST {shown}/ ({} files, {} folders)", listing.objects.len(), listing.common_prefixes.len()),
+                format_args!(
+                    "LIST {shown}/ ({} files, {} folders)",
+                    listing.objects.len(),
+                    listing.common_prefixes.len()
+                ),
                 start,
                 &result,
             ),
@@ -177,7 +186,8 @@ struct LoggedUpload {
 impl MultipartUpload for LoggedUpload {
     fn put_part(&mut self, data: PutPayload) -> UploadPart {
         self.parts += 1;
-        let (start, size, number, location) = (Instant::now(), data.content_length(), self.parts, self.location.clone());
+        let (start, size, number, location) =
+            (Instant::now(), data.content_length(), self.parts, self.location.clone());
         self.inner
             .put_part(data)
             .map(move |result| {

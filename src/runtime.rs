@@ -54,8 +54,7 @@ where
     T: Send,
 {
     check_fork()?;
-    py.detach(|| pyo3_async_runtimes::tokio::get_runtime().block_on(catch_panics(fut)))
-        .map_err(PyErr::from)
+    py.detach(|| pyo3_async_runtimes::tokio::get_runtime().block_on(catch_panics(fut))).map_err(PyErr::from)
 }
 
 /// Wrap `fut` as a Python awaitable on the running asyncio loop; cancelling the

@@ -14,10 +14,10 @@ use object_store::memory::InMemory;
 use object_store::{ObjectStore, StaticCredentialProvider};
 use url::Url;
 
-use crate::error::{Error, Result};
 use crate::console_dirs::DirKeyDeleter;
-use crate::tuning::Tuning;
+use crate::error::{Error, Result};
 use crate::logged::LoggedStore;
+use crate::tuning::Tuning;
 
 /// A store and the key prefix the URL's path contributed (`s3://bucket/some/prefix`).
 pub struct BuiltStore {
@@ -52,9 +52,7 @@ pub fn build_store_tuned(
     let mut dir_key_deleter = None;
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
-            let mut builder = AmazonS3Builder::from_env()
-                .with_url(url)
-                .with_retry(tuning.retry());
+            let mut builder = AmazonS3Builder::from_env().with_url(url).with_retry(tuning.retry());
             for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "S3")?, value);
             }
@@ -67,9 +65,7 @@ pub fn build_store_tuned(
             s3
         }
         "gs" | "gcs" => {
-            let mut builder = GoogleCloudStorageBuilder::from_env()
-                .with_url(url)
-                .with_retry(tuning.retry());
+            let mut builder = GoogleCloudStorageBuilder::from_env().with_url(url).with_retry(tuning.retry());
             for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "GCS")?, value);
             }
@@ -82,9 +78,7 @@ pub fn build_store_tuned(
             Arc::new(builder.build().map_err(config_error)?)
         }
         "az" | "azure" | "abfs" | "abfss" => {
-            let mut builder = MicrosoftAzureBuilder::from_env()
-                .with_url(url)
-                .with_retry(tuning.retry());
+            let mut builder = MicrosoftAzureBuilder::from_env().with_url(url).with_retry(tuning.retry());
             for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "Azure")?, value);
             }
@@ -92,9 +86,7 @@ pub fn build_store_tuned(
         }
         "file" => {
             reject_options(options, "local filesystem")?;
-            let dir = parsed
-                .to_file_path()
-                .map_err(|_| Error::Config(format!("invalid file URL {url:?}")))?;
+            let dir = parsed.to_file_path().map_err(|_| Error::Config(format!("invalid file URL {url:?}")))?;
             std::fs::create_dir_all(&dir)
                 .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
             // Folders left empty by deletes go too, as they would in a bucket.
@@ -120,8 +112,7 @@ pub fn build_store_tuned(
 }
 
 fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {
-    key.parse()
-        .map_err(|_| Error::Config(format!("unknown {store} store option {key:?}")))
+    key.parse().map_err(|_| Error::Config(format!("unknown {store} store option {key:?}")))
 }
 
 fn reject_options(options: &[(String, String)], store: &str) -> Result<()> {

@@ -32,7 +32,12 @@ impl Default for Tuning {
 
 impl Tuning {
     /// Validated settings from seconds, naming the setting that is wrong.
-    pub fn from_seconds(max_retries: usize, retry_timeout: f64, connect_timeout: f64, request_timeout: f64) -> Result<Self> {
+    pub fn from_seconds(
+        max_retries: usize,
+        retry_timeout: f64,
+        connect_timeout: f64,
+        request_timeout: f64,
+    ) -> Result<Self> {
         let seconds = |name: &str, value: f64| {
             if value.is_finite() && value > 0.0 {
                 Ok(Duration::from_secs_f64(value))

@@ -58,12 +58,7 @@ impl Uploads {
                 "upload_part_size must be at least {MIN_PART_SIZE} bytes (the S3 minimum)"
             )));
         }
-        Ok(Self {
-            sessions: Mutex::default(),
-            part_size,
-            abandon_after,
-            reaper_started: Default::default(),
-        })
+        Ok(Self { sessions: Mutex::default(), part_size, abandon_after, reaper_started: Default::default() })
     }
 
     fn take(&self, path: &ApiPath) -> Option<Arc<tokio::sync::Mutex<Session>>> {
@@ -120,7 +115,10 @@ impl Contents {
         } else {
             let found = uploads.sessions.lock().unwrap().get(path).cloned();
             found.ok_or_else(|| {
-                Error::BadRequest(format!("no upload of {:?} is in progress (chunk {chunk} arrived without chunk 1)", path.as_str()))
+                Error::BadRequest(format!(
+                    "no upload of {:?} is in progress (chunk {chunk} arrived without chunk 1)",
+                    path.as_str()
+                ))
             })?
         };
         let mut s = session.lock().await;

@@ -23,8 +23,7 @@ fn setup(prefix: &str) -> (Arc<InMemory>, Contents) {
 }
 
 async fn keys(store: &InMemory) -> Vec<String> {
-    let mut all: Vec<String> =
-        store.list(None).map_ok(|m| m.location.to_string()).try_collect().await.unwrap();
+    let mut all: Vec<String> = store.list(None).map_ok(|m| m.location.to_string()).try_collect().await.unwrap();
     all.sort();
     all
 }

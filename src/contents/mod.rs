@@ -109,7 +109,15 @@ pub struct Contents {
 
 impl Contents {
     pub fn new(store: Arc<dyn ObjectStore>, keys: KeyMapper) -> Self {
-        Self { store, keys, concurrency: DEFAULT_CONCURRENCY, uploads: Uploads::default(), read_only: false, dir_key_deleter: None, versions: write::KnownVersions::default() }
+        Self {
+            store,
+            keys,
+            concurrency: DEFAULT_CONCURRENCY,
+            uploads: Uploads::default(),
+            read_only: false,
+            dir_key_deleter: None,
+            versions: write::KnownVersions::default(),
+        }
     }
 
     /// Refuse every write with 403 (shared course material, archives).

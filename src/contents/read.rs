@@ -60,7 +60,9 @@ impl Contents {
             return Err(Error::not_found(path.as_str()));
         }
         match self.list_dir(path).await? {
-            Some(children) => Ok(Fetched::Directory { entry: Entry::directory(path.clone()), children: Some(children) }),
+            Some(children) => {
+                Ok(Fetched::Directory { entry: Entry::directory(path.clone()), children: Some(children) })
+            }
             None => Err(Error::not_found(path.as_str())),
         }
     }

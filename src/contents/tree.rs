@@ -271,7 +271,9 @@ impl Contents {
             return Err(e);
         }
         self.delete_keys(what, sources).await.map_err(|e| match e {
-            Error::Store { path, source, .. } => Error::Store { op: "remove the originals after copying", path, source },
+            Error::Store { path, source, .. } => {
+                Error::Store { op: "remove the originals after copying", path, source }
+            }
             other => other,
         })?;
         self.delete_dir_key(dir_key).await;
@@ -343,7 +345,11 @@ impl Contents {
             return Err(Error::BadRequest(format!("cannot {op} the root directory")));
         }
         if to.is_within(from) {
-            return Err(Error::BadRequest(format!("cannot {op} {from:?} into itself ({to:?})", from = from.as_str(), to = to.as_str())));
+            return Err(Error::BadRequest(format!(
+                "cannot {op} {from:?} into itself ({to:?})",
+                from = from.as_str(),
+                to = to.as_str()
+            )));
         }
         Ok(())
     }
@@ -365,7 +371,13 @@ impl Contents {
 
     /// The plan for moving (`move_sources`) or copying the folder `from`, made of
     /// `objects`, to `to`.
-    fn plan_tree(&self, from: &ApiPath, to: &ApiPath, objects: Vec<ObjectMeta>, move_sources: bool) -> Result<Transfer> {
+    fn plan_tree(
+        &self,
+        from: &ApiPath,
+        to: &ApiPath,
+        objects: Vec<ObjectMeta>,
+        move_sources: bool,
+    ) -> Result<Transfer> {
         let from_prefix = self.keys.dir_prefix(from)?.unwrap_or_default();
         let to_prefix = self.keys.dir_prefix(to)?.unwrap_or_default();
         let to_marker = self.keys.marker_key(to)?;

@@ -156,7 +156,8 @@ impl KnownVersions {
         if versions.len() >= KNOWN_VERSIONS {
             versions.clear();
         }
-        versions.insert(meta.location.clone(), UpdateVersion { e_tag: meta.e_tag.clone(), version: meta.version.clone() });
+        versions
+            .insert(meta.location.clone(), UpdateVersion { e_tag: meta.e_tag.clone(), version: meta.version.clone() });
     }
 
     /// The remembered version, forgotten until the write that uses it succeeds.

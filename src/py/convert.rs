@@ -24,7 +24,13 @@ pub struct PyEntry {
 #[pymethods]
 impl PyEntry {
     fn __repr__(&self) -> String {
-        format!("Entry(path={:?}, kind={:?}, size={:?}, last_modified={:?})", self.path, self.kind, self.size, self.last_modified.to_rfc3339())
+        format!(
+            "Entry(path={:?}, kind={:?}, size={:?}, last_modified={:?})",
+            self.path,
+            self.kind,
+            self.size,
+            self.last_modified.to_rfc3339()
+        )
     }
 }
 

@@ -42,9 +42,7 @@ impl PythonCredentialProvider {
 fn still_fresh(cached: &Cached) -> bool {
     match cached.expires {
         None => true,
-        Some(expires) => expires
-            .duration_since(SystemTime::now())
-            .is_ok_and(|left| left > REFRESH_MARGIN),
+        Some(expires) => expires.duration_since(SystemTime::now()).is_ok_and(|left| left > REFRESH_MARGIN),
     }
 }
 
@@ -72,9 +70,7 @@ impl CredentialProvider for PythonCredentialProvider {
         if key_id.is_empty() || secret_key.is_empty() {
             return Err(refused("the credential provider returned an empty access key or secret".into()));
         }
-        let expires = expiry
-            .filter(|t| t.is_finite())
-            .map(|t| UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0)));
+        let expires = expiry.filter(|t| t.is_finite()).map(|t| UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0)));
         let credential = Arc::new(AwsCredential { key_id, secret_key, token });
         *cached = Some(Cached { credential: credential.clone(), expires });
         Ok(credential)
