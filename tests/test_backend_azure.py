@@ -141,9 +141,9 @@ class _ManagedIdentityEndpoint:
 
     def __init__(self, audience: str):
         import json
-        import threading
         import time
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from login_fixtures import HttpsServer, QuietHandler
 
         now = int(time.time())
         token = _jwt({"aud": audience, "iss": "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/",
@@ -151,27 +151,17 @@ class _ManagedIdentityEndpoint:
         outer = self
         self.requests: list[tuple[str, str | None]] = []
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
                 outer.requests.append((self.path, self.headers.get("metadata")))
-                body = json.dumps({"access_token": token, "expires_on": str(now + 3600),
-                                   "token_type": "Bearer", "resource": "https://storage.azure.com"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(200, json.dumps({"access_token": token, "expires_on": str(now + 3600),
+                                            "token_type": "Bearer", "resource": "https://storage.azure.com"}).encode())
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/metadata/identity/oauth2/token"
+        self.server = HttpsServer(Handler)
+        self.url = f"{self.server.url}/metadata/identity/oauth2/token"
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -258,11 +248,10 @@ class _EntraTokenEndpoint:
 
     def __init__(self, directory):
         import json
-        import threading
         import time
         import urllib.parse
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+        from login_fixtures import HttpsServer, QuietHandler
         from net_proxies import TlsProxy
 
         now = int(time.time())
@@ -271,29 +260,19 @@ class _EntraTokenEndpoint:
         outer = self
         self.requests: list[tuple[str, dict]] = []
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802
-                form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                form = urllib.parse.parse_qs(self.read_body().decode())
                 outer.requests.append((self.path, {k: v[0] for k, v in form.items()}))
-                body = json.dumps({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(200, json.dumps({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}).encode())
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.tls = TlsProxy(self.server.server_address[1], directory)
+        self.server = HttpsServer(Handler)
+        self.tls = TlsProxy(self.server.port, directory)
         self.url = self.tls.url
 
     def stop(self):
         self.tls.stop()
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 @pytest.mark.parametrize("login", ["service principal", "workload identity"])

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from backend_fixtures import RawGcs
+from login_fixtures import HttpsServer, QuietHandler
 from s3c_helpers import ManagerAdapter
 from traitlets import TraitError
 
@@ -165,34 +164,23 @@ class _MetadataServer:
         outer = self
         self.requests: list[str] = []
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
                 outer.requests.append(self.path)
                 if self.headers.get("Metadata-Flavor") != "Google":
-                    self.send_response(403)
-                    self.end_headers()
+                    self.reply(403, b"")
                     return
                 body = json.dumps({"access_token": outer.token, "expires_in": 3600, "token_type": "Bearer"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Metadata-Flavor", "Google")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(200, body, headers={"Metadata-Flavor": "Google"})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = HttpsServer(Handler)
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.server.server_address[1]}"
+        return f"{self.server.host}:{self.server.port}"
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 def test_metadata_server_token(gcs_class, gcs_settings, gcs_prefix, monkeypatch, jp_asyncio_loop):

@@ -13,15 +13,14 @@ import datetime
 import json
 import os
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
 import pytest
 from backend_fixtures import Server
 from botocore.config import Config as BotoConfig
+from login_fixtures import HttpsServer, QuietHandler
 from s3c_helpers import ManagerAdapter, free_port
 from tornado.web import HTTPError
 
@@ -441,36 +440,26 @@ class _CredentialEndpoint:
             "Expiration": credentials["Expiration"].strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _send(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(QuietHandler):
             def do_PUT(self):  # noqa: N802  (IMDSv2 session token)
                 outer.requests.append(("PUT", self.path))
-                self._send(200, b"imds-session-token")
+                self.read_body()
+                self.reply(200, b"imds-session-token", "text/plain")
 
             def do_GET(self):  # noqa: N802
                 outer.requests.append(("GET", self.path))
                 if token is not None and self.headers.get("Authorization") != token:
-                    self._send(401, b"")
+                    self.reply(401, b"", "text/plain")
                 elif self.path.rstrip("/") == "/latest/meta-data/iam/security-credentials":
-                    self._send(200, role.encode())
+                    self.reply(200, role.encode(), "text/plain")
                 else:
-                    self._send(200, json.dumps(document).encode())
+                    self.reply(200, json.dumps(document).encode())
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = HttpsServer(Handler)
+        self.url = self.server.url
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 def test_ec2_instance_metadata(s3_manager, signing_s3, monkeypatch):
