@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from gcs_gateway import GcsXmlGateway
-from s3c_helpers import free_port
+from s3c_helpers import PrefixView, free_port
 
 TEST_BUCKET = "s3contents-rs-test"
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +121,7 @@ def gcs_settings(tmp_path_factory):
         server.stop()
 
 
-class RawGcs:
+class RawGcs(PrefixView):
     """fake-gcs-server's JSON API view of one test's prefix."""
 
     def __init__(self, settings: GcsSettings, prefix: str):
@@ -129,16 +129,11 @@ class RawGcs:
         self.upload = f"{settings.server_url}/upload/storage/v1/b/{settings.bucket}/o"
         self.prefix = prefix
 
-    def key(self, path: str) -> str:
-        path = path.lstrip("/")
-        return f"{self.prefix}/{path}" if self.prefix else path
-
     def _object_url(self, path: str) -> str:
         return f"{self.base}/{urllib.parse.quote(self.key(path), safe='')}"
 
     def put(self, path: str, body: bytes | str = b"") -> None:
-        if isinstance(body, str):
-            body = body.encode("utf-8")
+        body = self.as_bytes(body)
         query = urllib.parse.urlencode({"uploadType": "media", "name": self.key(path)})
         _http("POST", f"{self.upload}?{query}", body, {"Content-Type": "application/octet-stream"}).read()
 
@@ -227,20 +222,15 @@ def azure_settings(tmp_path_factory):
         server.stop()
 
 
-class RawAzure:
+class RawAzure(PrefixView):
     """azure-storage-blob view of one test's prefix in the Azurite container."""
 
     def __init__(self, settings: AzureSettings, prefix: str):
         self.container = settings.container_client()
         self.prefix = prefix
 
-    def key(self, path: str) -> str:
-        path = path.lstrip("/")
-        return f"{self.prefix}/{path}" if self.prefix else path
-
     def put(self, path: str, body: bytes | str = b"") -> None:
-        if isinstance(body, str):
-            body = body.encode("utf-8")
+        body = self.as_bytes(body)
         self.container.upload_blob(self.key(path), body, overwrite=True)
 
     def read(self, path: str) -> bytes:
@@ -264,23 +254,18 @@ class RawAzure:
 
 
 # --------------------------------------------------------------------------- local files
-class RawDir:
+class RawDir(PrefixView):
     """Plain filesystem view of one test's prefix under a local store root."""
 
     def __init__(self, root: Path, prefix: str):
         self.root = root
         self.prefix = prefix
 
-    def key(self, path: str) -> str:
-        path = path.lstrip("/")
-        return f"{self.prefix}/{path}" if self.prefix else path
-
     def _file(self, path: str) -> Path:
         return self.root / self.key(path)
 
     def put(self, path: str, body: bytes | str = b"") -> None:
-        if isinstance(body, str):
-            body = body.encode("utf-8")
+        body = self.as_bytes(body)
         if path.endswith("/"):
             raise ValueError(f"a filesystem cannot hold the key {path!r} (a name ending in '/')")
         # Replace the file as object_store does (new file, then rename): its copies are

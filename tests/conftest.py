@@ -52,7 +52,7 @@ _TESTS_DIR = str(Path(__file__).resolve().parent)
 if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
-from s3c_helpers import EventSink, ManagerAdapter, free_port, manager_classes  # noqa: E402
+from s3c_helpers import EventSink, ManagerAdapter, PrefixView, free_port, manager_classes  # noqa: E402
 
 # REST tests use pytest-jupyter's jp_fetch / jp_serverapp fixtures.  Loading the
 # plugin here also gives every test an (autouse) fresh asyncio loop,
@@ -261,7 +261,7 @@ def s3_client(s3_settings):
 
 
 # --------------------------------------------------------------------------- raw bucket view
-class RawBucket:
+class RawBucket(PrefixView):
     """boto3 view of the objects below one test's prefix.
 
     Paths given to the methods are relative to the prefix (API-style paths).
@@ -272,13 +272,8 @@ class RawBucket:
         self.bucket = bucket
         self.prefix = prefix
 
-    def key(self, path: str) -> str:
-        path = path.lstrip("/")
-        return f"{self.prefix}/{path}" if self.prefix else path
-
     def put(self, path: str, body: bytes | str = b"") -> None:
-        if isinstance(body, str):
-            body = body.encode("utf-8")
+        body = self.as_bytes(body)
         self.client.put_object(Bucket=self.bucket, Key=self.key(path), Body=body)
 
     def read(self, path: str) -> bytes:

@@ -212,3 +212,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class PrefixView:
+    """The common part of the raw views of a store (boto3, fake-gcs-server's JSON API,
+    azure-storage-blob, plain files) that tests assert with: paths given to their methods
+    are relative to one test's prefix (API-style paths)."""
+
+    prefix: str
+
+    def key(self, path: str) -> str:
+        path = path.lstrip("/")
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    @staticmethod
+    def as_bytes(body: bytes | str) -> bytes:
+        return body.encode("utf-8") if isinstance(body, str) else body
