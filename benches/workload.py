@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import random
 import sys
 import time

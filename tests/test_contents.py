@@ -23,7 +23,6 @@ from jupyter_server.services.contents.checkpoints import AsyncCheckpoints, Check
 from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from s3c_helpers import b64, check_model, expect_http, listing, manager_classes, nb_sources, sha256
-from tornado.web import HTTPError
 from traitlets import TraitError
 from traitlets.config import Config, LoggingConfigurable
 

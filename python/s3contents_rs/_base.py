@@ -17,7 +17,6 @@ import mimetypes
 import re
 import weakref
 from datetime import datetime, timezone
-from fnmatch import fnmatch
 from typing import Any, Callable, Optional, Union
 
 import nbformat

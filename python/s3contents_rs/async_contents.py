@@ -24,9 +24,13 @@ _CREATE_ATTEMPTS = 16
 class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
     """Jupyter contents in an object store (asyncio flavour)."""
 
+    # The checkpoints class used unless `checkpoints_class` is configured: each named
+    # manager (S3, GCS, Azure) sets its own, so logs and --help-all show the right one.
+    default_checkpoints_class: type = AsyncObjectStoreCheckpoints
+
     @default("checkpoints_class")
     def _checkpoints_class_default(self) -> type:
-        return AsyncObjectStoreCheckpoints
+        return self.default_checkpoints_class
 
     # -- reading -------------------------------------------------------------------
 

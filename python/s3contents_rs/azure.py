@@ -119,14 +119,10 @@ class AsyncAzureCheckpoints(AsyncObjectStoreCheckpoints):
 class AzureContentsManager(AzureTraits, ObjectStoreContentsManager):
     """Notebooks, files and folders in Azure Blob Storage (blocking; for HybridContentsManager)."""
 
-    @default("checkpoints_class")
-    def _checkpoints_class_default(self) -> type:
-        return AzureCheckpoints
+    default_checkpoints_class = AzureCheckpoints
 
 
 class AsyncAzureContentsManager(AzureTraits, AsyncObjectStoreContentsManager):
     """Notebooks, files and folders in Azure Blob Storage; never blocks the server's event loop."""
 
-    @default("checkpoints_class")
-    def _checkpoints_class_default(self) -> type:
-        return AsyncAzureCheckpoints
+    default_checkpoints_class = AsyncAzureCheckpoints

@@ -26,9 +26,13 @@ _CREATE_ATTEMPTS = 16
 class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
     """Jupyter contents in an object store (blocking flavour)."""
 
+    # The checkpoints class used unless `checkpoints_class` is configured: each named
+    # manager (S3, GCS, Azure) sets its own, so logs and --help-all show the right one.
+    default_checkpoints_class: type = ObjectStoreCheckpoints
+
     @default("checkpoints_class")
     def _checkpoints_class_default(self) -> type:
-        return ObjectStoreCheckpoints
+        return self.default_checkpoints_class
 
     # -- reading -------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any, Callable, Optional
 
-from traitlets import HasTraits, TraitError, Unicode, default, validate
+from traitlets import HasTraits, TraitError, Unicode, validate
 
 from .async_contents import AsyncObjectStoreContentsManager
 from .checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
@@ -127,14 +127,10 @@ class AsyncGCSCheckpoints(AsyncObjectStoreCheckpoints):
 class GCSContentsManager(GCSTraits, ObjectStoreContentsManager):
     """Notebooks, files and folders in a GCS bucket (blocking; for HybridContentsManager)."""
 
-    @default("checkpoints_class")
-    def _checkpoints_class_default(self) -> type:
-        return GCSCheckpoints
+    default_checkpoints_class = GCSCheckpoints
 
 
 class AsyncGCSContentsManager(GCSTraits, AsyncObjectStoreContentsManager):
     """Notebooks, files and folders in a GCS bucket; never blocks the server's event loop."""
 
-    @default("checkpoints_class")
-    def _checkpoints_class_default(self) -> type:
-        return AsyncGCSCheckpoints
+    default_checkpoints_class = AsyncGCSCheckpoints

@@ -430,14 +430,10 @@ class AsyncS3Checkpoints(AsyncObjectStoreCheckpoints):
 class S3ContentsManager(S3Traits, ObjectStoreContentsManager):
     """Notebooks, files and folders in an S3 bucket (blocking; for HybridContentsManager)."""
 
-    @default("checkpoints_class")
-    def _checkpoints_class_default(self) -> type:
-        return S3Checkpoints
+    default_checkpoints_class = S3Checkpoints
 
 
 class AsyncS3ContentsManager(S3Traits, AsyncObjectStoreContentsManager):
     """Notebooks, files and folders in an S3 bucket; never blocks the server's event loop."""
 
-    @default("checkpoints_class")
-    def _checkpoints_class_default(self) -> type:
-        return AsyncS3Checkpoints
+    default_checkpoints_class = AsyncS3Checkpoints
