@@ -1,7 +1,7 @@
 //! Reads: stat, get (with or without content), directory listings, existence checks.
 
 use futures::StreamExt;
-use object_store::ObjectStoreExt;
+use object_store::{ObjectMeta, ObjectStoreExt};
 
 use super::{Contents, Entry, Fetched};
 use crate::download::Encoding;
@@ -98,14 +98,19 @@ impl Contents {
 
     /// HEAD of the file object at `path`.
     pub async fn head_file(&self, path: &ApiPath) -> Result<Option<Entry>> {
+        Ok(self.head_object(path, "read").await?.map(|meta| Entry::file(path.clone(), &meta)))
+    }
+
+    /// HEAD of the file object at `path` (`None` for the root or a missing file); a
+    /// store error is reported as failing to `op` it.
+    pub(crate) async fn head_object(&self, path: &ApiPath, op: &'static str) -> Result<Option<ObjectMeta>> {
         if path.is_root() {
             return Ok(None);
         }
-        let key = self.keys.file_key(path)?;
-        match self.store.head(&key).await {
-            Ok(meta) => Ok(Some(Entry::file(path.clone(), &meta))),
+        match self.store.head(&self.keys.file_key(path)?).await {
+            Ok(meta) => Ok(Some(meta)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(Error::from_store("read", path.as_str(), e)),
+            Err(e) => Err(Error::from_store(op, path.as_str(), e)),
         }
     }
 

@@ -420,18 +420,6 @@ impl Contents {
         Ok(transfer)
     }
 
-    /// HEAD of the file object at `path` (`None` for the root or a missing file).
-    async fn head_object(&self, path: &ApiPath, op: &'static str) -> Result<Option<ObjectMeta>> {
-        if path.is_root() {
-            return Ok(None);
-        }
-        match self.store.head(&self.keys.file_key(path)?).await {
-            Ok(meta) => Ok(Some(meta)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(Error::from_store(op, path.as_str(), e)),
-        }
-    }
-
     /// Every object under the directory `path`, recursively (one LIST per 1000 keys).
     pub(crate) async fn tree_objects(&self, path: &ApiPath) -> Result<Vec<ObjectMeta>> {
         let prefix = self.keys.dir_prefix(path)?;

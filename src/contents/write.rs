@@ -107,17 +107,12 @@ impl Contents {
 
     /// The entry of a file just written or copied, with the store's own timestamp.
     pub(crate) async fn head_written(&self, path: &ApiPath) -> Result<Entry> {
-        let key = self.keys.file_key(path)?;
-        match self.store.head(&key).await {
-            Ok(meta) => {
-                self.versions.remember(&meta);
-                Ok(Entry::file(path.clone(), &meta))
-            }
-            Err(object_store::Error::NotFound { .. }) => {
-                Err(Error::Internal(format!("{:?} vanished right after it was written", path.as_str())))
-            }
-            Err(e) => Err(Error::from_store("read", path.as_str(), e)),
-        }
+        let meta = self
+            .head_object(path, "read")
+            .await?
+            .ok_or_else(|| Error::Internal(format!("{:?} vanished right after it was written", path.as_str())))?;
+        self.versions.remember(&meta);
+        Ok(Entry::file(path.clone(), &meta))
     }
 
     /// Create the directory at `path` (a marker object); existing directories are kept.
