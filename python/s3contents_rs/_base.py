@@ -426,17 +426,32 @@ class StoreContentsMixin(HasTraits):
         """In a worker thread: `_serialize` of a notebook, with `check_and_sign` split as
         `_finish_trust` splits the trust check; returns the bytes, the validation error,
         and the signature to store (`_store_signature`) and whether all cells were trusted."""
+
+        def check_cells_and_compute_signature(nb: Any) -> tuple[Optional[str], bool]:
+            trusted = notary.check_cells(nb)
+            return (notary.compute_signature(nb) if trusted and nb.nbformat >= 3 else None), trusted
+
+        data, validation_error, (signature, trusted) = self._notebook_bytes(
+            model, path, check_cells_and_compute_signature
+        )
+        return data, validation_error, signature, trusted
+
+    def _notebook_bytes(
+        self, model: dict[str, Any], path: str, sign: Callable[[Any], Any]
+    ) -> tuple[bytes, dict[str, Any], Any]:
+        """The bytes to store for a notebook model, its validation error, and what
+        `sign(nb)` returned: the signing step (`check_and_sign`, or its off-loop half)
+        runs between nbformat's conversion and its writing."""
         validation_error: dict[str, Any] = {}
         try:
             nb = nbformat.from_dict(model["content"])
-            trusted = notary.check_cells(nb)
-            signature = notary.compute_signature(nb) if trusted and nb.nbformat >= 3 else None
+            signed = sign(nb)
             text = nbformat.writes(nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error)
         except Exception as e:
             raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
         if not text.endswith("\n"):
             text += "\n"
-        return text.encode("utf-8"), validation_error, signature, trusted
+        return text.encode("utf-8"), validation_error, signed
 
     def _store_signature(self, notary: Any, signature: Optional[str], trusted: bool, path: str) -> None:
         """On the loop thread: the rest of `check_and_sign` (same warning, same recovery
@@ -500,19 +515,12 @@ class StoreContentsMixin(HasTraits):
 
     def _serialize(self, model: dict[str, Any], path: str) -> tuple[bytes, dict[str, Any]]:
         """Bytes to store for a file or notebook model, plus any notebook validation error."""
-        validation_error: dict[str, Any] = {}
         if model["type"] == "notebook":
-            try:
-                nb = nbformat.from_dict(model["content"])
-                self.check_and_sign(nb, path)  # type: ignore[attr-defined]
-                text = nbformat.writes(
-                    nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error
-                )
-            except Exception as e:
-                raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
-            if not text.endswith("\n"):
-                text += "\n"
-            return text.encode("utf-8"), validation_error
+            data, validation_error, _ = self._notebook_bytes(
+                model, path, lambda nb: self.check_and_sign(nb, path)  # type: ignore[attr-defined]
+            )
+            return data, validation_error
+        validation_error: dict[str, Any] = {}
         content, fmt = model["content"], model.get("format")
         if fmt == "text":
             if not isinstance(content, str):
