@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -88,11 +89,22 @@ def lab(args: argparse.Namespace, extra: list[str]) -> int:
     env = dict(os.environ)
     if key:  # through the environment, so keys never show in the process list
         env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = key, secret
+    jupyter = subprocess.Popen(cmd + extra, env=env)
+    # Let Jupyter stop the way it stops on its own, so it can abort uploads in progress
+    # (subprocess.call would SIGKILL it on Ctrl+C): Ctrl+C reaches it directly (same
+    # process group), a SIGTERM to this launcher (docker stop) is passed on. The local S3
+    # server goes once Jupyter has exited.
+    signal.signal(signal.SIGTERM, lambda *_: jupyter.terminate())
     try:
-        return subprocess.call(cmd + extra, env=env)
+        while True:
+            try:
+                return jupyter.wait()
+            except KeyboardInterrupt:
+                continue  # Jupyter got the same Ctrl+C and answers it itself
     finally:
         if server is not None:
             server.terminate()
+            server.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
