@@ -39,3 +39,16 @@ __all__ = [
     "S3ContentsManager",
     "__version__",
 ]
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    """The Jupyter server extension of this package (enabled on install): with an async
+    manager, large /api/contents replies are serialised off the event loop."""
+    return [{"module": "s3contents_rs"}]
+
+
+def _load_jupyter_server_extension(serverapp) -> None:
+    from .server_extension import load
+
+    load(serverapp)
+
