@@ -33,6 +33,7 @@ def jp_server_config(manager_kwargs, tmp_path):
                     "jupyter_server_terminals": False,
                     "jupyter_server_ydoc": True,
                     "jupyter_server_fileid": True,
+                    "s3contents_rs": True,  # as installed
                 },
             },
             manager.__name__: dict(manager_kwargs),
