@@ -182,22 +182,15 @@ pub fn dumps_yielding<'py>(
     Ok(bytes)
 }
 
+/// A list item (no key) or a dict item.
+type Item<'py> = (Option<Bound<'py, PyAny>>, Bound<'py, PyAny>);
+
 /// A container being written: its items (taken when it was entered) and where we are.
 enum Frame<'py> {
-    Array {
-        items: Vec<Bound<'py, PyAny>>,
-        next: usize,
-        id: usize,
-    },
-    Object {
-        items: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
-        next: usize,
-        id: usize,
-    },
+    /// A list (keys None) or a dict, closed by `close`.
+    Container { items: Vec<Item<'py>>, next: usize, id: usize, close: u8 },
     /// An object handed to `default`, marked until what `default` returned is written.
-    Defaulted {
-        id: usize,
-    },
+    Defaulted { id: usize },
 }
 
 struct Writer<'a, 'py> {
@@ -216,34 +209,21 @@ impl<'py> Writer<'_, 'py> {
         self.value(root.clone())?;
         while let Some(frame) = self.stack.last_mut() {
             match frame {
-                Frame::Array { items, next, id } => {
-                    if *next == items.len() {
-                        let id = *id;
-                        self.out.push(b']');
+                Frame::Container { items, next, id, close } => {
+                    let Some((key, item)) = items.get(*next).cloned() else {
+                        let (id, close) = (*id, *close);
+                        self.out.push(close);
                         self.leave(id);
                         continue;
-                    }
-                    let item = items[*next].clone();
+                    };
                     if *next > 0 {
                         self.out.extend_from_slice(b", ");
                     }
                     *next += 1;
-                    self.value(item)?;
-                }
-                Frame::Object { items, next, id } => {
-                    if *next == items.len() {
-                        let id = *id;
-                        self.out.push(b'}');
-                        self.leave(id);
-                        continue;
+                    if let Some(key) = key {
+                        self.key(&key)?;
+                        self.out.extend_from_slice(b": ");
                     }
-                    let (key, item) = items[*next].clone();
-                    if *next > 0 {
-                        self.out.extend_from_slice(b", ");
-                    }
-                    *next += 1;
-                    self.key(&key)?;
-                    self.out.extend_from_slice(b": ");
                     self.value(item)?;
                 }
                 Frame::Defaulted { id } => {
@@ -275,23 +255,11 @@ impl<'py> Writer<'_, 'py> {
             } else if obj.is_instance_of::<PyFloat>() {
                 self.float(&obj)?;
             } else if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-                let items: Vec<_> = obj.try_iter()?.collect::<PyResult<_>>()?;
-                if items.is_empty() {
-                    self.out.extend_from_slice(b"[]");
-                } else {
-                    let id = self.enter(&obj)?;
-                    self.out.push(b'[');
-                    self.stack.push(Frame::Array { items, next: 0, id });
-                }
+                let items = obj.try_iter()?.map(|item| Ok((None, item?))).collect::<PyResult<_>>()?;
+                self.open(&obj, items, b"[]")?;
             } else if let Ok(dict) = obj.cast::<PyDict>() {
-                if dict.is_empty() {
-                    self.out.extend_from_slice(b"{}");
-                } else {
-                    let items = dict_items(dict)?;
-                    let id = self.enter(&obj)?;
-                    self.out.push(b'{');
-                    self.stack.push(Frame::Object { items, next: 0, id });
-                }
+                let items = if dict.is_empty() { Vec::new() } else { dict_items(dict)? };
+                self.open(&obj, items, b"{}")?;
             } else {
                 let id = self.enter(&obj)?;
                 self.stack.push(Frame::Defaulted { id });
@@ -300,6 +268,18 @@ impl<'py> Writer<'_, 'py> {
             }
             return Ok(());
         }
+    }
+
+    /// Writes an empty container whole (json does not mark those), or opens it.
+    fn open(&mut self, obj: &Bound<'py, PyAny>, items: Vec<Item<'py>>, brackets: &[u8; 2]) -> PyResult<()> {
+        if items.is_empty() {
+            self.out.extend_from_slice(brackets);
+            return Ok(());
+        }
+        let id = self.enter(obj)?;
+        self.out.push(brackets[0]);
+        self.stack.push(Frame::Container { items, next: 0, id, close: brackets[1] });
+        Ok(())
     }
 
     fn enter(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<usize> {
@@ -385,13 +365,13 @@ impl<'py> Writer<'_, 'py> {
 
 /// A dict's items in the order json.dumps writes them: for a dict subclass, what its
 /// `items()` gives (json calls it too).
-fn dict_items<'py>(dict: &Bound<'py, PyDict>) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+fn dict_items<'py>(dict: &Bound<'py, PyDict>) -> PyResult<Vec<Item<'py>>> {
     if dict.is_exact_instance_of::<PyDict>() {
-        return Ok(dict.iter().collect());
+        return Ok(dict.iter().map(|(key, value)| (Some(key), value)).collect());
     }
     // SAFETY: PyMapping_Items returns a new reference (a list) or NULL with an exception set.
     let items = unsafe { Bound::from_owned_ptr_or_err(dict.py(), ffi::PyMapping_Items(dict.as_ptr()))? };
-    items.try_iter()?.map(|pair| pair.and_then(|pair| pair.extract())).collect()
+    items.try_iter()?.map(|pair| pair?.extract().map(|(key, value)| (Some(key), value))).collect()
 }
 
 /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped
