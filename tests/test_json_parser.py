@@ -1,17 +1,22 @@
-"""The core's JSON parser (`_core.loads_yielding`), which the async manager uses to read
-large notebooks in a worker thread: the same objects as `json.loads`, and other threads
-(the server's event loop) keep running while it works."""
+"""The core's JSON parser and writer (`_core.loads_yielding`, `_core.dumps_yielding`),
+which the async manager and its server extension use for large notebooks in worker
+threads: the same objects as `json.loads` and the same bytes as `json.dumps`, and other
+threads (the server's event loop) keep running while they work."""
 
 from __future__ import annotations
 
+import datetime
+import enum
 import gc
 import json
 import threading
 import time
 
+import nbformat
 import pytest
-from s3contents_rs._base import _YieldingDecoder
-from s3contents_rs._core import loads_yielding
+from jupyter_client.jsonutil import json_default
+from s3contents_rs._base import _reads_yielding, _YieldingDecoder
+from s3contents_rs._core import dumps_yielding, loads_yielding
 
 SAME_AS_JSON = [
     "{}",
@@ -76,7 +81,7 @@ def large_document() -> str:
     return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
-def longest_pause_of_another_thread(parse, text: str) -> tuple[float, float]:
+def longest_pause_of_another_thread(parse, text) -> tuple[float, float]:
     """How long (s) `parse(text)` takes, and the longest time a thread that wants to run
     every millisecond had to wait meanwhile."""
     pauses: list[float] = []
@@ -120,3 +125,177 @@ def test_large_document_same_and_other_threads_keep_running():
     # Ours leaves it free between slices of about a millisecond (other threads of the test
     # process may hold it for their own 5 ms switch intervals too).
     assert ours_pause < 0.25 * json_pause, (json_time, json_pause, ours_time, ours_pause)
+
+
+# ------------------------------------------------------------------ bytes, NotebookNode
+
+
+def test_bytes_and_str_give_the_same_objects():
+    text = '{"a": ["é", 1, {"b": null}]}'
+    assert loads_yielding(text.encode()) == loads_yielding(text) == json.loads(text)
+    with pytest.raises(ValueError):
+        loads_yielding(b"\xff\xfe not utf-8")
+
+
+def test_dicts_built_as_the_given_dict_type_and_left_untracked():
+    parsed = loads_yielding(b'{"cells": [{"metadata": {}, "outputs": [[1], {"x": 2}]}]}', nbformat.NotebookNode)
+    cell = parsed["cells"][0]
+    assert type(parsed) is type(cell) is type(cell["metadata"]) is type(cell["outputs"][1]) is nbformat.NotebookNode
+    assert parsed.cells[0].outputs[1].x == 2  # attribute access, as nbformat's from_dict gives
+    containers = [parsed, parsed["cells"], cell, cell["metadata"], cell["outputs"], cell["outputs"][0]]
+    assert not any(gc.is_tracked(c) for c in containers)
+    # CPython tracks a dict again once a container is put in it, so cycles made later
+    # through dicts are still collected.
+    cell["metadata"]["tags"] = ["later"]
+    assert gc.is_tracked(cell["metadata"])
+    with pytest.raises(TypeError):
+        loads_yielding("{}", list)
+
+
+# ----------------------------------------------------------------------- dumps_yielding
+
+
+class Color(enum.IntEnum):
+    RED = 3
+
+
+class ItemsOverride(dict):
+    def items(self):
+        return [("only", "this")]
+
+
+DUMPED = [
+    None, True, False, 0, -5, 2**70, -(2**80), 1.5, 1e-05, 1e16, -0.0, 0.1, float("nan"), float("inf"), -float("inf"),
+    "", "a\"b\\c\n\r\t\b\f\x00\x01\x1f\x7f é 漢字 😀 /", [], {}, (), [1, [2, [3, []]]], (1, "two"),
+    {"a": {"b": [{}, []]}, "z": None}, {1: "int", 1.5: "float", True: "bool", None: "none", "s": "str", -2: 0},
+    Color.RED, {"color": Color.RED}, datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc),
+    b"raw bytes", {"when": datetime.date(2026, 1, 2)}, ItemsOverride(a=1), nbformat.NotebookNode(a=[nbformat.NotebookNode(b=1)]),
+    "x" * 200_000 + '"\n\x02',
+]
+
+
+@pytest.mark.parametrize("obj", DUMPED, ids=range(len(DUMPED)))
+def test_dumps_yielding_is_json_dumps(obj):
+    expected = json.dumps(obj, default=json_default, ensure_ascii=False).encode()
+    assert dumps_yielding(obj, json_default) == expected
+
+
+def test_dumps_yielding_escapes_lone_surrogates_as_json_does():
+    obj = {"s": "a\ud800b", "ok": "é"}
+    dumped = dumps_yielding(obj, json_default)
+    assert json.loads(dumped) == obj
+    assert dumped == b'{"s": "a\\ud800b", "ok": "\xc3\xa9"}'
+
+
+def circular_list():
+    items: list = [1]
+    items.append(items)
+    return items
+
+
+def circular_dict():
+    d: dict = {}
+    d["self"] = [d]
+    return d
+
+
+class Unknown:
+    pass
+
+
+@pytest.mark.parametrize(
+    "obj", [circular_list(), circular_dict(), {(1, 2): "tuple key"}, [Unknown()], {"a": {"b": object()}}],
+    ids=["circular-list", "circular-dict", "tuple-key", "unknown-object", "nested-unknown"],
+)
+def test_dumps_yielding_fails_as_json_dumps_does(obj):
+    with pytest.raises(Exception) as ours:
+        dumps_yielding(obj, json_default)
+    with pytest.raises(Exception) as theirs:
+        json.dumps(obj, default=json_default)
+    assert type(ours.value) is type(theirs.value)
+    # json names the unknown object by its repr, which differs between the two calls
+    # only for objects made anew by `default`; here it is the same object.
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_dumps_yielding_follows_default_chains_and_detects_their_cycles():
+    class Wrapper:
+        def __init__(self, inner):
+            self.inner = inner
+
+    def unwrap(o):
+        if isinstance(o, Wrapper):
+            return o.inner
+        raise TypeError("not serializable")
+
+    nested = Wrapper(Wrapper([Wrapper({"k": Wrapper(1)})]))
+    assert dumps_yielding(nested, unwrap) == json.dumps(nested, default=unwrap, ensure_ascii=False).encode()
+    loop = Wrapper(None)
+    loop.inner = [loop]
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        dumps_yielding(loop, unwrap)
+
+
+def test_large_document_dumps_the_same_and_other_threads_keep_running():
+    doc = json.loads(large_document())
+    doc["cells"][0]["outputs"][0]["text"].append("é\n" * 100_000)  # one long string too
+    expected = json.dumps(doc, default=json_default, ensure_ascii=False).encode()
+    assert dumps_yielding(doc, json_default) == expected
+    json_time, json_pause = longest_pause_of_another_thread(lambda d: json.dumps(d, default=json_default), doc)
+    ours_time, ours_pause = longest_pause_of_another_thread(lambda d: dumps_yielding(d, json_default), doc)
+    assert json_pause > 0.5 * json_time, (json_time, json_pause)
+    assert ours_pause < 0.25 * json_pause, (json_time, json_pause, ours_time, ours_pause)
+
+
+# ---------------------------------------------------------- nbformat.reads, off the loop
+
+V4_LINES = {
+    "cells": [
+        {"cell_type": "code", "execution_count": 1, "id": "a1", "metadata": {"trusted": True, "tags": ["t"]},
+         "source": ["x = 1\n", "print(x)"],
+         "outputs": [{"output_type": "stream", "name": "stdout", "text": ["1\n", "2\n"]},
+                     {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                      "data": {"text/plain": ["a\n", "b"], "image/png": "iVBOR\n"}}]},
+        {"cell_type": "markdown", "id": "m1", "metadata": {}, "source": ["# Title\n", "text"]},
+    ],
+    "metadata": {"signature": "sha256:abc", "orig_nbformat": 3, "kernelspec": {"name": "python3", "display_name": "P"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}
+INVALID_V4 = {"cells": [{"cell_type": "code", "metadata": {}, "source": "x", "id": "c"}], "metadata": {},
+              "nbformat": 4, "nbformat_minor": 5}  # a code cell without outputs / execution_count
+V3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": "old"},
+      "worksheets": [{"cells": [{"cell_type": "code", "input": "1+1", "language": "python", "outputs": [],
+                                 "prompt_number": 1, "metadata": {}}], "metadata": {}}]}
+
+
+def node_types_everywhere(a, b) -> bool:
+    if isinstance(a, dict):
+        return type(a) is type(b) and a.keys() == b.keys() and all(node_types_everywhere(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return type(b) is list and len(a) == len(b) and all(node_types_everywhere(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize("nb", [V4_LINES, INVALID_V4, V3], ids=["v4-multiline-transient", "v4-invalid", "v3"])
+def test_reads_yielding_is_nbformat_reads(nb):
+    text = json.dumps(nb)
+    theirs_error: dict = {}
+    theirs = nbformat.reads(text, as_version=4, capture_validation_error=theirs_error)
+    ours_error: dict = {}
+    ours = _reads_yielding(text.encode(), ours_error)
+    if nb["nbformat"] < 4:  # the upgrade gives each cell a random id
+        for their_cell, our_cell in zip(theirs.cells, ours.cells):
+            our_cell["id"] = their_cell["id"]
+    assert node_types_everywhere(theirs, ours)
+    assert ours_error.keys() == theirs_error.keys()
+    if theirs_error:
+        assert str(ours_error["ValidationError"]) == str(theirs_error["ValidationError"])
+
+
+@pytest.mark.parametrize("text", [b"not json", b"[1, 2]", b'{"nbformat": 4}', b'{"nbformat": 4, "nbformat_minor": 5}'])
+def test_reads_yielding_refuses_what_nbformat_reads_refuses(text):
+    with pytest.raises(Exception) as theirs:
+        nbformat.reads(text.decode(), as_version=4)
+    with pytest.raises(Exception) as ours:
+        _reads_yielding(text, {})
+    assert type(ours.value) is type(theirs.value)

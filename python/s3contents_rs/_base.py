@@ -21,8 +21,10 @@ from typing import Any, Callable, Optional, Union
 
 import nbformat
 import nbformat.v4
+from nbformat.v4.rwbase import rejoin_lines, strip_transient
 from tornado.web import HTTPError, StaticFileHandler
 from traitlets import Bool, Dict, Enum, Float, HasTraits, Int, TraitError, Unicode, default, validate
+from traitlets.log import get_logger
 
 from ._core import ContentsStore, Entry, loads_yielding
 from ._prefix import expand_prefix
@@ -52,7 +54,40 @@ class _YieldingDecoder(json.JSONDecoder):
             return super().decode(s)
 
 
-# Where _fill_notebook leaves a signature for _finish_trust (never returned to a client).
+def _reads_yielding(data: Union[str, bytes], validation_error: dict[str, Any]) -> Any:
+    """`nbformat.reads(data, as_version=4, capture_validation_error=validation_error)`,
+    for a worker thread. A v4 notebook (all that Jupyter writes today) is built by the
+    core directly as NotebookNodes, untracked by the cyclic garbage collector, in slices
+    that let the event loop run: nbformat's `from_dict` copy of the whole tree, and the
+    collector's full passes over it (0.1 s and more each, GIL held), do not happen.
+    Then the rest of what nbformat's v4 reader and `reads` do: joining multi-line
+    strings, dropping transient fields, validating."""
+    try:
+        nb = loads_yielding(data, nbformat.NotebookNode)
+    except ValueError:  # text the core's parser refuses (or invalid JSON: json's error)
+        return nbformat.reads(_text(data), as_version=4, capture_validation_error=validation_error)
+    major, _ = nbformat.reader.get_version(nb)
+    if major != 4:  # older formats go through nbformat's converters
+        return nbformat.reads(
+            _text(data), as_version=4, capture_validation_error=validation_error, cls=_YieldingDecoder
+        )
+    try:
+        nb = strip_transient(rejoin_lines(nb))
+    except AttributeError as e:  # as nbformat.reader.reads words it
+        raise nbformat.ValidationError(f"The notebook is invalid and is missing an expected key: {e}") from None
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as e:
+        get_logger().error("Notebook JSON is invalid: %s", e)  # as nbformat.reads logs it
+        validation_error["ValidationError"] = e
+    return nb
+
+
+def _text(data: Union[str, bytes]) -> str:
+    return data.decode("utf-8") if isinstance(data, bytes) else data
+
+
+# Where _fill_notebook leaves a signature for _look_up_trust (never returned to a client).
 _SIGNATURE = "__s3contents_rs_signature"
 
 # Every store opened in this process, so uploads in progress are aborted at shutdown
@@ -324,7 +359,7 @@ class StoreContentsMixin(HasTraits):
         if not content:
             return None
         if requested_type == "notebook" or (requested_type is None and path.endswith(".ipynb")):
-            return "text"
+            return "bytes"  # parsed from UTF-8 bytes: no Python str of the whole text
         return format if format in ("text", "base64") else "auto"
 
     def _build_model(
@@ -338,7 +373,7 @@ class StoreContentsMixin(HasTraits):
     ) -> dict[str, Any]:
         """The model for what the core fetched. With `notary`, this runs off the event loop
         (see `_off_loop`): a notebook's trust signature is computed but not looked up, and
-        `_finish_trust` must be called on the loop thread with the returned model."""
+        `_look_up_trust` must be called on the loop thread with the returned model."""
         entry, data, data_format, children = fetched
         model_type = self._model_type(entry.path, entry.kind, requested_type)
         model = self._base_model(entry, model_type)
@@ -366,10 +401,10 @@ class StoreContentsMixin(HasTraits):
     def _fill_notebook(self, model: dict[str, Any], data: Union[str, bytes], notary: Any = None) -> None:
         validation_error: dict[str, Any] = {}
         try:
-            text = data.decode("utf-8") if isinstance(data, bytes) else data
-            # Off the loop (with `notary`), the parse must not hold the GIL for long.
-            decoder = {"cls": _YieldingDecoder} if notary is not None else {}
-            nb = nbformat.reads(text, as_version=4, capture_validation_error=validation_error, **decoder)
+            if notary is None:
+                nb = nbformat.reads(_text(data), as_version=4, capture_validation_error=validation_error)
+            else:  # off the loop: the parse must not hold the GIL for long
+                nb = _reads_yielding(data, validation_error)
         except Exception as e:
             raise HTTPError(400, f"Unreadable Notebook: {model['path']} {e!r}") from e
         if notary is None:
@@ -377,7 +412,7 @@ class StoreContentsMixin(HasTraits):
         else:
             # NotebookNotary.check_signature in two halves: the HMAC over the whole
             # notebook here, the lookup in the notary's sqlite store (whose connection
-            # belongs to the loop thread) in `_finish_trust`.
+            # belongs to the loop thread) in `_look_up_trust`.
             model[_SIGNATURE] = notary.compute_signature(nb) if nb.nbformat >= 3 else None
         model["content"] = nb
         model["format"] = "json"
@@ -392,7 +427,7 @@ class StoreContentsMixin(HasTraits):
         pure Python; on the event loop they stall every other request of the server. In a
         worker thread the loop still runs between the GIL's switches (5 ms). The notary's
         signature store is an sqlite connection tied to the thread that opened it, so it
-        is opened here, on the loop thread, and only used there (`_finish_trust`,
+        is opened here, on the loop thread, and only used there (`_look_up_trust`,
         `_store_signature`). Managers that override the trust hooks keep running them
         on the loop, as jupyter_server does."""
         from jupyter_server.services.contents.manager import ContentsManager
@@ -408,23 +443,24 @@ class StoreContentsMixin(HasTraits):
         notary.secret, notary.digestmod  # noqa: B018 (computed here, not in the thread)
         return notary
 
-    def _finish_trust(self, model: dict[str, Any], notary: Any) -> dict[str, Any]:
-        """On the loop thread: what `mark_trusted_cells` does, with the signature that
-        `_fill_notebook` computed in the worker thread."""
+    def _look_up_trust(self, model: dict[str, Any], notary: Any) -> Optional[bool]:
+        """On the loop thread: the first half of what `mark_trusted_cells` does, with the
+        signature that `_fill_notebook` computed in the worker thread. Returns whether
+        the notebook is trusted (None for a model without a notebook); the caller marks
+        the cells (`notary.mark_cells`), which needs no sqlite and can run off the loop."""
         if _SIGNATURE not in model:
-            return model
+            return None
         signature = model.pop(_SIGNATURE)
         trusted = signature is not None and notary.store.check_signature(signature, notary.algorithm)
         if not trusted:
             self.log.warning("Notebook %s is not trusted", model["path"])  # type: ignore[attr-defined]
-        notary.mark_cells(model["content"], trusted)
-        return model
+        return bool(trusted)
 
     def _serialize_notebook_off_loop(
         self, model: dict[str, Any], path: str, notary: Any
     ) -> tuple[bytes, dict[str, Any], Optional[str], bool]:
         """In a worker thread: `_serialize` of a notebook, with `check_and_sign` split as
-        `_finish_trust` splits the trust check; returns the bytes, the validation error,
+        `_look_up_trust` splits the trust check; returns the bytes, the validation error,
         and the signature to store (`_store_signature`) and whether all cells were trusted."""
 
         def check_cells_and_compute_signature(nb: Any) -> tuple[Optional[str], bool]:

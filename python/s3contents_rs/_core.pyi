@@ -159,9 +159,15 @@ class ContentsStore:
         self, checkpoint_id: str, old_path: str, new_path: str
     ) -> Awaitable[None]: ...
 
-def loads_yielding(text: str) -> Any:
+def loads_yielding(data: Union[str, bytes], dict_type: Optional[type[dict[str, Any]]] = None) -> Any:
     """`json.loads`, parsing with the GIL released and building objects in slices that
-    let other threads run; ValueError for text it does not read."""
+    let other threads run; ValueError for text it does not read. Objects are built as
+    `dict_type` instances when given (a dict subclass such as nbformat's NotebookNode);
+    the containers are left untracked by the cyclic garbage collector."""
+
+def dumps_yielding(obj: Any, default: Callable[[Any], Any]) -> bytes:
+    """`json.dumps(obj, default=default, ensure_ascii=False).encode()` (lone surrogates
+    escaped), walking the objects in slices that let other threads run."""
 
 def reset_log_cache() -> None:
     """Forget the Python log levels the core cached (call after changing a level)."""

@@ -55,7 +55,10 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         if notary is None:
             return self._build_model(fetched, type, format, content, require_hash)
         model = await asyncio.to_thread(self._build_model, fetched, type, format, content, require_hash, notary)
-        return self._finish_trust(model, notary)
+        trusted = self._look_up_trust(model, notary)
+        if trusted is not None:  # marking tens of thousands of cells: pure Python, off the loop too
+            await asyncio.to_thread(notary.mark_cells, model["content"], trusted)
+        return model
 
     async def _serialize_async(self, model, path):
         """`_serialize`, with a notebook's signing, validation and JSON in a worker thread."""

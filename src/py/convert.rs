@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyNone, PyString};
 
@@ -68,7 +69,27 @@ impl<'py> IntoPyObject<'py> for Blob {
     type Error = std::convert::Infallible;
 
     fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
-        Ok(PyBytes::new(py, &self.0))
+        Ok(bytes_copy(py, &self.0))
+    }
+}
+
+/// A Python `bytes` copy of `data`. A large buffer is copied with the GIL released: at
+/// 50 MB, allocating and filling the object holds it for tens of ms, and other threads
+/// (the Jupyter server's event loop) would wait that long.
+pub fn bytes_copy<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
+    const LARGE: usize = 1 << 20;
+    if data.len() < LARGE {
+        return PyBytes::new(py, data);
+    }
+    // SAFETY: a new bytes object with room for `data`, not yet visible to any other
+    // code, is filled before it is handed out (CPython allows this for a fresh object;
+    // its address is passed as an integer because raw pointers are not Send).
+    unsafe {
+        let object = ffi::PyBytes_FromStringAndSize(std::ptr::null(), data.len() as ffi::Py_ssize_t);
+        let object = Bound::from_owned_ptr(py, object).cast_into_unchecked::<PyBytes>();
+        let buffer = ffi::PyBytes_AsString(object.as_ptr()) as usize;
+        py.detach(|| std::ptr::copy_nonoverlapping(data.as_ptr(), buffer as *mut u8, data.len()));
+        object
     }
 }
 
@@ -94,7 +115,7 @@ impl<'py> IntoPyObject<'py> for FileContent {
 
     fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
         Ok(match self {
-            FileContent::Bytes(data) => PyBytes::new(py, &data).into_any(),
+            FileContent::Bytes(data) => bytes_copy(py, &data).into_any(),
             FileContent::Text(data) => {
                 let text = std::str::from_utf8(&data).unwrap_or_default();
                 PyString::new(py, text).into_any()
