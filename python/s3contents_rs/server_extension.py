@@ -5,10 +5,11 @@ loop. What is left on it is jupyter_server's ``ContentsHandler._finish_model``:
 ``json.dumps`` of the whole model (0.25–0.35 s for a 50 MB notebook), during which the
 server answers nobody. When the server's contents manager is one of our async managers, this
 extension swaps ``ContentsHandler`` in the server's routing for a subclass that serialises a
-large model with the core's ``dumps_yielding`` (same JSON as ``json.dumps``; it lets go of the
-GIL every millisecond or so) in a worker thread, with the SHA-1 of the body that tornado
-sends as its Etag, then sends those bytes with the headers jupyter_server sets. Small replies, the other verbs, the error paths, and every other contents
-manager keep jupyter_server's handler as it is.
+large model with the core's ``dumps_yielding`` (``json.dumps`` with ``ensure_ascii=False``; it
+lets go of the GIL every millisecond or so) in a worker thread, along with the SHA-1 of the body
+that tornado sends as its Etag, then sends those bytes with the headers jupyter_server sets.
+Small replies, the other verbs, the error paths, and every other contents manager keep
+jupyter_server's handler as it is.
 
 Installing the package enables the extension (``etc/jupyter/jupyter_server_config.d/
 s3contents_rs.json``); ``jupyter server extension disable s3contents_rs`` turns it off.
@@ -23,8 +24,8 @@ import sys
 from jupyter_server.services.contents import handlers as _contents_handlers
 from jupyter_server.services.contents.handlers import ContentsHandler
 
-from ._core import dumps_yielding
 from ._base import _OFF_LOOP_ENTRIES
+from ._core import dumps_yielding
 from .async_contents import AsyncObjectStoreContentsManager
 
 # A reply with content of this many bytes or more (the model's "size"), or a listing of
@@ -34,6 +35,7 @@ LARGE_REPLY_BYTES = 1024 * 1024
 
 # jupyter_server's own `default` for json.dumps (datetimes), so the JSON is the same.
 _json_default = _contents_handlers.json_default
+
 
 def is_large_model(model: dict) -> bool:
     """Whether serialising `model` is worth a worker thread."""
@@ -106,7 +108,6 @@ class OffLoopContentsHandler(ContentsHandler):
         self.set_header("Last-Modified", model["last_modified"])
         self.set_header("Content-Type", "application/json")
         slot.append(model)
-        return None
 
     def compute_etag(self):
         # tornado's `finish` asks for it (and answers 304 to a matching If-None-Match).
