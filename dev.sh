@@ -48,6 +48,18 @@ setup_reference() {
     export S3CONTENTS_REF_PYTHON="$PWD/$REF_VENV/bin/python"
 }
 
+setup_bench_s3_server() {
+    # The tree-rename benchmark's second local S3 server: s3s-fs from crates.io, with the
+    # few S3 answers it gets wrong put right (benches/s3s-fs-server), in .tools/ (git-ignored).
+    # Built once (a few minutes), again only when its sources change.
+    local bin=.tools/bin/bench-s3s-fs src=benches/s3s-fs-server
+    if [ -x "$bin" ] && [ -z "$(find "$src/Cargo.toml" "$src/Cargo.lock" "$src/src" -newer "$bin" -print -quit)" ]; then
+        return
+    fi
+    echo "building the benchmarks' s3s-fs server (once; a few minutes)..."
+    cargo install --quiet --locked --path "$src" --root .tools
+}
+
 setup_chromium() {
     # The browser tests drive Debian's chromium through Playwright (no browser download).
     [ -x /usr/bin/chromium ] && return
@@ -76,6 +88,7 @@ case "${1:-}" in
     bench)
         setup
         setup_reference
+        setup_bench_s3_server
         shift
         exec "$VENV/bin/python" benches/run.py "$@"
         ;;

@@ -1,6 +1,6 @@
 """A small HTTP/1.1 proxy on 127.0.0.1 that counts the S3 requests passing through it.
 
-    python benches/proxy.py --upstream http://127.0.0.1:PORT [--port 0]
+    python benches/proxy.py --upstream http://127.0.0.1:PORT [--port 0] [--delay-ms 0]
 
 Prints ``PROXY <url>`` on stdout once it listens. Point a client's endpoint at that URL;
 every request is forwarded unchanged (bodies streamed, never buffered whole) to the
@@ -10,6 +10,9 @@ Control endpoints (not forwarded): ``GET /__proxy__/counts`` returns the counts 
 last ``POST /__proxy__/reset`` as JSON ``{"total": n, "by_kind": {"LIST": n, ...}}``.
 Kinds name the S3 operation: LIST, GET, HEAD, PUT, COPY, DELETE, DELETE_MULTI,
 MPU_CREATE, MPU_PART, MPU_COMPLETE, MPU_ABORT, BUCKET (anything else on a bucket).
+
+``--delay-ms N`` holds every request N ms before forwarding it: the round trip of a remote
+endpoint, on a local server (requests in flight at once wait side by side, as on S3).
 """
 
 from __future__ import annotations
@@ -122,7 +125,8 @@ async def copy_exact(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
 
 class Proxy:
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, delay: float = 0.0) -> None:
+        self.delay = delay
         parts = urlsplit(upstream)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.counts = Counts()
@@ -151,6 +155,8 @@ class Proxy:
                     await self.control(method, target, client_writer)
                     continue
                 self.counts.by_kind[classify(method, target, headers)] += 1
+                if self.delay:
+                    await asyncio.sleep(self.delay)
                 if upstream is None:
                     upstream = await asyncio.open_connection(self.host, self.port)
                 up_reader, up_writer = upstream
@@ -188,8 +194,8 @@ class Proxy:
             client_writer.close()
 
 
-async def serve(upstream: str, port: int) -> None:
-    proxy = Proxy(upstream)
+async def serve(upstream: str, port: int, delay_ms: float = 0.0) -> None:
+    proxy = Proxy(upstream, delay_ms / 1000)
     server = await asyncio.start_server(proxy.handle, "127.0.0.1", port, limit=1 << 16)
     bound = server.sockets[0].getsockname()[1]
     print(f"PROXY http://127.0.0.1:{bound}", flush=True)
@@ -201,9 +207,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--delay-ms", type=float, default=0.0, help="hold every request this long before forwarding it")
     args = parser.parse_args()
     try:
-        asyncio.run(serve(args.upstream, args.port))
+        asyncio.run(serve(args.upstream, args.port, args.delay_ms))
     except KeyboardInterrupt:
         sys.exit(0)
 

@@ -6,7 +6,11 @@
 
 One local S3 server (moto) serves all three contenders; each runs in its own worker
 process (s3contents in `$S3CONTENTS_REF_PYTHON`, its pins clash with ours), and the
-repetitions are interleaved (A B C, B C A, ...) so drift hits everyone alike. Timed runs
+repetitions are interleaved (A B C, B C A, ...) so drift hits everyone alike. The tree
+rename, thousands of requests that keep moto's one Python process busy, is measured again
+on s3s-fs (a Rust S3 server over a directory, built by ./dev.sh bench), which spends an
+eighth of moto's time per request, and on s3s-fs behind a proxy that holds each request
+10 ms, the round trip of a remote endpoint (`--s3-servers moto` skips both). Timed runs
 go straight to the server; one extra, untimed-for-the-table run per contender goes
 through a counting proxy on 127.0.0.1 (it doubles as the warm-up) and gives the number
 of HTTP requests each operation sends.
@@ -49,6 +53,18 @@ SUITES = ["stall", "upload_rss", "load"]
 FLOOR_TARGET = 1.3
 FLOOR_KINDS = ("list", "get", "stat", "save")
 RENAME_TARGET = 10.0
+# Local S3 servers. moto serves every operation family; the others serve only the families
+# in EXTRA_SERVER_KINDS. moto spends 3-5 ms of CPU in one Python process on each request,
+# so a 2 000-request tree rename measures moto for every contender; s3s-fs spends about
+# 0.5 ms, in Rust; "s3s-fs+10ms" is s3s-fs behind proxy.py holding each request 10 ms
+# (benches/README.md, "Notes on the test servers"). The rename target is judged on both.
+LATENCY_MS = 10
+S3_SERVERS = ("moto", "s3s-fs", f"s3s-fs+{LATENCY_MS}ms")
+EXTRA_SERVER_KINDS = ("rename_tree",)
+RENAME_TARGET_SERVERS = S3_SERVERS[1:]
+# s3s-fs from crates.io, with the answers it gets wrong on keys that name a directory put
+# right (benches/s3s-fs-server); ./dev.sh bench builds and installs it here.
+S3S_FS = HERE.parent / ".tools" / "bin" / "bench-s3s-fs"
 # Counted in steady state: a notebook's first save also creates its first checkpoint.
 STEADY_STATE_KINDS = ("save",)
 
@@ -85,9 +101,50 @@ def start_moto(log) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
-def start_proxy(upstream: str, log) -> tuple[subprocess.Popen, str]:
+def start_s3s_fs(log, root: Path) -> tuple[subprocess.Popen, str]:
+    """s3s-fs (benches/s3s-fs-server) serving the folder `root` (one sub-folder per bucket)."""
+    binary = Path(os.environ.get("S3S_FS") or S3S_FS)
+    if not binary.exists():
+        raise SystemExit(f"{binary} not found: ./dev.sh bench builds it (cargo install --path "
+                         "benches/s3s-fs-server --locked --root .tools), or pass --s3-servers moto")
+    port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "proxy.py"), "--upstream", upstream], stdout=subprocess.PIPE, stderr=log, text=True
+        [str(binary), "--port", str(port), "--access-key", CREDS["key"],
+         "--secret-key", CREDS["secret"], str(root)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url, proc, "s3s-fs")
+    return proc, url
+
+
+def data_dir() -> Path:
+    """A fresh folder for a file-system server's data: in memory where there is a tmpfs
+    (moto keeps its data in memory too). The caller removes it."""
+    shm = Path("/dev/shm")
+    return Path(tempfile.mkdtemp(prefix="bench-s3-data-", dir=shm if shm.is_dir() and os.access(shm, os.W_OK) else None))
+
+
+def start_s3_server(kind: str, log, data: Path) -> tuple[list[subprocess.Popen], str]:
+    """The server's processes (last to stop first) and its endpoint; a file-system server
+    keeps its data in a new sub-folder of `data`."""
+    if kind == "moto":
+        proc, url = start_moto(log)
+        return [proc], url
+    root = data / kind
+    root.mkdir()
+    proc, url = start_s3s_fs(log, root)
+    procs = [proc]
+    if kind != "s3s-fs":  # s3s-fs+<N>ms
+        delay, url = start_proxy(url, log, delay_ms=LATENCY_MS)
+        procs.append(delay)
+    return procs, url
+
+
+def start_proxy(upstream: str, log, delay_ms: float = 0) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "proxy.py"), "--upstream", upstream, "--delay-ms", str(delay_ms)],
+        stdout=subprocess.PIPE, stderr=log, text=True,
     )
     line = proc.stdout.readline().strip()
     if not line.startswith("PROXY "):
@@ -140,9 +197,14 @@ class Worker:
 
 
 # ----------------------------------------------------------------------------- measuring
-def measure(op: Op, workers: dict[str, Worker], repeats: int) -> dict:
-    row: dict = {"name": op.name, "kind": op.kind, "params": op.params, "repeats": repeats, "contenders": {}}
-    rep = {name: 0 for name in CONTENDERS}  # a tree rename alternates direction with it
+def row_name(op: Op, server: str) -> str:
+    return op.name if server == "moto" else f"{op.name}@{server}"
+
+
+def measure(op: Op, workers: dict[str, Worker], repeats: int, server: str = "moto") -> dict:
+    row: dict = {"name": row_name(op, server), "kind": op.kind, "server": server, "params": op.params,
+                 "repeats": repeats, "contenders": {}}
+    rep = {name: 0 for name in CONTENDERS}  # a tree rename picks its folder names with it
 
     def run(name: str, counted: bool = False) -> dict:
         answer = workers[name].run(op, rep[name], counted)
@@ -165,17 +227,17 @@ def measure(op: Op, workers: dict[str, Worker], repeats: int) -> dict:
     ours, ref, floor = (row["contenders"][n] for n in CONTENDERS)
     row["ratio_s3contents_over_ours"] = ref["median"] / ours["median"]
     row["ratio_ours_over_floor"] = ours["median"] / floor["median"]
-    row["targets"] = targets(op, row)
+    row["targets"] = targets(op, row, server)
     return row
 
 
-def targets(op: Op, row: dict) -> dict:
+def targets(op: Op, row: dict, server: str) -> dict:
     c = row["contenders"]
     requests = {n: c[n]["requests"]["total"] for n in CONTENDERS}
     out: dict = {"requests_equal_floor": requests["ours"] == requests["floor"]}
     if op.kind in FLOOR_KINDS:
         out["within_1_3x_floor"] = row["ratio_ours_over_floor"] <= FLOOR_TARGET
-    if op.kind == "rename_tree":
+    if op.kind == "rename_tree" and server in RENAME_TARGET_SERVERS:
         out["10x_faster_than_s3contents"] = row["ratio_s3contents_over_ours"] >= RENAME_TARGET
     if op.kind == "new_untitled":
         # O(1): no request per existing name (100 of them here).
@@ -280,48 +342,65 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
     parser.add_argument("--no-chart", action="store_true")
     parser.add_argument("--no-suites", action="store_true", help=f"skip the other benchmark scripts ({', '.join(SUITES)})")
+    parser.add_argument("--s3-servers", default=",".join(S3_SERVERS),
+                        help=f"comma-separated local S3 servers to run on ({', '.join(S3_SERVERS)}; default: all). "
+                             f"Only moto serves every operation; the others serve {', '.join(EXTRA_SERVER_KINDS)}")
     args = parser.parse_args(argv)
 
+    servers = [s.strip() for s in args.s3_servers.split(",") if s.strip()]
+    if not servers or set(servers) - set(S3_SERVERS):
+        raise SystemExit(f"--s3-servers takes a comma-separated list of {', '.join(S3_SERVERS)}")
     ops = [op for op in operations(args.quick) if not args.only or any(s in op.name for s in args.only)]
-    if not ops:
-        raise SystemExit("no operation matches --only")
+    plan = [(server, [op for op in ops if server == "moto" or op.kind in EXTRA_SERVER_KINDS])
+            for server in S3_SERVERS if server in servers]
+    plan = [(server, server_ops) for server, server_ops in plan if server_ops]
+    if not plan:
+        raise SystemExit("no operation matches --only on these --s3-servers")
     args.results_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-logs-"))
-    moto_log = open(log_dir / "moto.log", "wb")
-    procs: list[subprocess.Popen] = []
-    workers: dict[str, Worker] = {}
+    pythons = {"ours": sys.executable, "s3contents": reference_python(), "floor": sys.executable}
+    rows = []
+    data = data_dir()
     try:
-        moto, endpoint = start_moto(moto_log)
-        procs.append(moto)
-        proxy_proc, proxy = start_proxy(endpoint, open(log_dir / "proxy.log", "w"))
-        procs.append(proxy_proc)
-        print(f"local S3 server {endpoint}, counting proxy {proxy}; preparing data...", flush=True)
-        t0 = time.perf_counter()
-        prepare_shared(s3_client(endpoint, CREDS), ops)
-        print(f"data ready in {time.perf_counter() - t0:.1f}s", flush=True)
-        pythons = {"ours": sys.executable, "s3contents": reference_python(), "floor": sys.executable}
-        workers = {n: Worker(n, pythons[n], endpoint, proxy, args.quick, log_dir) for n in CONTENDERS}
-        rows = []
-        for op in ops:
-            repeats = args.repeats or op.repeats
-            t0 = time.perf_counter()
-            rows.append(measure(op, workers, repeats))
-            r = rows[-1]
-            print(f"  {op.name:<28} {time.perf_counter() - t0:6.1f}s   s3c/ours {r['ratio_s3contents_over_ours']:.2f}x"
-                  f"   ours/floor {r['ratio_ours_over_floor']:.2f}x", flush=True)
+        for server, server_ops in plan:
+            procs: list[subprocess.Popen] = []
+            workers: dict[str, Worker] = {}
+            try:
+                server_procs, endpoint = start_s3_server(server, open(log_dir / f"{server}.log", "wb"), data)
+                procs += server_procs
+                proxy_proc, proxy = start_proxy(endpoint, open(log_dir / f"proxy-{server}.log", "w"))
+                procs.append(proxy_proc)
+                print(f"local S3 server {server} {endpoint}, counting proxy {proxy}; preparing data...", flush=True)
+                t0 = time.perf_counter()
+                prepare_shared(s3_client(endpoint, CREDS), server_ops)
+                print(f"data ready in {time.perf_counter() - t0:.1f}s", flush=True)
+                workers = {n: Worker(n, pythons[n], endpoint, proxy, args.quick, log_dir) for n in CONTENDERS}
+                for op in server_ops:
+                    repeats = args.repeats or op.repeats
+                    t0 = time.perf_counter()
+                    rows.append(measure(op, workers, repeats, server))
+                    r = rows[-1]
+                    print(f"  {r['name']:<28} {time.perf_counter() - t0:6.1f}s   s3c/ours {r['ratio_s3contents_over_ours']:.2f}x"
+                          f"   ours/floor {r['ratio_ours_over_floor']:.2f}x", flush=True)
+            finally:
+                for w in workers.values():
+                    w.close()
+                for p in reversed(procs):
+                    p.terminate()
+                    p.wait(timeout=10)
+                shutil.rmtree(data / server, ignore_errors=True)
     finally:
-        for w in workers.values():
-            w.close()
-        for p in reversed(procs):
-            p.terminate()
-            p.wait(timeout=10)
+        shutil.rmtree(data, ignore_errors=True)
 
     report = {
         "date": stamp.isoformat(timespec="seconds"),
         "machine": machine(),
         "quick": args.quick,
-        "store": "moto_server (local, in-memory) on 127.0.0.1",
+        "store": "moto_server (local, in-memory) on 127.0.0.1; rows named ...@s3s-fs: s3s-fs (local, over a "
+                 f"directory on a tmpfs) on 127.0.0.1; ...@s3s-fs+{LATENCY_MS}ms: the same behind proxy.py holding each "
+                 f"request {LATENCY_MS} ms",
+        "s3_servers": [server for server, _ in plan],
         "contenders": {"ours": "s3contents_rs.AsyncS3ContentsManager", "s3contents": "s3contents 0.11.2 S3ContentsManager",
                        "floor": "minimal boto3 requests + the nbformat work any contents manager does"},
         "operations": rows,

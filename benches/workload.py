@@ -129,6 +129,33 @@ def tree_keys(root: str, files: int) -> list[str]:
     return [f"{root}/sub{i % 20:02d}/file{i:05d}.txt" for i in range(files)]
 
 
+def rename_names(rep: int) -> tuple[str, str]:
+    """Source and target folder of the rep-th tree rename: each rename moves the tree to a
+    name no earlier run used. (Renaming back and forth would do on S3 and moto, but a
+    file-system server such as s3s-fs keeps the emptied directory, answers a HEAD of its
+    name with a 500, and could list it as a prefix.)"""
+    return ("tree_a" if rep == 0 else f"tree_r{rep}"), f"tree_r{rep + 1}"
+
+
+def check_renamed(client, bucket: str, prefix: str, files: int, result: dict) -> None:
+    """The renamed tree is whole (every file, with its one-byte body) and the source is gone."""
+    def keys(folder: str) -> dict[str, int]:
+        root, out = f"{prefix}/{folder}/", {}
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root):
+            out.update({o["Key"][len(root):]: o["Size"] for o in page.get("Contents", [])})
+        return out
+
+    left = keys(result["from"])
+    # Folder markers are fine (s3contents writes one in every sub-folder it creates).
+    moved = {k: size for k, size in keys(result["to"]).items() if k.rsplit("/", 1)[-1] != ".s3keep"}
+    want = {k.split("/", 1)[1]: 1 for k in tree_keys("tree", files)}
+    if left or moved != want:
+        missing, extra = sorted(set(want) - set(moved))[:3], sorted(set(moved) - set(want))[:3]
+        wrong = sorted(k for k in set(want) & set(moved) if moved[k] != 1)[:3]
+        raise AssertionError(f"rename {result['from']} -> {result['to']}: {len(left)} objects left at the source, "
+                             f"{len(moved)} of {files} at the target (missing {missing}, extra {extra}, wrong size {wrong})")
+
+
 def prepare_shared(client, ops: list[Op]) -> None:
     """Read-only fixtures every contender reads, and the per-contender write fixtures."""
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
@@ -192,6 +219,8 @@ class Contender:
     def cleanup(self, op: Op, result: dict) -> None:
         if op.kind in ("new_untitled", "copy"):
             self.remove(op, result["path"])
+        elif op.kind == "rename_tree":
+            check_renamed(self.raw, op.bucket, self.name, op.params["files"], result)
 
     def remove(self, op: Op, path: str) -> None:
         raise NotImplementedError
@@ -261,9 +290,9 @@ class ManagerContender(Contender):
             model = w(cm.copy("copy/source.ipynb", "copy"))
             return {"path": model["path"]}
         if kind == "rename_tree":
-            a, b = ("tree_a", "tree_b") if rep % 2 == 0 else ("tree_b", "tree_a")
+            a, b = rename_names(rep)
             w(cm.rename(a, b))
-            return {"to": b}
+            return {"from": a, "to": b}
         if kind == "delete_tree":
             w(cm.delete("tree_d"))
             return {}
@@ -366,7 +395,7 @@ class FloorContender(Contender):
             raw.head_object(Bucket=b, Key=self.key(op, f"copy/{name}"))  # the model's timestamp
             return {"path": f"copy/{name}"}
         if kind == "rename_tree":
-            a, b2 = ("tree_a", "tree_b") if rep % 2 == 0 else ("tree_b", "tree_a")
+            a, b2 = rename_names(rep)
             # One LIST answers "is the target taken?" for a file or a folder of that name.
             hit = raw.list_objects_v2(Bucket=b, Prefix=self.key(op, b2), Delimiter="/", MaxKeys=2)
             assert not hit.get("Contents") and not hit.get("CommonPrefixes"), hit
@@ -374,7 +403,7 @@ class FloorContender(Contender):
             src, dst = self.key(op, a) + "/", self.key(op, b2) + "/"
             list(self.pool.map(lambda k: self.copy(op, k, dst + k[len(src):]), keys))
             self.bulk_delete(op, keys)
-            return {"to": b2}
+            return {"from": a, "to": b2}
         if kind == "delete_tree":
             self.bulk_delete(op, self.tree(op, "tree_d"))
             return {}

@@ -27,8 +27,8 @@ def ref_python_env() -> dict:
     return dict(os.environ)
 
 
-def run_script(script: str, results: Path, timeout: int) -> str:
-    cmd = [sys.executable, str(ROOT / "benches" / script), "--quick", "--results-dir", str(results)]
+def run_script(script: str, results: Path, timeout: int, *extra: str) -> str:
+    cmd = [sys.executable, str(ROOT / "benches" / script), "--quick", "--results-dir", str(results), *extra]
     if script == "run.py":
         cmd.append("--no-suites")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=ref_python_env())
@@ -38,7 +38,9 @@ def run_script(script: str, results: Path, timeout: int) -> str:
 
 @pytest.mark.timeout(420)
 def test_quick_benchmark_output_and_request_counts(tmp_path):
-    out = run_script("run.py", tmp_path, timeout=400)
+    # moto only: the second server (s3s-fs, for the tree rename) takes minutes to build,
+    # which CI does not spend; see the test after this one.
+    out = run_script("run.py", tmp_path, 400, "--s3-servers", "moto")
     report = json.loads((tmp_path / "latest.json").read_text())
     assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert report["quick"] is True and report["machine"]["cores"] >= 1 and report["date"]
@@ -94,6 +96,29 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
     # A 20 MB chunked upload: multipart, 8 MiB parts, never one big PUT.
     upload = requests("upload_chunked_20m")["by_kind"]
     assert upload["MPU_CREATE"] == 1 and upload["MPU_PART"] == 3 and upload["MPU_COMPLETE"] == 1 and "PUT" not in upload
+
+
+S3S_FS = ROOT / ".tools" / "bin" / "bench-s3s-fs"
+
+
+@pytest.mark.timeout(200)
+@pytest.mark.skipif(not S3S_FS.exists(), reason="s3s-fs not built: ./dev.sh bench builds it (not CI: it takes minutes)")
+def test_quick_rename_on_s3s_fs(tmp_path):
+    """The tree rename on the second server, plain and behind the 10 ms proxy: every
+    contender's tree arrives whole (the workers check it), with the same requests as on moto."""
+    out = run_script("run.py", tmp_path, 180, "--s3-servers", "s3s-fs,s3s-fs+10ms", "--only", "rename_tree", "--no-chart")
+    rows = json.loads((tmp_path / "latest.json").read_text())["operations"]
+    assert [(r["name"], r["server"]) for r in rows] == [
+        ("rename_tree_200@s3s-fs", "s3s-fs"), ("rename_tree_200@s3s-fs+10ms", "s3s-fs+10ms")]
+    for row in rows:
+        assert row["name"] in out
+        counts = {c: row["contenders"][c]["requests"]["by_kind"] for c in CONTENDERS}
+        assert counts["ours"] == {"COPY": 200, "DELETE_MULTI": 1, "LIST": 3, "HEAD": 1, "PUT": 1}
+        assert counts["floor"] == {"COPY": 200, "DELETE_MULTI": 1, "LIST": 2}
+        assert counts["s3contents"]["COPY"] == 200 and counts["s3contents"]["DELETE_MULTI"] == 1
+        assert "10x_faster_than_s3contents" in row["targets"]
+    # Every request waits 10 ms: s3contents' 400-odd, one after another, take seconds.
+    assert rows[1]["contenders"]["s3contents"]["median"] > 0.01 * rows[1]["contenders"]["s3contents"]["requests"]["total"]
 
 
 @pytest.mark.timeout(300)
