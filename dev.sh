@@ -81,6 +81,7 @@ case "${1:-}" in
         setup
         setup_reference
         setup_chromium
+        setup_bench_s3_server  # for the benchmark's second-server test
         shift
         cargo test --quiet
         "$VENV/bin/python" -m pytest "$@"

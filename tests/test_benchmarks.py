@@ -38,8 +38,7 @@ def run_script(script: str, results: Path, timeout: int, *extra: str) -> str:
 
 @pytest.mark.timeout(420)
 def test_quick_benchmark_output_and_request_counts(tmp_path):
-    # moto only: the second server (s3s-fs, for the tree rename) takes minutes to build,
-    # which CI does not spend; see the test after this one.
+    # moto only: the second server (s3s-fs, for the tree rename) has its own test, next.
     out = run_script("run.py", tmp_path, 400, "--s3-servers", "moto")
     report = json.loads((tmp_path / "latest.json").read_text())
     assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -102,7 +101,7 @@ S3S_FS = ROOT / ".tools" / "bin" / "bench-s3s-fs"
 
 
 @pytest.mark.timeout(200)
-@pytest.mark.skipif(not S3S_FS.exists(), reason="s3s-fs not built: ./dev.sh bench builds it (not CI: it takes minutes)")
+@pytest.mark.skipif(not S3S_FS.exists(), reason="s3s-fs not built: ./dev.sh test and ./dev.sh bench build it")
 def test_quick_rename_on_s3s_fs(tmp_path):
     """The tree rename on the second server, plain and behind the 10 ms proxy: every
     contender's tree arrives whole (the workers check it), with the same requests as on moto."""
