@@ -2,7 +2,7 @@
 //! `<dir>/.ipynb_checkpoints/<stem>-<id><ext>`. Creating and restoring are server-side
 //! copies: the content never travels through the Jupyter server.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
 
@@ -78,10 +78,7 @@ impl Contents {
                 Some(Checkpoint { id: id.to_string(), last_modified: whole_seconds(object.last_modified) })
             })
             .collect();
-        // Newest first. Within the store's one-second resolution, time-ordered ids break
-        // ties, and the single "checkpoint" counts as the oldest.
-        let order = |c: &Checkpoint| (c.last_modified, c.id != SINGLE_CHECKPOINT_ID, c.id.clone());
-        found.sort_by_key(|c| std::cmp::Reverse(order(c)));
+        sort_newest_first(&mut found);
         Ok(found)
     }
 
@@ -135,7 +132,20 @@ fn check_id(id: &str) -> Result<()> {
 
 /// Time-ordered id: lexical order is creation order (microseconds, UTC).
 fn new_checkpoint_id() -> String {
-    Utc::now().format("%Y%m%dT%H%M%S%6fZ").to_string()
+    Utc::now().format(ID_FORMAT).to_string()
+}
+
+const ID_FORMAT: &str = "%Y%m%dT%H%M%S%6fZ";
+
+/// Newest first, by when each checkpoint was made: the time in a time-ordered id, which
+/// a rename's copy keeps (the copy's own timestamp is the rename's, the same for all and
+/// in any order within it); else the object's timestamp, and then the single
+/// "checkpoint" counts as the oldest of a tie.
+fn sort_newest_first(checkpoints: &mut [Checkpoint]) {
+    let made_at = |c: &Checkpoint| {
+        NaiveDateTime::parse_from_str(&c.id, ID_FORMAT).map(|t| t.and_utc()).unwrap_or(c.last_modified)
+    };
+    checkpoints.sort_by_key(|c| std::cmp::Reverse((made_at(c), c.id != SINGLE_CHECKPOINT_ID, c.id.clone())));
 }
 
 #[cfg(test)]
@@ -151,5 +161,22 @@ mod tests {
         assert!(check_id("../x").is_err());
         assert!(check_id("a-b").is_err());
         assert!(check_id(SINGLE_CHECKPOINT_ID).is_ok());
+    }
+
+    #[test]
+    fn renamed_checkpoints_keep_their_order() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let checkpoint = |id: &str, modified: &str| Checkpoint { id: id.to_string(), last_modified: at(modified) };
+        // Copied by a rename: the older one's copy landed a second after the newer one's.
+        let mut found = vec![
+            checkpoint("20261125T100000000001Z", "2026-11-25T12:00:01Z"),
+            checkpoint("20261125T110000000001Z", "2026-11-25T12:00:00Z"),
+            checkpoint(SINGLE_CHECKPOINT_ID, "2026-11-25T10:30:00Z"),
+        ];
+        sort_newest_first(&mut found);
+        let ids: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["20261125T110000000001Z", SINGLE_CHECKPOINT_ID, "20261125T100000000001Z"]);
+        assert_eq!(new_checkpoint_id().len(), "20261125T110000000001Z".len());
+        assert!(NaiveDateTime::parse_from_str(&new_checkpoint_id(), ID_FORMAT).is_ok());
     }
 }
