@@ -279,13 +279,10 @@ def test_profile_with_only_a_region_leaves_credentials_to_the_chain(s3_manager, 
     rest of the chain (here the instance metadata service)."""
     aws_home(config="[profile regional]\nregion = ap-northeast-1\n")
     monkeypatch.setenv("AWS_PROFILE", "regional")
-    endpoint = _CredentialEndpoint(signing_s3.role_credentials())
-    try:
+    with _CredentialEndpoint(signing_s3.role_credentials()) as endpoint:
         monkeypatch.setenv("AWS_METADATA_ENDPOINT", endpoint.url)
         cm = s3_manager()
         cm.save(text("chain"), "c.txt")
-    finally:
-        endpoint.stop()
     assert cm.region_name == "ap-northeast-1"
     assert signing_s3.read(f"{s3_manager.prefix}/c.txt") == b"chain"
     assert ("PUT", "/latest/api/token") in endpoint.requests
@@ -429,7 +426,8 @@ def test_boto3_session_refresh_recipe(s3_manager, signing_s3):
 
 # --------------------------------------------------------------------------- instance chains
 class _CredentialEndpoint:
-    """A container-credentials or EC2 metadata endpoint on loopback, handing out one key."""
+    """A container-credentials or EC2 metadata endpoint on loopback, handing out one key;
+    a context manager that stops it on exit."""
 
     def __init__(self, credentials: dict, role: str = "notebooks-role", token: str | None = None):
         outer = self
@@ -458,18 +456,18 @@ class _CredentialEndpoint:
         self.server = HttpsServer(Handler)
         self.url = self.server.url
 
-    def stop(self):
+    def __enter__(self) -> "_CredentialEndpoint":
+        return self
+
+    def __exit__(self, *exc) -> None:
         self.server.stop()
 
 
 def test_ec2_instance_metadata(s3_manager, signing_s3, monkeypatch):
-    endpoint = _CredentialEndpoint(signing_s3.role_credentials())
-    try:
+    with _CredentialEndpoint(signing_s3.role_credentials()) as endpoint:
         monkeypatch.setenv("AWS_METADATA_ENDPOINT", endpoint.url)
         cm = s3_manager()
         cm.save(text("imds"), "i.txt")
-    finally:
-        endpoint.stop()
     assert signing_s3.read(f"{s3_manager.prefix}/i.txt") == b"imds"
     assert ("PUT", "/latest/api/token") in endpoint.requests
     assert ("GET", "/latest/meta-data/iam/security-credentials/notebooks-role") in endpoint.requests
@@ -479,14 +477,11 @@ def test_container_credentials_full_uri(s3_manager, signing_s3, monkeypatch, tmp
     """EKS Pod Identity / ECS full-URI credentials with an authorization token file."""
     token_file = tmp_path / "token"
     token_file.write_text("pod-identity-token")
-    endpoint = _CredentialEndpoint(signing_s3.role_credentials(), token="pod-identity-token")
-    try:
+    with _CredentialEndpoint(signing_s3.role_credentials(), token="pod-identity-token") as endpoint:
         monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.url + "/v1/credentials")
         monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", str(token_file))
         cm = s3_manager()
         cm.save(text("pod"), "p.txt")
-    finally:
-        endpoint.stop()
     assert signing_s3.read(f"{s3_manager.prefix}/p.txt") == b"pod"
     assert ("GET", "/v1/credentials") in endpoint.requests
 
