@@ -236,6 +236,13 @@ def test_dumps_yielding_follows_default_chains_and_detects_their_cycles():
         dumps_yielding(loop, unwrap)
 
 
+def test_dumps_yielding_objects_made_by_default_are_not_mistaken_for_cycles():
+    """json_default makes a new list of each set: freed as soon as written, its address can
+    come back for the next one, which must not read as a circular reference."""
+    nested_sets = [frozenset([frozenset([frozenset([i])])]) for i in range(50)]
+    assert dumps_yielding(nested_sets, json_default) == json.dumps(nested_sets, default=json_default).encode()
+
+
 def test_large_document_dumps_the_same_and_other_threads_keep_running():
     doc = json.loads(large_document())
     doc["cells"][0]["outputs"][0]["text"].append("é\n" * 100_000)  # one long string too

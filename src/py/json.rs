@@ -185,12 +185,15 @@ pub fn dumps_yielding<'py>(
 /// A list item (no key) or a dict item.
 type Item<'py> = (Option<Bound<'py, PyAny>>, Bound<'py, PyAny>);
 
-/// A container being written: its items (taken when it was entered) and where we are.
+/// What is being written: each frame holds the object it marked (see `markers`), so that
+/// the object lives, and its address names only it, until the frame is left. (An object
+/// `default` made, such as the list it makes of a set, is held by nothing else.)
 enum Frame<'py> {
-    /// A list (keys None) or a dict, closed by `close`.
-    Container { items: Vec<Item<'py>>, next: usize, id: usize, close: u8 },
+    /// A list or a dict (`marked`): its items (keys None for a list), taken when it was
+    /// entered, where we are in them, and its closing bracket.
+    Container { marked: Bound<'py, PyAny>, items: Vec<Item<'py>>, next: usize, close: u8 },
     /// An object handed to `default`, marked until what `default` returned is written.
-    Defaulted { id: usize },
+    Defaulted { marked: Bound<'py, PyAny> },
 }
 
 struct Writer<'a, 'py> {
@@ -209,11 +212,11 @@ impl<'py> Writer<'_, 'py> {
         self.value(root.clone())?;
         while let Some(frame) = self.stack.last_mut() {
             match frame {
-                Frame::Container { items, next, id, close } => {
+                Frame::Container { items, next, close, .. } => {
                     let Some((key, item)) = items.get(*next).cloned() else {
-                        let (id, close) = (*id, *close);
+                        let close = *close;
                         self.out.push(close);
-                        self.leave(id);
+                        self.leave();
                         continue;
                     };
                     if *next > 0 {
@@ -226,10 +229,7 @@ impl<'py> Writer<'_, 'py> {
                     }
                     self.value(item)?;
                 }
-                Frame::Defaulted { id } => {
-                    let id = *id;
-                    self.leave(id);
-                }
+                Frame::Defaulted { .. } => self.leave(),
             }
         }
         Ok(())
@@ -261,9 +261,10 @@ impl<'py> Writer<'_, 'py> {
                 let items = if dict.is_empty() { Vec::new() } else { dict_items(dict)? };
                 self.open(&obj, items, b"{}")?;
             } else {
-                let id = self.enter(&obj)?;
-                self.stack.push(Frame::Defaulted { id });
-                obj = self.default.call1((obj,))?;
+                self.enter(&obj)?;
+                let returned = self.default.call1((&obj,))?;
+                self.stack.push(Frame::Defaulted { marked: obj });
+                obj = returned;
                 continue;
             }
             return Ok(());
@@ -276,23 +277,24 @@ impl<'py> Writer<'_, 'py> {
             self.out.extend_from_slice(brackets);
             return Ok(());
         }
-        let id = self.enter(obj)?;
+        self.enter(obj)?;
         self.out.push(brackets[0]);
-        self.stack.push(Frame::Container { items, next: 0, id, close: brackets[1] });
+        self.stack.push(Frame::Container { marked: obj.clone(), items, next: 0, close: brackets[1] });
         Ok(())
     }
 
-    fn enter(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<usize> {
-        let id = obj.as_ptr() as usize;
-        if !self.markers.insert(id) {
+    fn enter(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<()> {
+        if !self.markers.insert(obj.as_ptr() as usize) {
             return Err(PyValueError::new_err("Circular reference detected"));
         }
-        Ok(id)
+        Ok(())
     }
 
-    fn leave(&mut self, id: usize) {
-        self.markers.remove(&id);
-        self.stack.pop();
+    /// Pops the innermost frame and unmarks its object.
+    fn leave(&mut self) {
+        if let Some(Frame::Container { marked, .. } | Frame::Defaulted { marked }) = self.stack.pop() {
+            self.markers.remove(&(marked.as_ptr() as usize));
+        }
     }
 
     fn key(&mut self, key: &Bound<'py, PyAny>) -> PyResult<()> {
