@@ -7,6 +7,7 @@ pub mod console_dirs;
 pub mod contents;
 pub mod download;
 pub mod error;
+pub mod json_tape;
 pub mod keys;
 pub mod logged;
 mod py;

@@ -44,14 +44,11 @@ _OFF_LOOP_ENTRIES = 500
 class _YieldingDecoder(json.JSONDecoder):
     """For nbformat's `json.loads(text, cls=...)` in a worker thread: the core's parser,
     which releases the GIL while it works (`json.loads` holds it for 0.3 s per 50 MB,
-    stopping the event loop); `json`'s own for the rare text it refuses (NaN literals,
-    lone surrogates), and for the error message of invalid JSON."""
+    stopping the event loop) and gives exactly what `json.loads` gives (it hands the
+    rare text it does not read itself, and invalid JSON, to `json.loads`)."""
 
     def decode(self, s: str, *args: Any) -> Any:
-        try:
-            return loads_yielding(s)
-        except ValueError:
-            return super().decode(s)
+        return loads_yielding(s)
 
 
 def _reads_yielding(data: Union[str, bytes], validation_error: dict[str, Any]) -> Any:
@@ -64,7 +61,7 @@ def _reads_yielding(data: Union[str, bytes], validation_error: dict[str, Any]) -
     strings, dropping transient fields, validating."""
     try:
         nb = loads_yielding(data, nbformat.NotebookNode)
-    except ValueError:  # text the core's parser refuses (or invalid JSON: json's error)
+    except ValueError:  # invalid JSON: nbformat's own error for it
         return nbformat.reads(_text(data), as_version=4, capture_validation_error=validation_error)
     major, _ = nbformat.reader.get_version(nb)
     if major != 4:  # older formats go through nbformat's converters

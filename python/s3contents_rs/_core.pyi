@@ -160,8 +160,11 @@ class ContentsStore:
     ) -> Awaitable[None]: ...
 
 def loads_yielding(data: Union[str, bytes], dict_type: Optional[type[dict[str, Any]]] = None) -> Any:
-    """`json.loads`, parsing with the GIL released and building objects in slices that
-    let other threads run; ValueError for text it does not read. Objects are built as
+    """`json.loads(data)`, value for value (same types, floats to the last bit, ints of any
+    size, keys in document order, the same errors), parsing with the GIL released and
+    building objects in slices that let other threads run; text it does not read itself
+    (NaN literals, lone surrogates, non-UTF-8 bytes, invalid JSON) goes to `json.loads`,
+    with `object_hook=dict_type` when given. Objects are built as
     `dict_type` instances when given (a dict subclass such as nbformat's NotebookNode);
     the containers are left untracked by the cyclic garbage collector."""
 

@@ -13,8 +13,9 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
-use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
-use serde_json::Value;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
+
+use crate::json_tape::{self, Tape, Token};
 
 use super::convert::bytes_copy;
 
@@ -56,11 +57,17 @@ impl Slicer {
 
 // ------------------------------------------------------------------------- reading
 
-/// Parse `data` (str or UTF-8 bytes) as JSON into dicts, lists, str, int, float, bool
-/// and None, like `json.loads`. Raises ValueError for what serde_json refuses (invalid
-/// JSON, and also NaN/Infinity literals, lone surrogates, numbers beyond f64) so that
-/// the caller can fall back to `json.loads` for those rare documents. Object keys come
-/// out sorted, as nbformat writes them.
+/// Deeper documents go to `json.loads`, which has its own recursion limit (and error).
+const MAX_DEPTH: usize = 200;
+
+/// `json.loads(data)`, value for value: the same types, the same floats to the last bit,
+/// ints of any size, dict keys in document order (a repeated key keeps its first place
+/// and its last value), and, for what the core does not read itself, `json.loads`' own
+/// result or error. `data` is str or bytes.
+///
+/// The text is scanned into a tape (src/json_tape.rs) with the GIL released, and the
+/// Python objects are built from it in slices with the GIL offered to other threads
+/// between them: `json.loads` of a 50 MB notebook holds the GIL for 0.2-0.3 s.
 ///
 /// With `dict_type` (a dict subclass such as nbformat's NotebookNode), every object is
 /// built as an instance of it, as `nbformat.from_dict` would make it.
@@ -82,63 +89,159 @@ pub fn loads_yielding(
             return Err(PyTypeError::new_err("dict_type must be a subclass of dict"));
         }
     }
-    let parsed: Result<Value, serde_json::Error> = if data.is_instance_of::<PyBytes>() {
-        let bytes: PyBackedBytes = data.extract()?;
-        py.detach(|| serde_json::from_slice(&bytes))
+    let built = if let Ok(bytes) = data.cast::<PyBytes>() {
+        let bytes: PyBackedBytes = bytes.extract()?;
+        build_scanned(py, &bytes, dict_type)
+    } else if let Ok(text) = data.extract::<PyBackedStr>() {
+        build_scanned(py, text.as_bytes(), dict_type)
     } else {
-        let text: PyBackedStr = data.extract()?;
-        py.detach(|| serde_json::from_str(&text))
+        None // a str with lone surrogates, a bytearray...
     };
-    let value = parsed.map_err(|e| PyValueError::new_err(format!("not JSON that the fast parser reads: {e}")))?;
-    let mut builder = Builder { slicer: Slicer::new(), dict_type };
-    let built = builder.build(py, &value).map(Bound::unbind);
-    // Freeing millions of parsed values takes tens of ms: not while holding the GIL.
-    py.detach(move || drop(value));
+    match built {
+        Some(value) => Ok(value.unbind()),
+        None => json_loads(py, data, dict_type),
+    }
+}
+
+/// Scans with the GIL released and builds; `None` when `json.loads` must do it.
+fn build_scanned<'py>(
+    py: Python<'py>,
+    input: &[u8],
+    dict_type: Option<&Bound<'py, PyType>>,
+) -> Option<Bound<'py, PyAny>> {
+    let tape = py.detach(|| json_tape::scan(input, MAX_DEPTH))?;
+    // The scanner checked the whole input is UTF-8.
+    let text = std::str::from_utf8(input).ok()?;
+    let built = Builder { slicer: Slicer::new(), dict_type, text, tape: &tape }.build(py).ok();
+    // Freeing a large tape takes a moment: not while holding the GIL.
+    py.detach(move || drop(tape));
     built
+}
+
+/// The reference: `json.loads(data)`, with `dict_type` for every object when given.
+fn json_loads(py: Python<'_>, data: &Bound<'_, PyAny>, dict_type: Option<&Bound<'_, PyType>>) -> PyResult<Py<PyAny>> {
+    let loads = py.import("json")?.getattr("loads")?;
+    let kwargs = PyDict::new(py);
+    if let Some(cls) = dict_type {
+        kwargs.set_item("object_hook", cls)?;
+    }
+    Ok(loads.call((data,), Some(&kwargs))?.unbind())
+}
+
+/// A container being filled: a list and its next index, or a dict and its pending key.
+enum Filling<'py> {
+    List { list: Bound<'py, PyAny>, next: isize, len: isize },
+    Dict { dict: Bound<'py, PyDict>, key: Option<Bound<'py, PyAny>>, left: u32 },
 }
 
 struct Builder<'a, 'py> {
     slicer: Slicer,
     dict_type: Option<&'a Bound<'py, PyType>>,
+    text: &'a str,
+    tape: &'a Tape,
 }
 
 impl<'py> Builder<'_, 'py> {
-    fn build(&mut self, py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
-        self.slicer.tick(py);
-        Ok(match value {
-            Value::Null => py.None().into_bound(py),
-            Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
-            Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    i.into_pyobject(py)?.into_any()
-                } else if let Some(u) = n.as_u64() {
-                    u.into_pyobject(py)?.into_any()
-                } else {
-                    // Also integers beyond u64 (serde_json reads them as f64, json.loads
-                    // keeps them exact: none occurs in a notebook written by Jupyter).
-                    PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any()
+    /// Walks the tape once with an explicit stack. An error (a number Python refuses, a
+    /// failed allocation) sends the whole document to `json.loads` for its own answer.
+    fn build(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mut stack: Vec<Filling<'py>> = Vec::new();
+        for &token in &self.tape.tokens {
+            self.slicer.tick(py);
+            let mut value = match token {
+                Token::Null => py.None().into_bound(py),
+                Token::True => PyBool::new(py, true).to_owned().into_any(),
+                Token::False => PyBool::new(py, false).to_owned().into_any(),
+                Token::Int { .. } => int_from_text(py, self.tape.text(self.text, token))?,
+                Token::Float { .. } => {
+                    let text = self.tape.text(self.text, token);
+                    // Correctly rounded, like CPython's float() that json.loads uses.
+                    let parsed: f64 = text.parse().map_err(|_| PyValueError::new_err("float"))?;
+                    PyFloat::new(py, parsed).into_any()
                 }
-            }
-            Value::String(s) => PyString::new(py, s).into_any(),
-            Value::Array(items) => {
-                let list = PyList::empty(py);
-                for item in items {
-                    list.append(self.build(py, item)?)?;
+                Token::Str { .. } | Token::Escaped { .. } => {
+                    PyString::new(py, self.tape.text(self.text, token)).into_any()
                 }
-                untrack(list.into_any())
-            }
-            Value::Object(map) => {
-                let dict = match self.dict_type {
-                    Some(cls) => cls.call0()?.cast_into::<PyDict>()?,
-                    None => PyDict::new(py),
+                Token::Array { count } => {
+                    let len = isize::try_from(count).map_err(|_| PyValueError::new_err("too long"))?;
+                    // SAFETY: PyList_New returns a new reference or NULL with an exception set.
+                    let list = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len))? };
+                    if count > 0 {
+                        stack.push(Filling::List { list, next: 0, len });
+                        continue;
+                    }
+                    untrack(list)
+                }
+                Token::Object { count } => {
+                    let dict = match self.dict_type {
+                        Some(cls) => cls.call0()?.cast_into::<PyDict>()?,
+                        None => PyDict::new(py),
+                    };
+                    if count > 0 {
+                        stack.push(Filling::Dict { dict, key: None, left: count });
+                        continue;
+                    }
+                    untrack(dict.into_any())
+                }
+            };
+            // Put the value in its container; a container thereby filled is itself a value.
+            loop {
+                match stack.last_mut() {
+                    None => return Ok(value),
+                    Some(Filling::List { list, next, len }) => {
+                        // SAFETY: `list` is a new list of `len` empty slots, `next < len`;
+                        // PyList_SetItem steals the reference we give up with into_ptr.
+                        let set = unsafe { ffi::PyList_SetItem(list.as_ptr(), *next, value.into_ptr()) };
+                        if set != 0 {
+                            return Err(PyErr::fetch(py));
+                        }
+                        *next += 1;
+                        if *next < *len {
+                            break;
+                        }
+                    }
+                    Some(Filling::Dict { dict, key, left }) => match key.take() {
+                        None => {
+                            *key = Some(value);
+                            break;
+                        }
+                        Some(name) => {
+                            // PyDict_SetItem, not a subclass's __setitem__ (as json.loads fills
+                            // a dict before object_hook sees it); a repeated key keeps its place.
+                            let set = unsafe { ffi::PyDict_SetItem(dict.as_ptr(), name.as_ptr(), value.as_ptr()) };
+                            if set != 0 {
+                                return Err(PyErr::fetch(py));
+                            }
+                            *left -= 1;
+                            if *left > 0 {
+                                break;
+                            }
+                        }
+                    },
+                }
+                value = match stack.pop() {
+                    Some(Filling::List { list, .. }) => untrack(list),
+                    Some(Filling::Dict { dict, .. }) => untrack(dict.into_any()),
+                    None => unreachable!("the stack had a top"),
                 };
-                for (key, item) in map {
-                    dict.set_item(PyString::new(py, key), self.build(py, item)?)?;
-                }
-                untrack(dict.into_any())
             }
-        })
+        }
+        Err(PyValueError::new_err("empty tape"))
     }
+}
+
+/// An int from its JSON text: directly when it fits an i64 (18 digits always do), else
+/// through CPython's own decimal reader, which json.loads uses too (and which applies
+/// the interpreter's limit on int digits).
+fn int_from_text<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    if text.len() <= 18 {
+        if let Ok(small) = text.parse::<i64>() {
+            return Ok(small.into_pyobject(py)?.into_any());
+        }
+    }
+    let digits = std::ffi::CString::new(text).map_err(|_| PyValueError::new_err("int"))?;
+    // SAFETY: a NUL-terminated string; returns a new reference or NULL with an exception.
+    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyLong_FromString(digits.as_ptr(), std::ptr::null_mut(), 10)) }
 }
 
 /// Takes a finished container of a JSON tree out of the cyclic collector's lists.
