@@ -13,6 +13,7 @@ import json
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+from exact import notebook_text, same
 from s3c_helpers import b64, manager_classes, sha256
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
@@ -390,3 +391,25 @@ def test_chunked_upload_like_jupyterlab(fetch, raw):
     assert raw.read("up/big.bin") == b"".join(parts)
     got = body(fetch("api", "contents", "up/big.bin", params={"content": "0"}))
     assert got["size"] == sum(len(p) for p in parts)
+
+
+@pytest.mark.parametrize("size", [10 * 1024, 100 * 1024, 20 * 1024 * 1024], ids=["10KiB", "100KiB", "20MB"])
+def test_open_and_save_keeps_every_number(fetch, raw, size):
+    """A notebook written by json.dumps (not nbformat) whose outputs hold random floats
+    (every last digit matters) and ints beyond 64 bits: GET it, PUT the same model back,
+    and the stored object is exactly what nbformat's own read-then-write gives. The async
+    manager reads notebooks of 64 KiB and more with the core's parser, so the 100 KiB and
+    20 MB cases go through it."""
+    original = notebook_text(size, seed=size)
+    raw.put("exact/nb.ipynb", original)
+    got = body(fetch("api", "contents", "exact/nb.ipynb"))
+    assert got["type"] == "notebook"
+    first = json.loads(original)["cells"][0]["outputs"][0]["data"]["application/json"]
+    served = got["content"]["cells"][0]["outputs"][0]["data"]["application/json"]
+    assert same(served, first)
+
+    r = put_json(fetch, "exact/nb.ipynb", {"type": "notebook", "content": got["content"]})
+    assert r.code == 200
+    expected = nbformat.writes(nbformat.reads(original.decode(), as_version=4))
+    expected += "" if expected.endswith("\n") else "\n"  # nbformat.write adds it, as FileContentsManager saves
+    assert raw.read("exact/nb.ipynb") == expected.encode()
