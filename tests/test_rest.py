@@ -390,3 +390,13 @@ def test_chunked_upload_like_jupyterlab(fetch, raw):
     assert raw.read("up/big.bin") == b"".join(parts)
     got = body(fetch("api", "contents", "up/big.bin", params={"content": "0"}))
     assert got["size"] == sum(len(p) for p in parts)
+
+
+def test_post_copy_of_a_folder_to_a_missing_folder(fetch, raw):
+    """FileContentsManager puts the copy inside the missing folder; Location names it."""
+    raw.put("src/a.txt", b"a")
+    r = fetch("api", "contents", "missing", method="POST", body=json.dumps({"copy_from": "src"}))
+    assert r.code == 201
+    assert body(r)["path"] == "missing/src"
+    assert r.headers["Location"].endswith("/api/contents/missing/src")
+    assert raw.read("missing/src/a.txt") == b"a"

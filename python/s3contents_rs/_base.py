@@ -23,7 +23,7 @@ import nbformat
 import nbformat.v4
 from nbformat.v4.rwbase import rejoin_lines, strip_transient
 from tornado.web import HTTPError, StaticFileHandler
-from traitlets import Bool, Dict, Enum, Float, HasTraits, Int, TraitError, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, HasTraits, Int, TraitError, Unicode, default, observe, validate
 from traitlets.log import get_logger
 
 from ._core import ContentsStore, Entry, loads_yielding
@@ -146,8 +146,9 @@ class StoreContentsMixin(HasTraits):
         True,
         config=True,
         help="""If True (default), deleting a non-empty directory deletes everything in it,
-        as s3contents users expect. If False, it is refused with 400 'directory not
-        empty', like FileContentsManager.""",
+        as s3contents users expect. If False, a final delete (delete_to_trash off) of a
+        non-empty directory is refused with 400 'directory not empty', like
+        FileContentsManager; moving it to the trash is always allowed.""",
     )
 
     hash_algorithm = Enum(
@@ -205,6 +206,19 @@ class StoreContentsMixin(HasTraits):
         config=True,
         help="Seconds allowed for one store request, response included (per attempt).",
     )
+
+    max_copy_folder_size_mb = Int(
+        500,
+        config=True,
+        help="""The largest folder (in MB, everything in it) a copy accepts, as in
+        FileContentsManager; a larger one is refused with 400. 0 removes the limit.""",
+    )
+
+    @observe("max_copy_folder_size_mb")
+    def _max_copy_folder_size_changed(self, change: dict[str, Any]) -> None:
+        store = self.__dict__.get("_built_store")
+        if store is not None:
+            store.set_max_copy_folder_bytes(max(change["new"], 0) * 1024 * 1024)
 
     def _store_kwargs(self) -> dict[str, Any]:
         return {
@@ -272,6 +286,7 @@ class StoreContentsMixin(HasTraits):
             except S3ContentsError as e:
                 raise TraitError(f"{type(self).__name__}: {e}") from e
             _open_stores.add(store)
+            store.set_max_copy_folder_bytes(max(self.max_copy_folder_size_mb, 0) * 1024 * 1024)
             self.__dict__["_built_store"] = store
             self.__dict__["_checkpointed"] = set()
         return store
@@ -481,7 +496,16 @@ class StoreContentsMixin(HasTraits):
         validation_error: dict[str, Any] = {}
         try:
             nb = nbformat.from_dict(model["content"])
+        except Exception as e:
+            raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
+        try:
             signed = sign(nb)
+        except HTTPError:
+            raise
+        except Exception as e:
+            # Not the user's content: the notary (its signature store) failed.
+            raise self._unexpected_save_error(path, e) from e
+        try:
             text = nbformat.writes(nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error)
         except Exception as e:
             raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
@@ -505,8 +529,16 @@ class StoreContentsMixin(HasTraits):
                 path,
                 exc_info=True,
             )
-            notary.store = notary.store_factory()
-            notary.store.store_signature(signature, notary.algorithm)
+            try:
+                notary.store = notary.store_factory()
+                notary.store.store_signature(signature, notary.algorithm)
+            except Exception as e:
+                raise self._unexpected_save_error(path, e) from e
+
+    def _unexpected_save_error(self, path: str, error: Exception) -> HTTPError:
+        """FileContentsManager's answer to an error that is not the user's: logged, 500."""
+        self.log.error("Error while saving file: %s %s", path, error, exc_info=True)  # type: ignore[attr-defined]
+        return HTTPError(500, f"Unexpected error while saving file: {path} {error}")
 
     @staticmethod
     def _check_format(format: Optional[str]) -> None:
@@ -573,16 +605,19 @@ class StoreContentsMixin(HasTraits):
         raise HTTPError(400, "Must specify format of file contents as 'text' or 'base64'")
 
     def _chunk_data(self, model: dict[str, Any], path: str) -> bytes:
-        """Validate one chunk of a chunked upload and decode its bytes."""
+        """Validate one chunk of a chunked upload and decode its bytes: LargeFileManager's
+        checks, in its order and with its messages; text chunks are UTF-8 encoded."""
         chunk = model.get("chunk")
         if not isinstance(chunk, int) or isinstance(chunk, bool) or (chunk < 1 and chunk != -1):
             raise HTTPError(400, f"Invalid chunk number {chunk!r}: expected 1, 2, ... or -1 for the last")
-        if model.get("type") != "file":
-            raise HTTPError(400, f"Chunked uploads must have type 'file', not {model.get('type')!r}")
-        if model.get("format") != "base64":
-            raise HTTPError(400, "Chunked uploads must have format 'base64'")
+        if "type" not in model:
+            raise HTTPError(400, "No file type provided")
+        if model["type"] != "file":
+            raise HTTPError(400, f'File type "{model["type"]}" is not supported for large file transfer')
         if "content" not in model:
             raise HTTPError(400, "No file content provided")
+        if model.get("format") not in ("text", "base64"):
+            raise HTTPError(400, "Must specify format of file contents as 'text' or 'base64'")
         if not path:
             raise HTTPError(400, "Cannot save over the root directory")
         self._refuse_hidden_write(path)

@@ -25,6 +25,7 @@ What this file changes, and nothing else:
 
 from __future__ import annotations
 
+import concurrent.futures
 import importlib
 import json
 import os
@@ -70,11 +71,26 @@ DESELECTED = {
 }
 
 
+# Tests our managers fail on purpose, where they are stricter than FileContentsManager
+# (README "Known limitations"): they run, and must fail with an HTTPError (strict xfail).
+STRICTER = {
+    "test_largefilemanager.py::test_saving_different_chunks": (
+        "chunked uploads are multipart uploads: a second chunk 1 while an upload of that path "
+        "is in progress is 409, a repeated chunk or a last chunk with no upload in progress "
+        "is 400 (LargeFileManager appends whatever comes)"
+    ),
+}
+
+
 def pytest_collection_modifyitems(config, items):
+    from tornado.web import HTTPError
+
     keep, dropped = [], []
     for item in items:
         key = f"{item.path.name}::{item.originalname}"
         (dropped if key in DESELECTED else keep).append(item)
+        if key in STRICTER:
+            item.add_marker(pytest.mark.xfail(reason=STRICTER[key], raises=HTTPError, strict=True))
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
@@ -84,13 +100,22 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("deselected: only hold for a local filesystem")
     for key, reason in DESELECTED.items():
         terminalreporter.write_line(f"{key}: {reason}")
+    terminalreporter.section("expected to fail: stricter than FileContentsManager")
+    for key, reason in STRICTER.items():
+        terminalreporter.write_line(f"{key}: {reason}")
 
 
 # --------------------------------------------------------------------------- our managers
 @pytest.fixture
 def store_prefix() -> str:
-    """A fresh prefix for each test (the runner deletes the whole run's prefix after)."""
-    return f"{CONFIG['prefix']}/{uuid.uuid4().hex}"
+    """A fresh prefix for each test, deleted after it (a store that keeps every test's
+    objects gets slower to list: moto_server scans the whole bucket)."""
+    name = uuid.uuid4().hex
+    yield f"{CONFIG['prefix']}/{name}"
+    flush_writes()
+    run = CLASSES["sync"](**{**CONFIG["traits"], "prefix": CONFIG["prefix"]}).store
+    if run.exists(name):
+        run.delete(name, True)
 
 
 def _api_location(path: str) -> str:
@@ -164,6 +189,29 @@ def jp_server_config(store_prefix):
 
 
 # --------------------------------------------------------------------------- files in the store
+_writer = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="store-path-writer")
+_pending: list[concurrent.futures.Future] = []
+
+
+def flush_writes() -> None:
+    while _pending:
+        _pending.pop().result()
+
+
+_in_test_body = False
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    global _in_test_body
+    flush_writes()
+    _in_test_body = True
+    try:
+        return (yield)
+    finally:
+        _in_test_body = False
+
+
 class StorePath:
     """What the upstream tests do with a ``pathlib.Path`` under ``contents_dir``, on the
     store: join, mkdir, write_text/bytes, is_file/is_dir, relative_to, str."""
@@ -195,23 +243,33 @@ class StorePath:
         return pathlib.PurePosixPath(self.rel).relative_to(other.rel or ".")
 
     def mkdir(self, parents: bool = False, exist_ok: bool = False) -> None:
-        if not self.rel or self.store.dir_exists(self.rel):
+        flush_writes()
+        if not self.rel:
             if exist_ok:
                 return
+            raise FileExistsError(str(self))
+        if not exist_ok and self.store.dir_exists(self.rel):
             raise FileExistsError(str(self))
         self.store.make_dir(self.rel)
 
     def write_bytes(self, data: bytes) -> int:
-        self.store.write(self.rel, bytes(data))
+        if _in_test_body:
+            self.store.write(self.rel, bytes(data))
+        else:
+            # The `contents` fixture writes ~40 files per test: in parallel (the store's
+            # calls release the GIL), all done before the test body runs.
+            _pending.append(_writer.submit(self.store.write, self.rel, bytes(data)))
         return len(data)
 
     def write_text(self, text: str, encoding: str = "utf-8") -> int:
         return self.write_bytes(text.encode(encoding))
 
     def is_dir(self) -> bool:
+        flush_writes()
         return not self.rel or self.store.dir_exists(self.rel)
 
     def is_file(self) -> bool:
+        flush_writes()
         return bool(self.rel) and self.store.file_exists(self.rel)
 
     def exists(self) -> bool:
@@ -241,6 +299,7 @@ def contents_dir(store_prefix):
     mark = f"/store-root/{store_prefix}"
     StorePath.roots[mark] = store
     yield StorePath(store, mark)
+    flush_writes()
     StorePath.roots.pop(mark, None)
 
 
