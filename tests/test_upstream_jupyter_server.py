@@ -59,46 +59,84 @@ def jupyter_server_tests() -> Path:
     return source
 
 
-@pytest.fixture(params=["s3", "gcs"])
-def backend(request):
-    """Manager classes and traits for the subprocess, and a raw view of its prefix."""
+BACKENDS = ("s3", "gcs")
+
+
+def backend_config(request, name: str):
+    """Manager classes and traits for a subprocess, and a raw view of its prefix."""
     prefix = f"upstream-{uuid.uuid4().hex}"
-    if request.param == "s3":
+    if name == "s3":
         settings = request.getfixturevalue("s3_settings")
         raw = RawBucket(settings.client(), settings.bucket, prefix)
         classes = {"sync": "s3contents_rs.S3ContentsManager", "async": "s3contents_rs.AsyncS3ContentsManager"}
         traits = settings.manager_kwargs(prefix)
+        traits.pop("prefix")
     else:
         settings = request.getfixturevalue("gcs_settings")
         raw = RawGcs(settings, prefix)
         classes = {"sync": "s3contents_rs.GCSContentsManager", "async": "s3contents_rs.AsyncGCSContentsManager"}
         traits = {"bucket": settings.bucket, "endpoint_url": settings.endpoint_url, "token": "anon"}
-    traits.pop("prefix", None)
-    yield {"classes": classes, "traits": traits, "prefix": prefix}
-    raw.delete_all()
+    return {"classes": classes, "traits": traits, "prefix": prefix}, raw
 
 
-def test_jupyter_server_contents_suite(backend, tmp_path):
+@pytest.fixture(scope="module")
+def upstream_runs(request, tmp_path_factory):
+    """Both backends' runs, started together: each mostly waits on its store server
+    (moto_server is the bottleneck of the S3 run), so together they take little more
+    than the longer one. Only the backends of the selected tests are run."""
+    selected = {item.callspec.params["backend"] for item in request.session.items
+                if item.originalname == "test_jupyter_server_contents_suite"}
     source = jupyter_server_tests()
-    contents_tests = source / "tests" / "services" / "contents"
-    (contents_tests / "conftest.py").write_bytes(OUR_CONFTEST.read_bytes())
-    env = {
-        **os.environ,
-        "S3CONTENTS_UPSTREAM": json.dumps(backend),
-        "HOME": str(tmp_path / "home"),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    argv = [
-        sys.executable, "-m", "pytest", *(f"tests/services/contents/{name}" for name in TEST_FILES),
-        "-p", "no:cacheprovider", "-p", "no:asyncio", "--color=no", "-q", "-rfEs", "--durations=5",
-        "--basetemp", str(tmp_path / "upstream"),
-        *shlex.split(os.environ.get("S3CONTENTS_UPSTREAM_ARGS", "")),
-    ]
-    result = subprocess.run(argv, cwd=source, env=env, capture_output=True, text=True, timeout=1400)
-    output = result.stdout + result.stderr
+    (source / "tests" / "services" / "contents" / "conftest.py").write_bytes(OUR_CONFTEST.read_bytes())
+    runs, raws = {}, []
+    try:
+        for name in BACKENDS:
+            if name not in selected:
+                continue
+            config, raw = backend_config(request, name)
+            raws.append(raw)
+            work = tmp_path_factory.mktemp(f"upstream-{name}")
+            (work / "home").mkdir()
+            env = {
+                **os.environ,
+                "S3CONTENTS_UPSTREAM": json.dumps(config),
+                "HOME": str(work / "home"),
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+            argv = [
+                sys.executable, "-m", "pytest", *(f"tests/services/contents/{f}" for f in TEST_FILES),
+                "-p", "no:cacheprovider", "-p", "no:asyncio", "--color=no", "-q", "-rfEs", "--durations=5",
+                "--basetemp", str(work / "basetemp"),
+                *shlex.split(os.environ.get("S3CONTENTS_UPSTREAM_ARGS", "")),
+            ]
+            log = open(work / "output.txt", "w+")  # noqa: SIM115
+            proc = subprocess.Popen(argv, cwd=source, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+            runs[name] = (proc, log, config, source)
+        yield runs
+    finally:
+        for proc, log, _, _ in runs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            log.close()
+        for raw in raws:
+            raw.delete_all()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_jupyter_server_contents_suite(upstream_runs, backend):
+    proc, log, config, source = upstream_runs[backend]
+    try:
+        returncode = proc.wait(timeout=1400)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        returncode = proc.wait()
+    log.seek(0)
+    output = log.read()
     summary = output.strip().splitlines()[-1] if output.strip() else ""
-    print(f"jupyter_server {source.name} contents tests on {backend['classes']['async']}: {summary}")
-    assert result.returncode == 0, output[-30000:]
+    print(f"jupyter_server {source.name} contents tests on {config['classes']['async']} and "
+          f"{config['classes']['sync']}: {summary}")
+    assert returncode == 0, output[-30000:]
     # Nothing silently skipped: the only skips are upstream's other-platform ones.
     skipped = re.findall(r"^SKIPPED .*$", output, re.MULTILINE)
     assert all(re.search(r"macOS only|Windows only|Posix only", line) for line in skipped), skipped
