@@ -77,3 +77,27 @@ def test_a_broken_signature_store_is_500_and_logged(cm, raw, tmp_path, caplog):
     assert "store is broken" in err.log_message
     assert "corrupted or unavailable" in caplog.text and "Error while saving file" in caplog.text
     assert raw.read("n.ipynb") == before
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"type": "file", "format": "text", "content": "a\ud800b"},
+        {"type": "file", "format": "text", "content": "a\udc80", "chunk": 1},
+        {"type": "notebook", "content": nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x\udc80")])},
+    ],
+    ids=["text", "text chunk", "notebook"],
+)
+def test_lone_surrogates_are_400_and_store_nothing(cm, raw, model):
+    err = expect_http(400, cm.save, model, "s.ipynb" if model["type"] == "notebook" else "s.txt")
+    assert err.log_message.startswith("Encoding error saving s.")
+    assert raw.keys() == set()
+    assert raw.uploads() == []
+
+
+def test_missing_checkpoints_are_404(cm, raw):
+    raw.put("f.txt", b"x")
+    for call in (cm.restore_checkpoint, cm.delete_checkpoint):
+        expect_http(404, call, "nope", "f.txt")
+        expect_http(404, call, "checkpoint", "gone.txt")
+    assert raw.keys() == {"f.txt"}

@@ -83,6 +83,23 @@ def _reads_yielding(data: Union[str, bytes], validation_error: dict[str, Any]) -
     return nb
 
 
+def _looks_like_a_notebook(nb: Any) -> bool:
+    """What signing needs of a notebook (v4 cells or v3 worksheets, and a version)."""
+    return (
+        isinstance(nb, dict)
+        and isinstance(nb.get("nbformat"), int)
+        and isinstance(nb.get("cells", nb.get("worksheets")), list)
+    )
+
+
+def _utf8(text: str, path: str) -> bytes:
+    """UTF-8 of text to store; lone surrogates cannot be stored: 400, as FileContentsManager."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise HTTPError(400, f"Encoding error saving {path}: {e}") from e
+
+
 def _text(data: Union[str, bytes]) -> str:
     return data.decode("utf-8") if isinstance(data, bytes) else data
 
@@ -502,8 +519,17 @@ class StoreContentsMixin(HasTraits):
             signed = sign(nb)
         except HTTPError:
             raise
+        except UnicodeEncodeError as e:  # lone surrogates in the content: the user's
+            raise HTTPError(400, f"Encoding error saving {path}: {e}") from e
         except Exception as e:
-            # Not the user's content: the notary (its signature store) failed.
+            # Signing fails on content that is no notebook (the user's: 400), or when
+            # the notary's signature store fails (not the user's: 500).
+            if not _looks_like_a_notebook(nb):
+                raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
+            try:
+                nbformat.writes(nb, version=nbformat.NO_CONVERT)
+            except Exception as invalid:
+                raise HTTPError(400, f"Invalid notebook content for {path}: {invalid}") from invalid
             raise self._unexpected_save_error(path, e) from e
         try:
             text = nbformat.writes(nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error)
@@ -511,7 +537,7 @@ class StoreContentsMixin(HasTraits):
             raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
         if not text.endswith("\n"):
             text += "\n"
-        return text.encode("utf-8"), validation_error, signed
+        return _utf8(text, path), validation_error, signed
 
     def _store_signature(self, notary: Any, signature: Optional[str], trusted: bool, path: str) -> None:
         """On the loop thread: the rest of `check_and_sign` (same warning, same recovery
@@ -593,7 +619,7 @@ class StoreContentsMixin(HasTraits):
         if fmt == "text":
             if not isinstance(content, str):
                 raise HTTPError(400, f"Text content for {path} must be a string")
-            return content.encode("utf-8"), validation_error
+            return _utf8(content, path), validation_error
         if fmt == "base64":
             try:
                 # Line breaks are allowed (as decodebytes allows them); anything else
