@@ -8,7 +8,8 @@ conftest fixtures stay apart from ours) with tests/upstream/jupyter_contents_con
 as their conftest: every test runs against our sync and async managers on a fresh
 prefix of this session's S3 (moto_server, or the S3CONTENTS_TEST_* endpoint) or GCS
 (fake-gcs-server) bucket. The few tests that only hold for a local filesystem are listed,
-with reasons, in that conftest; every other test must pass.
+with reasons, in that conftest; so is the one test that must fail where we are
+deliberately stricter (strict xfail). Every other test must pass.
 
 ``S3CONTENTS_UPSTREAM_ARGS`` adds pytest arguments to the subprocess (e.g. ``-x -k copy``).
 """

@@ -20,7 +20,9 @@ What this file changes, and nothing else:
   the store; ``cm._get_os_path(path)`` (FileContentsManager's API path -> file location)
   is the path itself from the root;
 * the tests that can only hold for a local filesystem are deselected: DESELECTED below,
-  each with its reason (printed at the end of the run).
+  each with its reason (printed at the end of the run);
+* where our managers are deliberately stricter than FileContentsManager (README, Known
+  limitations), the test runs and must fail with an HTTPError: STRICTER below.
 """
 
 from __future__ import annotations
