@@ -20,6 +20,10 @@ pub enum Error {
     #[error("file or directory does not exist: {path:?}")]
     NotFound { path: String },
 
+    /// A path whose `..` segments lead above the contents root (404, as FileContentsManager).
+    #[error("{path:?} is outside the contents root")]
+    OutsideRoot { path: String },
+
     #[error("checkpoint {id:?} of {path:?} does not exist")]
     CheckpointNotFound { path: String, id: String },
 
@@ -64,7 +68,7 @@ impl Error {
         match self {
             Error::InvalidPath { .. } | Error::BadRequest(_) | Error::Config(_) => 400,
             Error::PermissionDenied { .. } => 403,
-            Error::NotFound { .. } | Error::CheckpointNotFound { .. } => 404,
+            Error::NotFound { .. } | Error::OutsideRoot { .. } | Error::CheckpointNotFound { .. } => 404,
             Error::AlreadyExists { .. } | Error::Conflict(_) => 409,
             Error::RangeNotSatisfiable { .. } => 416,
             Error::Store { .. } | Error::Internal(_) => 500,

@@ -31,6 +31,10 @@ impl ApiPath {
         if trimmed.is_empty() {
             return Ok(Self::ROOT);
         }
+        if climbs_above_root(trimmed) {
+            // FileContentsManager answers 404 for a path outside its root directory.
+            return Err(Error::OutsideRoot { path: raw.to_string() });
+        }
         for segment in trimmed.split('/') {
             check_segment(raw, segment)?;
         }
@@ -84,6 +88,21 @@ impl std::fmt::Display for ApiPath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// True when the `..` segments of `path` lead above the root. Other `..` uses (and
+/// `.`) are refused as invalid by `check_segment`.
+fn climbs_above_root(path: &str) -> bool {
+    let mut depth: usize = 0;
+    for segment in path.split('/') {
+        match segment {
+            ".." if depth == 0 => return true,
+            ".." => depth -= 1,
+            "" | "." => {}
+            _ => depth += 1,
+        }
+    }
+    false
 }
 
 fn check_segment(whole: &str, segment: &str) -> Result<()> {
@@ -235,8 +254,11 @@ mod tests {
 
     #[test]
     fn parse_rejects_traversal_and_controls() {
-        for bad in ["a/../b", "..", "./a", "a//b", "a/%2e%2E/b", "a\\b", "a\0b", "a\nb", ".Trash", "/.Trash/x"] {
+        for bad in ["a/../b", "./a", "a//b", "a/%2e%2E/b", "a\\b", "a\0b", "a\nb", ".Trash", "/.Trash/x"] {
             assert!(matches!(ApiPath::parse(bad), Err(Error::InvalidPath { .. })), "{bad:?}");
+        }
+        for outside in ["..", "../a", "/../a", "a/../../b", "a/./../../b"] {
+            assert!(matches!(ApiPath::parse(outside), Err(Error::OutsideRoot { .. })), "{outside:?}");
         }
     }
 

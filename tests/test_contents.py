@@ -1053,7 +1053,7 @@ def test_delete_root_is_400(cm, raw):
 
 
 def test_always_delete_dir_false(make_cm, raw):
-    cm = make_cm(always_delete_dir=False)
+    cm = make_cm(always_delete_dir=False, delete_to_trash=False)
     raw.put("full/.s3keep")
     raw.put("full/a.txt", b"a")
     raw.put("implicit/b.txt", b"b")
@@ -1074,6 +1074,16 @@ def test_always_delete_dir_false(make_cm, raw):
     # files can always be deleted
     cm.delete("full/a.txt")
     assert not raw.exists("full/a.txt")
+
+
+def test_always_delete_dir_false_still_trashes_full_folders(make_cm, raw):
+    """FileContentsManager sends a non-empty folder to the trash whatever
+    always_delete_dir says (outside Windows): the trash can give it back."""
+    cm = make_cm(always_delete_dir=False, delete_to_trash=True)
+    raw.put("full/a.txt", b"a")
+    cm.delete("full")
+    assert not cm.dir_exists("full")
+    assert [k for k in raw.keys() if k.startswith(".Trash/") and k.endswith("/full/a.txt")]
 
 
 # =========================================================================== exists
@@ -1285,15 +1295,21 @@ def test_special_character_names_round_trip(cm, raw, name):
 
 
 # =========================================================================== invalid paths
-@pytest.mark.parametrize("path", ["../escape.txt", "a/../../escape.txt", "a/../b.txt"])
-def test_dotdot_paths_are_400(cm, raw, path):
+@pytest.mark.parametrize(
+    "path,status",
+    # Outside the root: 404, as FileContentsManager. Inside it: refused as invalid.
+    [("../escape.txt", 404), ("a/../../escape.txt", 404), ("..", 404), ("a/../b.txt", 400)],
+)
+def test_dotdot_paths_are_refused(cm, raw, path, status):
     raw.put("a/.s3keep")
     raw.put("b.txt", b"b")
-    expect_http(400, cm.get, path)
-    expect_http(400, cm.save, text_model("x"), path)
-    expect_http(400, cm.delete, path)
-    expect_http(400, cm.rename, "b.txt", path)
+    expect_http(status, cm.get, path)
+    expect_http(status, cm.save, text_model("x"), path)
+    expect_http(status, cm.delete, path)
+    expect_http(status, cm.rename, "b.txt", path)
+    expect_http(status, cm.rename, path, "c.txt")
     assert raw.read("b.txt") == b"b"
+    assert raw.keys() == {"a/.s3keep", "b.txt"}
 
 
 # =========================================================================== checkpoints

@@ -120,12 +120,22 @@ BAD_CHUNKS = {
     "repeated": [chunk_model(b"1", 1), chunk_model(b"2", 2), chunk_model(b"2", 2)],
     "never started": [chunk_model(b"2", 2)],
     "last without first": [chunk_model(b"end", -1)],
-    "not base64": [chunk_model(b"1", 1), {**chunk_model(b"", 2), "content": "***not base64***"}],
-    "text format": [chunk_model(b"1", 1), {"type": "file", "format": "text", "content": "x", "chunk": 2}],
-    "notebook type": [chunk_model(b"1", 1), chunk_model(b"2", 2, type="notebook")],
-    "chunk zero": [chunk_model(b"1", 1), chunk_model(b"0", 0)],
-    "chunk not a number": [chunk_model(b"1", 1), chunk_model(b"x", "2")],
-    "no content": [chunk_model(b"1", 1), {"type": "file", "format": "base64", "chunk": 2}],
+}
+
+# Chunks refused before they reach the store, with LargeFileManager's messages where it
+# has one: the upload in progress goes on, the client can send that chunk again.
+REFUSED_CHUNKS = {
+    "not base64": ({**chunk_model(b"", 2), "content": "***not base64***"}, None),
+    "no type": ({"format": "base64", "content": "eA==", "chunk": 2}, "No file type provided"),
+    "notebook type": (
+        chunk_model(b"2", 2, type="notebook"), 'File type "notebook" is not supported for large file transfer'
+    ),
+    "no content": ({"type": "file", "format": "base64", "chunk": 2}, "No file content provided"),
+    "json format": (
+        chunk_model(b"2", 2, format="json"), "Must specify format of file contents as 'text' or 'base64'"
+    ),
+    "chunk zero": (chunk_model(b"0", 0), None),
+    "chunk not a number": (chunk_model(b"x", "2"), None),
 }
 
 
@@ -146,10 +156,39 @@ def test_bad_chunk_is_400_and_changes_nothing(cm, raw, case):
     assert raw.read("f/target.bin") == b"new-1 new-end"
 
 
-@pytest.mark.parametrize("path", [".hidden.bin", "dir/.secret/x.bin", "../escape.bin"])
+@pytest.mark.parametrize("case", sorted(REFUSED_CHUNKS))
+def test_refused_chunk_is_400_and_the_upload_goes_on(cm, raw, case):
+    raw.put("f/target.bin", b"stored before")
+    bad, message = REFUSED_CHUNKS[case]
+    cm.save(chunk_model(b"1 ", 1), "f/target.bin")
+    err = expect_http(400, cm.save, bad, "f/target.bin")
+    if message is not None:
+        assert err.log_message == message
+    assert raw.read("f/target.bin") == b"stored before"
+    cm.save(chunk_model(b"2 ", 2), "f/target.bin")
+    cm.save(chunk_model(b"end", -1), "f/target.bin")
+    assert raw.read("f/target.bin") == b"1 2 end"
+    assert raw.uploads() == []
+
+
+def test_text_chunks_are_utf8(cm, raw):
+    """LargeFileManager takes chunks as text too (clients other than JupyterLab send them)."""
+    cm.save({"type": "file", "format": "text", "content": "é1 ", "chunk": 1}, "t.txt")
+    cm.save(chunk_model("2 ".encode(), 2), "t.txt")
+    cm.save({"type": "file", "format": "text", "content": "fin ✓", "chunk": -1}, "t.txt")
+    assert raw.read("t.txt") == "é1 2 fin ✓".encode()
+
+
+@pytest.mark.parametrize("path", [".hidden.bin", "dir/.secret/x.bin"])
 def test_chunk_to_forbidden_path_is_400(cm, raw, path):
     before = raw.snapshot()
     expect_http(400, cm.save, chunk_model(b"x", 1), path)
+    assert raw.snapshot() == before
+
+
+def test_chunk_outside_the_root_is_404(cm, raw):
+    before = raw.snapshot()
+    expect_http(404, cm.save, chunk_model(b"x", 1), "../escape.bin")
     assert raw.snapshot() == before
 
 

@@ -413,3 +413,13 @@ def test_open_and_save_keeps_every_number(fetch, raw, size):
     expected = nbformat.writes(nbformat.reads(original.decode(), as_version=4))
     expected += "" if expected.endswith("\n") else "\n"  # nbformat.write adds it, as FileContentsManager saves
     assert raw.read("exact/nb.ipynb") == expected.encode()
+
+
+def test_post_copy_of_a_folder_to_a_missing_folder(fetch, raw):
+    """FileContentsManager puts the copy inside the missing folder; Location names it."""
+    raw.put("src/a.txt", b"a")
+    r = fetch("api", "contents", "missing", method="POST", body=json.dumps({"copy_from": "src"}))
+    assert r.code == 201
+    assert body(r)["path"] == "missing/src"
+    assert r.headers["Location"].endswith("/api/contents/missing/src")
+    assert raw.read("missing/src/a.txt") == b"a"

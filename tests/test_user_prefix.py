@@ -51,12 +51,13 @@ def test_username_prefix_confines_each_user(user_cm, raw, test_prefix):
 
     # Nothing outside the prefix can be named, read or written.
     for escape in ("../alice/secret.txt", "/../alice/secret.txt", "..", "a/../../alice/secret.txt"):
-        expect_status(400, bob.get, escape)
-        expect_status(400, bob.save, text("overwrite"), escape)
-        expect_status(400, bob.delete, escape)
-        expect_status(400, bob.rename, "notes.txt", escape)
+        # 404 for a path outside the root, as FileContentsManager answers.
+        expect_status(404, bob.get, escape)
+        expect_status(404, bob.save, text("overwrite"), escape)
+        expect_status(404, bob.delete, escape)
+        expect_status(404, bob.rename, "notes.txt", escape)
     expect_status(404, bob.get, "secret.txt")
-    expect_status(400, bob.copy, "notes.txt", "../alice")
+    expect_status(404, bob.copy, "notes.txt", "../alice")
     assert raw.read("users/alice/secret.txt") == b"alice's secret"
     assert raw.keys() == {"users/alice/secret.txt", "users/bob/notes.txt"}
 

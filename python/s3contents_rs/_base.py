@@ -23,7 +23,7 @@ import nbformat
 import nbformat.v4
 from nbformat.v4.rwbase import rejoin_lines, strip_transient
 from tornado.web import HTTPError, StaticFileHandler
-from traitlets import Bool, Dict, Enum, Float, HasTraits, Int, TraitError, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, HasTraits, Int, TraitError, Unicode, default, observe, validate
 from traitlets.log import get_logger
 
 from ._core import ContentsStore, Entry, loads_yielding
@@ -78,6 +78,23 @@ def _reads_yielding(data: Union[str, bytes], validation_error: dict[str, Any]) -
         get_logger().error("Notebook JSON is invalid: %s", e)  # as nbformat.reads logs it
         validation_error["ValidationError"] = e
     return nb
+
+
+def _looks_like_a_notebook(nb: Any) -> bool:
+    """What signing needs of a notebook (v4 cells or v3 worksheets, and a version)."""
+    return (
+        isinstance(nb, dict)
+        and isinstance(nb.get("nbformat"), int)
+        and isinstance(nb.get("cells", nb.get("worksheets")), list)
+    )
+
+
+def _utf8(text: str, path: str) -> bytes:
+    """UTF-8 of text to store; lone surrogates cannot be stored: 400, as FileContentsManager."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise HTTPError(400, f"Encoding error saving {path}: {e}") from e
 
 
 def _text(data: Union[str, bytes]) -> str:
@@ -143,8 +160,9 @@ class StoreContentsMixin(HasTraits):
         True,
         config=True,
         help="""If True (default), deleting a non-empty directory deletes everything in it,
-        as s3contents users expect. If False, it is refused with 400 'directory not
-        empty', like FileContentsManager.""",
+        as s3contents users expect. If False, a final delete (delete_to_trash off) of a
+        non-empty directory is refused with 400 'directory not empty', like
+        FileContentsManager; moving it to the trash is always allowed.""",
     )
 
     hash_algorithm = Enum(
@@ -202,6 +220,19 @@ class StoreContentsMixin(HasTraits):
         config=True,
         help="Seconds allowed for one store request, response included (per attempt).",
     )
+
+    max_copy_folder_size_mb = Int(
+        500,
+        config=True,
+        help="""The largest folder (in MB, everything in it) a copy accepts, as in
+        FileContentsManager; a larger one is refused with 400. 0 removes the limit.""",
+    )
+
+    @observe("max_copy_folder_size_mb")
+    def _max_copy_folder_size_changed(self, change: dict[str, Any]) -> None:
+        store = self.__dict__.get("_built_store")
+        if store is not None:
+            store.set_max_copy_folder_bytes(max(change["new"], 0) * 1024 * 1024)
 
     def _store_kwargs(self) -> dict[str, Any]:
         return {
@@ -269,6 +300,7 @@ class StoreContentsMixin(HasTraits):
             except S3ContentsError as e:
                 raise TraitError(f"{type(self).__name__}: {e}") from e
             _open_stores.add(store)
+            store.set_max_copy_folder_bytes(max(self.max_copy_folder_size_mb, 0) * 1024 * 1024)
             self.__dict__["_built_store"] = store
             self.__dict__["_checkpointed"] = set()
         return store
@@ -478,13 +510,31 @@ class StoreContentsMixin(HasTraits):
         validation_error: dict[str, Any] = {}
         try:
             nb = nbformat.from_dict(model["content"])
+        except Exception as e:
+            raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
+        try:
             signed = sign(nb)
+        except HTTPError:
+            raise
+        except UnicodeEncodeError as e:  # lone surrogates in the content: the user's
+            raise HTTPError(400, f"Encoding error saving {path}: {e}") from e
+        except Exception as e:
+            # Signing fails on content that is no notebook (the user's: 400), or when
+            # the notary's signature store fails (not the user's: 500).
+            if not _looks_like_a_notebook(nb):
+                raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
+            try:
+                nbformat.writes(nb, version=nbformat.NO_CONVERT)
+            except Exception as invalid:
+                raise HTTPError(400, f"Invalid notebook content for {path}: {invalid}") from invalid
+            raise self._unexpected_save_error(path, e) from e
+        try:
             text = nbformat.writes(nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error)
         except Exception as e:
             raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
         if not text.endswith("\n"):
             text += "\n"
-        return text.encode("utf-8"), validation_error, signed
+        return _utf8(text, path), validation_error, signed
 
     def _store_signature(self, notary: Any, signature: Optional[str], trusted: bool, path: str) -> None:
         """On the loop thread: the rest of `check_and_sign` (same warning, same recovery
@@ -502,8 +552,16 @@ class StoreContentsMixin(HasTraits):
                 path,
                 exc_info=True,
             )
-            notary.store = notary.store_factory()
-            notary.store.store_signature(signature, notary.algorithm)
+            try:
+                notary.store = notary.store_factory()
+                notary.store.store_signature(signature, notary.algorithm)
+            except Exception as e:
+                raise self._unexpected_save_error(path, e) from e
+
+    def _unexpected_save_error(self, path: str, error: Exception) -> HTTPError:
+        """FileContentsManager's answer to an error that is not the user's: logged, 500."""
+        self.log.error("Error while saving file: %s %s", path, error, exc_info=True)  # type: ignore[attr-defined]
+        return HTTPError(500, f"Unexpected error while saving file: {path} {error}")
 
     @staticmethod
     def _check_format(format: Optional[str]) -> None:
@@ -558,7 +616,7 @@ class StoreContentsMixin(HasTraits):
         if fmt == "text":
             if not isinstance(content, str):
                 raise HTTPError(400, f"Text content for {path} must be a string")
-            return content.encode("utf-8"), validation_error
+            return _utf8(content, path), validation_error
         if fmt == "base64":
             try:
                 # Line breaks are allowed (as decodebytes allows them); anything else
@@ -570,16 +628,19 @@ class StoreContentsMixin(HasTraits):
         raise HTTPError(400, "Must specify format of file contents as 'text' or 'base64'")
 
     def _chunk_data(self, model: dict[str, Any], path: str) -> bytes:
-        """Validate one chunk of a chunked upload and decode its bytes."""
+        """Validate one chunk of a chunked upload and decode its bytes: LargeFileManager's
+        checks, in its order and with its messages; text chunks are UTF-8 encoded."""
         chunk = model.get("chunk")
         if not isinstance(chunk, int) or isinstance(chunk, bool) or (chunk < 1 and chunk != -1):
             raise HTTPError(400, f"Invalid chunk number {chunk!r}: expected 1, 2, ... or -1 for the last")
-        if model.get("type") != "file":
-            raise HTTPError(400, f"Chunked uploads must have type 'file', not {model.get('type')!r}")
-        if model.get("format") != "base64":
-            raise HTTPError(400, "Chunked uploads must have format 'base64'")
+        if "type" not in model:
+            raise HTTPError(400, "No file type provided")
+        if model["type"] != "file":
+            raise HTTPError(400, f'File type "{model["type"]}" is not supported for large file transfer')
         if "content" not in model:
             raise HTTPError(400, "No file content provided")
+        if model.get("format") not in ("text", "base64"):
+            raise HTTPError(400, "Must specify format of file contents as 'text' or 'base64'")
         if not path:
             raise HTTPError(400, "Cannot save over the root directory")
         self._refuse_hidden_write(path)

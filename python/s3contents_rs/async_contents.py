@@ -4,7 +4,6 @@ Jupyter server's event loop never waits on the network."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from typing import Optional
 
@@ -14,7 +13,7 @@ from traitlets import default
 
 from ._base import _OFF_LOOP_BYTES, _OFF_LOOP_ENTRIES, StoreContentsMixin
 from .checkpoints import AsyncObjectStoreCheckpoints
-from .exceptions import AlreadyExistsError, NotFoundError, S3ContentsError, http_errors
+from .exceptions import AlreadyExistsError, NotFoundError, http_errors
 
 # How many free names a create tries before giving up with 409 (each loss means another
 # server created that very name in the same instant; N racing creators lose at most N-1).
@@ -116,13 +115,9 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         """One chunk of a large upload, streamed into a multipart upload in the store."""
         if model["chunk"] == 1:
             self.run_pre_save_hooks(model=model, path=path)
-        try:
-            data = self._chunk_data(model, path)
-        except HTTPError:
-            if model.get("chunk") != 1:
-                with contextlib.suppress(S3ContentsError):
-                    await self._store.abort_upload_async(path)
-            raise
+        # A refused chunk leaves the upload in progress as it was (LargeFileManager):
+        # the client may send that chunk again.
+        data = self._chunk_data(model, path)
         with http_errors():
             entry, received = await self._store.write_chunk_async(path, model["chunk"], data)
         if entry is None:
@@ -152,7 +147,9 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         self._refuse_hidden_write(path, "delete file or directory")
         with http_errors():
             if self.delete_to_trash:
-                trashed, kind = await self._store.move_to_trash_async(path, self.always_delete_dir)
+                # A folder in the trash can be restored: always_delete_dir guards only
+                # final deletes, as in FileContentsManager (outside Windows).
+                trashed, kind = await self._store.move_to_trash_async(path, True)
                 self._log_trashed(path, trashed)
             else:
                 kind = await self._store.delete_async(path, self.always_delete_dir)
@@ -263,6 +260,10 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         except HTTPError as e:
             if e.status_code != 404:
                 raise
+        if to_path is not None and await self.dir_exists(path):
+            # A folder copied to a folder that does not exist goes inside it, under its
+            # own name, as in FileContentsManager (missing parents are implied).
+            return f"{to_dir}/{copy_pat.sub('.', from_name)}".strip("/"), False
         parent, _ = self._split(to_dir)
         if to_path is None or (parent and not await self.dir_exists(parent)):
             raise HTTPError(404, f"No such parent directory: {parent or to_dir} to copy file in")

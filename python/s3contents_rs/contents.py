@@ -6,8 +6,6 @@ in a normal server prefer :class:`~s3contents_rs.async_contents.AsyncObjectStore
 
 from __future__ import annotations
 
-import contextlib
-
 from typing import Optional
 
 from jupyter_server.services.contents.manager import ContentsManager, copy_pat
@@ -16,7 +14,7 @@ from traitlets import default
 
 from ._base import StoreContentsMixin
 from .checkpoints import ObjectStoreCheckpoints
-from .exceptions import AlreadyExistsError, NotFoundError, S3ContentsError, http_errors
+from .exceptions import AlreadyExistsError, NotFoundError, http_errors
 
 # How many free names a create tries before giving up with 409 (each loss means another
 # server created that very name in the same instant; N racing creators lose at most N-1).
@@ -90,13 +88,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         """One chunk of a large upload, streamed into a multipart upload in the store."""
         if model["chunk"] == 1:
             self.run_pre_save_hooks(model=model, path=path)
-        try:
-            data = self._chunk_data(model, path)
-        except HTTPError:
-            if model.get("chunk") != 1:
-                with contextlib.suppress(S3ContentsError):
-                    self._store.abort_upload(path)
-            raise
+        # A refused chunk leaves the upload in progress as it was (LargeFileManager):
+        # the client may send that chunk again.
+        data = self._chunk_data(model, path)
         with http_errors():
             entry, received = self._store.write_chunk(path, model["chunk"], data)
         if entry is None:
@@ -126,7 +120,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         self._refuse_hidden_write(path, "delete file or directory")
         with http_errors():
             if self.delete_to_trash:
-                trashed, kind = self._store.move_to_trash(path, self.always_delete_dir)
+                # A folder in the trash can be restored: always_delete_dir guards only
+                # final deletes, as in FileContentsManager (outside Windows).
+                trashed, kind = self._store.move_to_trash(path, True)
                 self._log_trashed(path, trashed)
             else:
                 kind = self._store.delete(path, self.always_delete_dir)
@@ -233,6 +229,10 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         except HTTPError as e:
             if e.status_code != 404:
                 raise
+        if to_path is not None and self.dir_exists(path):
+            # A folder copied to a folder that does not exist goes inside it, under its
+            # own name, as in FileContentsManager (missing parents are implied).
+            return f"{to_dir}/{copy_pat.sub('.', from_name)}".strip("/"), False
         parent, _ = self._split(to_dir)
         if to_path is None or (parent and not self.dir_exists(parent)):
             raise HTTPError(404, f"No such parent directory: {parent or to_dir} to copy file in")

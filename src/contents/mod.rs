@@ -105,6 +105,9 @@ pub struct Contents {
     read_only: bool,
     dir_key_deleter: Option<Arc<crate::console_dirs::DirKeyDeleter>>,
     versions: write::KnownVersions,
+    /// Largest folder `copy` accepts, in bytes (0: no limit); FileContentsManager's
+    /// `max_copy_folder_size_mb`, settable while serving as that trait is.
+    max_copy_folder_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl Contents {
@@ -117,6 +120,7 @@ impl Contents {
             read_only: false,
             dir_key_deleter: None,
             versions: write::KnownVersions::default(),
+            max_copy_folder_bytes: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -134,6 +138,14 @@ impl Contents {
 
     pub fn read_only(&self) -> bool {
         self.read_only
+    }
+
+    pub fn set_max_copy_folder_bytes(&self, limit: u64) {
+        self.max_copy_folder_bytes.store(limit, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn max_copy_folder_bytes(&self) -> u64 {
+        self.max_copy_folder_bytes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The one gate every write passes.

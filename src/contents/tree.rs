@@ -176,10 +176,11 @@ impl Contents {
         if from == to {
             return self.stat(from).await?.map(|e| e.kind).ok_or_else(|| Error::not_found(from.as_str()));
         }
-        self.check_transfer_paths(from, to, "rename")?;
-        if self.exists(to).await? {
+        // An existing target is a conflict even inside the source (FileContentsManager).
+        if !from.is_root() && !to.is_root() && self.exists(to).await? {
             return Err(Error::already_exists(to.as_str()));
         }
+        self.check_transfer_paths(from, to, "rename")?;
         let transfer = match self.locate(from, "rename").await? {
             Source::File(meta) => self.plan_file(meta, to, true)?,
             Source::Tree(objects) => self.plan_tree(from, to, objects, true)?,
@@ -243,7 +244,10 @@ impl Contents {
                 transfer.verify = false;
                 transfer
             }
-            Source::Tree(objects) => self.plan_tree(from, to, objects, false)?,
+            Source::Tree(objects) => {
+                self.check_folder_size(from, &objects)?;
+                self.plan_tree(from, to, objects, false)?
+            }
         };
         let single_file = transfer.single_file;
         self.run_transfer(from, "copy", transfer).await?;
@@ -336,6 +340,22 @@ impl Contents {
         let now_keys: Vec<&Path> = now.keys().collect();
         if planned_keys != now_keys || planned.iter().any(|(k, v)| now.get(k) != Some(v)) {
             return Err(changed());
+        }
+        Ok(())
+    }
+
+    /// FileContentsManager refuses to copy a folder above `max_copy_folder_size_mb`.
+    fn check_folder_size(&self, from: &ApiPath, objects: &[ObjectMeta]) -> Result<()> {
+        let limit = self.max_copy_folder_bytes();
+        let size: u64 = objects.iter().map(|o| o.size).sum();
+        if limit > 0 && size > limit {
+            const MB: f64 = 1024.0 * 1024.0;
+            return Err(Error::BadRequest(format!(
+                "Can't copy folders larger than {limit_mb}MB, {from:?} is {size_mb:.1}MB",
+                limit_mb = limit as f64 / MB,
+                from = from.as_str(),
+                size_mb = size as f64 / MB,
+            )));
         }
         Ok(())
     }

@@ -133,6 +133,11 @@ operations! {
             self.contents.read_only()
         }
 
+        /// The largest folder `copy` accepts, in bytes (0: no limit).
+        fn set_max_copy_folder_bytes(&self, limit: u64) {
+            self.contents.set_max_copy_folder_bytes(limit);
+        }
+
         /// Number of chunked uploads in progress.
         #[getter]
         fn uploads_in_progress(&self) -> usize {
