@@ -41,10 +41,14 @@ setup_azurite() {
 
 setup_reference() {
     # The PyPI s3contents package, in its own venv (its pins clash with ours): used to
-    # write buckets the way s3contents does, and as the benchmark baseline.
+    # write buckets the way s3contents does, to run its own test suite, and as the
+    # benchmark baseline.
     [ -x "$REF_VENV/bin/python" ] || "$PY" -m venv "$REF_VENV"
     "$REF_VENV/bin/python" -m pip install -q --upgrade pip
-    "$REF_VENV/bin/python" -m pip install -q "s3contents==0.11.2" "jupyter_server>=2.11,<3" "moto[server]>=5" boto3
+    # notebook<7 and pytest: s3contents' own tests subclass the classic notebook's contents
+    # tests (tests/test_s3contents_suite.py runs them here against our managers).
+    "$REF_VENV/bin/python" -m pip install -q "s3contents==0.11.2" "jupyter_server>=2.11,<3" "moto[server]>=5" boto3 \
+        "notebook<7" pytest
     export S3CONTENTS_REF_PYTHON="$PWD/$REF_VENV/bin/python"
 }
 

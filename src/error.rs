@@ -24,6 +24,10 @@ pub enum Error {
     #[error("{path:?} is outside the contents root")]
     OutsideRoot { path: String },
 
+    /// The bucket (S3, GCS) or container (Azure) itself does not exist.
+    #[error("the bucket does not exist (create it, or fix the bucket setting): {detail}")]
+    BucketNotFound { detail: String },
+
     #[error("checkpoint {id:?} of {path:?} does not exist")]
     CheckpointNotFound { path: String, id: String },
 
@@ -68,7 +72,10 @@ impl Error {
         match self {
             Error::InvalidPath { .. } | Error::BadRequest(_) | Error::Config(_) => 400,
             Error::PermissionDenied { .. } => 403,
-            Error::NotFound { .. } | Error::OutsideRoot { .. } | Error::CheckpointNotFound { .. } => 404,
+            Error::NotFound { .. }
+            | Error::OutsideRoot { .. }
+            | Error::CheckpointNotFound { .. }
+            | Error::BucketNotFound { .. } => 404,
             Error::AlreadyExists { .. } | Error::Conflict(_) => 409,
             Error::RangeNotSatisfiable { .. } => 416,
             Error::Store { .. } | Error::Internal(_) => 500,
@@ -101,6 +108,7 @@ impl Error {
     pub fn from_store(op: &'static str, path: impl Into<String>, source: object_store::Error) -> Self {
         let path = path.into();
         match source {
+            source if is_missing_bucket(&source) => Error::BucketNotFound { detail: source.to_string() },
             object_store::Error::NotFound { .. } => Error::NotFound { path },
             object_store::Error::AlreadyExists { .. } => Error::AlreadyExists { path },
             object_store::Error::Precondition { .. } => Error::Conflict(format!(
@@ -118,6 +126,16 @@ impl Error {
             source => Error::Store { op, path, source },
         }
     }
+}
+
+/// What S3 (and GCS's XML API), GCS's JSON API and Azure answer for a bucket or container
+/// that does not exist; object_store reports it as a plain 404 or a generic error.
+const MISSING_BUCKET_MARKS: [&str; 3] =
+    ["<Code>NoSuchBucket</Code>", "The specified bucket does not exist", "<Code>ContainerNotFound</Code>"];
+
+fn is_missing_bucket(error: &object_store::Error) -> bool {
+    let text = error.to_string();
+    MISSING_BUCKET_MARKS.iter().any(|mark| text.contains(mark))
 }
 
 fn refused(op: &'static str, path: String, source: &dyn std::error::Error) -> Error {
@@ -247,6 +265,20 @@ mod tests {
         assert_eq!(failed.status_code(), 503);
         let odd = Error::from_store("list", "a", generic("Server returned non-2xx status code: 418 Teapot"));
         assert_eq!(odd.status_code(), 500);
+    }
+
+    #[test]
+    fn a_missing_bucket_is_404_and_says_so() {
+        let generic = |text: &str| object_store::Error::Generic { store: "S3", source: text.to_string().into() };
+        let missing = Error::from_store(
+            "list",
+            "",
+            generic("Server returned non-2xx status code: 404 Not Found: <Error><Code>NoSuchBucket</Code></Error>"),
+        );
+        assert_eq!(missing.status_code(), 404);
+        assert!(missing.to_string().starts_with("the bucket does not exist"), "{missing}");
+        let key = object_store::Error::NotFound { path: "a".into(), source: "<Code>NoSuchKey</Code>".into() };
+        assert!(matches!(Error::from_store("read", "a", key), Error::NotFound { .. }));
     }
 
     #[test]

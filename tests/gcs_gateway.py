@@ -99,6 +99,11 @@ class _Handler(BaseHTTPRequestHandler):
         response, data = self._upstream(self.command, self.path, self._body(), headers)
         # A HEAD answer keeps the object's length; other bodies are re-sent whole.
         skip = {"connection", "transfer-encoding"} | ({"content-length"} if self.command != "HEAD" else set())
+        if response.status == 500 and b"<Message>no bucket named " in data:
+            # fake-gcs-server answers a missing bucket with a 500; GCS with this 404.
+            missing = b"<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist.</Message></Error>"
+            self._reply(404, missing, {"Content-Type": "application/xml"})
+            return
         self._reply(response.status, data, {k: v for k, v in response.getheaders() if k.lower() not in skip})
 
     def _media_upload(self, bucket: str, name: str, data: bytes, content_type: str, multipart: bool = False) -> None:

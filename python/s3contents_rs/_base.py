@@ -28,7 +28,7 @@ from traitlets.log import get_logger
 
 from ._core import ContentsStore, Entry, loads_yielding
 from ._prefix import expand_prefix
-from .exceptions import S3ContentsError
+from .exceptions import NotFoundError, S3ContentsError
 from .files import StoreFilesHandler
 from .fs import ContentsFS
 from ._logging import route_core_logs
@@ -309,9 +309,23 @@ class StoreContentsMixin(HasTraits):
         super().__init__(**kwargs)
         route_core_logs(self.log)  # type: ignore[attr-defined]
         self._store  # noqa: B018 (build now, so configuration errors surface at startup)
+        self._check_store_at_start()
         _redact_shown_config(self)
         _guard_application_log()
         self.fs = ContentsFS(self)
+
+    def _check_store_at_start(self) -> None:
+        """A bucket that does not exist stops the start-up with FileNotFoundError (our
+        NotFoundError), as in s3contents; any other failure here (no network yet, a login
+        refused) is only logged: each request reports it again when it happens."""
+        try:
+            self._store.check_store()
+        except NotFoundError as e:
+            bucket = getattr(self, "bucket", None) or getattr(self, "container", None)
+            where = f"bucket {bucket!r}" if bucket else self._store.url
+            raise NotFoundError(f"{e} ({type(self).__name__}, {where})") from None
+        except S3ContentsError as e:
+            self.log.warning("Could not list %s at start-up: %s", self._store.url, e)  # type: ignore[attr-defined]
 
     @property
     def _checkpointed(self) -> set[str]:

@@ -166,6 +166,9 @@ class CheckApp(JupyterApp):
         except (TraitError, ConfigError) as e:
             say(f"FAILED  configuration: {e}")
             return False
+        except NotFoundError as e:  # the start-up LIST found no bucket
+            say(f"FAILED  list the root: {e}")
+            return False
         say(f"Checking {cls.__name__}: {manager.info_string()}")
         ok = run_checks(manager, say)
         say("All checks passed." if ok else "The configuration does not work yet (see above).")

@@ -29,28 +29,49 @@ _ACCESS_POINT_ARN = re.compile(
 _SSE_VALUES = ("", "AES256", "aws:kms", "aws:kms:dsse")
 
 
+class BucketNameError(TraitError, ValueError):
+    """``bucket`` cannot name a bucket (a ValueError too, as s3contents raises)."""
+
+
+# Names S3 still serves but no longer lets anyone create: legacy us-east-1 buckets may
+# have upper case and underscores, and up to 255 characters.
+_LEGACY_BUCKET_NAME = re.compile(r"^[A-Za-z0-9._\-]{1,255}$")
+
+
 def validate_bucket(user_bucket: str, log: Any = None) -> str:
     """The bucket name from ``bucket``, accepting the forms s3contents accepts
-    (``s3://bucket/ignored``, ``bucket/ignored``), and checking S3 naming rules."""
+    (``s3://bucket/ignored``, ``bucket/ignored``). A name outside today's S3 naming rules
+    that a legacy bucket may still have (upper case, underscores) is kept, with a warning;
+    anything else is refused."""
     if not user_bucket:
-        raise TraitError("bucket: no bucket configured")
+        raise BucketNameError("bucket: no bucket configured")
     if _ACCESS_POINT_ARN.match(user_bucket.removeprefix("s3://")):
         return user_bucket.removeprefix("s3://")
     parsed = urlparse(user_bucket)
     if parsed.netloc:
         bucket = parsed.netloc
     elif parsed.scheme or parsed.params or parsed.query or parsed.fragment:
-        raise TraitError(f"bucket: invalid bucket specification {user_bucket!r}")
+        raise BucketNameError(f"bucket: invalid bucket specification {user_bucket!r}")
     else:
-        bucket = parsed.path.split("/", 1)[0]
+        bucket = parsed.path.lstrip("/").split("/", 1)[0]
     if bucket != user_bucket and log is not None:
         log.warning("bucket: assuming you meant %r; please set bucket=%r in your config", bucket, bucket)
-    if not _BUCKET_NAME.match(bucket) or ".." in bucket:
-        raise TraitError(
-            f"bucket: {bucket!r} is not a valid S3 bucket name (3-63 characters: "
-            "lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)"
-        )
-    return bucket
+    if _BUCKET_NAME.match(bucket) and ".." not in bucket:
+        return bucket
+    if _LEGACY_BUCKET_NAME.match(bucket) and bucket.strip(".") and ".." not in bucket:
+        if log is not None:
+            log.warning(
+                "bucket: %r does not follow today's S3 bucket naming rules (3-63 characters: lowercase "
+                "letters, digits, dots and hyphens); only an old us-east-1 bucket can have such a name, "
+                "and it must be addressed path-style (addressing_style = 'path', the default)",
+                bucket,
+            )
+        return bucket
+    raise BucketNameError(
+        f"bucket: {bucket!r} is not a valid S3 bucket name (3-63 characters: "
+        "lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit; "
+        "old us-east-1 buckets may also have upper case letters and underscores)"
+    )
 
 
 class S3Traits(HasTraits):

@@ -136,6 +136,39 @@ impl Contents {
         Ok(self.stat(path).await?.is_some())
     }
 
+    /// Everything directly inside `path` as it is stored, markers, checkpoint folders and
+    /// the trash included (`None` when nothing is there): `fs.ls` for hooks, which list
+    /// what s3contents' S3FS lists.
+    pub async fn list_stored(&self, path: &ApiPath) -> Result<Option<Vec<Entry>>> {
+        let prefix = self.keys.dir_prefix(path)?;
+        let listing = self.store.list_with_delimiter(prefix.as_ref()).await.during("list", path.as_str())?;
+        let mut children = Vec::with_capacity(listing.objects.len() + listing.common_prefixes.len());
+        for object in &listing.objects {
+            match self.keys.api_path(&object.location) {
+                Some(child) if child != *path => children.push(Entry::file(child, object)),
+                _ => {}
+            }
+        }
+        for common in &listing.common_prefixes {
+            match self.keys.api_path(common) {
+                Some(child) if child != *path => children.push(Entry::directory(child)),
+                _ => {}
+            }
+        }
+        Ok((!children.is_empty()).then_some(children))
+    }
+
+    /// One LIST of the first page under the prefix, at start-up: a bucket that does not
+    /// exist is reported then (`Error::BucketNotFound`), as s3contents reports it.
+    pub async fn check_store(&self) -> Result<()> {
+        let prefix = self.keys.dir_prefix(&ApiPath::ROOT)?;
+        let mut keys = self.store.list(prefix.as_ref());
+        match keys.next().await {
+            Some(Err(e)) => Err(Error::from_store("list", "", e)),
+            _ => Ok(()),
+        }
+    }
+
     /// Names directly inside `path` (files and folders, hidden ones included), used to
     /// pick a free `Untitled`/`-Copy` name with one listing instead of a probe per name.
     pub async fn child_names(&self, path: &ApiPath) -> Result<Vec<String>> {

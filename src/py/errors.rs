@@ -38,9 +38,10 @@ impl From<Error> for PyErr {
         match error {
             Error::InvalidPath { .. } => InvalidPathError::new_err(message),
             Error::BadRequest(_) => BadRequestError::new_err(message),
-            Error::NotFound { .. } | Error::OutsideRoot { .. } | Error::CheckpointNotFound { .. } => {
-                NotFoundError::new_err(message)
-            }
+            Error::NotFound { .. }
+            | Error::OutsideRoot { .. }
+            | Error::CheckpointNotFound { .. }
+            | Error::BucketNotFound { .. } => NotFoundError::new_err(message),
             Error::AlreadyExists { .. } => AlreadyExistsError::new_err(message),
             Error::Conflict(_) => ConflictError::new_err(message),
             Error::PermissionDenied { .. } => PermissionDeniedError::new_err(message),

@@ -163,6 +163,10 @@ operations! {
         = |c| Ok(c.list_dir(&path(&api_path)?).await?.map(convert::entries));
     fn child_names / child_names_async(api_path: String) -> Vec<String>
         = |c| c.child_names(&path(&api_path)?).await;
+    fn list_stored / list_stored_async(api_path: String) -> Option<Vec<PyEntry>>
+        = |c| Ok(c.list_stored(&path(&api_path)?).await?.map(convert::entries));
+    fn check_store / check_store_async() -> Done
+        = |c| c.check_store().await.map(|_| Done);
     fn exists / exists_async(api_path: String) -> bool
         = |c| c.exists(&path(&api_path)?).await;
     fn file_exists / file_exists_async(api_path: String) -> bool
