@@ -8,6 +8,7 @@ pub mod contents;
 pub mod download;
 pub mod error;
 pub mod keys;
+pub mod large_copy;
 pub mod logged;
 mod py;
 pub mod runtime;

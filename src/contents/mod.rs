@@ -17,6 +17,9 @@ use crate::upload::Uploads;
 
 /// How many copies or deletes a tree operation keeps in flight.
 pub const DEFAULT_CONCURRENCY: usize = 16;
+/// The largest file `get` reads into memory by default (2 GiB); `/files` downloads
+/// stream and have no such limit.
+pub const DEFAULT_MAX_CONTENT_SIZE: u64 = 2 * 1024 * 1024 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -105,6 +108,7 @@ pub struct Contents {
     read_only: bool,
     dir_key_deleter: Option<Arc<crate::console_dirs::DirKeyDeleter>>,
     versions: write::KnownVersions,
+    max_content_size: u64,
 }
 
 impl Contents {
@@ -117,6 +121,7 @@ impl Contents {
             read_only: false,
             dir_key_deleter: None,
             versions: write::KnownVersions::default(),
+            max_content_size: DEFAULT_MAX_CONTENT_SIZE,
         }
     }
 
@@ -142,6 +147,17 @@ impl Contents {
             return Err(crate::error::Error::read_only(op, path.as_str()));
         }
         Ok(())
+    }
+
+    /// The largest file `get` reads into memory: a larger one (or a store that reports
+    /// a size that cannot be allocated) is a clear 413, never an allocation failure.
+    pub fn with_max_content_size(mut self, max_content_size: u64) -> Self {
+        self.max_content_size = max_content_size;
+        self
+    }
+
+    pub fn max_content_size(&self) -> u64 {
+        self.max_content_size
     }
 
     pub fn with_uploads(mut self, uploads: Uploads) -> Self {
