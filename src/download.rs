@@ -382,8 +382,7 @@ mod tests {
     }
 
     fn stream_of(data: &[u8], split: usize) -> BoxStream<'static, Result<Bytes>> {
-        let pieces: Vec<Result<Bytes>> =
-            data.chunks(split).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let pieces: Vec<Result<Bytes>> = data.chunks(split).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
         futures::stream::iter(pieces).boxed()
     }
 

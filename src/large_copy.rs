@@ -219,15 +219,17 @@ impl S3PartCopier {
             AwsAuthorizer::new(&credential, "s3", &self.region).try_authorize(&mut request, None)?;
         }
         let start = Instant::now();
-        let response = self.client.execute(request).await.map_err(|e| object_store::Error::Generic {
-            store: "S3",
-            source: Box::new(e),
-        })?;
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| object_store::Error::Generic { store: "S3", source: Box::new(e) })?;
         let status = response.status();
-        let body = response.into_body().bytes().await.map_err(|e| object_store::Error::Generic {
-            store: "S3",
-            source: Box::new(e),
-        })?;
+        let body = response
+            .into_body()
+            .bytes()
+            .await
+            .map_err(|e| object_store::Error::Generic { store: "S3", source: Box::new(e) })?;
         log::debug!(target: crate::logged::TARGET, "{method} {url} -> {status} in {:.1} ms",
             start.elapsed().as_secs_f64() * 1000.0);
         let text = String::from_utf8_lossy(&body);
@@ -266,16 +268,9 @@ impl S3PartCopier {
     }
 
     /// Copy `source` (described by `meta` and `attributes`) to `to` in parts.
-    pub async fn copy(
-        &self,
-        source: &ObjectMeta,
-        attributes: &Attributes,
-        to: &Path,
-        part_size: u64,
-    ) -> Result<()> {
-        let ranges = part_ranges(source.size, part_size).ok_or_else(|| {
-            generic(format!("{} has {} bytes, more than S3 can copy", source.location, source.size))
-        })?;
+    pub async fn copy(&self, source: &ObjectMeta, attributes: &Attributes, to: &Path, part_size: u64) -> Result<()> {
+        let ranges = part_ranges(source.size, part_size)
+            .ok_or_else(|| generic(format!("{} has {} bytes, more than S3 can copy", source.location, source.size)))?;
         let mut headers = self.encryption.clone();
         let mut owned: Vec<(String, String)> = Vec::new();
         for (attribute, value) in attributes {
@@ -319,12 +314,10 @@ impl S3PartCopier {
         let etags: Vec<(usize, String)> = stream::iter(ranges.into_iter().enumerate())
             .map(|(index, range)| {
                 let number = index + 1;
-                let mut headers =
-                    vec![("x-amz-copy-source", copy_source.clone()), ("x-amz-copy-source-range", format!(
-                        "bytes={}-{}",
-                        range.start,
-                        range.end - 1
-                    ))];
+                let mut headers = vec![
+                    ("x-amz-copy-source", copy_source.clone()),
+                    ("x-amz-copy-source-range", format!("bytes={}-{}", range.start, range.end - 1)),
+                ];
                 if let Some(etag) = &source.e_tag {
                     headers.push(("x-amz-copy-source-if-match", etag.clone()));
                 }
@@ -358,10 +351,8 @@ impl S3PartCopier {
 /// A failure worth one more attempt: the server failed (5xx, SlowDown) or never answered.
 fn is_transient(error: &object_store::Error) -> bool {
     let text = error.to_string();
-    let status = text
-        .find("status code: ")
-        .and_then(|at| text.get(at + 13..at + 16))
-        .and_then(|code| code.parse::<u16>().ok());
+    let status =
+        text.find("status code: ").and_then(|at| text.get(at + 13..at + 16)).and_then(|code| code.parse::<u16>().ok());
     match status {
         Some(code) => code >= 500 || text.contains("SlowDown"),
         None => !matches!(error, object_store::Error::NotFound { .. } | object_store::Error::Precondition { .. }),

@@ -15,8 +15,8 @@ use object_store::{ObjectStore, StaticCredentialProvider};
 use url::Url;
 
 use crate::console_dirs::DirKeyDeleter;
-use crate::large_copy::S3PartCopier;
 use crate::error::{Error, Result};
+use crate::large_copy::S3PartCopier;
 use crate::logged::LoggedStore;
 use crate::tuning::Tuning;
 

@@ -415,7 +415,9 @@ impl Contents {
 enum FlushError {
     Store(object_store::Error),
     /// More bytes than `max_parts` parts of the growing sizes hold.
-    TooLarge { limit: u64 },
+    TooLarge {
+        limit: u64,
+    },
 }
 
 impl FlushError {
@@ -434,7 +436,10 @@ impl FlushError {
 }
 
 fn no_upload(path: &ApiPath, chunk: i64) -> Error {
-    Error::BadRequest(format!("no upload of {:?} is in progress (chunk {chunk} arrived without chunk 1)", path.as_str()))
+    Error::BadRequest(format!(
+        "no upload of {:?} is in progress (chunk {chunk} arrived without chunk 1)",
+        path.as_str()
+    ))
 }
 
 #[cfg(test)]
