@@ -113,15 +113,16 @@ impl Uploads {
     }
 
     /// Size of part number `index` (from 0) of an upload whose total size is unknown:
-    /// `part_size` for the first tenth of the allowed parts, then doubling every tenth,
-    /// so the part count never runs out before S3's 5 TiB object limit (8 MiB parts:
-    /// 8 TiB in 10 000 parts), while an upload below `part_size` x a tenth of the parts
-    /// (8 GB by default) keeps the configured size and memory. `None` past the last part.
+    /// `part_size` for the first twelfth of the allowed parts, then doubling every twelfth
+    /// (up to S3's 5 GiB per part), so the part count never runs out before S3's 5 TiB
+    /// object limit, even with 5 MiB parts; an upload below `part_size` x a twelfth of
+    /// the parts (7 GB by default) keeps the configured size and memory. `None` past the
+    /// last part.
     pub fn part_size_for(&self, index: usize) -> Option<usize> {
         if index >= self.max_parts {
             return None;
         }
-        let tier = (self.max_parts / 10).max(1);
+        let tier = (self.max_parts / 12).max(1);
         let doublings = (index / tier).min(20) as u32;
         Some(self.part_size.saturating_mul(1 << doublings).min(MAX_PART_SIZE))
     }
@@ -450,8 +451,8 @@ mod tests {
     fn part_sizes_grow_so_every_s3_object_fits() {
         let uploads = Uploads::default();
         assert_eq!(uploads.part_size_for(0), Some(DEFAULT_PART_SIZE));
-        assert_eq!(uploads.part_size_for(999), Some(DEFAULT_PART_SIZE));
-        assert_eq!(uploads.part_size_for(1000), Some(2 * DEFAULT_PART_SIZE));
+        assert_eq!(uploads.part_size_for(832), Some(DEFAULT_PART_SIZE));
+        assert_eq!(uploads.part_size_for(833), Some(2 * DEFAULT_PART_SIZE));
         assert_eq!(uploads.part_size_for(MAX_PARTS), None);
         // S3's largest object (5 TiB) fits; no part is above S3's 5 GiB.
         assert!(uploads.max_upload_size() >= 5 << 40, "{}", uploads.max_upload_size());

@@ -152,6 +152,23 @@ def test_a_long_chunked_upload_grows_its_parts(make_cm, raw):
     assert raw.uploads() == []
 
 
+def test_a_retried_chunk_is_accepted_once(make_cm, raw):
+    """A client that got no answer sends the same chunk again: it is answered as the
+    first attempt was and not appended twice (a chunk with other bytes is still a 400)."""
+    cm = make_cm(upload_part_size=PART)
+    chunks = [random_bytes(MiB, seed=i) for i in range(7)]
+    for i, chunk in enumerate(chunks[:-1], start=1):
+        first = cm.save({"type": "file", "format": "base64", "content": b64(chunk), "chunk": i}, "r.bin")
+        again = cm.save({"type": "file", "format": "base64", "content": b64(chunk), "chunk": i}, "r.bin")
+        assert first["size"] == again["size"] == i * MiB
+    last = {"type": "file", "format": "base64", "content": b64(chunks[-1]), "chunk": -1}
+    final = cm.save(dict(last), "r.bin")
+    again = cm.save(dict(last), "r.bin")
+    assert final["size"] == again["size"] == 7 * MiB
+    assert raw.read("r.bin") == b"".join(chunks)
+    assert raw.uploads() == []
+
+
 # =========================================================================== reads
 def test_a_file_above_max_content_size_is_a_413_with_the_sizes(make_cm, raw):
     cm = make_cm(max_content_size=1000)

@@ -234,7 +234,7 @@ class StoreContentsMixin(HasTraits):
         10_000,
         config=True,
         help="""Most parts of the multipart upload behind a chunked upload (S3 allows
-        10 000). Parts grow (upload_part_size, doubled every tenth of this count) so a
+        10 000). Parts grow (upload_part_size, doubled every twelfth of this count) so a
         long upload never runs out of parts.""",
     )
 
