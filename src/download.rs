@@ -61,13 +61,17 @@ impl FileContent {
     }
 }
 
-/// Read a whole object in the requested encoding.
-pub async fn read_encoded(found: GetResult, encoding: Encoding, path: &ApiPath) -> Result<FileContent> {
-    let size = found.meta.size;
+/// Read a whole object in the requested encoding, refusing (413) more than `limit`
+/// bytes: the size the store reports is checked before anything is allocated for it,
+/// and the bytes that actually arrive are counted too (a store may say less than it sends).
+pub async fn read_encoded(found: GetResult, encoding: Encoding, path: &ApiPath, limit: u64) -> Result<FileContent> {
+    let size = found.meta.size.max(found.range.end.saturating_sub(found.range.start));
+    check_size(path, size, limit)?;
+    let stream = capped(found.into_stream(), path.clone(), limit);
     match encoding {
-        Encoding::Bytes => Ok(FileContent::Bytes(found.bytes().await.during("read", path.as_str())?)),
+        Encoding::Bytes => Ok(FileContent::Bytes(collect(stream, size).await?)),
         Encoding::Text => {
-            let data = found.bytes().await.during("read", path.as_str())?;
+            let data = collect(stream, size).await?;
             match std::str::from_utf8(&data) {
                 Ok(_) => Ok(FileContent::Text(data)),
                 Err(_) => Err(Error::BadRequest(format!("{} is not UTF-8 encoded", path.as_str()))),
@@ -75,27 +79,73 @@ pub async fn read_encoded(found: GetResult, encoding: Encoding, path: &ApiPath) 
         }
         Encoding::Base64 => {
             let mut out = Base64Writer::for_size(size);
-            let mut stream = found.into_stream();
+            let mut stream = stream;
             while let Some(piece) = stream.next().await {
-                out.push(&piece.during("read", path.as_str())?);
+                out.push(&piece?);
             }
             Ok(FileContent::Base64(out.finish()))
         }
-        Encoding::Auto => text_or_base64(found.into_stream(), size, path).await,
+        Encoding::Auto => text_or_base64(stream, size).await,
     }
+}
+
+fn too_large(path: &ApiPath, size: u64, limit: u64) -> Error {
+    Error::TooLarge {
+        path: path.as_str().to_string(),
+        detail: format!(
+            "it has {size} bytes, more than the {limit} bytes this server reads into memory (max_content_size); \
+             download it through /files instead"
+        ),
+    }
+}
+
+fn check_size(path: &ApiPath, size: u64, limit: u64) -> Result<()> {
+    // Also what a buffer of this size could be allocated with at all on this machine.
+    if size > limit || usize::try_from(size).is_err() {
+        return Err(too_large(path, size, limit));
+    }
+    Ok(())
+}
+
+/// The object's pieces, failing once more than `limit` bytes have arrived.
+fn capped(
+    stream: BoxStream<'static, object_store::Result<Bytes>>,
+    path: ApiPath,
+    limit: u64,
+) -> BoxStream<'static, Result<Bytes>> {
+    let mut seen: u64 = 0;
+    stream
+        .map(move |piece| {
+            let piece = piece.during("read", path.as_str())?;
+            seen = seen.saturating_add(piece.len() as u64);
+            if seen > limit {
+                return Err(too_large(&path, seen, limit));
+            }
+            Ok(piece)
+        })
+        .boxed()
+}
+
+/// All pieces in one buffer, allocated once for the `size` the store announced.
+async fn collect(mut stream: BoxStream<'static, Result<Bytes>>, size: u64) -> Result<Bytes> {
+    let Some(first) = stream.next().await.transpose()? else { return Ok(Bytes::new()) };
+    let Some(second) = stream.next().await.transpose()? else { return Ok(first) };
+    let mut buffer = BytesMut::with_capacity(usize::try_from(size).unwrap_or(0).max(first.len() + second.len()));
+    buffer.extend_from_slice(&first);
+    buffer.extend_from_slice(&second);
+    while let Some(piece) = stream.next().await {
+        buffer.extend_from_slice(&piece?);
+    }
+    Ok(buffer.freeze())
 }
 
 /// Text while the bytes stay valid UTF-8; at the first invalid byte, switch to base64
 /// and stop keeping raw bytes, so a binary file is never held whole in both forms.
-async fn text_or_base64(
-    mut stream: BoxStream<'static, object_store::Result<Bytes>>,
-    size: u64,
-    path: &ApiPath,
-) -> Result<FileContent> {
-    let mut raw = BytesMut::with_capacity(size as usize);
+async fn text_or_base64(mut stream: BoxStream<'static, Result<Bytes>>, size: u64) -> Result<FileContent> {
+    let mut raw = BytesMut::with_capacity(usize::try_from(size).unwrap_or(0));
     let mut checked = 0;
     while let Some(piece) = stream.next().await {
-        raw.extend_from_slice(&piece.during("read", path.as_str())?);
+        raw.extend_from_slice(&piece?);
         match std::str::from_utf8(&raw[checked..]) {
             Ok(_) => checked = raw.len(),
             // A character cut by the piece boundary: check it with the next piece.
@@ -110,7 +160,7 @@ async fn text_or_base64(
     out.push(&raw);
     drop(raw);
     while let Some(piece) = stream.next().await {
-        out.push(&piece.during("read", path.as_str())?);
+        out.push(&piece?);
     }
     Ok(FileContent::Base64(out.finish()))
 }
@@ -125,7 +175,7 @@ struct Base64Writer {
 
 impl Base64Writer {
     fn for_size(size: u64) -> Self {
-        let capacity = base64::encoded_len(size as usize, true).unwrap_or(0);
+        let capacity = usize::try_from(size).ok().and_then(|size| base64::encoded_len(size, true)).unwrap_or(0);
         Self { out: String::with_capacity(capacity), carry: [0; 3], carried: 0 }
     }
 
@@ -191,7 +241,7 @@ impl ByteRange {
             ByteRange::Suffix(0) => None,
             ByteRange::Suffix(n) => (size > 0).then(|| size.saturating_sub(n)..size),
             ByteRange::From { start, .. } if start >= size => None,
-            ByteRange::From { start, end } => Some(start..end.map_or(size, |e| (e + 1).min(size))),
+            ByteRange::From { start, end } => Some(start..end.map_or(size, |e| e.saturating_add(1).min(size))),
         }
     }
 }
@@ -253,7 +303,7 @@ impl Contents {
         match self.store().get(&key).await {
             Ok(found) => {
                 let entry = Entry::file(path.clone(), &found.meta);
-                Ok(Some((entry, read_encoded(found, encoding, path).await?)))
+                Ok(Some((entry, read_encoded(found, encoding, path, self.max_content_size()).await?)))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(Error::from_store("read", path.as_str(), e)),
@@ -331,9 +381,8 @@ mod tests {
         assert_eq!(r("bytes=-3", 0), None);
     }
 
-    fn stream_of(data: &[u8], split: usize) -> BoxStream<'static, object_store::Result<Bytes>> {
-        let pieces: Vec<object_store::Result<Bytes>> =
-            data.chunks(split).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+    fn stream_of(data: &[u8], split: usize) -> BoxStream<'static, Result<Bytes>> {
+        let pieces: Vec<Result<Bytes>> = data.chunks(split).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
         futures::stream::iter(pieces).boxed()
     }
 
@@ -353,16 +402,15 @@ mod tests {
 
     #[tokio::test]
     async fn auto_detects_text_across_pieces_and_switches_to_base64() {
-        let path = ApiPath::parse("x").unwrap();
         let text = "héllo ✓ wörld ".repeat(50);
         for split in [1usize, 2, 3, 5, 64] {
-            match text_or_base64(stream_of(text.as_bytes(), split), text.len() as u64, &path).await.unwrap() {
+            match text_or_base64(stream_of(text.as_bytes(), split), text.len() as u64).await.unwrap() {
                 FileContent::Text(got) => assert_eq!(got.as_ref(), text.as_bytes(), "split {split}"),
                 other => panic!("expected text, got {other:?}"),
             }
             let mut binary = text.as_bytes().to_vec();
             binary[300] = 0xff;
-            match text_or_base64(stream_of(&binary, split), binary.len() as u64, &path).await.unwrap() {
+            match text_or_base64(stream_of(&binary, split), binary.len() as u64).await.unwrap() {
                 FileContent::Base64(got) => {
                     assert_eq!(got, base64::engine::general_purpose::STANDARD.encode(&binary), "split {split}")
                 }
@@ -371,6 +419,6 @@ mod tests {
         }
         // A multi-byte character cut off at the very end is not text.
         let cut = &"ok ✓".as_bytes()[..5];
-        assert!(matches!(text_or_base64(stream_of(cut, 2), 5, &path).await.unwrap(), FileContent::Base64(_)));
+        assert!(matches!(text_or_base64(stream_of(cut, 2), 5).await.unwrap(), FileContent::Base64(_)));
     }
 }

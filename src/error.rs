@@ -64,6 +64,10 @@ pub enum Error {
 
     #[error("internal error: {0}")]
     Internal(String),
+
+    /// More bytes than the server will hold in memory, or than one upload can take.
+    #[error("{path:?} is too large: {detail}")]
+    TooLarge { path: String, detail: String },
 }
 
 impl Error {
@@ -78,6 +82,7 @@ impl Error {
             | Error::BucketNotFound { .. } => 404,
             Error::AlreadyExists { .. } | Error::Conflict(_) => 409,
             Error::RangeNotSatisfiable { .. } => 416,
+            Error::TooLarge { .. } => 413,
             Error::Store { .. } | Error::Internal(_) => 500,
             Error::Unavailable { .. } => 503,
         }

@@ -9,6 +9,7 @@ pub mod download;
 pub mod error;
 pub mod json_tape;
 pub mod keys;
+pub mod large_copy;
 pub mod logged;
 mod py;
 pub mod runtime;

@@ -16,6 +16,7 @@ use url::Url;
 
 use crate::console_dirs::DirKeyDeleter;
 use crate::error::{Error, Result};
+use crate::large_copy::S3PartCopier;
 use crate::logged::LoggedStore;
 use crate::tuning::Tuning;
 
@@ -25,6 +26,8 @@ pub struct BuiltStore {
     pub url_prefix: String,
     /// S3 only: deletes console-style `dir/` keys, which `store` cannot address.
     pub dir_key_deleter: Option<Arc<DirKeyDeleter>>,
+    /// S3 only: copies objects above 5 GiB (or a lowered threshold) in parts.
+    pub part_copier: Option<Arc<S3PartCopier>>,
 }
 
 /// `aws_credentials` replaces every other source of S3 credentials (keys, environment,
@@ -50,6 +53,7 @@ pub fn build_store_tuned(
         return Err(Error::Config(format!("a credential provider is only supported for S3, not {url:?}")));
     }
     let mut dir_key_deleter = None;
+    let mut part_copier = None;
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
             let mut builder = AmazonS3Builder::from_env().with_url(url).with_retry(tuning.retry());
@@ -62,6 +66,7 @@ pub fn build_store_tuned(
             let s3 = Arc::new(builder.clone().build().map_err(config_error)?);
             let bucket = parsed.host_str().unwrap_or_default();
             dir_key_deleter = DirKeyDeleter::new(&builder, s3.clone(), bucket).map(Arc::new);
+            part_copier = S3PartCopier::new(&builder, s3.clone(), bucket).map(Arc::new);
             s3
         }
         "gs" | "gcs" => {
@@ -95,6 +100,7 @@ pub fn build_store_tuned(
                 store: Arc::new(LoggedStore::new(Arc::new(fs))),
                 url_prefix: String::new(),
                 dir_key_deleter: None,
+                part_copier: None,
             });
         }
         "memory" => {
@@ -108,7 +114,7 @@ pub fn build_store_tuned(
         }
     };
     // Bucket URLs carry the bucket in the host; anything after it is a key prefix.
-    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix, dir_key_deleter })
+    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix, dir_key_deleter, part_copier })
 }
 
 fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {

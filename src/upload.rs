@@ -2,7 +2,7 @@
 //! one multipart upload per file: memory stays bounded by one part, whatever the size.
 //! The object only appears when the last chunk completes the upload.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,9 @@ use crate::keys::ApiPath;
 /// S3's smallest allowed part (all but the last).
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
+/// S3's largest part and most parts per upload.
+pub const MAX_PART_SIZE: usize = 5 * 1024 * 1024 * 1024;
+pub const MAX_PARTS: usize = 10_000;
 pub const DEFAULT_ABANDON_AFTER: Duration = Duration::from_secs(3600);
 /// A new upload to a path whose upload saw no chunk for this long replaces it (the
 /// browser that started it went away); before that, the new one gets 409 Conflict.
@@ -26,7 +29,21 @@ struct Session {
     buffer: BytesMut,
     next_chunk: i64,
     received: u64,
+    /// Parts sent so far (their size grows with their number, see `part_size_for`).
+    parts: usize,
+    /// The last chunk accepted, to recognise a client's retry of it.
+    last: Option<(i64, Bytes)>,
+    /// Completed or aborted: a chunk that waited for this session's lock meanwhile must
+    /// not touch it.
+    closed: bool,
     touched: Instant,
+}
+
+/// An upload that completed recently, to answer a retry of its last chunk.
+struct Completed {
+    last: Bytes,
+    entry: Entry,
+    at: Instant,
 }
 
 /// Where a chunked upload stands after a chunk was accepted.
@@ -40,7 +57,12 @@ pub enum ChunkOutcome {
 /// at most one upload: a second one is refused (409) while the first is active.
 pub struct Uploads {
     sessions: Mutex<HashMap<ApiPath, Arc<tokio::sync::Mutex<Session>>>>,
+    /// Paths whose first chunk is starting a multipart upload (not in `sessions` yet).
+    /// Always locked after `sessions` when both are needed.
+    starting: Mutex<HashSet<ApiPath>>,
+    completed: Mutex<HashMap<ApiPath, Completed>>,
     part_size: usize,
+    max_parts: usize,
     abandon_after: Duration,
     reaper_started: std::sync::atomic::AtomicBool,
 }
@@ -51,22 +73,109 @@ impl std::fmt::Debug for Uploads {
     }
 }
 
+/// Marks a path as starting an upload; unmarks it when dropped (also when the start fails).
+struct Starting<'a> {
+    uploads: &'a Uploads,
+    path: ApiPath,
+}
+
+impl Drop for Starting<'_> {
+    fn drop(&mut self) {
+        self.uploads.starting.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.path);
+    }
+}
+
 impl Uploads {
     pub fn new(part_size: usize, abandon_after: Duration) -> Result<Self> {
+        Self::with_max_parts(part_size, abandon_after, MAX_PARTS)
+    }
+
+    /// `new` with a lower part-count limit than S3's 10 000 (for stores that allow fewer,
+    /// and to test the part-size growth without uploading terabytes).
+    pub fn with_max_parts(part_size: usize, abandon_after: Duration, max_parts: usize) -> Result<Self> {
         if part_size < MIN_PART_SIZE {
             return Err(Error::Config(format!(
                 "upload_part_size must be at least {MIN_PART_SIZE} bytes (the S3 minimum)"
             )));
         }
-        Ok(Self { sessions: Mutex::default(), part_size, abandon_after, reaper_started: Default::default() })
+        if !(10..=MAX_PARTS).contains(&max_parts) {
+            return Err(Error::Config(format!("upload_max_parts must be between 10 and {MAX_PARTS}")));
+        }
+        Ok(Self {
+            sessions: Mutex::default(),
+            starting: Mutex::default(),
+            completed: Mutex::default(),
+            part_size,
+            max_parts,
+            abandon_after,
+            reaper_started: Default::default(),
+        })
+    }
+
+    /// Size of part number `index` (from 0) of an upload whose total size is unknown:
+    /// `part_size` for the first twelfth of the allowed parts, then doubling every twelfth
+    /// (up to S3's 5 GiB per part), so the part count never runs out before S3's 5 TiB
+    /// object limit, even with 5 MiB parts; an upload below `part_size` x a twelfth of
+    /// the parts (7 GB by default) keeps the configured size and memory. `None` past the
+    /// last part.
+    pub fn part_size_for(&self, index: usize) -> Option<usize> {
+        if index >= self.max_parts {
+            return None;
+        }
+        let tier = (self.max_parts / 12).max(1);
+        let doublings = (index / tier).min(20) as u32;
+        Some(self.part_size.saturating_mul(1 << doublings).min(MAX_PART_SIZE))
+    }
+
+    /// The most bytes one upload can hold with this policy.
+    pub fn max_upload_size(&self) -> u64 {
+        (0..self.max_parts).filter_map(|i| self.part_size_for(i)).map(|s| s as u64).sum()
+    }
+
+    fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<ApiPath, Arc<tokio::sync::Mutex<Session>>>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn take(&self, path: &ApiPath) -> Option<Arc<tokio::sync::Mutex<Session>>> {
-        self.sessions.lock().unwrap().remove(path)
+        self.lock_sessions().remove(path)
+    }
+
+    /// Remove `session` from `path`, unless another upload has taken its place.
+    fn take_if_current(&self, path: &ApiPath, session: &Arc<tokio::sync::Mutex<Session>>) {
+        let mut sessions = self.lock_sessions();
+        if sessions.get(path).is_some_and(|current| Arc::ptr_eq(current, session)) {
+            sessions.remove(path);
+        }
+    }
+
+    /// Claim `path` for a new upload: 409 while another upload of it is running or starting.
+    fn begin(&self, path: &ApiPath) -> Result<Starting<'_>> {
+        let sessions = self.lock_sessions();
+        let mut starting = self.starting.lock().unwrap_or_else(|p| p.into_inner());
+        if sessions.contains_key(path) || !starting.insert(path.clone()) {
+            return Err(Error::Conflict(format!(
+                "another upload of {:?} is in progress; try again when it has finished",
+                path.as_str()
+            )));
+        }
+        Ok(Starting { uploads: self, path: path.clone() })
+    }
+
+    fn remember_completed(&self, path: &ApiPath, last: Bytes, entry: Entry) {
+        let mut completed = self.completed.lock().unwrap_or_else(|p| p.into_inner());
+        completed.retain(|_, c| c.at.elapsed() < REPLACEABLE_AFTER);
+        completed.insert(path.clone(), Completed { last, entry, at: Instant::now() });
+    }
+
+    /// The entry of an upload of `path` that just completed with the chunk `last`.
+    fn completed_with(&self, path: &ApiPath, last: &Bytes) -> Option<Entry> {
+        let completed = self.completed.lock().unwrap_or_else(|p| p.into_inner());
+        let c = completed.get(path)?;
+        (c.at.elapsed() < REPLACEABLE_AFTER && c.last == *last).then(|| c.entry.clone())
     }
 
     pub fn in_progress(&self) -> usize {
-        self.sessions.lock().unwrap().len()
+        self.lock_sessions().len()
     }
 }
 
@@ -78,56 +187,63 @@ impl Default for Uploads {
 
 impl Contents {
     /// Accept chunk `chunk` (1, 2, ..., -1 for the last) of the file at `path`.
+    ///
+    /// Cancel-safe: once accepted, a chunk is processed to the end in a task of its own,
+    /// even when the request that sent it goes away (the client disconnected, the Python
+    /// future was cancelled), so an upload never holds half a chunk; the client's retry
+    /// of that chunk (same number, same bytes) is then answered as the first attempt was.
     pub async fn write_chunk(self: &Arc<Self>, path: &ApiPath, chunk: i64, data: Bytes) -> Result<ChunkOutcome> {
         self.check_writable("write", path)?;
-        let uploads = self.uploads();
         self.start_reaper();
-        let key = self.keys().file_key(path)?;
+        let (contents, owned_path) = (self.clone(), path.clone());
+        let task = tokio::spawn(async move { contents.accept_chunk(&owned_path, chunk, data).await });
+        match task.await {
+            Ok(result) => result,
+            Err(e) => Err(Error::Internal(format!("chunk {chunk} of {:?} failed: {e}", path.as_str()))),
+        }
+    }
+
+    async fn accept_chunk(&self, path: &ApiPath, chunk: i64, data: Bytes) -> Result<ChunkOutcome> {
+        let uploads = self.uploads();
         let session = if chunk == 1 {
-            self.refuse_directory(path).await?;
-            let existing = uploads.sessions.lock().unwrap().get(path).cloned();
-            if let Some(existing) = existing {
-                let mut old = existing.lock().await;
-                let idle = old.touched.elapsed();
-                let replaceable = REPLACEABLE_AFTER.min(uploads.abandon_after);
-                if idle < replaceable {
-                    return Err(Error::Conflict(format!(
-                        "another upload of {:?} is in progress; try again when it has finished \
-                         (or in {} s if it was interrupted)",
-                        path.as_str(),
-                        (replaceable - idle).as_secs() + 1
-                    )));
-                }
-                let _ = old.upload.abort().await;
-                drop(old);
-                uploads.take(path);
+            match self.start_upload(path, &data).await? {
+                Ok(session) => session,
+                Err(retried) => return Ok(retried),
             }
-            let upload = self.store().put_multipart(&key).await.during("start an upload of", path.as_str())?;
-            let session = Arc::new(tokio::sync::Mutex::new(Session {
-                upload,
-                buffer: BytesMut::new(),
-                next_chunk: 1,
-                received: 0,
-                touched: Instant::now(),
-            }));
-            uploads.sessions.lock().unwrap().insert(path.clone(), session.clone());
-            session
         } else {
-            let found = uploads.sessions.lock().unwrap().get(path).cloned();
-            found.ok_or_else(|| {
-                Error::BadRequest(format!(
-                    "no upload of {:?} is in progress (chunk {chunk} arrived without chunk 1)",
-                    path.as_str()
-                ))
-            })?
+            let found = uploads.lock_sessions().get(path).cloned();
+            match found {
+                Some(session) => session,
+                None if chunk == -1 => match uploads.completed_with(path, &data) {
+                    // The retry of a last chunk whose answer was lost: the file is stored.
+                    Some(entry) => return Ok(ChunkOutcome::Complete(entry)),
+                    None => return Err(no_upload(path, chunk)),
+                },
+                None => return Err(no_upload(path, chunk)),
+            }
         };
         let mut s = session.lock().await;
+        if s.closed {
+            // Another attempt of this chunk finished (or failed) the upload meanwhile.
+            drop(s);
+            return match uploads.completed_with(path, &data) {
+                Some(entry) if chunk == -1 => Ok(ChunkOutcome::Complete(entry)),
+                _ => Err(no_upload(path, chunk)),
+            };
+        }
+        if let Some((last_chunk, last_data)) = &s.last {
+            if *last_chunk == chunk && *last_data == data && chunk != -1 {
+                // A retry of the chunk just accepted (its answer was lost): nothing to add.
+                return Ok(ChunkOutcome::InProgress { received: s.received });
+            }
+        }
         if chunk != -1 && chunk != s.next_chunk {
             // The upload cannot be completed correctly any more: free its parts now.
             let what = if chunk < s.next_chunk { "repeated" } else { "out of order" };
+            s.closed = true;
             let _ = s.upload.abort().await;
             drop(s);
-            uploads.take(path);
+            uploads.take_if_current(path, &session);
             return Err(Error::BadRequest(format!(
                 "chunk {chunk} of {:?} is {what}; the upload was cancelled, start it again",
                 path.as_str(),
@@ -138,45 +254,115 @@ impl Contents {
         s.buffer.extend_from_slice(&data);
         let result = self.flush_parts(&mut s, chunk == -1).await;
         if let Err(e) = result {
+            s.closed = true;
             let _ = s.upload.abort().await;
             drop(s);
-            uploads.take(path);
-            return Err(Error::from_store("upload", path.as_str(), e));
+            uploads.take_if_current(path, &session);
+            return Err(e.into_error(path));
         }
         if chunk != -1 {
             s.next_chunk += 1;
+            s.last = Some((chunk, data));
             return Ok(ChunkOutcome::InProgress { received: s.received });
         }
+        s.closed = true;
         let completed = s.upload.complete().await;
-        drop(s);
-        uploads.take(path);
+        if completed.is_err() {
+            let _ = s.upload.abort().await;
+        }
+        uploads.take_if_current(path, &session);
         completed.during("complete the upload of", path.as_str())?;
-        Ok(ChunkOutcome::Complete(self.head_written(path).await?))
+        let entry = self.head_written(path).await;
+        if let Ok(entry) = &entry {
+            uploads.remember_completed(path, data, entry.clone());
+        }
+        drop(s);
+        entry.map(ChunkOutcome::Complete)
+    }
+
+    /// The session of a new upload of `path` whose first chunk is `first`, or (as `Err`)
+    /// the answer to a retry of the first chunk of the upload already running.
+    async fn start_upload(
+        &self,
+        path: &ApiPath,
+        first: &Bytes,
+    ) -> Result<std::result::Result<Arc<tokio::sync::Mutex<Session>>, ChunkOutcome>> {
+        let uploads = self.uploads();
+        let key = self.keys().file_key(path)?;
+        self.refuse_directory(path).await?;
+        let existing = uploads.lock_sessions().get(path).cloned();
+        if let Some(existing) = existing {
+            let mut old = existing.lock().await;
+            if old.last.as_ref().is_some_and(|(n, data)| *n == 1 && data == first) {
+                return Ok(Err(ChunkOutcome::InProgress { received: old.received }));
+            }
+            let idle = old.touched.elapsed();
+            let replaceable = REPLACEABLE_AFTER.min(uploads.abandon_after);
+            if idle < replaceable {
+                return Err(Error::Conflict(format!(
+                    "another upload of {:?} is in progress; try again when it has finished \
+                     (or in {} s if it was interrupted)",
+                    path.as_str(),
+                    (replaceable - idle).as_secs() + 1
+                )));
+            }
+            old.closed = true;
+            let _ = old.upload.abort().await;
+            drop(old);
+            uploads.take_if_current(path, &existing);
+        }
+        // Two first chunks at the same moment: one claims the path, the other gets 409
+        // before it creates a multipart upload that nobody would complete.
+        let starting = uploads.begin(path)?;
+        let upload = self.store().put_multipart(&key).await.during("start an upload of", path.as_str())?;
+        let session = Arc::new(tokio::sync::Mutex::new(Session {
+            upload,
+            buffer: BytesMut::new(),
+            next_chunk: 1,
+            received: 0,
+            parts: 0,
+            last: None,
+            closed: false,
+            touched: Instant::now(),
+        }));
+        uploads.lock_sessions().insert(path.clone(), session.clone());
+        drop(starting);
+        Ok(Ok(session))
     }
 
     /// Send every full part in the buffer (and the rest when `last`).
-    async fn flush_parts(&self, s: &mut Session, last: bool) -> std::result::Result<(), object_store::Error> {
-        let part_size = self.uploads().part_size;
-        while s.buffer.len() >= part_size || (last && !s.buffer.is_empty()) {
+    async fn flush_parts(&self, s: &mut Session, last: bool) -> std::result::Result<(), FlushError> {
+        loop {
+            let uploads = self.uploads();
+            let Some(part_size) = uploads.part_size_for(s.parts) else {
+                return Err(FlushError::TooLarge { limit: uploads.max_upload_size() });
+            };
+            if !(s.buffer.len() >= part_size || (last && !s.buffer.is_empty())) {
+                return Ok(());
+            }
             let take = s.buffer.len().min(part_size);
             let part = s.buffer.split_to(take).freeze();
-            s.upload.put_part(PutPayload::from_bytes(part)).await?;
+            s.parts += 1;
+            s.upload.put_part(PutPayload::from_bytes(part)).await.map_err(FlushError::Store)?;
         }
-        Ok(())
     }
 
     /// Abort the upload of `path`, if one is in progress (its client sent a bad chunk).
     pub async fn abort_upload(&self, path: &ApiPath) -> bool {
         let Some(session) = self.uploads().take(path) else { return false };
-        let _ = session.lock().await.upload.abort().await;
+        let mut s = session.lock().await;
+        s.closed = true;
+        let _ = s.upload.abort().await;
         true
     }
 
     /// Abort every upload in progress (server shutdown).
     pub async fn abort_uploads(&self) -> usize {
-        let sessions: Vec<_> = self.uploads().sessions.lock().unwrap().drain().map(|(_, s)| s).collect();
+        let sessions: Vec<_> = self.uploads().lock_sessions().drain().map(|(_, s)| s).collect();
         for session in &sessions {
-            let _ = session.lock().await.upload.abort().await;
+            let mut s = session.lock().await;
+            s.closed = true;
+            let _ = s.upload.abort().await;
         }
         sessions.len()
     }
@@ -185,7 +371,7 @@ impl Contents {
     pub async fn reap_abandoned_uploads(&self) -> usize {
         let uploads = self.uploads();
         let candidates: Vec<(ApiPath, Arc<tokio::sync::Mutex<Session>>)> =
-            uploads.sessions.lock().unwrap().iter().map(|(p, s)| (p.clone(), s.clone())).collect();
+            uploads.lock_sessions().iter().map(|(p, s)| (p.clone(), s.clone())).collect();
         let mut reaped = 0;
         for (path, session) in candidates {
             let Ok(mut s) = session.try_lock() else { continue };
@@ -193,11 +379,12 @@ impl Contents {
                 continue;
             }
             let removed = {
-                let mut sessions = uploads.sessions.lock().unwrap();
+                let mut sessions = uploads.lock_sessions();
                 let current = sessions.get(&path).is_some_and(|c| Arc::ptr_eq(c, &session));
                 current && sessions.remove(&path).is_some()
             };
             if removed {
+                s.closed = true;
                 let _ = s.upload.abort().await;
                 reaped += 1;
             }
@@ -222,5 +409,61 @@ impl Contents {
                 contents.reap_abandoned_uploads().await;
             }
         });
+    }
+}
+
+/// Why sending parts failed.
+enum FlushError {
+    Store(object_store::Error),
+    /// More bytes than `max_parts` parts of the growing sizes hold.
+    TooLarge {
+        limit: u64,
+    },
+}
+
+impl FlushError {
+    fn into_error(self, path: &ApiPath) -> Error {
+        match self {
+            FlushError::Store(e) => Error::from_store("upload", path.as_str(), e),
+            FlushError::TooLarge { limit } => Error::TooLarge {
+                path: path.as_str().to_string(),
+                detail: format!(
+                    "an upload can hold at most {limit} bytes (upload_part_size x the store's part-count \
+                     limit, parts growing as the upload grows); the upload was cancelled"
+                ),
+            },
+        }
+    }
+}
+
+fn no_upload(path: &ApiPath, chunk: i64) -> Error {
+    Error::BadRequest(format!(
+        "no upload of {:?} is in progress (chunk {chunk} arrived without chunk 1)",
+        path.as_str()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_sizes_grow_so_every_s3_object_fits() {
+        let uploads = Uploads::default();
+        assert_eq!(uploads.part_size_for(0), Some(DEFAULT_PART_SIZE));
+        assert_eq!(uploads.part_size_for(832), Some(DEFAULT_PART_SIZE));
+        assert_eq!(uploads.part_size_for(833), Some(2 * DEFAULT_PART_SIZE));
+        assert_eq!(uploads.part_size_for(MAX_PARTS), None);
+        // S3's largest object (5 TiB) fits; no part is above S3's 5 GiB.
+        assert!(uploads.max_upload_size() >= 5 << 40, "{}", uploads.max_upload_size());
+        assert!((0..MAX_PARTS).all(|i| uploads.part_size_for(i).unwrap() <= MAX_PART_SIZE));
+        // Even with the smallest part size.
+        let smallest = Uploads::new(MIN_PART_SIZE, DEFAULT_ABANDON_AFTER).unwrap();
+        assert!(smallest.max_upload_size() >= 5 << 40);
+        // A lowered part count grows sooner: 10 parts of 5, 10, 20, ... MiB.
+        let few = Uploads::with_max_parts(MIN_PART_SIZE, DEFAULT_ABANDON_AFTER, 10).unwrap();
+        assert_eq!(few.part_size_for(1), Some(2 * MIN_PART_SIZE));
+        assert_eq!(few.part_size_for(3), Some(8 * MIN_PART_SIZE));
+        assert!(Uploads::with_max_parts(MIN_PART_SIZE, DEFAULT_ABANDON_AFTER, 9).is_err());
     }
 }

@@ -234,10 +234,46 @@ class StoreContentsMixin(HasTraits):
         if store is not None:
             store.set_max_copy_folder_bytes(max(change["new"], 0) * 1024 * 1024)
 
+    multipart_copy_threshold = Int(
+        5 * 1024**3,
+        config=True,
+        help="""S3: files larger than this many bytes are copied (renamed, copied, moved to
+        the trash, checkpointed) with a multipart copy, in parts of multipart_copy_part_size.
+        The default is S3's own single-copy limit (5 GiB); at that default a copy is tried
+        whole first, so smaller files cost no extra request.""",
+    )
+
+    multipart_copy_part_size = Int(
+        512 * 1024**2,
+        config=True,
+        help="""S3: part size of multipart copies, in bytes (5 MiB to 5 GiB); grown when the
+        object would need more than 10 000 parts.""",
+    )
+
+    max_content_size = Int(
+        2 * 1024**3,
+        config=True,
+        help="""The largest file, in bytes, that opening it (GET /api/contents with content)
+        reads into the server's memory; a larger one is refused with 413 and the sizes.
+        Downloads through /files stream and are not limited.""",
+    )
+
+    upload_max_parts = Int(
+        10_000,
+        config=True,
+        help="""Most parts of the multipart upload behind a chunked upload (S3 allows
+        10 000). Parts grow (upload_part_size, doubled every twelfth of this count) so a
+        long upload never runs out of parts.""",
+    )
+
     def _store_kwargs(self) -> dict[str, Any]:
         return {
             "upload_part_size": self.upload_part_size,
             "upload_timeout": self.upload_timeout,
+            "multipart_copy_threshold": self.multipart_copy_threshold,
+            "multipart_copy_part_size": self.multipart_copy_part_size,
+            "max_content_size": self.max_content_size,
+            "upload_max_parts": self.upload_max_parts,
             "read_only": self.read_only,
             "max_retries": self.max_retries,
             "retry_timeout": self.retry_timeout,

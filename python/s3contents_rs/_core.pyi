@@ -69,6 +69,10 @@ class ContentsStore:
         credential_provider: Optional[
             Callable[[], tuple[str, str, Optional[str], Optional[float]]]
         ] = None,
+        multipart_copy_threshold: int = 5368709120,
+        multipart_copy_part_size: int = 536870912,
+        max_content_size: int = 2147483648,
+        upload_max_parts: int = 10000,
     ) -> None:
         """``credential_provider`` (S3 only) returns (key, secret, token, expiry as Unix
         seconds or None); it is called again when the credentials are within five

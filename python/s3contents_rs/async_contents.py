@@ -60,8 +60,12 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         return model
 
     async def _serialize_async(self, model, path):
-        """`_serialize`, with a notebook's signing, validation and JSON in a worker thread."""
+        """`_serialize`, with a notebook's signing, validation and JSON in a worker thread,
+        and a large file's base64 decoded there too."""
         if model["type"] != "notebook":
+            content = model.get("content")
+            if isinstance(content, str) and len(content) >= _OFF_LOOP_BYTES:
+                return await asyncio.to_thread(self._serialize, model, path)
             return self._serialize(model, path)
         notary = self._off_loop(_OFF_LOOP_BYTES)
         if notary is None:
@@ -109,7 +113,16 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
                 entry = await write(path, data)
                 if model["type"] == "notebook":
                     await self._ensure_checkpoint(path, new=_create_only)
-        return self._after_save(self._saved_model(entry, model, validation_error), path)
+        return await self._after_save_async(self._saved_model(entry, model, validation_error), path)
+
+    async def _after_save_async(self, saved, path):
+        """`_after_save`, with the post-save hooks in a worker thread: they often read or
+        write the store (through `fs`, whose calls block until the store answers), and the
+        event loop must keep serving meanwhile."""
+        if self.post_save_hook is not None or self._post_save_hooks:
+            await asyncio.to_thread(self.run_post_save_hooks, model=saved, os_path=path)
+        self.emit(data={"action": "save", "path": path})
+        return saved
 
     async def _save_chunk(self, model, path):
         """One chunk of a large upload, streamed into a multipart upload in the store."""
@@ -117,12 +130,16 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
             self.run_pre_save_hooks(model=model, path=path)
         # A refused chunk leaves the upload in progress as it was (LargeFileManager):
         # the client may send that chunk again.
-        data = self._chunk_data(model, path)
+        content = model.get("content")
+        if isinstance(content, str) and len(content) >= _OFF_LOOP_BYTES:
+            data = await asyncio.to_thread(self._chunk_data, model, path)
+        else:
+            data = self._chunk_data(model, path)
         with http_errors():
             entry, received = await self._store.write_chunk_async(path, model["chunk"], data)
         if entry is None:
             return self._upload_progress_model(path, received)
-        return self._after_save(self._base_model(entry, "file"), path)
+        return await self._after_save_async(self._base_model(entry, "file"), path)
 
     async def _ensure_checkpoint(self, path: str, new: bool = False) -> None:
         """FileContentsManager keeps one checkpoint per notebook; check once per path.

@@ -67,6 +67,13 @@ class RangeNotSatisfiableError(S3ContentsError, ValueError):
     status_code = 416
 
 
+class TooLargeError(S3ContentsError, ValueError):
+    """A file larger than the server holds in memory (max_content_size), or an upload
+    larger than the store accepts."""
+
+    status_code = 413
+
+
 class StorageError(S3ContentsError, OSError):
     """The store failed (network, server error)."""
 
@@ -99,6 +106,7 @@ _REASONS = {
     403: "Forbidden",
     404: "Not Found",
     409: "Conflict",
+    413: "Payload Too Large",
     416: "Range Not Satisfiable",
     503: "Service Unavailable",
 }

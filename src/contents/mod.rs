@@ -17,6 +17,9 @@ use crate::upload::Uploads;
 
 /// How many copies or deletes a tree operation keeps in flight.
 pub const DEFAULT_CONCURRENCY: usize = 16;
+/// The largest file `get` reads into memory by default (2 GiB); `/files` downloads
+/// stream and have no such limit.
+pub const DEFAULT_MAX_CONTENT_SIZE: u64 = 2 * 1024 * 1024 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -108,6 +111,7 @@ pub struct Contents {
     /// Largest folder `copy` accepts, in bytes (0: no limit); FileContentsManager's
     /// `max_copy_folder_size_mb`, settable while serving as that trait is.
     max_copy_folder_bytes: std::sync::atomic::AtomicU64,
+    max_content_size: u64,
 }
 
 impl Contents {
@@ -121,6 +125,7 @@ impl Contents {
             dir_key_deleter: None,
             versions: write::KnownVersions::default(),
             max_copy_folder_bytes: std::sync::atomic::AtomicU64::new(0),
+            max_content_size: DEFAULT_MAX_CONTENT_SIZE,
         }
     }
 
@@ -154,6 +159,17 @@ impl Contents {
             return Err(crate::error::Error::read_only(op, path.as_str()));
         }
         Ok(())
+    }
+
+    /// The largest file `get` reads into memory: a larger one (or a store that reports
+    /// a size that cannot be allocated) is a clear 413, never an allocation failure.
+    pub fn with_max_content_size(mut self, max_content_size: u64) -> Self {
+        self.max_content_size = max_content_size;
+        self
+    }
+
+    pub fn max_content_size(&self) -> u64 {
+        self.max_content_size
     }
 
     pub fn with_uploads(mut self, uploads: Uploads) -> Self {

@@ -16,6 +16,7 @@ pyo3::import_exception!(s3contents_rs.exceptions, ConfigError);
 pyo3::import_exception!(s3contents_rs.exceptions, StorageError);
 pyo3::import_exception!(s3contents_rs.exceptions, InternalError);
 pyo3::import_exception!(s3contents_rs.exceptions, StoreUnavailableError);
+pyo3::import_exception!(s3contents_rs.exceptions, TooLargeError);
 
 /// The message plus every distinct cause below it, for errors the user cannot fix alone.
 fn with_causes(error: &Error) -> String {
@@ -50,6 +51,7 @@ impl From<Error> for PyErr {
             Error::Store { .. } => StorageError::new_err(message),
             Error::Internal(_) => InternalError::new_err(message),
             Error::Unavailable { .. } => StoreUnavailableError::new_err(message),
+            Error::TooLarge { .. } => TooLargeError::new_err(message),
         }
     }
 }

@@ -13,14 +13,15 @@ use object_store::aws::AwsCredentialProvider;
 use super::convert::{self, Done, PyCheckpoint, PyEntry, PyFetched};
 use super::credentials::PythonCredentialProvider;
 use super::download::PyDownload;
-use crate::contents::{Contents, DEFAULT_CONCURRENCY};
+use crate::contents::{Contents, DEFAULT_CONCURRENCY, DEFAULT_MAX_CONTENT_SIZE};
 use crate::download::Encoding;
 use crate::error::Error;
 use crate::keys::{ApiPath, KeyMapper};
+use crate::large_copy::{CopySettings, LargeCopyStore, DEFAULT_COPY_PART_SIZE, S3_MAX_SINGLE_COPY};
 use crate::runtime::{block_on, into_awaitable};
 use crate::store::build_store_tuned;
 use crate::tuning::Tuning;
-use crate::upload::{ChunkOutcome, Uploads, DEFAULT_PART_SIZE};
+use crate::upload::{ChunkOutcome, Uploads, DEFAULT_PART_SIZE, MAX_PARTS};
 use std::time::Duration;
 
 #[pyclass(frozen, weakref, name = "ContentsStore", module = "s3contents_rs._core")]
@@ -64,7 +65,10 @@ operations! {
         #[pyo3(signature = (url, prefix = "", options = None, concurrency = DEFAULT_CONCURRENCY,
                             upload_part_size = DEFAULT_PART_SIZE, upload_timeout = 3600.0,
                             read_only = false, max_retries = 3, retry_timeout = 30.0,
-                            connect_timeout = 5.0, request_timeout = 60.0, credential_provider = None))]
+                            connect_timeout = 5.0, request_timeout = 60.0, credential_provider = None,
+                            multipart_copy_threshold = S3_MAX_SINGLE_COPY,
+                            multipart_copy_part_size = DEFAULT_COPY_PART_SIZE,
+                            max_content_size = DEFAULT_MAX_CONTENT_SIZE, upload_max_parts = MAX_PARTS))]
         #[allow(clippy::too_many_arguments)]
         fn new(
             url: &str,
@@ -79,13 +83,21 @@ operations! {
             connect_timeout: f64,
             request_timeout: f64,
             credential_provider: Option<Py<PyAny>>,
+            multipart_copy_threshold: u64,
+            multipart_copy_part_size: u64,
+            max_content_size: u64,
+            upload_max_parts: usize,
         ) -> PyResult<Self> {
             let mut options: Vec<(String, String)> = options.unwrap_or_default().into_iter().collect();
             options.sort();
             let credentials = credential_provider
                 .map(|callback| Arc::new(PythonCredentialProvider::new(callback)) as AwsCredentialProvider);
             let tuning = Tuning::from_seconds(max_retries, retry_timeout, connect_timeout, request_timeout)?;
-            let built = build_store_tuned(url, &options, credentials, &tuning)?;
+            let copy_settings = CopySettings::new(multipart_copy_threshold, multipart_copy_part_size)?;
+            let mut built = build_store_tuned(url, &options, credentials, &tuning)?;
+            if let Some(copier) = built.part_copier.take() {
+                built.store = Arc::new(LargeCopyStore::new(built.store, copier, copy_settings));
+            }
             let full_prefix = [built.url_prefix.as_str(), prefix.trim_matches('/')]
                 .iter()
                 .filter(|p| !p.is_empty())
@@ -99,10 +111,12 @@ operations! {
             if !(upload_timeout.is_finite() && upload_timeout > 0.0) {
                 return Err(Error::Config("upload_timeout must be a positive number of seconds".into()).into());
             }
-            let uploads = Uploads::new(upload_part_size, Duration::from_secs_f64(upload_timeout))?;
+            let uploads =
+                Uploads::with_max_parts(upload_part_size, Duration::from_secs_f64(upload_timeout), upload_max_parts)?;
             let contents = Contents::new(built.store, keys).with_concurrency(concurrency)
                 .with_uploads(uploads)
                 .with_read_only(read_only)
+                .with_max_content_size(max_content_size)
                 .with_dir_key_deleter(built.dir_key_deleter);
             Ok(Self { contents: Arc::new(contents), url: url.to_string() })
         }

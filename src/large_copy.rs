@@ -1,0 +1,497 @@
+//! Server-side copies of objects of any size.
+//!
+//! S3 refuses a single CopyObject of a source above 5 GiB, and every rename, copy, move
+//! to the trash and checkpoint is a copy. Above a threshold, `LargeCopyStore` copies
+//! with a multipart copy instead: CreateMultipartUpload (with the source's content type
+//! and metadata), UploadPartCopy per byte range (`x-amz-copy-source-range`, bound to the
+//! source's ETag so a source rewritten meanwhile fails the copy instead of mixing two
+//! versions), CompleteMultipartUpload. object_store has no ranged part copy, so these are
+//! signed requests of our own, built the way `console_dirs` builds its DELETE (SigV4,
+//! the store's credentials, endpoint and addressing style). A failed multipart copy is
+//! aborted, so no upload outlives it.
+//!
+//! With the default threshold (S3's own 5 GiB limit) the single copy is tried first and
+//! the multipart copy only follows S3's refusal: copies of ordinary files cost the one
+//! COPY they always did. A lowered threshold asks the source's size first (one HEAD).
+//!
+//! GCS and Azure need no such path: a copy inside one bucket (GCS) or one storage
+//! account (Azure) has no 5 GiB limit.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{stream, StreamExt, TryStreamExt};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer};
+use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, ReqwestConnector};
+use object_store::path::Path;
+use object_store::{
+    Attribute, Attributes, ClientConfigKey, ClientOptions, CopyMode, CopyOptions, GetOptions, GetResult, ListResult,
+    MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::error::{Error, Result as CoreResult};
+
+const MIB: u64 = 1024 * 1024;
+const GIB: u64 = 1024 * MIB;
+/// The largest source S3 copies in one CopyObject.
+pub const S3_MAX_SINGLE_COPY: u64 = 5 * GIB;
+/// Default part size of a multipart copy (grown when 10 000 parts would not hold the object).
+pub const DEFAULT_COPY_PART_SIZE: u64 = 512 * MIB;
+/// S3's limits on multipart uploads.
+pub const S3_MIN_PART_SIZE: u64 = 5 * MIB;
+pub const S3_MAX_PART_SIZE: u64 = 5 * GIB;
+pub const S3_MAX_PARTS: u64 = 10_000;
+/// Part copies in flight at once for one object.
+const PART_CONCURRENCY: usize = 8;
+/// Attempts of a part copy or an abort (both safe to repeat) that failed in a transient way.
+const ATTEMPTS: usize = 3;
+
+/// The characters object_store leaves unencoded in S3 key paths.
+const KEY_PATH: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
+/// Query values: everything but unreserved characters is encoded (SigV4's canonical form).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// When a copy becomes a multipart copy, and the size of its parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopySettings {
+    /// Sources larger than this many bytes are copied in parts.
+    pub threshold: u64,
+    /// Bytes per part (grown when S3_MAX_PARTS parts would not hold the object).
+    pub part_size: u64,
+}
+
+impl Default for CopySettings {
+    fn default() -> Self {
+        Self { threshold: S3_MAX_SINGLE_COPY, part_size: DEFAULT_COPY_PART_SIZE }
+    }
+}
+
+impl CopySettings {
+    /// Validated settings, naming the setting that is wrong.
+    pub fn new(threshold: u64, part_size: u64) -> CoreResult<Self> {
+        if threshold == 0 || threshold > S3_MAX_SINGLE_COPY {
+            return Err(Error::Config(format!(
+                "multipart_copy_threshold must be between 1 and {S3_MAX_SINGLE_COPY} bytes (S3's single-copy \
+                 limit), not {threshold}"
+            )));
+        }
+        if !(S3_MIN_PART_SIZE..=S3_MAX_PART_SIZE).contains(&part_size) {
+            return Err(Error::Config(format!(
+                "multipart_copy_part_size must be between {S3_MIN_PART_SIZE} and {S3_MAX_PART_SIZE} bytes \
+                 (S3's part limits), not {part_size}"
+            )));
+        }
+        Ok(Self { threshold, part_size })
+    }
+
+    /// Whether the size must be known before copying (a lowered threshold); else the
+    /// single copy is tried and S3's refusal says the object is too large.
+    fn asks_size_first(&self) -> bool {
+        self.threshold < S3_MAX_SINGLE_COPY
+    }
+}
+
+/// The byte ranges of a multipart copy of `size` bytes: parts of `part_size`, grown (in
+/// whole MiB) when S3_MAX_PARTS of them would not hold the object. `None` when the
+/// object is larger than S3 allows at all.
+pub fn part_ranges(size: u64, part_size: u64) -> Option<Vec<Range<u64>>> {
+    let needed = size.div_ceil(S3_MAX_PARTS).div_ceil(MIB) * MIB;
+    let part = part_size.max(needed).max(S3_MIN_PART_SIZE);
+    if part > S3_MAX_PART_SIZE {
+        return None;
+    }
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    while start < size {
+        let end = (start + part).min(size);
+        ranges.push(start..end);
+        start = end;
+    }
+    Some(ranges)
+}
+
+/// S3's answer to a CopyObject whose source is above 5 GiB (400 InvalidRequest).
+fn is_too_large_for_copy(error: &object_store::Error) -> bool {
+    let mut cause: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = cause {
+        if e.to_string().contains("copy source is larger than the maximum allowable size") {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+fn generic(message: String) -> object_store::Error {
+    object_store::Error::Generic { store: "S3", source: message.into() }
+}
+
+/// The text of the first `<tag>` element of an XML answer.
+fn xml_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(&xml[start..end])
+}
+
+/// Signed S3 requests object_store cannot make: the multipart copy's.
+#[derive(Debug)]
+pub struct S3PartCopier {
+    s3: Arc<AmazonS3>,
+    client: HttpClient,
+    bucket: String,
+    bucket_endpoint: String,
+    region: String,
+    sign: bool,
+    /// Server-side encryption the store applies to its writes (SSE-S3/KMS); SSE-C
+    /// copies are not supported (see README).
+    encryption: Vec<(&'static str, String)>,
+}
+
+impl S3PartCopier {
+    /// For the store `builder` built on `bucket` (the builder only learns the bucket of
+    /// its URL when it builds).
+    pub fn new(builder: &AmazonS3Builder, s3: Arc<AmazonS3>, bucket: &str) -> Option<Self> {
+        if bucket.is_empty() || bucket.contains(':') {
+            return None; // access point ARNs: addressing not mirrored here
+        }
+        let value = |key: AmazonS3ConfigKey| builder.get_config_value(&key);
+        let flag = |key: AmazonS3ConfigKey| value(key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let region = value(AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".into());
+        let endpoint = value(AmazonS3ConfigKey::S3Endpoint).or_else(|| value(AmazonS3ConfigKey::Endpoint));
+        let virtual_hosted = flag(AmazonS3ConfigKey::VirtualHostedStyleRequest);
+        let bucket_endpoint = match (endpoint, virtual_hosted) {
+            (Some(endpoint), true) => endpoint,
+            (Some(endpoint), false) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+            (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+            (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
+        };
+        let client_flag = |key: ClientConfigKey| flag(AmazonS3ConfigKey::Client(key));
+        let options = ClientOptions::new()
+            .with_allow_http(client_flag(ClientConfigKey::AllowHttp))
+            .with_allow_invalid_certificates(client_flag(ClientConfigKey::AllowInvalidCertificates));
+        let client = ReqwestConnector::default().connect(&options).ok()?;
+        let sign = !flag(AmazonS3ConfigKey::SkipSignature);
+        // object_store does not export its encryption key enum: look the keys up by name.
+        let sse = |name: &str| name.parse::<AmazonS3ConfigKey>().ok().and_then(|key| builder.get_config_value(&key));
+        let mut encryption = Vec::new();
+        if let Some(kind) = sse("aws_server_side_encryption") {
+            if kind != "sse-c" {
+                encryption.push(("x-amz-server-side-encryption", kind));
+            }
+        }
+        if let Some(key_id) = sse("aws_sse_kms_key_id") {
+            encryption.push(("x-amz-server-side-encryption-aws-kms-key-id", key_id));
+        }
+        if let Some(enabled) = sse("aws_sse_bucket_key_enabled") {
+            encryption.push(("x-amz-server-side-encryption-bucket-key-enabled", enabled));
+        }
+        Some(Self { s3, client, bucket: bucket.to_string(), bucket_endpoint, region, sign, encryption })
+    }
+
+    fn url(&self, key: &Path, query: &str) -> String {
+        format!("{}/{}?{query}", self.bucket_endpoint, utf8_percent_encode(key.as_ref(), KEY_PATH))
+    }
+
+    /// One signed request; the body of a 2xx answer, else an error whose text carries the
+    /// status the way object_store's do (the error mapping reads it from there).
+    async fn send(
+        &self,
+        method: http::Method,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<(http::StatusCode, Bytes)> {
+        let mut builder = http::Request::builder().method(method.clone()).uri(url);
+        for (name, value) in headers {
+            builder = builder.header(*name, value);
+        }
+        let mut request =
+            builder.body(HttpRequestBody::from(body)).map_err(|e| generic(format!("building {method} {url}: {e}")))?;
+        if self.sign {
+            let credential = self.s3.credentials().get_credential().await?;
+            AwsAuthorizer::new(&credential, "s3", &self.region).try_authorize(&mut request, None)?;
+        }
+        let start = Instant::now();
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| object_store::Error::Generic { store: "S3", source: Box::new(e) })?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .bytes()
+            .await
+            .map_err(|e| object_store::Error::Generic { store: "S3", source: Box::new(e) })?;
+        log::debug!(target: crate::logged::TARGET, "{method} {url} -> {status} in {:.1} ms",
+            start.elapsed().as_secs_f64() * 1000.0);
+        let text = String::from_utf8_lossy(&body);
+        // UploadPartCopy and CompleteMultipartUpload may answer 200 with an error inside.
+        let failed = !status.is_success() || (method != http::Method::DELETE && text.contains("<Error>"));
+        if !failed {
+            return Ok((status, body));
+        }
+        let code = xml_text(&text, "Code").unwrap_or_default();
+        let message = format!("Server returned non-2xx status code: {status}: {method} {url}: {text}");
+        Err(match (status, code) {
+            (_, "NoSuchKey") | (http::StatusCode::NOT_FOUND, "") => {
+                object_store::Error::NotFound { path: url.to_string(), source: message.into() }
+            }
+            (http::StatusCode::PRECONDITION_FAILED, _) | (_, "PreconditionFailed") => {
+                object_store::Error::Precondition { path: url.to_string(), source: message.into() }
+            }
+            _ => generic(message),
+        })
+    }
+
+    /// `send`, repeated after a transient failure (5xx, no answer): for requests that
+    /// are safe to repeat.
+    async fn send_retried(&self, method: http::Method, url: &str, headers: &[(&str, String)]) -> Result<Bytes> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.send(method.clone(), url, headers, Bytes::new()).await {
+                Ok((_, body)) => return Ok(body),
+                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Copy `source` (described by `meta` and `attributes`) to `to` in parts.
+    pub async fn copy(&self, source: &ObjectMeta, attributes: &Attributes, to: &Path, part_size: u64) -> Result<()> {
+        let ranges = part_ranges(source.size, part_size)
+            .ok_or_else(|| generic(format!("{} has {} bytes, more than S3 can copy", source.location, source.size)))?;
+        let mut headers = self.encryption.clone();
+        let mut owned: Vec<(String, String)> = Vec::new();
+        for (attribute, value) in attributes {
+            let name = match attribute {
+                Attribute::ContentType => "content-type",
+                Attribute::ContentEncoding => "content-encoding",
+                Attribute::ContentDisposition => "content-disposition",
+                Attribute::ContentLanguage => "content-language",
+                Attribute::CacheControl => "cache-control",
+                Attribute::StorageClass => "x-amz-storage-class",
+                Attribute::Metadata(key) => {
+                    owned.push((format!("x-amz-meta-{key}"), value.to_string()));
+                    continue;
+                }
+                _ => continue,
+            };
+            headers.push((name, value.to_string()));
+        }
+        let mut create_headers: Vec<(&str, String)> = headers.clone();
+        create_headers.extend(owned.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        let (_, answer) =
+            self.send(http::Method::POST, &self.url(to, "uploads="), &create_headers, Bytes::new()).await?;
+        let answer = String::from_utf8_lossy(&answer);
+        let upload_id = xml_text(&answer, "UploadId")
+            .ok_or_else(|| generic(format!("no UploadId in the answer to CreateMultipartUpload: {answer}")))?
+            .to_string();
+        let copied = self.copy_parts(source, to, &upload_id, ranges).await;
+        if copied.is_err() {
+            // Free the parts copied so far: no upload outlives a failed copy.
+            let url = self.url(to, &format!("uploadId={}", utf8_percent_encode(&upload_id, QUERY_VALUE)));
+            if let Err(e) = self.send_retried(http::Method::DELETE, &url, &[]).await {
+                log::warn!(target: crate::logged::TARGET, "could not abort the multipart copy to {to}: {e}");
+            }
+        }
+        copied
+    }
+
+    async fn copy_parts(&self, source: &ObjectMeta, to: &Path, upload_id: &str, ranges: Vec<Range<u64>>) -> Result<()> {
+        let copy_source = format!("{}/{}", self.bucket, utf8_percent_encode(source.location.as_ref(), KEY_PATH));
+        let upload = utf8_percent_encode(upload_id, QUERY_VALUE).to_string();
+        let etags: Vec<(usize, String)> = stream::iter(ranges.into_iter().enumerate())
+            .map(|(index, range)| {
+                let number = index + 1;
+                let mut headers = vec![
+                    ("x-amz-copy-source", copy_source.clone()),
+                    ("x-amz-copy-source-range", format!("bytes={}-{}", range.start, range.end - 1)),
+                ];
+                if let Some(etag) = &source.e_tag {
+                    headers.push(("x-amz-copy-source-if-match", etag.clone()));
+                }
+                let url = self.url(to, &format!("partNumber={number}&uploadId={upload}"));
+                async move {
+                    let answer = self.send_retried(http::Method::PUT, &url, &headers).await?;
+                    let answer = String::from_utf8_lossy(&answer);
+                    let etag = xml_text(&answer, "ETag")
+                        .ok_or_else(|| generic(format!("no ETag in the answer to UploadPartCopy: {answer}")))?;
+                    Ok::<_, object_store::Error>((number, etag.to_string()))
+                }
+            })
+            .buffer_unordered(PART_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut etags = etags;
+        etags.sort();
+        let mut body = String::from("<CompleteMultipartUpload>");
+        for (number, etag) in &etags {
+            // The ETag goes back exactly as S3 wrote it (already XML-escaped).
+            body.push_str(&format!("<Part><PartNumber>{number}</PartNumber><ETag>{etag}</ETag></Part>"));
+        }
+        body.push_str("</CompleteMultipartUpload>");
+        let url = self.url(to, &format!("uploadId={upload}"));
+        self.send(http::Method::POST, &url, &[("content-type", "application/xml".into())], Bytes::from(body))
+            .await
+            .map(|_| ())
+    }
+}
+
+/// A failure worth one more attempt: the server failed (5xx, SlowDown) or never answered.
+fn is_transient(error: &object_store::Error) -> bool {
+    let text = error.to_string();
+    let status =
+        text.find("status code: ").and_then(|at| text.get(at + 13..at + 16)).and_then(|code| code.parse::<u16>().ok());
+    match status {
+        Some(code) => code >= 500 || text.contains("SlowDown"),
+        None => !matches!(error, object_store::Error::NotFound { .. } | object_store::Error::Precondition { .. }),
+    }
+}
+
+/// A store whose copies work for every size S3 allows (see the module comment).
+#[derive(Debug)]
+pub struct LargeCopyStore {
+    inner: Arc<dyn ObjectStore>,
+    copier: Arc<S3PartCopier>,
+    settings: CopySettings,
+}
+
+impl LargeCopyStore {
+    pub fn new(inner: Arc<dyn ObjectStore>, copier: Arc<S3PartCopier>, settings: CopySettings) -> Self {
+        Self { inner, copier, settings }
+    }
+
+    async fn copy_in_parts(&self, to: &Path, head: GetResult) -> Result<()> {
+        self.copier.copy(&head.meta, &head.attributes, to, self.settings.part_size).await
+    }
+
+    async fn head(&self, location: &Path) -> Result<GetResult> {
+        self.inner.get_opts(location, GetOptions { head: true, ..Default::default() }).await
+    }
+}
+
+impl fmt::Display for LargeCopyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.inner, f)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for LargeCopyStore {
+    async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(&self, location: &Path, opts: PutMultipartOptions) -> Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        self.inner.get_ranges(location, ranges).await
+    }
+
+    fn delete_stream(&self, locations: BoxStream<'static, Result<Path>>) -> BoxStream<'static, Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    fn list_with_offset(&self, prefix: Option<&Path>, offset: &Path) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.inner.list_with_offset(prefix, offset)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        if options.mode == CopyMode::Create {
+            return self.inner.copy_opts(from, to, options).await;
+        }
+        if self.settings.asks_size_first() {
+            let head = self.head(from).await?;
+            if head.meta.size > self.settings.threshold {
+                return self.copy_in_parts(to, head).await;
+            }
+            return self.inner.copy_opts(from, to, options).await;
+        }
+        match self.inner.copy_opts(from, to, options).await {
+            Err(e) if is_too_large_for_copy(&e) => {
+                let head = self.head(from).await?;
+                self.copy_in_parts(to, head).await
+            }
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_cover_the_object_exactly_within_s3_limits() {
+        let ranges = part_ranges(12 * MIB + 5, 5 * MIB).unwrap();
+        assert_eq!(ranges, vec![0..5 * MIB, 5 * MIB..10 * MIB, 10 * MIB..12 * MIB + 5]);
+        // 5 TiB, S3's largest object, with the default part size: grown to fit 10 000 parts.
+        let size = 5 * 1024 * GIB;
+        let ranges = part_ranges(size, DEFAULT_COPY_PART_SIZE).unwrap();
+        assert!(ranges.len() as u64 <= S3_MAX_PARTS, "{}", ranges.len());
+        assert_eq!(ranges.last().unwrap().end, size);
+        assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
+        assert!(ranges.iter().all(|r| r.end - r.start <= S3_MAX_PART_SIZE));
+        // 6 GiB with tiny parts still fits 10 000 parts of at least 5 MiB.
+        let ranges = part_ranges(6 * GIB, S3_MIN_PART_SIZE).unwrap();
+        assert!(ranges.len() as u64 <= S3_MAX_PARTS);
+        assert!(ranges[0].end >= S3_MIN_PART_SIZE);
+        assert!(part_ranges(S3_MAX_PARTS * S3_MAX_PART_SIZE + 1, DEFAULT_COPY_PART_SIZE).is_none());
+        assert_eq!(part_ranges(0, S3_MIN_PART_SIZE).unwrap(), Vec::<Range<u64>>::new());
+    }
+
+    #[test]
+    fn s3_refusal_of_a_large_copy_is_recognised() {
+        let refusal = generic(
+            "Server returned non-2xx status code: 400 Bad Request: <Error><Code>InvalidRequest</Code><Message>The \
+             specified copy source is larger than the maximum allowable size for a copy source: 5368709120\
+             </Message></Error>"
+                .into(),
+        );
+        assert!(is_too_large_for_copy(&refusal));
+        assert!(!is_too_large_for_copy(&generic("status code: 400 Bad Request: other".into())));
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert!(CopySettings::new(0, S3_MIN_PART_SIZE).is_err());
+        assert!(CopySettings::new(S3_MAX_SINGLE_COPY + 1, S3_MIN_PART_SIZE).is_err());
+        assert!(CopySettings::new(MIB, MIB).is_err());
+        assert!(CopySettings::new(MIB, S3_MIN_PART_SIZE).unwrap().asks_size_first());
+        assert!(!CopySettings::default().asks_size_first());
+    }
+
+    #[test]
+    fn xml_answers_are_read() {
+        let answer = "<InitiateMultipartUploadResult><Bucket>b</Bucket><UploadId>abc+/=</UploadId>";
+        assert_eq!(xml_text(answer, "UploadId"), Some("abc+/="));
+        assert_eq!(xml_text(answer, "ETag"), None);
+        assert!(is_transient(&generic("Server returned non-2xx status code: 503 Service Unavailable".into())));
+        assert!(!is_transient(&generic("Server returned non-2xx status code: 403 Forbidden".into())));
+    }
+}
