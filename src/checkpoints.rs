@@ -24,7 +24,7 @@ impl Contents {
         path.parent().join(CHECKPOINT_DIR)
     }
 
-    fn checkpoint_key(&self, path: &ApiPath, id: &str) -> Result<Path> {
+    pub(crate) fn checkpoint_key(&self, path: &ApiPath, id: &str) -> Result<Path> {
         check_id(id)?;
         let (stem, ext) = split_ext(path.name());
         let name = format!("{stem}-{id}{ext}");

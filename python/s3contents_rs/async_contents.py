@@ -188,8 +188,9 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
     async def rename(self, old_path, new_path):
         if type(self).rename_file is not AsyncObjectStoreContentsManager.rename_file:
             return await super().rename(old_path, new_path)  # a subclass's own rename_file
-        # A folder's checkpoints live inside it and moved with it.
-        if await self._rename(old_path, new_path) == "file":
+        # A folder's checkpoints live inside it and moved with it; the store's own
+        # checkpoints of a file moved with it, in the same transfer (retry-safe).
+        if await self._rename(old_path, new_path) == "file" and not self._store_checkpoints():
             await self.checkpoints.rename_all_checkpoints(old_path, new_path)
         self.emit(data={"action": "rename", "path": new_path, "source_path": old_path})
 

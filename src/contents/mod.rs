@@ -4,6 +4,7 @@
 //! two requests, `save` two (PUT + HEAD for the store's timestamp).
 
 mod read;
+mod recovery;
 mod tree;
 mod write;
 
@@ -14,6 +15,8 @@ use object_store::{ObjectMeta, ObjectStore};
 
 use crate::keys::{ApiPath, KeyMapper};
 use crate::upload::Uploads;
+
+pub(crate) use recovery::{is_listed_claim, outcome_unknown};
 
 /// How many copies or deletes a tree operation keeps in flight.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -105,6 +108,9 @@ pub struct Contents {
     read_only: bool,
     dir_key_deleter: Option<Arc<crate::console_dirs::DirKeyDeleter>>,
     versions: write::KnownVersions,
+    /// Retries of requests the HTTP client does not retry itself (see `recovery`).
+    retries: usize,
+    journal: recovery::Journal,
 }
 
 impl Contents {
@@ -117,6 +123,8 @@ impl Contents {
             read_only: false,
             dir_key_deleter: None,
             versions: write::KnownVersions::default(),
+            retries: crate::tuning::Tuning::default().max_retries,
+            journal: recovery::Journal::default(),
         }
     }
 
@@ -151,6 +159,16 @@ impl Contents {
 
     pub fn uploads(&self) -> &Uploads {
         &self.uploads
+    }
+
+    /// How often to retry bulk deletes and create-only writes (the `max_retries` setting).
+    pub fn with_retries(mut self, retries: usize) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    pub(crate) fn retries(&self) -> usize {
+        self.retries
     }
 
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {

@@ -101,6 +101,7 @@ operations! {
             }
             let uploads = Uploads::new(upload_part_size, Duration::from_secs_f64(upload_timeout))?;
             let contents = Contents::new(built.store, keys).with_concurrency(concurrency)
+                .with_retries(tuning.max_retries)
                 .with_uploads(uploads)
                 .with_read_only(read_only)
                 .with_dir_key_deleter(built.dir_key_deleter);
