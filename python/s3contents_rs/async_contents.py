@@ -109,7 +109,14 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
                     write = self._store.write_async
                 entry = await write(path, data)
                 if model["type"] == "notebook":
-                    await self._ensure_checkpoint(path, new=_create_only)
+                    try:
+                        await self._ensure_checkpoint(path, new=_create_only)
+                    except Exception:
+                        # A create leaves nothing half-made, so retrying it succeeds.
+                        if _create_only:
+                            with contextlib.suppress(Exception):
+                                await self._store.delete_async(path, False)
+                        raise
         return self._after_save(self._saved_model(entry, model, validation_error), path)
 
     async def _save_chunk(self, model, path):

@@ -83,7 +83,14 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                     write = self._store.write
                 entry = write(path, data)
                 if model["type"] == "notebook":
-                    self._ensure_checkpoint(path, new=_create_only)
+                    try:
+                        self._ensure_checkpoint(path, new=_create_only)
+                    except Exception:
+                        # A create leaves nothing half-made, so retrying it succeeds.
+                        if _create_only:
+                            with contextlib.suppress(Exception):
+                                self._store.delete(path, False)
+                        raise
         return self._after_save(self._saved_model(entry, model, validation_error), path)
 
     def _save_chunk(self, model, path):

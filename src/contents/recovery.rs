@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use object_store::path::Path;
-use object_store::{Attribute, GetOptions, ObjectMeta, PutMode, PutOptions, PutPayload};
+use object_store::{Attribute, GetOptions, ObjectMeta, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use super::Contents;
 
@@ -183,5 +183,30 @@ impl Contents {
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Delete `key`; when the outcome is unknown (a lost response), look: gone is done.
+    pub(crate) async fn delete_resolved(&self, key: &Path) -> std::result::Result<(), object_store::Error> {
+        match self.store.delete(key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) if outcome_unknown(&e) && self.all_gone(std::slice::from_ref(key)).await => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether none of `keys` exists (one HEAD each): how a bulk delete whose response
+    /// was lost is known to have happened.
+    pub(crate) async fn all_gone(&self, keys: &[Path]) -> bool {
+        use futures::StreamExt;
+        let store = self.store.clone();
+        let found: Vec<bool> = futures::stream::iter(keys.to_vec())
+            .map(move |key| {
+                let store = store.clone();
+                async move { matches!(store.head(&key).await, Err(object_store::Error::NotFound { .. })) }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        found.into_iter().all(|gone| gone)
     }
 }

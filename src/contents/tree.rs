@@ -78,7 +78,7 @@ impl Contents {
         }
         match self.locate(path, "delete").await? {
             Source::File(meta) => {
-                self.store.delete(&meta.location).await.during("delete", path.as_str())?;
+                self.delete_resolved(&meta.location).await.during("delete", path.as_str())?;
                 Ok(Kind::File)
             }
             Source::Tree(objects) => {
@@ -667,6 +667,8 @@ impl Contents {
                     attempt += 1;
                     tokio::time::sleep(backoff(attempt)).await;
                 }
+                // Look before failing: the deletes may have happened.
+                Err(e) if outcome_unknown(&e) && self.all_gone(&keys).await => return Ok(()),
                 Err(e) => return Err(Error::from_store("delete", what.as_str(), e)),
             }
         }
