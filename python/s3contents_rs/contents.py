@@ -145,8 +145,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         path = path.strip("/")
         if not path:
             raise HTTPError(400, "Can't delete root")
-        # A folder's checkpoints live inside it and went with it.
-        if self._delete(path) == "file":
+        # A folder's checkpoints live inside it and went with it; the store's own
+        # checkpoints of a file went in the same bulk delete (retry-safe).
+        if self._delete(path) == "file" and not self._store_checkpoints():
             self.checkpoints.delete_all_checkpoints(path)
         self._checkpointed.discard(path)
         self.emit(data={"action": "delete", "path": path})

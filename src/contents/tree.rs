@@ -78,7 +78,10 @@ impl Contents {
         }
         match self.locate(path, "delete").await? {
             Source::File(meta) => {
-                self.delete_resolved(&meta.location).await.during("delete", path.as_str())?;
+                // With its checkpoints, in one request: a retry never finds them orphaned.
+                let mut keys = vec![meta.location];
+                keys.extend(self.checkpoint_keys(path).await?);
+                self.delete_keys(path, keys).await?;
                 Ok(Kind::File)
             }
             Source::Tree(objects) => {
@@ -124,8 +127,13 @@ impl Contents {
         }
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%6fZ").to_string();
         let trash_path = format!("{}/{stamp}/{}", crate::keys::TRASH_DIR, path.as_str());
+        let mut checkpoints = Vec::new();
         let (objects, single_file, dir_key) = match self.locate(path, "delete").await? {
-            Source::File(meta) => (vec![meta], true, None),
+            Source::File(meta) => {
+                // Deleted with the file, in the same request (see `delete`).
+                checkpoints = self.checkpoint_keys(path).await?;
+                (vec![meta], true, None)
+            }
             Source::Tree(objects) => {
                 let (objects, dir_key) = self.deletable_tree(path, objects, allow_non_empty)?;
                 (objects, false, dir_key)
@@ -139,7 +147,7 @@ impl Contents {
             single_file,
             dir_key,
             verify: true,
-            target: ApiPath::parse(&trash_path)?,
+            target: path.clone(),
             by_target: BTreeMap::new(),
             resume: false,
         };
@@ -150,6 +158,7 @@ impl Contents {
             transfer.sources.push(object.location.clone());
             transfer.copies.push((Some(object.location), target));
         }
+        transfer.sources.extend(checkpoints);
         self.run_transfer(path, "move to the trash", transfer).await?;
         Ok((trash_path, if single_file { Kind::File } else { Kind::Directory }))
     }
@@ -237,6 +246,11 @@ impl Contents {
             Err(e) if matches!(e.cause(), Error::AlreadyExists { .. } | Error::NotFound { .. }) => {}
             Err(_) => self.journal.note(op, from_key, to_key),
         }
+    }
+
+    /// Keys of the checkpoints of the file at `path` (one LIST).
+    async fn checkpoint_keys(&self, path: &ApiPath) -> Result<Vec<Path>> {
+        self.list_checkpoints(path).await?.iter().map(|c| self.checkpoint_key(path, &c.id)).collect()
     }
 
     /// Checkpoints of the file `from`, moved with it to `to`'s names.
@@ -355,7 +369,7 @@ impl Contents {
             let target = self.keys.file_key(to)?;
             self.claim(from, to, "copy", &target).await?;
             match self.store.copy(&self.keys.file_key(from)?, &target).await {
-                Ok(()) => return self.head_written(to).await,
+                Ok(()) => return self.head_or_undo(to, vec![target]).await,
                 Err(object_store::Error::NotFound { .. }) => self.delete_keys(from, vec![target]).await.map_err(|e| {
                     e.leaving(format!("the placeholder claiming {:?} is left; retrying the copy removes it", to.as_str()))
                 })?,
@@ -394,7 +408,7 @@ impl Contents {
         let single_file = transfer.single_file;
         self.run_transfer(from, "copy", transfer).await?;
         if single_file {
-            return self.head_written(to).await;
+            return self.head_or_undo(to, vec![self.keys.file_key(to)?]).await;
         }
         Ok(Entry::directory(to.clone()))
     }

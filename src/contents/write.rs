@@ -65,7 +65,22 @@ impl Contents {
             self.refuse_directory(path).await?;
         }
         self.put_new(path, &key, PutPayload::from_bytes(data)).await?;
-        self.head_written(path).await
+        self.head_or_undo(path, vec![key]).await
+    }
+
+    /// The entry of the file just made at `path`; when even that fails, what was made
+    /// (`made`) is removed, so that retrying the create or copy does not find it (409).
+    pub(crate) async fn head_or_undo(&self, path: &ApiPath, made: Vec<object_store::path::Path>) -> Result<Entry> {
+        match self.head_written(path).await {
+            Ok(entry) => Ok(entry),
+            Err(e) => match self.delete_keys(path, made).await {
+                Ok(()) => Err(e.leaving("nothing was changed")),
+                Err(_) => Err(e.leaving(format!(
+                    "{:?} was written but could not be read back, nor removed",
+                    path.as_str()
+                ))),
+            },
+        }
     }
 
     /// Create a NEW directory at `path` (its marker, create-only); 409 when it exists.
