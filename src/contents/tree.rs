@@ -233,7 +233,13 @@ impl Contents {
 
     /// Run `transfer`, noting in the journal a failure that may have left something at
     /// the target (so that retrying the same operation resumes it).
-    async fn run_noted(&self, op: &'static str, from: (&ApiPath, &Path), to_key: &Path, transfer: Transfer) -> Result<()> {
+    async fn run_noted(
+        &self,
+        op: &'static str,
+        from: (&ApiPath, &Path),
+        to_key: &Path,
+        transfer: Transfer,
+    ) -> Result<()> {
         let result = self.run_transfer(from.0, op, transfer).await;
         self.note_outcome(op, from.1, to_key, &result);
         result
@@ -286,7 +292,13 @@ impl Contents {
     /// same operation left: each object there is a claim, the target's folder marker,
     /// equal to its source, or (a move) an object whose source is gone already (moved).
     /// Anything else is someone else's, and the operation gets 409.
-    async fn check_resumable(&self, from: &ApiPath, op: &'static str, transfer: &Transfer, is_move: bool) -> Result<()> {
+    async fn check_resumable(
+        &self,
+        from: &ApiPath,
+        op: &'static str,
+        transfer: &Transfer,
+        is_move: bool,
+    ) -> Result<()> {
         let to = &transfer.target;
         let foreign = || {
             Error::already_exists(to.as_str()).leaving(format!(
@@ -370,9 +382,14 @@ impl Contents {
             self.claim(from, to, "copy", &target).await?;
             match self.store.copy(&self.keys.file_key(from)?, &target).await {
                 Ok(()) => return self.head_or_undo(to, vec![target]).await,
-                Err(object_store::Error::NotFound { .. }) => self.delete_keys(from, vec![target]).await.map_err(|e| {
-                    e.leaving(format!("the placeholder claiming {:?} is left; retrying the copy removes it", to.as_str()))
-                })?,
+                Err(object_store::Error::NotFound { .. }) => {
+                    self.delete_keys(from, vec![target]).await.map_err(|e| {
+                        e.leaving(format!(
+                            "the placeholder claiming {:?} is left; retrying the copy removes it",
+                            to.as_str()
+                        ))
+                    })?
+                }
                 Err(e) => {
                     // The copy may have landed (a lost response): roll it back with the claim.
                     let state = match self.delete_keys(from, vec![target]).await {
@@ -416,8 +433,7 @@ impl Contents {
     /// Claim, copy, check the sources did not change, then delete them. A failure says
     /// what it left.
     async fn run_transfer(&self, what: &ApiPath, op: &'static str, transfer: Transfer) -> Result<()> {
-        let Transfer { copies, sources, versions, claim, single_file, dir_key, verify, target, resume, .. } =
-            transfer;
+        let Transfer { copies, sources, versions, claim, single_file, dir_key, verify, target, resume, .. } = transfer;
         let (from, to) = (what.as_str(), target.as_str());
         if let (Some(claim), false) = (&claim, resume) {
             self.claim(what, &target, op, claim).await?;

@@ -75,10 +75,9 @@ impl Contents {
             Ok(entry) => Ok(entry),
             Err(e) => match self.delete_keys(path, made).await {
                 Ok(()) => Err(e.leaving("nothing was changed")),
-                Err(_) => Err(e.leaving(format!(
-                    "{:?} was written but could not be read back, nor removed",
-                    path.as_str()
-                ))),
+                Err(_) => {
+                    Err(e.leaving(format!("{:?} was written but could not be read back, nor removed", path.as_str())))
+                }
             },
         }
     }
