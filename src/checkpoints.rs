@@ -24,7 +24,7 @@ impl Contents {
         path.parent().join(CHECKPOINT_DIR)
     }
 
-    fn checkpoint_key(&self, path: &ApiPath, id: &str) -> Result<Path> {
+    pub(crate) fn checkpoint_key(&self, path: &ApiPath, id: &str) -> Result<Path> {
         check_id(id)?;
         let (stem, ext) = split_ext(path.name());
         let name = format!("{stem}-{id}{ext}");
@@ -97,7 +97,7 @@ impl Contents {
         self.check_writable("delete a checkpoint of", path)?;
         let key = self.checkpoint_key(path, id)?;
         match self.store().head(&key).await {
-            Ok(_) => self.store().delete(&key).await.during("delete a checkpoint of", path.as_str()),
+            Ok(_) => self.delete_resolved(&key).await.during("delete a checkpoint of", path.as_str()),
             Err(object_store::Error::NotFound { .. }) => Err(checkpoint_missing(path, id)),
             Err(e) => Err(Error::from_store("delete a checkpoint of", path.as_str(), e)),
         }

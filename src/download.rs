@@ -301,6 +301,8 @@ impl Contents {
     pub async fn read_file(&self, path: &ApiPath, encoding: Encoding) -> Result<Option<(Entry, FileContent)>> {
         let key = self.keys().file_key(path)?;
         match self.store().get(&key).await {
+            // A placeholder of a rename or copy in progress (or interrupted) is no file.
+            Ok(found) if crate::contents::is_listed_claim(&found.meta) => Ok(None),
             Ok(found) => {
                 let entry = Entry::file(path.clone(), &found.meta);
                 Ok(Some((entry, read_encoded(found, encoding, path, self.max_content_size()).await?)))
@@ -335,6 +337,8 @@ impl Contents {
             served = Some(bytes);
         }
         match self.store().get_opts(&key, options).await {
+            // A placeholder of a rename or copy in progress (or interrupted) is no file.
+            Ok(found) if crate::contents::is_listed_claim(&found.meta) => Err(self.missing_file(path).await),
             Ok(found) => {
                 let entry = Entry::file(path.clone(), &found.meta);
                 Ok(Download { entry, range: served, not_modified: false, stream: Some(found.into_stream()) })

@@ -68,6 +68,11 @@ pub enum Error {
     /// More bytes than the server will hold in memory, or than one upload can take.
     #[error("{path:?} is too large: {detail}")]
     TooLarge { path: String, detail: String },
+
+    /// An operation that failed midway, with what it left behind (so the user knows the
+    /// state, and that retrying it is safe). Same status as the failure itself.
+    #[error("{source}; {state}")]
+    Incomplete { state: String, source: Box<Error> },
 }
 
 impl Error {
@@ -85,6 +90,24 @@ impl Error {
             Error::TooLarge { .. } => 413,
             Error::Store { .. } | Error::Internal(_) => 500,
             Error::Unavailable { .. } => 503,
+            Error::Incomplete { source, .. } => source.status_code(),
+        }
+    }
+
+    /// This error, saying what state the failed operation left.
+    pub fn leaving(self, state: impl Into<String>) -> Self {
+        let state = state.into();
+        match self {
+            Error::Incomplete { source, .. } => Error::Incomplete { state, source },
+            other => Error::Incomplete { state, source: Box::new(other) },
+        }
+    }
+
+    /// The failure itself, without the state an `Incomplete` adds.
+    pub fn cause(&self) -> &Error {
+        match self {
+            Error::Incomplete { source, .. } => source.cause(),
+            other => other,
         }
     }
 
@@ -212,7 +235,7 @@ fn permission_needed(op: &str) -> &'static str {
 
 /// Transport failures (refused connections, timeouts) and server errors that outlived
 /// the retries: the store is down or overloaded, not the request wrong.
-fn is_unavailable(error: &object_store::Error) -> bool {
+pub(crate) fn is_unavailable(error: &object_store::Error) -> bool {
     use object_store::client::{HttpError, HttpErrorKind};
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = source {

@@ -13,7 +13,8 @@ client signed is changed), numbers the requests, and applies the faults a test a
 * ``drop_response`` / ``reset_response``: forward (the store DOES execute the request),
   then lose the response: the client cannot know whether it happened.
 
-Rules pick requests by their index (0-based, counted since the last ``reset()``), by
+Rules pick requests by their index (0-based, counted since the last ``reset()``; or
+every request from ``from_index`` on, an outage), by
 method, and by a regular expression on the request target (path and query). Each rule
 fires ``times`` times (``None``: for ever).
 
@@ -67,11 +68,14 @@ class Rule:
     target: Optional[re.Pattern] = None
     times: Optional[int] = 1
     fired: int = 0
+    from_index: Optional[int] = None  # every request from this one on (an outage)
 
     def matches(self, index: int, method: str, target: str) -> bool:
         if self.times is not None and self.fired >= self.times:
             return False
         if self.index is not None and index != self.index:
+            return False
+        if self.from_index is not None and index < self.from_index:
             return False
         if self.method is not None and method != self.method:
             return False
@@ -180,8 +184,9 @@ class FaultProxy:
         method: Optional[str] = None,
         target: Optional[str] = None,
         times: Optional[int] = 1,
+        from_index: Optional[int] = None,
     ) -> Rule:
-        rule = Rule(fault, index, method, re.compile(target) if target else None, times)
+        rule = Rule(fault, index, method, re.compile(target) if target else None, times, from_index=from_index)
         with self._lock:
             self._rules.append(rule)
         return rule

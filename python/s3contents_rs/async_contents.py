@@ -4,6 +4,7 @@ Jupyter server's event loop never waits on the network."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from typing import Optional
 
@@ -112,7 +113,14 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
                     write = self._store.write_async
                 entry = await write(path, data)
                 if model["type"] == "notebook":
-                    await self._ensure_checkpoint(path, new=_create_only)
+                    try:
+                        await self._ensure_checkpoint(path, new=_create_only)
+                    except Exception:
+                        # A create leaves nothing half-made, so retrying it succeeds.
+                        if _create_only:
+                            with contextlib.suppress(Exception):
+                                await self._store.delete_async(path, False)
+                        raise
         return await self._after_save_async(self._saved_model(entry, model, validation_error), path)
 
     async def _after_save_async(self, saved, path):
@@ -178,8 +186,9 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         path = path.strip("/")
         if not path:
             raise HTTPError(400, "Can't delete root")
-        # A folder's checkpoints live inside it and went with it.
-        if await self._delete(path) == "file":
+        # A folder's checkpoints live inside it and went with it; the store's own
+        # checkpoints of a file went in the same bulk delete (retry-safe).
+        if await self._delete(path) == "file" and not self._store_checkpoints():
             await self.checkpoints.delete_all_checkpoints(path)
         self._checkpointed.discard(path)
         self.emit(data={"action": "delete", "path": path})
@@ -202,8 +211,9 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
     async def rename(self, old_path, new_path):
         if type(self).rename_file is not AsyncObjectStoreContentsManager.rename_file:
             return await super().rename(old_path, new_path)  # a subclass's own rename_file
-        # A folder's checkpoints live inside it and moved with it.
-        if await self._rename(old_path, new_path) == "file":
+        # A folder's checkpoints live inside it and moved with it; the store's own
+        # checkpoints of a file moved with it, in the same transfer (retry-safe).
+        if await self._rename(old_path, new_path) == "file" and not self._store_checkpoints():
             await self.checkpoints.rename_all_checkpoints(old_path, new_path)
         self.emit(data={"action": "rename", "path": new_path, "source_path": old_path})
 

@@ -81,7 +81,14 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                     write = self._store.write
                 entry = write(path, data)
                 if model["type"] == "notebook":
-                    self._ensure_checkpoint(path, new=_create_only)
+                    try:
+                        self._ensure_checkpoint(path, new=_create_only)
+                    except Exception:
+                        # A create leaves nothing half-made, so retrying it succeeds.
+                        if _create_only:
+                            with contextlib.suppress(Exception):
+                                self._store.delete(path, False)
+                        raise
         return self._after_save(self._saved_model(entry, model, validation_error), path)
 
     def _save_chunk(self, model, path):
@@ -134,8 +141,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         path = path.strip("/")
         if not path:
             raise HTTPError(400, "Can't delete root")
-        # A folder's checkpoints live inside it and went with it.
-        if self._delete(path) == "file":
+        # A folder's checkpoints live inside it and went with it; the store's own
+        # checkpoints of a file went in the same bulk delete (retry-safe).
+        if self._delete(path) == "file" and not self._store_checkpoints():
             self.checkpoints.delete_all_checkpoints(path)
         self._checkpointed.discard(path)
         self.emit(data={"action": "delete", "path": path})
@@ -158,8 +166,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
     def rename(self, old_path, new_path):
         if type(self).rename_file is not ObjectStoreContentsManager.rename_file:
             return super().rename(old_path, new_path)  # a subclass's own rename_file
-        # A folder's checkpoints live inside it and moved with it.
-        if self._rename(old_path, new_path) == "file":
+        # A folder's checkpoints live inside it and moved with it; the store's own
+        # checkpoints of a file moved with it, in the same transfer (retry-safe).
+        if self._rename(old_path, new_path) == "file" and not self._store_checkpoints():
             self.checkpoints.rename_all_checkpoints(old_path, new_path)
         self.emit(data={"action": "rename", "path": new_path, "source_path": old_path})
 

@@ -4,6 +4,7 @@
 //! two requests, `save` two (PUT + HEAD for the store's timestamp).
 
 mod read;
+mod recovery;
 mod tree;
 mod write;
 
@@ -14,6 +15,8 @@ use object_store::{ObjectMeta, ObjectStore};
 
 use crate::keys::{ApiPath, KeyMapper};
 use crate::upload::Uploads;
+
+pub(crate) use recovery::{is_listed_claim, outcome_unknown};
 
 /// How many copies or deletes a tree operation keeps in flight.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -112,6 +115,9 @@ pub struct Contents {
     /// `max_copy_folder_size_mb`, settable while serving as that trait is.
     max_copy_folder_bytes: std::sync::atomic::AtomicU64,
     max_content_size: u64,
+    /// Retries of requests the HTTP client does not retry itself (see `recovery`).
+    retries: usize,
+    journal: recovery::Journal,
 }
 
 impl Contents {
@@ -126,6 +132,8 @@ impl Contents {
             versions: write::KnownVersions::default(),
             max_copy_folder_bytes: std::sync::atomic::AtomicU64::new(0),
             max_content_size: DEFAULT_MAX_CONTENT_SIZE,
+            retries: crate::tuning::Tuning::default().max_retries,
+            journal: recovery::Journal::default(),
         }
     }
 
@@ -179,6 +187,16 @@ impl Contents {
 
     pub fn uploads(&self) -> &Uploads {
         &self.uploads
+    }
+
+    /// How often to retry bulk deletes and create-only writes (the `max_retries` setting).
+    pub fn with_retries(mut self, retries: usize) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    pub(crate) fn retries(&self) -> usize {
+        self.retries
     }
 
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {

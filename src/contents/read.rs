@@ -81,7 +81,8 @@ impl Contents {
         for object in &listing.objects {
             let Some(child) = self.keys.api_path(&object.location) else { continue };
             // A zero-byte `dir/` key (AWS console folder) parses to the directory itself.
-            if child == *path || child.name() == DIR_MARKER {
+            // A placeholder of a rename or copy in progress (or interrupted) is no file.
+            if child == *path || child.name() == DIR_MARKER || super::is_listed_claim(object) {
                 continue;
             }
             children.push(Entry::file(child, object));

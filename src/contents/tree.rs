@@ -16,9 +16,10 @@ use std::collections::BTreeMap;
 
 use futures::{stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectMeta, ObjectStoreExt, PutPayload};
 
 use super::read::looks_like_folder;
+use super::recovery::{backoff, is_listed_claim, new_token, outcome_unknown, same_object, Created, CLAIM_BODY};
 use super::{Contents, Entry, Kind};
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::{ApiPath, CHECKPOINT_DIR, DIR_MARKER};
@@ -40,6 +41,14 @@ struct Transfer {
     /// Whether to check, after copying, that no source changed since the plan was made.
     /// Needed before sources are deleted; a copy of a single file is one atomic COPY.
     verify: bool,
+    /// Where everything goes (for messages).
+    target: ApiPath,
+    /// The source of each planned target key (to recognise what an interrupted attempt left).
+    by_target: BTreeMap<Path, ObjectMeta>,
+    /// Retrying an interrupted attempt whose leftovers at the target were recognised:
+    /// no claim (it is there already), and nothing rolled back (some sources may already
+    /// be gone, their only copy at the target).
+    resume: bool,
 }
 
 /// What a delete, rename or copy found at its source path.
@@ -69,7 +78,10 @@ impl Contents {
         }
         match self.locate(path, "delete").await? {
             Source::File(meta) => {
-                self.store.delete(&meta.location).await.during("delete", path.as_str())?;
+                // With its checkpoints, in one request: a retry never finds them orphaned.
+                let mut keys = vec![meta.location];
+                keys.extend(self.checkpoint_keys(path).await?);
+                self.delete_keys(path, keys).await?;
                 Ok(Kind::File)
             }
             Source::Tree(objects) => {
@@ -115,8 +127,13 @@ impl Contents {
         }
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%6fZ").to_string();
         let trash_path = format!("{}/{stamp}/{}", crate::keys::TRASH_DIR, path.as_str());
+        let mut checkpoints = Vec::new();
         let (objects, single_file, dir_key) = match self.locate(path, "delete").await? {
-            Source::File(meta) => (vec![meta], true, None),
+            Source::File(meta) => {
+                // Deleted with the file, in the same request (see `delete`).
+                checkpoints = self.checkpoint_keys(path).await?;
+                (vec![meta], true, None)
+            }
             Source::Tree(objects) => {
                 let (objects, dir_key) = self.deletable_tree(path, objects, allow_non_empty)?;
                 (objects, false, dir_key)
@@ -130,6 +147,9 @@ impl Contents {
             single_file,
             dir_key,
             verify: true,
+            target: path.clone(),
+            by_target: BTreeMap::new(),
+            resume: false,
         };
         for object in objects {
             let rel = self.keys.api_path(&object.location).ok_or_else(|| Error::not_found(path.as_str()))?;
@@ -138,6 +158,7 @@ impl Contents {
             transfer.sources.push(object.location.clone());
             transfer.copies.push((Some(object.location), target));
         }
+        transfer.sources.extend(checkpoints);
         self.run_transfer(path, "move to the trash", transfer).await?;
         Ok((trash_path, if single_file { Kind::File } else { Kind::Directory }))
     }
@@ -170,24 +191,155 @@ impl Contents {
     }
 
     /// Move the file or directory tree at `from` to `to`; 409 when `to` exists. Says
-    /// whether it moved a file or a folder.
+    /// whether it moved a file or a folder. A file's checkpoints move with it, in the
+    /// same transfer. Retrying a rename that failed midway resumes it (see `recovery`).
     pub async fn rename(&self, from: &ApiPath, to: &ApiPath) -> Result<Kind> {
         self.check_writable("rename", from)?;
         if from == to {
             return self.stat(from).await?.map(|e| e.kind).ok_or_else(|| Error::not_found(from.as_str()));
         }
-        // An existing target is a conflict even inside the source (FileContentsManager).
-        if !from.is_root() && !to.is_root() && self.exists(to).await? {
+        let keys = (self.keys.file_key(from), self.keys.file_key(to));
+        let noted = matches!(&keys, (Ok(f), Ok(t)) if self.journal.has("rename", f, t));
+        let target_exists = !from.is_root() && !to.is_root() && self.exists(to).await?;
+        // An existing target is a conflict even inside the source (FileContentsManager),
+        // unless it is what this server's interrupted rename left: then the rename resumes.
+        if target_exists && !noted {
             return Err(Error::already_exists(to.as_str()));
         }
         self.check_transfer_paths(from, to, "rename")?;
-        let transfer = match self.locate(from, "rename").await? {
-            Source::File(meta) => self.plan_file(meta, to, true)?,
+        let (from_key, to_key) = (keys.0?, keys.1?);
+        let source = match self.locate(from, "rename").await {
+            // The interrupted attempt moved everything; only its last steps were lost.
+            Err(Error::NotFound { .. }) if noted && target_exists => {
+                let kind = self.finish_move(from, to).await?;
+                self.journal.forget("rename", &from_key, &to_key);
+                return Ok(kind);
+            }
+            other => other?,
+        };
+        let mut transfer = match source {
+            Source::File(meta) => {
+                let mut transfer = self.plan_file(meta, to, true)?;
+                self.add_checkpoints(&mut transfer, from, to).await?;
+                transfer
+            }
             Source::Tree(objects) => self.plan_tree(from, to, objects, true)?,
         };
+        if target_exists {
+            self.check_resumable(from, "rename", &transfer, true).await?;
+            transfer.resume = true;
+        }
         let kind = if transfer.single_file { Kind::File } else { Kind::Directory };
-        self.run_transfer(from, "rename", transfer).await?;
+        self.run_noted("rename", (from, &from_key), &to_key, transfer).await?;
         Ok(kind)
+    }
+
+    /// Run `transfer`, noting in the journal a failure that may have left something at
+    /// the target (so that retrying the same operation resumes it).
+    async fn run_noted(
+        &self,
+        op: &'static str,
+        from: (&ApiPath, &Path),
+        to_key: &Path,
+        transfer: Transfer,
+    ) -> Result<()> {
+        let result = self.run_transfer(from.0, op, transfer).await;
+        self.note_outcome(op, from.1, to_key, &result);
+        result
+    }
+
+    fn note_outcome<T>(&self, op: &'static str, from_key: &Path, to_key: &Path, result: &Result<T>) {
+        match result {
+            Ok(_) => self.journal.forget(op, from_key, to_key),
+            // Lost to another writer, or nothing to move: nothing of ours at the target.
+            Err(e) if matches!(e.cause(), Error::AlreadyExists { .. } | Error::NotFound { .. }) => {}
+            Err(_) => self.journal.note(op, from_key, to_key),
+        }
+    }
+
+    /// Keys of the checkpoints of the file at `path` (one LIST).
+    async fn checkpoint_keys(&self, path: &ApiPath) -> Result<Vec<Path>> {
+        self.list_checkpoints(path).await?.iter().map(|c| self.checkpoint_key(path, &c.id)).collect()
+    }
+
+    /// Checkpoints of the file `from`, moved with it to `to`'s names.
+    async fn add_checkpoints(&self, transfer: &mut Transfer, from: &ApiPath, to: &ApiPath) -> Result<()> {
+        for checkpoint in self.list_checkpoints(from).await? {
+            let source = self.checkpoint_key(from, &checkpoint.id)?;
+            transfer.copies.push((Some(source.clone()), self.checkpoint_key(to, &checkpoint.id)?));
+            transfer.sources.push(source);
+        }
+        Ok(())
+    }
+
+    /// The end of a rename whose source is gone: the interrupted attempt moved it, but
+    /// may have left the file's checkpoints under the old name.
+    async fn finish_move(&self, from: &ApiPath, to: &ApiPath) -> Result<Kind> {
+        let Some(entry) = self.stat(to).await? else { return Err(Error::not_found(from.as_str())) };
+        if entry.kind == Kind::File {
+            let mut copies = Vec::new();
+            let mut sources = Vec::new();
+            for checkpoint in self.list_checkpoints(from).await? {
+                let source = self.checkpoint_key(from, &checkpoint.id)?;
+                copies.push((Some(source.clone()), self.checkpoint_key(to, &checkpoint.id)?));
+                sources.push(source);
+            }
+            let mut made = Vec::new();
+            self.copy_keys(from, "rename", copies, &mut made).await?;
+            self.delete_keys(from, sources).await?;
+        }
+        Ok(entry.kind)
+    }
+
+    /// Whether what is at the target of `transfer` is what an interrupted attempt of the
+    /// same operation left: each object there is a claim, the target's folder marker,
+    /// equal to its source, or (a move) an object whose source is gone already (moved).
+    /// Anything else is someone else's, and the operation gets 409.
+    async fn check_resumable(
+        &self,
+        from: &ApiPath,
+        op: &'static str,
+        transfer: &Transfer,
+        is_move: bool,
+    ) -> Result<()> {
+        let to = &transfer.target;
+        let foreign = || {
+            Error::already_exists(to.as_str()).leaving(format!(
+                "it is not what the interrupted {op} of {:?} left there; nothing was changed",
+                from.as_str()
+            ))
+        };
+        let target_file = self.head_object(to, op).await?;
+        let present: Vec<ObjectMeta> = match (transfer.single_file, target_file) {
+            (true, Some(meta)) => vec![meta],
+            (true, None) => return Err(foreign()), // a folder is there
+            (false, Some(_)) => return Err(foreign()),
+            (false, None) => self.tree_objects(to).await?,
+        };
+        let marker = self.keys.marker_key(to)?;
+        for object in &present {
+            if object.location == marker || self.is_claim(object).await? {
+                continue;
+            }
+            match transfer.by_target.get(&object.location) {
+                Some(source) if same_object(source, object) => {}
+                None if is_move => {}
+                _ => return Err(foreign()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `meta` is a file claim (its body is read only where the ETag cannot tell).
+    async fn is_claim(&self, meta: &ObjectMeta) -> Result<bool> {
+        if is_listed_claim(meta) {
+            return Ok(true);
+        }
+        if meta.size != CLAIM_BODY.len() as u64 {
+            return Ok(false);
+        }
+        let body = self.store.get(&meta.location).await.during("read", meta.location.as_ref())?;
+        Ok(body.bytes().await.during("read", meta.location.as_ref())?.as_ref() == CLAIM_BODY)
     }
 
     /// Copy the file or directory tree at `from` to `to` (server-side); 409 when `to` exists.
@@ -210,10 +362,19 @@ impl Contents {
             return Err(Error::already_exists(to.as_str()));
         }
         self.check_transfer_paths(from, to, "copy")?;
-        if check_target && self.exists(to).await? {
+        let (from_key, to_key) = (self.keys.file_key(from)?, self.keys.file_key(to)?);
+        let noted = self.journal.has("copy", &from_key, &to_key);
+        let target_exists = (check_target || noted) && self.exists(to).await?;
+        if target_exists && !noted {
             return Err(Error::already_exists(to.as_str()));
         }
-        let source = if looks_like_folder(from) {
+        let result = self.copy_to(from, to, target_exists).await;
+        self.note_outcome("copy", &from_key, &to_key, &result);
+        result
+    }
+
+    async fn copy_to(&self, from: &ApiPath, to: &ApiPath, resume: bool) -> Result<Entry> {
+        let source = if resume || looks_like_folder(from) {
             self.locate(from, "copy").await?
         } else {
             // A file most likely: claim and copy straight away, without a HEAD of the
@@ -221,14 +382,28 @@ impl Contents {
             // afterwards; a missing source makes the COPY fail with 404 and the claim is
             // withdrawn before looking for a folder of that name.
             let target = self.keys.file_key(to)?;
-            self.claim(from, "copy", &target).await?;
+            self.claim(from, to, "copy", &target).await?;
             match self.store.copy(&self.keys.file_key(from)?, &target).await {
-                Ok(()) => return self.head_written(to).await,
-                Err(object_store::Error::NotFound { .. }) => self.delete_keys(from, vec![target]).await?,
+                Ok(()) => return self.head_or_undo(to, vec![target]).await,
+                Err(object_store::Error::NotFound { .. }) => {
+                    self.delete_keys(from, vec![target]).await.map_err(|e| {
+                        e.leaving(format!(
+                            "the placeholder claiming {:?} is left; retrying the copy removes it",
+                            to.as_str()
+                        ))
+                    })?
+                }
                 Err(e) => {
                     // The copy may have landed (a lost response): roll it back with the claim.
-                    let _ = self.delete_keys(from, vec![target]).await;
-                    return Err(Error::from_store("copy", from.as_str(), e));
+                    let state = match self.delete_keys(from, vec![target]).await {
+                        Ok(()) => "nothing was changed".to_string(),
+                        Err(_) => format!(
+                            "{:?} is unchanged; a placeholder or copy may be left at {:?}: retrying the copy completes it",
+                            from.as_str(),
+                            to.as_str()
+                        ),
+                    };
+                    return Err(Error::from_store("copy", from.as_str(), e).leaving(state));
                 }
             }
             let objects = self.tree_objects(from).await?;
@@ -237,7 +412,7 @@ impl Contents {
             }
             Source::Tree(objects)
         };
-        let transfer = match source {
+        let mut transfer = match source {
             Source::File(meta) => {
                 let mut transfer = self.plan_file(meta, to, false)?;
                 // See above: a single COPY needs no check of the source's version.
@@ -249,56 +424,80 @@ impl Contents {
                 self.plan_tree(from, to, objects, false)?
             }
         };
+        if resume {
+            self.check_resumable(from, "copy", &transfer, false).await?;
+            transfer.resume = true;
+        }
         let single_file = transfer.single_file;
         self.run_transfer(from, "copy", transfer).await?;
         if single_file {
-            return self.head_written(to).await;
+            return self.head_or_undo(to, vec![self.keys.file_key(to)?]).await;
         }
         Ok(Entry::directory(to.clone()))
     }
 
-    /// Claim, copy, check the sources did not change, then delete them.
+    /// Claim, copy, check the sources did not change, then delete them. A failure says
+    /// what it left.
     async fn run_transfer(&self, what: &ApiPath, op: &'static str, transfer: Transfer) -> Result<()> {
-        let Transfer { copies, sources, versions, claim, single_file, dir_key, verify } = transfer;
-        if let Some(claim) = &claim {
-            self.claim(what, op, claim).await?;
+        let Transfer { copies, sources, versions, claim, single_file, dir_key, verify, target, resume, .. } = transfer;
+        let (from, to) = (what.as_str(), target.as_str());
+        if let (Some(claim), false) = (&claim, resume) {
+            self.claim(what, &target, op, claim).await?;
         }
-        let mut rollback: Vec<Path> = claim.into_iter().collect();
-        if let Err(e) = self.copy_keys(what, op, copies, &mut rollback).await {
-            // Best effort: leave no half-copied tree behind; sources are untouched.
-            let _ = self.delete_keys(what, rollback).await;
-            return Err(e);
-        }
-        let checked = if verify { self.check_unchanged(what, op, &versions, single_file).await } else { Ok(()) };
-        if let Err(e) = checked {
-            let _ = self.delete_keys(what, rollback).await;
-            return Err(e);
-        }
-        self.delete_keys(what, sources).await.map_err(|e| match e {
-            Error::Store { path, source, .. } => {
-                Error::Store { op: "remove the originals after copying", path, source }
-            }
+        let mut rollback: Vec<Path> = if resume { Vec::new() } else { claim.into_iter().collect() };
+        let copied = self.copy_keys(what, op, copies, &mut rollback).await;
+        let checked = match copied {
+            Ok(()) if verify => self.check_unchanged(what, op, &versions, single_file).await,
             other => other,
+        };
+        if let Err(e) = checked {
+            // Sources are untouched. Resuming, nothing is rolled back: what was moved
+            // before has its only copy at the target.
+            let state = if resume {
+                format!("{from:?} is unchanged and the partial copy at {to:?} is kept: retrying the {op} completes it")
+            } else if self.delete_keys(what, rollback).await.is_ok() {
+                return Err(e);
+            } else {
+                format!(
+                    "{from:?} is unchanged; a partial copy is left at {to:?} (it could not be removed): retrying the {op} completes it"
+                )
+            };
+            return Err(e.leaving(state));
+        }
+        self.delete_keys(what, sources).await.map_err(|e| {
+            let e = match e {
+                Error::Store { path, source, .. } => {
+                    Error::Store { op: "remove the originals after copying", path, source }
+                }
+                other => other,
+            };
+            e.leaving(format!(
+                "everything was copied to {to:?} but {from:?} could not be removed, so it now exists at both paths: \
+                 retrying the {op} finishes it"
+            ))
         })?;
         self.delete_dir_key(dir_key).await;
         Ok(())
     }
 
-    /// Create-only write of an empty object: the loser of a race gets 409. Stores
-    /// without conditional writes fall back to a plain write (see README).
-    async fn claim(&self, what: &ApiPath, op: &'static str, key: &Path) -> Result<()> {
-        let create = PutOptions::from(PutMode::Create);
-        match self.store.put_opts(key, PutPayload::default(), create).await {
-            Ok(_) => Ok(()),
-            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
-                let target = self.keys.api_path(key).map(|p| p.as_str().to_string()).unwrap_or_default();
-                let target = target.strip_suffix(&format!("/{DIR_MARKER}")).unwrap_or(&target).to_string();
-                Err(Error::already_exists(target))
-            }
-            Err(object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. }) => {
-                self.store.put(key, PutPayload::default()).await.map(|_| ()).during(op, what.as_str())
-            }
-            Err(e) => Err(Error::from_store(op, what.as_str(), e)),
+    /// Create-only write of a claim at `key` (the target `to` of a rename or copy of
+    /// `what`): the loser of a race gets 409. A file's claim has a recognisable body (never
+    /// shown as a file); a folder's is its empty marker. Stores without conditional writes
+    /// fall back to a plain write (see README).
+    async fn claim(&self, what: &ApiPath, to: &ApiPath, op: &'static str, key: &Path) -> Result<()> {
+        let body = match key.filename() == Some(DIR_MARKER) {
+            true => PutPayload::default(),
+            false => PutPayload::from_static(CLAIM_BODY),
+        };
+        match self.put_create(key, body.clone(), &new_token()).await {
+            Ok(Created::Ours) => Ok(()),
+            Ok(Created::Exists) => Err(Error::already_exists(to.as_str())),
+            Ok(Created::Unsupported) => self.store.put(key, body).await.map(|_| ()).during(op, what.as_str()),
+            Err(e) => Err(Error::from_store(op, what.as_str(), e).leaving(format!(
+                "{:?} is unchanged; a placeholder may be left at {:?}: retrying the {op} completes it",
+                what.as_str(),
+                to.as_str()
+            ))),
         }
     }
 
@@ -382,10 +581,13 @@ impl Contents {
             copies: vec![(Some(source.clone()), target.clone())],
             sources: if move_sources { vec![source.clone()] } else { Vec::new() },
             versions: [(source, version(&meta))].into(),
-            claim: Some(target),
+            claim: Some(target.clone()),
             single_file: true,
             dir_key: None,
             verify: true,
+            target: to.clone(),
+            by_target: [(target, meta)].into(),
+            resume: false,
         })
     }
 
@@ -409,6 +611,9 @@ impl Contents {
             single_file: false,
             dir_key: None,
             verify: true,
+            target: to.clone(),
+            by_target: BTreeMap::new(),
+            resume: false,
         };
         for object in objects {
             let rel = object
@@ -432,6 +637,7 @@ impl Contents {
                     }
                     // The claim already put the target's marker in place.
                     if target != to_marker {
+                        transfer.by_target.insert(target.clone(), object.clone());
                         transfer.copies.push((Some(object.location), target));
                     }
                 }
@@ -499,16 +705,34 @@ impl Contents {
     }
 
     /// Bulk delete (up to 1000 keys per request on S3); already-missing keys are fine.
+    /// Retried here when its outcome is unknown (a reset or lost response: the client
+    /// does not retry a POST), deleting again being harmless.
     pub(crate) async fn delete_keys(&self, what: &ApiPath, keys: Vec<Path>) -> Result<()> {
         if keys.is_empty() {
             return Ok(());
         }
-        let locations = stream::iter(keys.into_iter().map(Ok)).boxed();
+        let mut attempt = 0;
+        loop {
+            match self.delete_keys_once(&keys).await {
+                Ok(()) => return Ok(()),
+                Err(e) if outcome_unknown(&e) && attempt < self.retries() => {
+                    attempt += 1;
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                // Look before failing: the deletes may have happened.
+                Err(e) if outcome_unknown(&e) && self.all_gone(&keys).await => return Ok(()),
+                Err(e) => return Err(Error::from_store("delete", what.as_str(), e)),
+            }
+        }
+    }
+
+    async fn delete_keys_once(&self, keys: &[Path]) -> std::result::Result<(), object_store::Error> {
+        let locations = stream::iter(keys.to_vec().into_iter().map(Ok)).boxed();
         let mut deleted = self.store.delete_stream(locations);
         while let Some(result) = deleted.next().await {
             match result {
                 Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(Error::from_store("delete", what.as_str(), e)),
+                Err(e) => return Err(e),
             }
         }
         Ok(())

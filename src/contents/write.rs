@@ -32,6 +32,9 @@ impl Contents {
                     | object_store::Error::NotImplemented { .. }
                     | object_store::Error::NotSupported { .. },
                 ) => {}
+                // Not retried by the client (conditional): the long way below is a plain,
+                // retried overwrite with the same bytes, whether or not this one landed.
+                Err(e) if super::outcome_unknown(&e) => {}
                 Err(e) => return Err(Error::from_store("write", path.as_str(), e)),
             }
         }
@@ -62,7 +65,21 @@ impl Contents {
             self.refuse_directory(path).await?;
         }
         self.put_new(path, &key, PutPayload::from_bytes(data)).await?;
-        self.head_written(path).await
+        self.head_or_undo(path, vec![key]).await
+    }
+
+    /// The entry of the file just made at `path`; when even that fails, what was made
+    /// (`made`) is removed, so that retrying the create or copy does not find it (409).
+    pub(crate) async fn head_or_undo(&self, path: &ApiPath, made: Vec<object_store::path::Path>) -> Result<Entry> {
+        match self.head_written(path).await {
+            Ok(entry) => Ok(entry),
+            Err(e) => match self.delete_keys(path, made).await {
+                Ok(()) => Err(e.leaving("nothing was changed")),
+                Err(_) => {
+                    Err(e.leaving(format!("{:?} was written but could not be read back, nor removed", path.as_str())))
+                }
+            },
+        }
     }
 
     /// Create a NEW directory at `path` (its marker, create-only); 409 when it exists.
@@ -77,22 +94,19 @@ impl Contents {
     }
 
     /// Create-only PUT. Stores that cannot do conditional writes get a HEAD-then-PUT,
-    /// which narrows the race but cannot close it (README).
+    /// which narrows the race but cannot close it (README). A lost response is resolved by
+    /// the token the write carries (see `recovery`), not reported as a conflict.
     async fn put_new(&self, path: &ApiPath, key: &object_store::path::Path, payload: PutPayload) -> Result<()> {
-        match self.store.put_opts(key, payload.clone(), PutOptions::from(PutMode::Create)).await {
-            Ok(_) => Ok(()),
-            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
-                Err(Error::already_exists(path.as_str()))
-            }
-            Err(object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. }) => {
-                match self.store.head(key).await {
-                    Ok(_) => Err(Error::already_exists(path.as_str())),
-                    Err(object_store::Error::NotFound { .. }) => {
-                        self.store.put(key, payload).await.map(|_| ()).during("write", path.as_str())
-                    }
-                    Err(e) => Err(Error::from_store("write", path.as_str(), e)),
+        match self.put_create(key, payload.clone(), &super::recovery::new_token()).await {
+            Ok(super::recovery::Created::Ours) => Ok(()),
+            Ok(super::recovery::Created::Exists) => Err(Error::already_exists(path.as_str())),
+            Ok(super::recovery::Created::Unsupported) => match self.store.head(key).await {
+                Ok(_) => Err(Error::already_exists(path.as_str())),
+                Err(object_store::Error::NotFound { .. }) => {
+                    self.store.put(key, payload).await.map(|_| ()).during("write", path.as_str())
                 }
-            }
+                Err(e) => Err(Error::from_store("write", path.as_str(), e)),
+            },
             Err(e) => Err(Error::from_store("write", path.as_str(), e)),
         }
     }

@@ -36,7 +36,8 @@ fn with_causes(error: &Error) -> String {
 impl From<Error> for PyErr {
     fn from(error: Error) -> PyErr {
         let message = with_causes(&error);
-        match error {
+        match error.cause() {
+            Error::Incomplete { .. } => InternalError::new_err(message),
             Error::InvalidPath { .. } => InvalidPathError::new_err(message),
             Error::BadRequest(_) => BadRequestError::new_err(message),
             Error::NotFound { .. }

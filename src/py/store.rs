@@ -114,6 +114,7 @@ operations! {
             let uploads =
                 Uploads::with_max_parts(upload_part_size, Duration::from_secs_f64(upload_timeout), upload_max_parts)?;
             let contents = Contents::new(built.store, keys).with_concurrency(concurrency)
+                .with_retries(tuning.max_retries)
                 .with_uploads(uploads)
                 .with_read_only(read_only)
                 .with_max_content_size(max_content_size)
