@@ -27,8 +27,10 @@ pub(crate) const CLAIM_BODY: &[u8] =
     b"s3contents-rs placeholder: a rename or copy to this name is in progress or was interrupted; retrying it completes it\n";
 /// MD5 of `CLAIM_BODY`: the ETag S3 and GCS give it.
 const CLAIM_MD5: &str = "55399940ee2e255eeca472bb9245cf14";
-/// Metadata key of the token a create-only write carries (x-amz-meta-..., x-goog-meta-...).
-pub(crate) const TOKEN_KEY: &str = "s3contents-rs-token";
+/// Metadata key of the token a create-only write carries (x-amz-meta-..., x-goog-meta-...,
+/// x-ms-meta-...). Letters and digits only: Azure wants a C# identifier (no '-'), and
+/// some proxies drop headers with '_'.
+pub(crate) const TOKEN_KEY: &str = "s3contentsrstoken";
 
 /// How many interrupted operations the journal remembers (oldest forgotten first).
 const JOURNAL_SIZE: usize = 1024;
