@@ -6,6 +6,8 @@ in a normal server prefer :class:`~s3contents_rs.async_contents.AsyncObjectStore
 
 from __future__ import annotations
 
+import contextlib
+
 from typing import Optional
 
 from jupyter_server.services.contents.manager import ContentsManager, copy_pat
