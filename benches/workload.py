@@ -485,6 +485,8 @@ def worker(name: str, endpoint: str, proxy: str, creds: dict, quick: bool) -> No
         who.state = direct.state  # share prepared data (notebooks, upload chunks)
         try:
             who.prepare(op, command["rep"])
+            if isinstance(who, ManagerContender):
+                who.cm(op)  # made before counting: its start-up bucket check is not the operation's
             if command.get("counted"):
                 proxy_counts(proxy, reset=True)
             start = time.perf_counter()

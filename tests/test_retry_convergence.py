@@ -175,10 +175,14 @@ def converges(make_proxied_cm, fault_proxy, raw, s3_client, name, add_fault, **c
 
 
 @pytest.mark.parametrize("fault_name", list(FAULTS))
-@pytest.mark.parametrize("name", cases(OPERATIONS))
-def test_one_fault_then_one_retry_converges(make_proxied_cm, fault_proxy, raw, s3_client, flavor, name, fault_name):
+@pytest.mark.parametrize("name", OPERATIONS)
+def test_one_fault_then_one_retry_converges(
+    request, make_proxied_cm, fault_proxy, raw, s3_client, flavor, name, fault_name
+):
     if flavor == "async" and fault_name != "lost_response":
         pytest.skip("same Rust core as the sync flavour; the async flavour runs the lost-response case (run time)")
+    if name == "chunked_upload" and fault_name == "lost_response":
+        request.applymarker(ORPHANED_UPLOADS)  # a 500 or a reset is aborted; a lost start is not
     fault = FAULTS[fault_name]
     positions, failed = converges(
         make_proxied_cm, fault_proxy, raw, s3_client, name, lambda position: fault_proxy.add(fault, index=position)
@@ -242,8 +246,9 @@ def test_a_placeholder_is_never_shown_as_a_file(make_proxied_cm, fault_proxy, ra
     error says what was left."""
     start_from(raw, s3_client, {"c.txt": b"copy me", "dst/.s3keep": b""})
     cm = make_proxied_cm()
-    # Requests: LIST dst (the free name), PUT the claim, COPY, HEAD. The outage starts at the COPY.
-    fault_proxy.add(Fault.error("ServiceUnavailable"), from_index=2, times=None)
+    # Requests after the manager's start-up: LIST dst (the free name), PUT the claim, COPY,
+    # HEAD. The outage starts at the COPY.
+    fault_proxy.add(Fault.error("ServiceUnavailable"), from_index=fault_proxy.count + 2, times=None)
     with pytest.raises(Exception) as info:
         cm.copy("c.txt", "dst")
     assert "dst/c.txt" in str(info.value) and "retrying the copy" in str(info.value), info.value
