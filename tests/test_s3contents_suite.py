@@ -50,33 +50,18 @@ TOOLS = Path(__file__).resolve().parent.parent / ".tools"
 # Upstream tests that fail on purpose: node id -> (why, text their failure must contain).
 # Each must fail so; one that passes fails this test (remove it from here then).
 _STALE_CHUNKS = (
-    "it checks that s3contents' in-memory chunk cache (s3contents.chunks.content_chunks) drops a "
-    "stale entry; we keep no such cache (chunks stream into a multipart upload; abandoned uploads "
-    "are aborted after upload_timeout, tests/test_large_files.py). Its LargeFileManager checks pass.",
-    "'stale_file.txt' unexpectedly found in",
+    "its loop saves chunk 1 of the same file twice (as text, then as base64): chunked uploads "
+    "stream into a multipart upload here, and a second first chunk while that upload is in "
+    "progress is 409, as jupyter_server's own test_saving_different_chunks shows (README, Known "
+    "limitations). Its last check, that s3contents' in-memory chunk cache drops a stale entry, "
+    "does not apply either: there is no such cache (abandoned uploads are aborted after "
+    "upload_timeout, tests/test_large_files.py).",
+    "HTTP 409: Conflict (another upload of",
 )
 DEVIATIONS: dict[str, tuple[str, str]] = {
     "s3contents/tests/test_s3manager_chunked.py::S3ContentsManagerLargeFileTestCase::test_save": _STALE_CHUNKS,
     "s3contents/tests/gcs/test_gcsmanager_chunked.py::GcsContentsManagerLargeFileTestCase::test_save": _STALE_CHUNKS,
 }
-
-# Upstream tests that fail until issue 12 section 2 (FileContentsManager's exact statuses
-# and messages, another branch) is merged: allowed to fail as listed, or to pass. Delete
-# this list once that is merged (they must pass then).
-_RENAME_409 = ("renaming onto an existing folder inside the source gives 400, not 409 (issue 12 section 2)", "400 != 409")
-_CHUNK_MESSAGES = (
-    "refused chunks do not have LargeFileManager's messages yet (issue 12 section 2)",
-    "(No file type provided)' != ",
-)
-PENDING: dict[str, tuple[str, str]] = {
-    "s3contents/tests/test_s3manager.py::S3ContentsManagerTestCase::test_rename": _RENAME_409,
-    "s3contents/tests/test_s3manager_with_prefix.py::S3ContentsManagerTestCase_prefix::test_rename": _RENAME_409,
-    "s3contents/tests/gcs/test_gcsmanager.py::GCSContentsManagerTestCase::test_rename": _RENAME_409,
-    "s3contents/tests/gcs/test_gcsmanager_with_prefix.py::GCSContentsManagerTestCase_prefix::test_rename": _RENAME_409,
-    "s3contents/tests/test_s3manager_chunked.py::S3ContentsManagerLargeFileTestCase::test_save": _CHUNK_MESSAGES,
-    "s3contents/tests/gcs/test_gcsmanager_chunked.py::GcsContentsManagerLargeFileTestCase::test_save": _CHUNK_MESSAGES,
-}
-
 
 def upstream_sources() -> Path:
     """The extracted sdist, fetched once with pip (hash-checked) into .tools/."""
@@ -117,13 +102,13 @@ CONFTEST = textwrap.dedent(
     import json, os
     import pytest
 
-    DEVIATIONS, PENDING = json.loads(os.environ["S3C_SUITE_DEVIATIONS"])
+    DEVIATIONS = json.loads(os.environ["S3C_SUITE_DEVIATIONS"])
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(item, call):
         outcome = yield
         report = outcome.get_result()
-        listed = [e for e in (DEVIATIONS.get(item.nodeid), PENDING.get(item.nodeid)) if e]
+        listed = [DEVIATIONS[item.nodeid]] if item.nodeid in DEVIATIONS else []
         if not listed or report.when != "call":
             return
         if report.failed:
@@ -251,7 +236,7 @@ def test_s3contents_own_suite_passes_against_our_managers(
     (ours / "s3contents_rs").symlink_to(Path(s3contents_rs.__file__).resolve().parent)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONPATH"] = str(ours)
-    env["S3C_SUITE_DEVIATIONS"] = json.dumps([DEVIATIONS, PENDING])
+    env["S3C_SUITE_DEVIATIONS"] = json.dumps(DEVIATIONS)
     for var in ("JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR"):
         env[var] = str(tmp_path / var.lower())
     junit = tmp_path / "junit.xml"
@@ -283,7 +268,7 @@ def test_s3contents_own_suite_passes_against_our_managers(
     xfailed = {k for k, v in results.items() if v == "xfailed"}
     deliberate = {_junit_id(n) for n in DEVIATIONS}
     assert deliberate <= xfailed, f"deliberate deviations that did not fail as listed: {deliberate - xfailed}"
-    assert xfailed <= deliberate | {_junit_id(n) for n in PENDING}, xfailed
+    assert xfailed <= deliberate, xfailed
     # Every upstream class ran (a class whose import failed would not be collected).
     for cls in ("S3ContentsManagerTestCase", "S3ContentsManagerLargeFileTestCase", "S3ContentsManagerTestCase_prefix",
                 "GCSContentsManagerTestCase", "GcsContentsManagerLargeFileTestCase", "GCSContentsManagerTestCase_prefix"):
