@@ -727,7 +727,8 @@ impl Contents {
     }
 
     async fn delete_keys_once(&self, keys: &[Path]) -> std::result::Result<(), object_store::Error> {
-        let locations = stream::iter(keys.to_vec().into_iter().map(Ok)).boxed();
+        let owned: Vec<_> = keys.iter().map(|key| Ok(key.clone())).collect();
+        let locations = stream::iter(owned).boxed();
         let mut deleted = self.store.delete_stream(locations);
         while let Some(result) = deleted.next().await {
             match result {
