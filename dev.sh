@@ -87,7 +87,7 @@ case "${1:-}" in
         setup_chromium
         setup_bench_s3_server  # for the benchmark's second-server test
         shift
-        cargo test --quiet
+        cargo test --workspace --quiet
         "$VENV/bin/python" -m pytest "$@"
         ;;
     bench)

@@ -1,21 +1,10 @@
 //! s3contents-rs: Jupyter contents in object storage, with the storage logic in Rust.
 //!
-//! Everything but `py` is plain Rust, testable with `cargo test` without an interpreter.
+//! The Python extension module `s3contents_rs._core`: bindings (`py`) and the runtime that
+//! Python waits on, over the pyo3-free core crate `s3contents-core` (crates/s3contents-core).
 
-pub mod checkpoints;
-pub mod console_dirs;
-pub mod contents;
-pub mod download;
-pub mod error;
-pub mod json_tape;
-pub mod keys;
-pub mod large_copy;
-pub mod logged;
 mod py;
 pub mod runtime;
-pub mod store;
-pub mod tuning;
-pub mod upload;
 
 use pyo3::prelude::*;
 

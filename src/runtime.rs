@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 use futures::FutureExt;
 use pyo3::prelude::*;
 
-use crate::error::Error;
+use s3contents_core::error::Error;
+
+use crate::py::errors::to_py_err;
 
 static LOADED_IN_PID: OnceLock<u32> = OnceLock::new();
 
@@ -53,8 +55,8 @@ where
     F: Future<Output = Result<T, Error>> + Send,
     T: Send,
 {
-    check_fork()?;
-    py.detach(|| pyo3_async_runtimes::tokio::get_runtime().block_on(catch_panics(fut))).map_err(PyErr::from)
+    check_fork().map_err(to_py_err)?;
+    py.detach(|| pyo3_async_runtimes::tokio::get_runtime().block_on(catch_panics(fut))).map_err(to_py_err)
 }
 
 /// Wrap `fut` as a Python awaitable on the running asyncio loop; cancelling the
@@ -64,6 +66,6 @@ where
     F: Future<Output = Result<T, Error>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    check_fork()?;
-    pyo3_async_runtimes::tokio::future_into_py(py, async move { catch_panics(fut).await.map_err(PyErr::from) })
+    check_fork().map_err(to_py_err)?;
+    pyo3_async_runtimes::tokio::future_into_py(py, async move { catch_panics(fut).await.map_err(to_py_err) })
 }

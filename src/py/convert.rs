@@ -6,9 +6,9 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyNone, PyString};
 
-use crate::checkpoints::Checkpoint;
-use crate::contents::{Entry, Fetched};
-use crate::download::FileContent;
+use s3contents_core::checkpoints::Checkpoint;
+use s3contents_core::contents::{Entry, Fetched};
+use s3contents_core::download::FileContent;
 
 /// One file or directory as the store describes it.
 #[pyclass(frozen, get_all, skip_from_py_object, name = "Entry", module = "s3contents_rs._core")]
@@ -108,13 +108,15 @@ impl<'py> IntoPyObject<'py> for Done {
 
 /// File content as Python wants it: `bytes` for raw bytes, `str` for text and base64
 /// (one copy into the Python object; no intermediate buffers).
-impl<'py> IntoPyObject<'py> for FileContent {
+pub struct PyFileContent(pub FileContent);
+
+impl<'py> IntoPyObject<'py> for PyFileContent {
     type Target = PyAny;
     type Output = Bound<'py, PyAny>;
     type Error = std::convert::Infallible;
 
     fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
-        Ok(match self {
+        Ok(match self.0 {
             FileContent::Bytes(data) => bytes_copy(py, &data).into_any(),
             FileContent::Text(data) => {
                 let text = std::str::from_utf8(&data).unwrap_or_default();
@@ -127,13 +129,13 @@ impl<'py> IntoPyObject<'py> for FileContent {
 
 /// `get` result: `(entry, content or None, format or None, children or None)`, where
 /// format is "bytes", "text" or "base64" and says what content holds.
-pub type PyFetched = (PyEntry, Option<FileContent>, Option<&'static str>, Option<Vec<PyEntry>>);
+pub type PyFetched = (PyEntry, Option<PyFileContent>, Option<&'static str>, Option<Vec<PyEntry>>);
 
 pub fn fetched(f: Fetched) -> PyFetched {
     match f {
         Fetched::File { entry, data } => {
             let format = data.as_ref().map(FileContent::format);
-            (entry.into(), data, format, None)
+            (entry.into(), data.map(PyFileContent), format, None)
         }
         Fetched::Directory { entry, children } => {
             (entry.into(), None, None, children.map(|c| c.into_iter().map(PyEntry::from).collect()))

@@ -6,8 +6,8 @@ use pyo3::prelude::*;
 use tokio::sync::Mutex;
 
 use super::convert::{Blob, PyEntry};
-use crate::download::Download;
 use crate::runtime::{block_on, into_awaitable};
+use s3contents_core::download::Download;
 
 #[pyclass(frozen, name = "Download", module = "s3contents_rs._core")]
 pub struct PyDownload {

@@ -3,7 +3,7 @@
 
 use pyo3::PyErr;
 
-use crate::error::Error;
+use s3contents_core::error::Error;
 
 pyo3::import_exception!(s3contents_rs.exceptions, InvalidPathError);
 pyo3::import_exception!(s3contents_rs.exceptions, BadRequestError);
@@ -33,26 +33,25 @@ fn with_causes(error: &Error) -> String {
     message
 }
 
-impl From<Error> for PyErr {
-    fn from(error: Error) -> PyErr {
-        let message = with_causes(&error);
-        match error.cause() {
-            Error::Incomplete { .. } => InternalError::new_err(message),
-            Error::InvalidPath { .. } => InvalidPathError::new_err(message),
-            Error::BadRequest(_) => BadRequestError::new_err(message),
-            Error::NotFound { .. }
-            | Error::OutsideRoot { .. }
-            | Error::CheckpointNotFound { .. }
-            | Error::BucketNotFound { .. } => NotFoundError::new_err(message),
-            Error::AlreadyExists { .. } => AlreadyExistsError::new_err(message),
-            Error::Conflict(_) => ConflictError::new_err(message),
-            Error::PermissionDenied { .. } => PermissionDeniedError::new_err(message),
-            Error::RangeNotSatisfiable { .. } => RangeNotSatisfiableError::new_err(message),
-            Error::Config(_) => ConfigError::new_err(message),
-            Error::Store { .. } => StorageError::new_err(message),
-            Error::Internal(_) => InternalError::new_err(message),
-            Error::Unavailable { .. } => StoreUnavailableError::new_err(message),
-            Error::TooLarge { .. } => TooLargeError::new_err(message),
-        }
+/// The Python exception for a core error: the one place that maps error kinds to classes.
+pub fn to_py_err(error: Error) -> PyErr {
+    let message = with_causes(&error);
+    match error.cause() {
+        Error::Incomplete { .. } => InternalError::new_err(message),
+        Error::InvalidPath { .. } => InvalidPathError::new_err(message),
+        Error::BadRequest(_) => BadRequestError::new_err(message),
+        Error::NotFound { .. }
+        | Error::OutsideRoot { .. }
+        | Error::CheckpointNotFound { .. }
+        | Error::BucketNotFound { .. } => NotFoundError::new_err(message),
+        Error::AlreadyExists { .. } => AlreadyExistsError::new_err(message),
+        Error::Conflict(_) => ConflictError::new_err(message),
+        Error::PermissionDenied { .. } => PermissionDeniedError::new_err(message),
+        Error::RangeNotSatisfiable { .. } => RangeNotSatisfiableError::new_err(message),
+        Error::Config(_) => ConfigError::new_err(message),
+        Error::Store { .. } => StorageError::new_err(message),
+        Error::Internal(_) => InternalError::new_err(message),
+        Error::Unavailable { .. } => StoreUnavailableError::new_err(message),
+        Error::TooLarge { .. } => TooLargeError::new_err(message),
     }
 }

@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 
-use crate::json_tape::{self, Tape, Token};
+use s3contents_core::json_tape::{self, Tape, Token};
 
 use super::convert::bytes_copy;
 

@@ -3,7 +3,7 @@
 mod convert;
 mod credentials;
 mod download;
-mod errors;
+pub(crate) mod errors;
 mod json;
 mod store;
 

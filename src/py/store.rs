@@ -13,15 +13,16 @@ use object_store::aws::AwsCredentialProvider;
 use super::convert::{self, Done, PyCheckpoint, PyEntry, PyFetched};
 use super::credentials::PythonCredentialProvider;
 use super::download::PyDownload;
-use crate::contents::{Contents, DEFAULT_CONCURRENCY, DEFAULT_MAX_CONTENT_SIZE};
-use crate::download::Encoding;
-use crate::error::Error;
-use crate::keys::{ApiPath, KeyMapper};
-use crate::large_copy::{CopySettings, LargeCopyStore, DEFAULT_COPY_PART_SIZE, S3_MAX_SINGLE_COPY};
+use crate::py::errors::to_py_err;
 use crate::runtime::{block_on, into_awaitable};
-use crate::store::build_store_tuned;
-use crate::tuning::Tuning;
-use crate::upload::{ChunkOutcome, Uploads, DEFAULT_PART_SIZE, MAX_PARTS};
+use s3contents_core::contents::{Contents, DEFAULT_CONCURRENCY, DEFAULT_MAX_CONTENT_SIZE};
+use s3contents_core::download::Encoding;
+use s3contents_core::error::Error;
+use s3contents_core::keys::{ApiPath, KeyMapper};
+use s3contents_core::large_copy::{CopySettings, LargeCopyStore, DEFAULT_COPY_PART_SIZE, S3_MAX_SINGLE_COPY};
+use s3contents_core::store::build_store_tuned;
+use s3contents_core::tuning::Tuning;
+use s3contents_core::upload::{ChunkOutcome, Uploads, DEFAULT_PART_SIZE, MAX_PARTS};
 use std::time::Duration;
 
 #[pyclass(frozen, weakref, name = "ContentsStore", module = "s3contents_rs._core")]
@@ -30,7 +31,7 @@ pub struct PyContentsStore {
     url: String,
 }
 
-fn path(raw: &str) -> crate::error::Result<ApiPath> {
+fn path(raw: &str) -> s3contents_core::error::Result<ApiPath> {
     ApiPath::parse(raw)
 }
 
@@ -92,9 +93,9 @@ operations! {
             options.sort();
             let credentials = credential_provider
                 .map(|callback| Arc::new(PythonCredentialProvider::new(callback)) as AwsCredentialProvider);
-            let tuning = Tuning::from_seconds(max_retries, retry_timeout, connect_timeout, request_timeout)?;
-            let copy_settings = CopySettings::new(multipart_copy_threshold, multipart_copy_part_size)?;
-            let mut built = build_store_tuned(url, &options, credentials, &tuning)?;
+            let tuning = Tuning::from_seconds(max_retries, retry_timeout, connect_timeout, request_timeout).map_err(to_py_err)?;
+            let copy_settings = CopySettings::new(multipart_copy_threshold, multipart_copy_part_size).map_err(to_py_err)?;
+            let mut built = build_store_tuned(url, &options, credentials, &tuning).map_err(to_py_err)?;
             if let Some(copier) = built.part_copier.take() {
                 built.store = Arc::new(LargeCopyStore::new(built.store, copier, copy_settings));
             }
@@ -104,15 +105,15 @@ operations! {
                 .copied()
                 .collect::<Vec<_>>()
                 .join("/");
-            let mut keys = KeyMapper::new(&full_prefix)?;
+            let mut keys = KeyMapper::new(&full_prefix).map_err(to_py_err)?;
             if url.starts_with("file:") {
                 keys = keys.for_local_files();
             }
             if !(upload_timeout.is_finite() && upload_timeout > 0.0) {
-                return Err(Error::Config("upload_timeout must be a positive number of seconds".into()).into());
+                return Err(to_py_err(Error::Config("upload_timeout must be a positive number of seconds".into())));
             }
             let uploads =
-                Uploads::with_max_parts(upload_part_size, Duration::from_secs_f64(upload_timeout), upload_max_parts)?;
+                Uploads::with_max_parts(upload_part_size, Duration::from_secs_f64(upload_timeout), upload_max_parts).map_err(to_py_err)?;
             let contents = Contents::new(built.store, keys).with_concurrency(concurrency)
                 .with_retries(tuning.max_retries)
                 .with_uploads(uploads)
@@ -135,11 +136,11 @@ operations! {
 
         /// The object key for an API path (validates the path).
         fn key_for(&self, api_path: &str) -> PyResult<String> {
-            let p = path(api_path)?;
+            let p = path(api_path).map_err(to_py_err)?;
             Ok(if p.is_root() {
                 self.contents.keys().prefix().to_string()
             } else {
-                self.contents.keys().file_key(&p)?.to_string()
+                self.contents.keys().file_key(&p).map_err(to_py_err)?.to_string()
             })
         }
 

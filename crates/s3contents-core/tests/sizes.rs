@@ -8,10 +8,6 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use _core::contents::{Contents, Fetched};
-use _core::download::Encoding;
-use _core::keys::{ApiPath, KeyMapper};
-use _core::upload::{ChunkOutcome, Uploads, MIN_PART_SIZE};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -22,6 +18,10 @@ use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt,
     PutMultipartOptions, PutOptions, PutPayload, PutResult, Result, UploadPart,
 };
+use s3contents_core::contents::{Contents, Fetched};
+use s3contents_core::download::Encoding;
+use s3contents_core::keys::{ApiPath, KeyMapper};
+use s3contents_core::upload::{ChunkOutcome, Uploads, MIN_PART_SIZE};
 
 const MIB: usize = 1024 * 1024;
 

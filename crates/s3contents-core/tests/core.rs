@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
-use _core::contents::{Contents, Fetched, Kind};
-use _core::download::{Encoding, FileContent};
-use _core::error::Error;
-use _core::keys::{ApiPath, KeyMapper};
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use s3contents_core::contents::{Contents, Fetched, Kind};
+use s3contents_core::download::{Encoding, FileContent};
+use s3contents_core::error::Error;
+use s3contents_core::keys::{ApiPath, KeyMapper};
 
 fn p(s: &str) -> ApiPath {
     ApiPath::parse(s).unwrap()
