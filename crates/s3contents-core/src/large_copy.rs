@@ -26,16 +26,17 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{stream, StreamExt, TryStreamExt};
-use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer};
-use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, ReqwestConnector};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::client::HttpRequestBody;
 use object_store::path::Path;
 use object_store::{
-    Attribute, Attributes, ClientConfigKey, ClientOptions, CopyMode, CopyOptions, GetOptions, GetResult, ListResult,
-    MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+    Attribute, Attributes, CopyMode, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
 };
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::{Error, Result as CoreResult};
+use crate::signed_s3::{SignedS3, KEY_PATH};
 
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
@@ -52,8 +53,6 @@ const PART_CONCURRENCY: usize = 8;
 /// Attempts of a part copy or an abort (both safe to repeat) that failed in a transient way.
 const ATTEMPTS: usize = 3;
 
-/// The characters object_store leaves unencoded in S3 key paths.
-const KEY_PATH: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
 /// Query values: everything but unreserved characters is encoded (SigV4's canonical form).
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
@@ -143,41 +142,16 @@ fn xml_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
 /// Signed S3 requests object_store cannot make: the multipart copy's.
 #[derive(Debug)]
 pub struct S3PartCopier {
-    s3: Arc<AmazonS3>,
-    client: HttpClient,
+    s3: SignedS3,
     bucket: String,
-    bucket_endpoint: String,
-    region: String,
-    sign: bool,
     /// Server-side encryption the store applies to its writes (SSE-S3/KMS); SSE-C
     /// copies are not supported (see README).
     encryption: Vec<(&'static str, String)>,
 }
 
 impl S3PartCopier {
-    /// For the store `builder` built on `bucket` (the builder only learns the bucket of
-    /// its URL when it builds).
-    pub fn new(builder: &AmazonS3Builder, s3: Arc<AmazonS3>, bucket: &str) -> Option<Self> {
-        if bucket.is_empty() || bucket.contains(':') {
-            return None; // access point ARNs: addressing not mirrored here
-        }
-        let value = |key: AmazonS3ConfigKey| builder.get_config_value(&key);
-        let flag = |key: AmazonS3ConfigKey| value(key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let region = value(AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".into());
-        let endpoint = value(AmazonS3ConfigKey::S3Endpoint).or_else(|| value(AmazonS3ConfigKey::Endpoint));
-        let virtual_hosted = flag(AmazonS3ConfigKey::VirtualHostedStyleRequest);
-        let bucket_endpoint = match (endpoint, virtual_hosted) {
-            (Some(endpoint), true) => endpoint,
-            (Some(endpoint), false) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
-            (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
-            (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
-        };
-        let client_flag = |key: ClientConfigKey| flag(AmazonS3ConfigKey::Client(key));
-        let options = ClientOptions::new()
-            .with_allow_http(client_flag(ClientConfigKey::AllowHttp))
-            .with_allow_invalid_certificates(client_flag(ClientConfigKey::AllowInvalidCertificates));
-        let client = ReqwestConnector::default().connect(&options).ok()?;
-        let sign = !flag(AmazonS3ConfigKey::SkipSignature);
+    /// For the store `builder` built on `bucket`, sending through `s3`.
+    pub fn new(builder: &AmazonS3Builder, s3: SignedS3, bucket: &str) -> Self {
         // object_store does not export its encryption key enum: look the keys up by name.
         let sse = |name: &str| name.parse::<AmazonS3ConfigKey>().ok().and_then(|key| builder.get_config_value(&key));
         let mut encryption = Vec::new();
@@ -192,11 +166,11 @@ impl S3PartCopier {
         if let Some(enabled) = sse("aws_sse_bucket_key_enabled") {
             encryption.push(("x-amz-server-side-encryption-bucket-key-enabled", enabled));
         }
-        Some(Self { s3, client, bucket: bucket.to_string(), bucket_endpoint, region, sign, encryption })
+        Self { s3, bucket: bucket.to_string(), encryption }
     }
 
     fn url(&self, key: &Path, query: &str) -> String {
-        format!("{}/{}?{query}", self.bucket_endpoint, utf8_percent_encode(key.as_ref(), KEY_PATH))
+        self.s3.url(key, &format!("?{query}"))
     }
 
     /// One signed request; the body of a 2xx answer, else an error whose text carries the
@@ -212,18 +186,10 @@ impl S3PartCopier {
         for (name, value) in headers {
             builder = builder.header(*name, value);
         }
-        let mut request =
+        let request =
             builder.body(HttpRequestBody::from(body)).map_err(|e| generic(format!("building {method} {url}: {e}")))?;
-        if self.sign {
-            let credential = self.s3.credentials().get_credential().await?;
-            AwsAuthorizer::new(&credential, "s3", &self.region).try_authorize(&mut request, None)?;
-        }
         let start = Instant::now();
-        let response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|e| object_store::Error::Generic { store: "S3", source: Box::new(e) })?;
+        let response = self.s3.execute(request).await?;
         let status = response.status();
         let body = response
             .into_body()

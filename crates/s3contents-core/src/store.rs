@@ -18,6 +18,7 @@ use crate::console_dirs::DirKeyDeleter;
 use crate::error::{Error, Result};
 use crate::large_copy::S3PartCopier;
 use crate::logged::LoggedStore;
+use crate::signed_s3::SignedS3;
 use crate::tuning::Tuning;
 
 /// A store and the key prefix the URL's path contributed (`s3://bucket/some/prefix`).
@@ -65,8 +66,10 @@ pub fn build_store_tuned(
             }
             let s3 = Arc::new(builder.clone().build().map_err(config_error)?);
             let bucket = parsed.host_str().unwrap_or_default();
-            dir_key_deleter = DirKeyDeleter::new(&builder, s3.clone(), bucket).map(Arc::new);
-            part_copier = S3PartCopier::new(&builder, s3.clone(), bucket).map(Arc::new);
+            if let Some(signed) = SignedS3::new(&builder, s3.clone(), bucket) {
+                part_copier = Some(Arc::new(S3PartCopier::new(&builder, signed.clone(), bucket)));
+                dir_key_deleter = Some(Arc::new(DirKeyDeleter::new(signed)));
+            }
             s3
         }
         "gs" | "gcs" => {
