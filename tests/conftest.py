@@ -52,7 +52,7 @@ _TESTS_DIR = str(Path(__file__).resolve().parent)
 if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
-from s3c_helpers import EventSink, ManagerAdapter, PrefixView, free_port, manager_classes  # noqa: E402
+from s3c_helpers import EventSink, ManagerAdapter, PrefixView, announce, free_port, manager_classes  # noqa: E402
 
 # REST tests use pytest-jupyter's jp_fetch / jp_serverapp fixtures.  Loading the
 # plugin here also gives every test an (autouse) fresh asyncio loop,
@@ -166,17 +166,6 @@ def pytest_report_header(config):
     return "s3contents-rs: local moto_server (S3CONTENTS_TEST_ENDPOINT unset)"
 
 
-def _announce(request, message: str) -> None:
-    """Print past pytest's output capture."""
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capman = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capman is None:  # pragma: no cover
-        print(message)
-        return
-    with capman.global_and_fixture_disabled():
-        reporter.write_line(message)
-
-
 @pytest.fixture(scope="session")
 def s3_settings(request, tmp_path_factory):
     """Connection settings of the S3 endpoint used by the whole session."""
@@ -203,7 +192,7 @@ def s3_settings(request, tmp_path_factory):
             external=True,
         )
         _ensure_bucket(settings)
-        _announce(
+        announce(
             request,
             f"\n[s3contents-rs tests] using external S3 endpoint {settings.endpoint_url} "
             f"bucket {settings.bucket!r}",
@@ -239,7 +228,7 @@ def s3_settings(request, tmp_path_factory):
             external=False,
         )
         _ensure_bucket(settings)
-        _announce(
+        announce(
             request,
             f"\n[s3contents-rs tests] using moto_server at {endpoint} bucket {settings.bucket!r}",
         )

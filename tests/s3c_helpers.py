@@ -228,3 +228,14 @@ class PrefixView:
     @staticmethod
     def as_bytes(body: bytes | str) -> bytes:
         return body.encode("utf-8") if isinstance(body, str) else body
+
+
+def announce(request, message: str) -> None:
+    """Print past pytest's output capture."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capman = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capman is None:  # pragma: no cover
+        print(message)
+        return
+    with capman.global_and_fixture_disabled():
+        reporter.write_line(message)

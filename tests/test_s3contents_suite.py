@@ -37,6 +37,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from s3c_helpers import announce
 from test_s3contents_compat import ref_python
 
 import s3contents_rs
@@ -259,7 +260,7 @@ def test_s3contents_own_suite_passes_against_our_managers(
     elapsed = time.monotonic() - started
     (tmp_path / "upstream-output.txt").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
     summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "(no output)"
-    _announce(request, f"\n[s3contents {VERSION} suite on s3contents_rs] {summary} in {elapsed:.0f}s")
+    announce(request, f"\n[s3contents {VERSION} suite on s3contents_rs] {summary} in {elapsed:.0f}s")
 
     assert junit.exists(), f"no results:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     results = junit_results(junit)
@@ -290,14 +291,3 @@ def _empty_bucket(client, bucket: str) -> None:
             client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
     for upload in client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
         client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
-
-
-def _announce(request, message: str) -> None:
-    """Print past pytest's output capture."""
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capman = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capman is None:  # pragma: no cover
-        print(message)
-        return
-    with capman.global_and_fixture_disabled():
-        reporter.write_line(message)
