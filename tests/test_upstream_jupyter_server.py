@@ -3,9 +3,10 @@
 The sdist of the installed jupyter_server version (a fresh ``./dev.sh setup`` installs the
 newest 2.x) is fetched from PyPI with ``pip download`` once and kept in ``.tools/upstream``
 (git-ignored). Its ``tests/services/contents/`` test_manager, test_api,
-test_largefilemanager and test_checkpoints then run in a pytest subprocess (their
-conftest fixtures stay apart from ours) with tests/upstream/jupyter_contents_conftest.py
-as their conftest: every test runs against our sync and async managers on a fresh
+test_largefilemanager and test_checkpoints then run in a pytest subprocess per backend and
+manager flavour (their conftest fixtures stay apart from ours) with
+tests/upstream/jupyter_contents_conftest.py as their conftest: every test runs against our
+sync or async manager on a fresh
 prefix of this session's S3 (moto_server, or the S3CONTENTS_TEST_* endpoint) or GCS
 (fake-gcs-server) bucket. The few tests that only hold for a local filesystem are listed,
 with reasons, in that conftest; so is the one test that must fail where we are
@@ -16,6 +17,7 @@ deliberately stricter (strict xfail). Every other test must pass.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -40,30 +42,37 @@ pytestmark = pytest.mark.timeout(1500)
 
 
 def jupyter_server_tests() -> Path:
-    """The extracted sdist of the installed jupyter_server (fetched once)."""
+    """The extracted sdist of the installed jupyter_server (fetched once; a lock keeps
+    parallel test workers from fetching it together)."""
     wanted = os.environ.get("S3CONTENTS_UPSTREAM_JUPYTER_SERVER") or version("jupyter_server")
     source = CACHE / f"jupyter_server-{wanted}"
-    if not (source / "tests" / "services" / "contents" / "test_manager.py").exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        archive = CACHE / f"jupyter_server-{wanted}.tar.gz"
-        if not archive.exists():
-            subprocess.run(
-                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                 f"jupyter_server=={wanted}", "-d", str(CACHE)],
-                check=True,
-            )
-        staging = CACHE / f"extracting-{uuid.uuid4().hex}"
-        with tarfile.open(archive) as tar:
-            tar.extractall(staging, filter="data")
-        (staging / f"jupyter_server-{wanted}").rename(source)
-        staging.rmdir()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (source / "tests" / "services" / "contents" / "test_manager.py").exists():
+            archive = CACHE / f"jupyter_server-{wanted}.tar.gz"
+            if not archive.exists():
+                subprocess.run(
+                    [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+                     f"jupyter_server=={wanted}", "-d", str(CACHE)],
+                    check=True,
+                )
+            staging = CACHE / f"extracting-{uuid.uuid4().hex}"
+            with tarfile.open(archive) as tar:
+                tar.extractall(staging, filter="data")
+            (staging / f"jupyter_server-{wanted}").rename(source)
+            staging.rmdir()
+        conftest = source / "tests" / "services" / "contents" / "conftest.py"
+        if not conftest.exists() or conftest.read_bytes() != OUR_CONFTEST.read_bytes():
+            conftest.write_bytes(OUR_CONFTEST.read_bytes())
     return source
 
 
 BACKENDS = ("s3", "gcs")
+FLAVORS = ("sync", "async")
 
 
-def backend_config(request, name: str):
+def backend_config(request, name: str, flavor: str):
     """Manager classes and traits for a subprocess, and a raw view of its prefix."""
     prefix = f"upstream-{uuid.uuid4().hex}"
     if name == "s3":
@@ -77,56 +86,44 @@ def backend_config(request, name: str):
         raw = RawGcs(settings, prefix)
         classes = {"sync": "s3contents_rs.GCSContentsManager", "async": "s3contents_rs.AsyncGCSContentsManager"}
         traits = {"bucket": settings.bucket, "endpoint_url": settings.endpoint_url, "token": "anon"}
-    return {"classes": classes, "traits": traits, "prefix": prefix}, raw
+    return {"classes": classes, "flavors": [flavor], "traits": traits, "prefix": prefix}, raw
 
 
-@pytest.fixture(scope="module")
-def upstream_runs(request, tmp_path_factory):
-    """Both backends' runs, started together: each mostly waits on its store server
-    (moto_server is the bottleneck of the S3 run), so together they take little more
-    than the longer one. Only the backends of the selected tests are run."""
-    selected = {item.callspec.params["backend"] for item in request.session.items
-                if item.originalname == "test_jupyter_server_contents_suite"}
+@pytest.fixture
+def upstream_run(request, tmp_path, backend, flavor):
+    """One run of the upstream suite (one backend, one manager flavour) in a subprocess:
+    one test each, so parallel test workers (pytest -n) can take them apart."""
     source = jupyter_server_tests()
-    (source / "tests" / "services" / "contents" / "conftest.py").write_bytes(OUR_CONFTEST.read_bytes())
-    runs, raws = {}, []
+    config, raw = backend_config(request, backend, flavor)
+    (tmp_path / "home").mkdir()
+    env = {
+        **os.environ,
+        "S3CONTENTS_UPSTREAM": json.dumps(config),
+        "HOME": str(tmp_path / "home"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    argv = [
+        sys.executable, "-m", "pytest", *(f"tests/services/contents/{f}" for f in TEST_FILES),
+        "-p", "no:cacheprovider", "-p", "no:asyncio", "-p", "no:xdist", "--color=no", "-q", "-rfEs",
+        "--durations=5", "--basetemp", str(tmp_path / "basetemp"),
+        *shlex.split(os.environ.get("S3CONTENTS_UPSTREAM_ARGS", "")),
+    ]
+    log = open(tmp_path / "output.txt", "w+")  # noqa: SIM115
+    proc = subprocess.Popen(argv, cwd=source, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
-        for name in BACKENDS:
-            if name not in selected:
-                continue
-            config, raw = backend_config(request, name)
-            raws.append(raw)
-            work = tmp_path_factory.mktemp(f"upstream-{name}")
-            (work / "home").mkdir()
-            env = {
-                **os.environ,
-                "S3CONTENTS_UPSTREAM": json.dumps(config),
-                "HOME": str(work / "home"),
-                "PYTHONDONTWRITEBYTECODE": "1",
-            }
-            argv = [
-                sys.executable, "-m", "pytest", *(f"tests/services/contents/{f}" for f in TEST_FILES),
-                "-p", "no:cacheprovider", "-p", "no:asyncio", "--color=no", "-q", "-rfEs", "--durations=5",
-                "--basetemp", str(work / "basetemp"),
-                *shlex.split(os.environ.get("S3CONTENTS_UPSTREAM_ARGS", "")),
-            ]
-            log = open(work / "output.txt", "w+")  # noqa: SIM115
-            proc = subprocess.Popen(argv, cwd=source, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-            runs[name] = (proc, log, config, source)
-        yield runs
+        yield proc, log, config, source
     finally:
-        for proc, log, _, _ in runs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            log.close()
-        for raw in raws:
-            raw.delete_all()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+        raw.delete_all()
 
 
+@pytest.mark.parametrize("flavor", FLAVORS)
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_jupyter_server_contents_suite(upstream_runs, backend):
-    proc, log, config, source = upstream_runs[backend]
+def test_jupyter_server_contents_suite(upstream_run, backend, flavor):
+    proc, log, config, source = upstream_run
     try:
         returncode = proc.wait(timeout=1400)
     except subprocess.TimeoutExpired:
@@ -135,8 +132,7 @@ def test_jupyter_server_contents_suite(upstream_runs, backend):
     log.seek(0)
     output = log.read()
     summary = output.strip().splitlines()[-1] if output.strip() else ""
-    print(f"jupyter_server {source.name} contents tests on {config['classes']['async']} and "
-          f"{config['classes']['sync']}: {summary}")
+    print(f"jupyter_server {source.name} contents tests on {config['classes'][flavor]}: {summary}")
     assert returncode == 0, output[-30000:]
     # Nothing silently skipped: the only skips are upstream's other-platform ones.
     skipped = re.findall(r"^SKIPPED .*$", output, re.MULTILINE)
