@@ -458,10 +458,12 @@ impl<'py> Writer<'_, 'py> {
                 s.py().detach(|| escape_into(out, &text));
             }
             Ok(text) => escape_into(&mut self.out, &text),
-            // Lone surrogates have no UTF-8 form: json's ASCII escaping writes them.
+            // Lone surrogates have no UTF-8 form: json's own escaping, then UTF-8 with each
+            // surrogate as its `\udXXX` escape (everything else stays as is, as above).
             Err(_) => {
-                let escaped = s.py().import("json.encoder")?.getattr("encode_basestring_ascii")?.call1((s,))?;
-                self.out.extend_from_slice(escaped.extract::<PyBackedStr>()?.as_bytes());
+                let escaped = s.py().import("json.encoder")?.getattr("encode_basestring")?.call1((s,))?;
+                let encoded = escaped.call_method1("encode", ("utf-8", "backslashreplace"))?;
+                self.out.extend_from_slice(encoded.cast_into::<PyBytes>()?.as_bytes());
             }
         }
         Ok(())
