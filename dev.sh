@@ -4,6 +4,7 @@
 #   ./dev.sh test   set up, run every test (cargo + pytest against a local S3 server)
 #   ./dev.sh bench  set up, run the benchmarks
 #   ./dev.sh setup  only set up (.venv with the package built in release mode)
+#   ./dev.sh generate  regenerate the sync manager (contents.py) from the async one
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=${VENV:-.venv}
@@ -90,6 +91,10 @@ case "${1:-}" in
         cargo test --workspace --quiet
         "$VENV/bin/python" -m pytest "$@"
         ;;
+    generate)
+        [ -x "$VENV/bin/python" ] || setup
+        exec "$VENV/bin/python" tools/generate_sync.py
+        ;;
     bench)
         setup
         setup_reference
@@ -98,7 +103,7 @@ case "${1:-}" in
         exec "$VENV/bin/python" benches/run.py "$@"
         ;;
     *)
-        echo "usage: $0 {lab|test|bench|setup} [args...]"
+        echo "usage: $0 {lab|test|bench|setup|generate} [args...]"
         exit 2
         ;;
 esac

@@ -7,10 +7,9 @@ Drop-in for the ``s3contents`` package::
 """
 
 from ._core import ContentsStore, __version__
-from .async_contents import AsyncObjectStoreContentsManager
+from .async_contents import AsyncObjectStoreCheckpoints, AsyncObjectStoreContentsManager
 from .azure import AsyncAzureCheckpoints, AsyncAzureContentsManager, AzureCheckpoints, AzureContentsManager
-from .checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
-from .contents import ObjectStoreContentsManager
+from .contents import ObjectStoreCheckpoints, ObjectStoreContentsManager
 from .gcs import AsyncGCSCheckpoints, AsyncGCSContentsManager, GCSCheckpoints, GCSContentsManager
 from .s3 import (
     AsyncS3Checkpoints,

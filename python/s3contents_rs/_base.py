@@ -34,13 +34,6 @@ from .fs import ContentsFS
 from ._logging import route_core_logs
 
 
-# Notebooks (bytes) and listings (entries) from this size on are turned into models in a
-# worker thread by the async manager (see StoreContentsMixin._off_loop). nbformat needs
-# about 50 ms per MB here: 64 KB is a few milliseconds.
-_OFF_LOOP_BYTES = 64 * 1024
-_OFF_LOOP_ENTRIES = 500
-
-
 class _YieldingDecoder(json.JSONDecoder):
     """For nbformat's `json.loads(text, cls=...)` in a worker thread: the core's parser,
     which releases the GIL while it works (`json.loads` holds it for 0.3 s per 50 MB,
@@ -497,60 +490,6 @@ class StoreContentsMixin(HasTraits):
         model["format"] = "json"
         self.validate_notebook_model(model, validation_error)  # type: ignore[attr-defined]
 
-    # -- keeping the event loop free (async manager) ----------------------------------
-
-    def _off_loop(self, size: int) -> Any:
-        """The notary to hand to work done in a worker thread, or None to stay on the loop.
-
-        nbformat's parsing, validation and signing of a large notebook take seconds of
-        pure Python; on the event loop they stall every other request of the server. In a
-        worker thread the loop still runs between the GIL's switches (5 ms). The notary's
-        signature store is an sqlite connection tied to the thread that opened it, so it
-        is opened here, on the loop thread, and only used there (`_look_up_trust`,
-        `_store_signature`). Managers that override the trust hooks keep running them
-        on the loop, as jupyter_server does."""
-        from jupyter_server.services.contents.manager import ContentsManager
-
-        cls = type(self)
-        if size < _OFF_LOOP_BYTES:
-            return None
-        if cls.mark_trusted_cells is not ContentsManager.mark_trusted_cells:  # type: ignore[attr-defined]
-            return None
-        if cls.check_and_sign is not ContentsManager.check_and_sign:  # type: ignore[attr-defined]
-            return None
-        notary = self.notary  # type: ignore[attr-defined]
-        notary.secret, notary.digestmod  # noqa: B018 (computed here, not in the thread)
-        return notary
-
-    def _look_up_trust(self, model: dict[str, Any], notary: Any) -> Optional[bool]:
-        """On the loop thread: the first half of what `mark_trusted_cells` does, with the
-        signature that `_fill_notebook` computed in the worker thread. Returns whether
-        the notebook is trusted (None for a model without a notebook); the caller marks
-        the cells (`notary.mark_cells`), which needs no sqlite and can run off the loop."""
-        if _SIGNATURE not in model:
-            return None
-        signature = model.pop(_SIGNATURE)
-        trusted = signature is not None and notary.store.check_signature(signature, notary.algorithm)
-        if not trusted:
-            self.log.warning("Notebook %s is not trusted", model["path"])  # type: ignore[attr-defined]
-        return bool(trusted)
-
-    def _serialize_notebook_off_loop(
-        self, model: dict[str, Any], path: str, notary: Any
-    ) -> tuple[bytes, dict[str, Any], Optional[str], bool]:
-        """In a worker thread: `_serialize` of a notebook, with `check_and_sign` split as
-        `_look_up_trust` splits the trust check; returns the bytes, the validation error,
-        and the signature to store (`_store_signature`) and whether all cells were trusted."""
-
-        def check_cells_and_compute_signature(nb: Any) -> tuple[Optional[str], bool]:
-            trusted = notary.check_cells(nb)
-            return (notary.compute_signature(nb) if trusted and nb.nbformat >= 3 else None), trusted
-
-        data, validation_error, (signature, trusted) = self._notebook_bytes(
-            model, path, check_cells_and_compute_signature
-        )
-        return data, validation_error, signature, trusted
-
     def _notebook_bytes(
         self, model: dict[str, Any], path: str, sign: Callable[[Any], Any]
     ) -> tuple[bytes, dict[str, Any], Any]:
@@ -585,28 +524,6 @@ class StoreContentsMixin(HasTraits):
         if not text.endswith("\n"):
             text += "\n"
         return _utf8(text, path), validation_error, signed
-
-    def _store_signature(self, notary: Any, signature: Optional[str], trusted: bool, path: str) -> None:
-        """On the loop thread: the rest of `check_and_sign` (same warning, same recovery
-        from a broken signature store)."""
-        if not trusted:
-            self.log.warning("Notebook %s is not trusted", path)  # type: ignore[attr-defined]
-            return
-        if signature is None:
-            return
-        try:
-            notary.store.store_signature(signature, notary.algorithm)
-        except Exception:
-            self.log.warning(  # type: ignore[attr-defined]
-                "Signature store for notebook %s is corrupted or unavailable; recreating the store.",
-                path,
-                exc_info=True,
-            )
-            try:
-                notary.store = notary.store_factory()
-                notary.store.store_signature(signature, notary.algorithm)
-            except Exception as e:
-                raise self._unexpected_save_error(path, e) from e
 
     def _unexpected_save_error(self, path: str, error: Exception) -> HTTPError:
         """FileContentsManager's answer to an error that is not the user's: logged, 500."""
@@ -778,7 +695,8 @@ class StoreContentsMixin(HasTraits):
     def _store_checkpoints(self) -> bool:
         """True when checkpoints are ours, unmodified: a save may then make a notebook's
         first checkpoint straight in the store, without the HEAD for its timestamp."""
-        from .checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
+        from .async_contents import AsyncObjectStoreCheckpoints
+        from .contents import ObjectStoreCheckpoints
 
         checkpoints = self.checkpoints  # type: ignore[attr-defined]
         return any(

@@ -5,6 +5,8 @@ from datetime import datetime
 from typing import Any, Literal, Optional, Union
 
 __version__: str
+# Python exception class name (s3contents_rs.exceptions) -> HTTP status: the one table.
+ERROR_STATUS: dict[str, int]
 
 class Entry:
     """A file or directory as the store describes it."""

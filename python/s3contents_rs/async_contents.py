@@ -1,19 +1,22 @@
-"""The asynchronous manager: every storage call is awaited on the Rust runtime, so the
-Jupyter server's event loop never waits on the network."""
+"""The asynchronous manager and its checkpoints: every storage call is awaited on the Rust
+runtime, so the Jupyter server's event loop never waits on the network.
+
+The synchronous twin, contents.py, is generated from this file (``./dev.sh generate``).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 
 from typing import Optional
 
+from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
 from jupyter_server.services.contents.manager import AsyncContentsManager, copy_pat
 from tornado.web import HTTPError
 from traitlets import default
 
-from ._base import _OFF_LOOP_BYTES, _OFF_LOOP_ENTRIES, StoreContentsMixin
-from .checkpoints import AsyncObjectStoreCheckpoints
+from ._base_async import AsyncStoreContentsMixin
+from .checkpoints import StoreCheckpointsMixin, checkpoint_model
 from .exceptions import AlreadyExistsError, NotFoundError, http_errors
 
 # How many free names a create tries before giving up with 409 (each loss means another
@@ -21,7 +24,31 @@ from .exceptions import AlreadyExistsError, NotFoundError, http_errors
 _CREATE_ATTEMPTS = 16
 
 
-class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
+class AsyncObjectStoreCheckpoints(StoreCheckpointsMixin, AsyncCheckpoints):
+    """Checkpoints in the bucket, next to their file (see checkpoints.py)."""
+
+    async def create_checkpoint(self, contents_mgr, path):
+        with http_errors():
+            return checkpoint_model(await self._store.create_checkpoint_async(path.strip("/"), self._keep))
+
+    async def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
+        with http_errors():
+            await self._store.restore_checkpoint_async(path.strip("/"), checkpoint_id)
+
+    async def rename_checkpoint(self, checkpoint_id, old_path, new_path):
+        with http_errors():
+            await self._store.rename_checkpoint_async(checkpoint_id, old_path.strip("/"), new_path.strip("/"))
+
+    async def delete_checkpoint(self, checkpoint_id, path):
+        with http_errors():
+            await self._store.delete_checkpoint_async(path.strip("/"), checkpoint_id)
+
+    async def list_checkpoints(self, path):
+        with http_errors():
+            return [checkpoint_model(c) for c in await self._store.list_checkpoints_async(path.strip("/"))]
+
+
+class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsManager):
     """Jupyter contents in an object store (asyncio flavour)."""
 
     # The checkpoints class used unless `checkpoints_class` is configured: each named
@@ -44,38 +71,6 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
         model = await self._build_model_async(fetched, type, format, bool(content), require_hash)
         self.emit(data={"action": "get", "path": path})
         return model
-
-    async def _build_model_async(self, fetched, type, format, content, require_hash):
-        """`_build_model`, in a worker thread when it is heavy (a large notebook to parse,
-        validate and check, a large listing), so the event loop keeps serving."""
-        _, data, _, children = fetched
-        if children is not None and len(children) >= _OFF_LOOP_ENTRIES:
-            return await asyncio.to_thread(self._build_model, fetched, type, format, content, require_hash)
-        notary = self._off_loop(len(data)) if data is not None else None
-        if notary is None:
-            return self._build_model(fetched, type, format, content, require_hash)
-        model = await asyncio.to_thread(self._build_model, fetched, type, format, content, require_hash, notary)
-        trusted = self._look_up_trust(model, notary)
-        if trusted is not None:  # marking tens of thousands of cells: pure Python, off the loop too
-            await asyncio.to_thread(notary.mark_cells, model["content"], trusted)
-        return model
-
-    async def _serialize_async(self, model, path):
-        """`_serialize`, with a notebook's signing, validation and JSON in a worker thread,
-        and a large file's base64 decoded there too."""
-        if model["type"] != "notebook":
-            content = model.get("content")
-            if isinstance(content, str) and len(content) >= _OFF_LOOP_BYTES:
-                return await asyncio.to_thread(self._serialize, model, path)
-            return self._serialize(model, path)
-        notary = self._off_loop(_OFF_LOOP_BYTES)
-        if notary is None:
-            return self._serialize(model, path)
-        data, validation_error, signature, trusted = await asyncio.to_thread(
-            self._serialize_notebook_off_loop, model, path, notary
-        )
-        self._store_signature(notary, signature, trusted, path)
-        return data, validation_error
 
     async def dir_exists(self, path):
         with http_errors():
@@ -123,26 +118,13 @@ class AsyncObjectStoreContentsManager(StoreContentsMixin, AsyncContentsManager):
                         raise
         return await self._after_save_async(self._saved_model(entry, model, validation_error), path)
 
-    async def _after_save_async(self, saved, path):
-        """`_after_save`, with the post-save hooks in a worker thread: they often read or
-        write the store (through `fs`, whose calls block until the store answers), and the
-        event loop must keep serving meanwhile."""
-        if self.post_save_hook is not None or self._post_save_hooks:
-            await asyncio.to_thread(self.run_post_save_hooks, model=saved, os_path=path)
-        self.emit(data={"action": "save", "path": path})
-        return saved
-
     async def _save_chunk(self, model, path):
         """One chunk of a large upload, streamed into a multipart upload in the store."""
         if model["chunk"] == 1:
             self.run_pre_save_hooks(model=model, path=path)
         # A refused chunk leaves the upload in progress as it was (LargeFileManager):
         # the client may send that chunk again.
-        content = model.get("content")
-        if isinstance(content, str) and len(content) >= _OFF_LOOP_BYTES:
-            data = await asyncio.to_thread(self._chunk_data, model, path)
-        else:
-            data = self._chunk_data(model, path)
+        data = await self._chunk_data_async(model, path)
         with http_errors():
             entry, received = await self._store.write_chunk_async(path, model["chunk"], data)
         if entry is None:

@@ -1,24 +1,24 @@
 """Checkpoints kept in the bucket at ``<dir>/.ipynb_checkpoints/<name>-<id><ext>``.
 
 Create and restore are server-side copies; nothing passes through the Jupyter server.
-They read the store and ``max_checkpoints`` from their parent contents manager.
+They read the store and ``max_checkpoints`` from their parent contents manager. The
+classes live next to their managers (``AsyncObjectStoreCheckpoints`` in async_contents.py,
+``ObjectStoreCheckpoints`` generated from it in contents.py); this module holds what they
+share and still offers both names.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from jupyter_server.services.contents.checkpoints import AsyncCheckpoints, Checkpoints
-
 from ._core import Checkpoint, ContentsStore
-from .exceptions import http_errors
 
 
-def _model(checkpoint: Checkpoint) -> dict[str, Any]:
+def checkpoint_model(checkpoint: Checkpoint) -> dict[str, Any]:
     return {"id": checkpoint.id, "last_modified": checkpoint.last_modified}
 
 
-class _StoreCheckpointsMixin:
+class StoreCheckpointsMixin:
     parent: Any
 
     @property
@@ -30,47 +30,14 @@ class _StoreCheckpointsMixin:
         return int(getattr(self.parent, "max_checkpoints", 1))
 
 
-class ObjectStoreCheckpoints(_StoreCheckpointsMixin, Checkpoints):
-    def create_checkpoint(self, contents_mgr, path):
-        with http_errors():
-            return _model(self._store.create_checkpoint(path.strip("/"), self._keep))
+def __getattr__(name: str) -> Any:
+    # Imported on first use: the manager modules import this one.
+    if name == "AsyncObjectStoreCheckpoints":
+        from .async_contents import AsyncObjectStoreCheckpoints
 
-    def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
-        with http_errors():
-            self._store.restore_checkpoint(path.strip("/"), checkpoint_id)
+        return AsyncObjectStoreCheckpoints
+    if name == "ObjectStoreCheckpoints":
+        from .contents import ObjectStoreCheckpoints
 
-    def rename_checkpoint(self, checkpoint_id, old_path, new_path):
-        with http_errors():
-            self._store.rename_checkpoint(checkpoint_id, old_path.strip("/"), new_path.strip("/"))
-
-    def delete_checkpoint(self, checkpoint_id, path):
-        with http_errors():
-            self._store.delete_checkpoint(path.strip("/"), checkpoint_id)
-
-    def list_checkpoints(self, path):
-        with http_errors():
-            return [_model(c) for c in self._store.list_checkpoints(path.strip("/"))]
-
-
-class AsyncObjectStoreCheckpoints(_StoreCheckpointsMixin, AsyncCheckpoints):
-    async def create_checkpoint(self, contents_mgr, path):
-        with http_errors():
-            return _model(await self._store.create_checkpoint_async(path.strip("/"), self._keep))
-
-    async def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
-        with http_errors():
-            await self._store.restore_checkpoint_async(path.strip("/"), checkpoint_id)
-
-    async def rename_checkpoint(self, checkpoint_id, old_path, new_path):
-        with http_errors():
-            await self._store.rename_checkpoint_async(
-                checkpoint_id, old_path.strip("/"), new_path.strip("/")
-            )
-
-    async def delete_checkpoint(self, checkpoint_id, path):
-        with http_errors():
-            await self._store.delete_checkpoint_async(path.strip("/"), checkpoint_id)
-
-    async def list_checkpoints(self, path):
-        with http_errors():
-            return [_model(c) for c in await self._store.list_checkpoints_async(path.strip("/"))]
+        return ObjectStoreCheckpoints
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,9 @@
-"""The synchronous manager: each call blocks its thread with the GIL released.
+"""The synchronous manager and its checkpoints: each call blocks its thread with the GIL
+released. Use it where a plain ``ContentsManager`` is required (``HybridContentsManager``);
+in a normal server prefer :class:`~s3contents_rs.AsyncObjectStoreContentsManager`.
 
-Use it where a plain ``ContentsManager`` is required (``HybridContentsManager``);
-in a normal server prefer :class:`~s3contents_rs.async_contents.AsyncObjectStoreContentsManager`.
+Generated from async_contents.py by tools/generate_sync.py (``./dev.sh generate``): edit
+that file, not this one.
 """
 
 from __future__ import annotations
@@ -10,17 +12,42 @@ import contextlib
 
 from typing import Optional
 
+from jupyter_server.services.contents.checkpoints import Checkpoints
 from jupyter_server.services.contents.manager import ContentsManager, copy_pat
 from tornado.web import HTTPError
 from traitlets import default
 
 from ._base import StoreContentsMixin
-from .checkpoints import ObjectStoreCheckpoints
+from .checkpoints import StoreCheckpointsMixin, checkpoint_model
 from .exceptions import AlreadyExistsError, NotFoundError, http_errors
 
 # How many free names a create tries before giving up with 409 (each loss means another
 # server created that very name in the same instant; N racing creators lose at most N-1).
 _CREATE_ATTEMPTS = 16
+
+
+class ObjectStoreCheckpoints(StoreCheckpointsMixin, Checkpoints):
+    """Checkpoints in the bucket, next to their file (see checkpoints.py)."""
+
+    def create_checkpoint(self, contents_mgr, path):
+        with http_errors():
+            return checkpoint_model(self._store.create_checkpoint(path.strip("/"), self._keep))
+
+    def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
+        with http_errors():
+            self._store.restore_checkpoint(path.strip("/"), checkpoint_id)
+
+    def rename_checkpoint(self, checkpoint_id, old_path, new_path):
+        with http_errors():
+            self._store.rename_checkpoint(checkpoint_id, old_path.strip("/"), new_path.strip("/"))
+
+    def delete_checkpoint(self, checkpoint_id, path):
+        with http_errors():
+            self._store.delete_checkpoint(path.strip("/"), checkpoint_id)
+
+    def list_checkpoints(self, path):
+        with http_errors():
+            return [checkpoint_model(c) for c in self._store.list_checkpoints(path.strip("/"))]
 
 
 class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
@@ -184,7 +211,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
             name = self.increment_filename(filename, path, insert=insert)
             new_path = f"{path}/{name}".strip("/")
             try:
-                return self.save(self._new_model(dict(model), new_path), new_path, _create_only=True, _listed=True)
+                return self.save(
+                    self._new_model(dict(model), new_path), new_path, _create_only=True, _listed=True
+                )
             except HTTPError as e:
                 if e.status_code != 409 or attempt == _CREATE_ATTEMPTS - 1:
                     raise
@@ -232,7 +261,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         self.emit(data={"action": "copy", "path": target, "source_path": path})
         return model
 
-    def _copy_target(self, path: str, from_dir: str, from_name: str, to_path: Optional[str]) -> tuple[str, bool]:
+    def _copy_target(
+        self, path: str, from_dir: str, from_name: str, to_path: Optional[str]
+    ) -> tuple[str, bool]:
         to_dir = from_dir if to_path is None else to_path.strip("/")
         try:
             name = self.increment_filename(copy_pat.sub(".", from_name), to_dir, insert="-Copy")

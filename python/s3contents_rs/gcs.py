@@ -13,9 +13,8 @@ from typing import Any, Callable, Optional
 
 from traitlets import HasTraits, TraitError, Unicode, validate
 
-from .async_contents import AsyncObjectStoreContentsManager
-from .checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
-from .contents import ObjectStoreContentsManager
+from .async_contents import AsyncObjectStoreCheckpoints, AsyncObjectStoreContentsManager
+from .contents import ObjectStoreCheckpoints, ObjectStoreContentsManager
 
 # gcsfs token values that mean "find credentials yourself" (ADC file, then metadata server).
 _DEFAULT_CHAIN_TOKENS = ("", "google_default", "cloud")

@@ -15,9 +15,8 @@ from urllib.parse import urlparse
 from traitlets import Any as AnyTrait
 from traitlets import Bool, Enum, HasTraits, TraitError, Unicode, default, validate
 
-from .async_contents import AsyncObjectStoreContentsManager
-from .checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
-from .contents import ObjectStoreContentsManager
+from .async_contents import AsyncObjectStoreCheckpoints, AsyncObjectStoreContentsManager
+from .contents import ObjectStoreCheckpoints, ObjectStoreContentsManager
 from .exceptions import PermissionDeniedError
 
 # AWS default endpoint as s3contents spells it; it means "no custom endpoint".

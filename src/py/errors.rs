@@ -1,22 +1,46 @@
 //! The single mapping from the core's `Error` to the Python exceptions of
 //! `s3contents_rs.exceptions` (each carrying its HTTP status).
 
-use pyo3::PyErr;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
-use s3contents_core::error::Error;
+use s3contents_core::error::{Error, ErrorKind};
 
-pyo3::import_exception!(s3contents_rs.exceptions, InvalidPathError);
-pyo3::import_exception!(s3contents_rs.exceptions, BadRequestError);
-pyo3::import_exception!(s3contents_rs.exceptions, NotFoundError);
-pyo3::import_exception!(s3contents_rs.exceptions, AlreadyExistsError);
-pyo3::import_exception!(s3contents_rs.exceptions, ConflictError);
-pyo3::import_exception!(s3contents_rs.exceptions, PermissionDeniedError);
-pyo3::import_exception!(s3contents_rs.exceptions, RangeNotSatisfiableError);
-pyo3::import_exception!(s3contents_rs.exceptions, ConfigError);
-pyo3::import_exception!(s3contents_rs.exceptions, StorageError);
-pyo3::import_exception!(s3contents_rs.exceptions, InternalError);
-pyo3::import_exception!(s3contents_rs.exceptions, StoreUnavailableError);
-pyo3::import_exception!(s3contents_rs.exceptions, TooLargeError);
+/// The one table from error kind to Python class (in `s3contents_rs.exceptions`); the
+/// classes take their HTTP status from `ErrorKind::status` through `ERROR_STATUS`.
+macro_rules! exception_classes {
+    ($($kind:ident => $class:ident),* $(,)?) => {
+        $(pyo3::import_exception!(s3contents_rs.exceptions, $class);)*
+
+        fn new_exception(kind: ErrorKind, message: String) -> PyErr {
+            match kind {
+                $(ErrorKind::$kind => $class::new_err(message),)*
+            }
+        }
+
+        /// `{class name: HTTP status}`, exported to Python as `_core.ERROR_STATUS`.
+        pub fn error_statuses(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+            let statuses = PyDict::new(py);
+            $(statuses.set_item(stringify!($class), ErrorKind::$kind.status())?;)*
+            Ok(statuses)
+        }
+    };
+}
+
+exception_classes! {
+    InvalidPath => InvalidPathError,
+    BadRequest => BadRequestError,
+    Config => ConfigError,
+    PermissionDenied => PermissionDeniedError,
+    NotFound => NotFoundError,
+    AlreadyExists => AlreadyExistsError,
+    Conflict => ConflictError,
+    RangeNotSatisfiable => RangeNotSatisfiableError,
+    TooLarge => TooLargeError,
+    Storage => StorageError,
+    Unavailable => StoreUnavailableError,
+    Internal => InternalError,
+}
 
 /// The message plus every distinct cause below it, for errors the user cannot fix alone.
 fn with_causes(error: &Error) -> String {
@@ -33,25 +57,8 @@ fn with_causes(error: &Error) -> String {
     message
 }
 
-/// The Python exception for a core error: the one place that maps error kinds to classes.
+/// The Python exception for a core error. An operation that failed midway (`Incomplete`)
+/// raises the class of what failed it; its message says what it left.
 pub fn to_py_err(error: Error) -> PyErr {
-    let message = with_causes(&error);
-    match error.cause() {
-        Error::Incomplete { .. } => InternalError::new_err(message),
-        Error::InvalidPath { .. } => InvalidPathError::new_err(message),
-        Error::BadRequest(_) => BadRequestError::new_err(message),
-        Error::NotFound { .. }
-        | Error::OutsideRoot { .. }
-        | Error::CheckpointNotFound { .. }
-        | Error::BucketNotFound { .. } => NotFoundError::new_err(message),
-        Error::AlreadyExists { .. } => AlreadyExistsError::new_err(message),
-        Error::Conflict(_) => ConflictError::new_err(message),
-        Error::PermissionDenied { .. } => PermissionDeniedError::new_err(message),
-        Error::RangeNotSatisfiable { .. } => RangeNotSatisfiableError::new_err(message),
-        Error::Config(_) => ConfigError::new_err(message),
-        Error::Store { .. } => StorageError::new_err(message),
-        Error::Internal(_) => InternalError::new_err(message),
-        Error::Unavailable { .. } => StoreUnavailableError::new_err(message),
-        Error::TooLarge { .. } => TooLargeError::new_err(message),
-    }
+    new_exception(error.kind(), with_causes(&error))
 }

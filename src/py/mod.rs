@@ -42,5 +42,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(json::dumps_yielding, m)?)?;
     m.add_class::<download::PyDownload>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("ERROR_STATUS", errors::error_statuses(m.py())?)?;
     Ok(())
 }

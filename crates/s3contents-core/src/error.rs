@@ -75,23 +75,82 @@ pub enum Error {
     Incomplete { state: String, source: Box<Error> },
 }
 
-impl Error {
+/// What kind of failure an [`Error`] is: the Python exception class and the HTTP status
+/// Jupyter answers with. `ErrorKind::status` is the one table of statuses (the bindings
+/// hand it to Python, whose exception classes take their `status_code` from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    InvalidPath,
+    BadRequest,
+    Config,
+    PermissionDenied,
+    NotFound,
+    AlreadyExists,
+    Conflict,
+    RangeNotSatisfiable,
+    TooLarge,
+    Storage,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::InvalidPath,
+        ErrorKind::BadRequest,
+        ErrorKind::Config,
+        ErrorKind::PermissionDenied,
+        ErrorKind::NotFound,
+        ErrorKind::AlreadyExists,
+        ErrorKind::Conflict,
+        ErrorKind::RangeNotSatisfiable,
+        ErrorKind::TooLarge,
+        ErrorKind::Storage,
+        ErrorKind::Unavailable,
+        ErrorKind::Internal,
+    ];
+
     /// The HTTP status Jupyter should answer with.
-    pub fn status_code(&self) -> u16 {
+    pub const fn status(self) -> u16 {
         match self {
-            Error::InvalidPath { .. } | Error::BadRequest(_) | Error::Config(_) => 400,
-            Error::PermissionDenied { .. } => 403,
+            ErrorKind::InvalidPath | ErrorKind::BadRequest | ErrorKind::Config => 400,
+            ErrorKind::PermissionDenied => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::AlreadyExists | ErrorKind::Conflict => 409,
+            ErrorKind::TooLarge => 413,
+            ErrorKind::RangeNotSatisfiable => 416,
+            ErrorKind::Storage | ErrorKind::Internal => 500,
+            ErrorKind::Unavailable => 503,
+        }
+    }
+}
+
+impl Error {
+    /// The kind of failure; an incomplete operation has the kind of what failed it.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidPath { .. } => ErrorKind::InvalidPath,
+            Error::BadRequest(_) => ErrorKind::BadRequest,
+            Error::Config(_) => ErrorKind::Config,
+            Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
             Error::NotFound { .. }
             | Error::OutsideRoot { .. }
             | Error::CheckpointNotFound { .. }
-            | Error::BucketNotFound { .. } => 404,
-            Error::AlreadyExists { .. } | Error::Conflict(_) => 409,
-            Error::RangeNotSatisfiable { .. } => 416,
-            Error::TooLarge { .. } => 413,
-            Error::Store { .. } | Error::Internal(_) => 500,
-            Error::Unavailable { .. } => 503,
-            Error::Incomplete { source, .. } => source.status_code(),
+            | Error::BucketNotFound { .. } => ErrorKind::NotFound,
+            Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
+            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::RangeNotSatisfiable { .. } => ErrorKind::RangeNotSatisfiable,
+            Error::TooLarge { .. } => ErrorKind::TooLarge,
+            Error::Store { .. } => ErrorKind::Storage,
+            Error::Unavailable { .. } => ErrorKind::Unavailable,
+            Error::Internal(_) => ErrorKind::Internal,
+            Error::Incomplete { source, .. } => source.kind(),
         }
+    }
+
+    /// The HTTP status Jupyter should answer with.
+    pub fn status_code(&self) -> u16 {
+        self.kind().status()
     }
 
     /// This error, saying what state the failed operation left.
