@@ -89,7 +89,9 @@ case "${1:-}" in
         setup_bench_s3_server  # for the benchmark's second-server test
         shift
         cargo test --workspace --quiet
-        "$VENV/bin/python" -m pytest "$@"
+        # Two workers (pytest-xdist): most tests wait on a store server, so two overlap
+        # well even on two cores. S3CONTENTS_TEST_WORKERS=0 runs them in this process.
+        "$VENV/bin/python" -m pytest -n "${S3CONTENTS_TEST_WORKERS:-2}" --dist worksteal "$@"
         ;;
     generate)
         [ -x "$VENV/bin/python" ] || setup
