@@ -25,7 +25,7 @@ from jupyter_server.services.contents import handlers as _contents_handlers
 from jupyter_server.services.contents.handlers import ContentsHandler
 from tornado.iostream import StreamClosedError
 
-from ._base import _OFF_LOOP_ENTRIES
+from ._base_async import _OFF_LOOP_ENTRIES
 from ._core import dumps_yielding
 from .async_contents import AsyncObjectStoreContentsManager
 
