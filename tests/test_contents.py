@@ -694,11 +694,11 @@ def test_large_notebook_is_parsed_by_the_yielding_parser(cm, raw, monkeypatch):
     event loop run (json.loads would hold the GIL throughout); a small one with json."""
     if not cm.is_async:
         pytest.skip("the blocking manager runs in its caller's thread")
-    import s3contents_rs._base as base
+    import s3contents_rs._notebooks as notebooks
 
     parsed: list[int] = []
-    real = base.loads_yielding
-    monkeypatch.setattr(base, "loads_yielding", lambda data, *args: parsed.append(len(data)) or real(data, *args))
+    real = notebooks.loads_yielding
+    monkeypatch.setattr(notebooks, "loads_yielding", lambda data, *args: parsed.append(len(data)) or real(data, *args))
     raw.put("big.ipynb", nb_bytes(big_nb()))
     raw.put("small.ipynb", nb_bytes(make_nb("1 + 1")))
     big, small = cm.get("big.ipynb"), cm.get("small.ipynb")

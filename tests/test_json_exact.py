@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from jupyter_client.jsonutil import json_default
-from s3contents_rs._base import _reads_yielding
+from s3contents_rs._notebooks import _reads_yielding
 from s3contents_rs._core import dumps_yielding, loads_yielding
 
 from exact import assert_loads_like_json, same

@@ -15,7 +15,7 @@ import time
 import nbformat
 import pytest
 from jupyter_client.jsonutil import json_default
-from s3contents_rs._base import _reads_yielding, _YieldingDecoder
+from s3contents_rs._notebooks import _reads_yielding, _YieldingDecoder
 from s3contents_rs._core import dumps_yielding, loads_yielding
 
 from exact import same

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Optional
 
-from ._base import _SIGNATURE, StoreContentsMixin
+from ._base import StoreContentsMixin
+from ._notebooks import _SIGNATURE
 
 # Notebooks (bytes) and listings (entries) from this size on are turned into models in a
 # worker thread. nbformat needs about 50 ms per MB here: 64 KB is a few milliseconds.
