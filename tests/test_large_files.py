@@ -13,6 +13,7 @@ import random
 import time
 
 import pytest
+from reliability_fixtures import Fault, _session_fault_proxy, fault_proxy, make_proxied_cm  # noqa: F401 (fixtures)
 from s3c_helpers import EventSink, b64, expect_http
 
 MiB = 1024 * 1024
@@ -231,6 +232,48 @@ def test_abort_uploads_cancels_everything_in_progress(cm, raw):
     assert raw.uploads() == ["x.bin", "y/z.bin"]
     assert cm.raw.store.abort_uploads() == 2
     assert raw.uploads() == [] and raw.keys() == set()
+
+
+def open_upload_ids(raw, s3_client, path: str) -> list[str]:
+    key = raw.key(path)
+    found = s3_client.list_multipart_uploads(Bucket=raw.bucket, Prefix=key).get("Uploads", [])
+    return sorted(u["UploadId"] for u in found if u["Key"] == key)
+
+
+@pytest.mark.parametrize("retried_by", ["client", "manager"])
+def test_a_lost_start_is_aborted_and_other_clients_uploads_are_kept(
+    make_proxied_cm, fault_proxy, raw, s3_client, retried_by
+):
+    """The answer to CreateMultipartUpload is lost: S3 opened an upload we never learnt
+    the id of. Whether the HTTP client retries the start itself or the upload fails and
+    is retried, that upload is aborted; the uploads another client had open on the same
+    key (and on a longer key of the same prefix) before are left alone."""
+    theirs = s3_client.create_multipart_upload(Bucket=raw.bucket, Key=raw.key("shared.bin"))["UploadId"]
+    neighbour = s3_client.create_multipart_upload(Bucket=raw.bucket, Key=raw.key("shared.bin.bak"))["UploadId"]
+    cm = make_proxied_cm(max_retries=2 if retried_by == "client" else 0)
+    fault_proxy.add(Fault("drop_response"), method="POST", target=r"\?uploads")
+    try:
+        upload(cm, "shared.bin", [b"first ", b"last"])
+    except Exception:  # noqa: BLE001 (the manager's own retry: the upload is started again)
+        assert retried_by == "manager"
+        upload(cm, "shared.bin", [b"first ", b"last"])
+    assert fault_proxy.faults_fired(), "the test meant to lose the answer to a start"
+    assert raw.read("shared.bin") == b"first last"
+    assert open_upload_ids(raw, s3_client, "shared.bin") == [theirs]
+    assert open_upload_ids(raw, s3_client, "shared.bin.bak") == [neighbour]
+    for key, upload_id in ((raw.key("shared.bin"), theirs), (raw.key("shared.bin.bak"), neighbour)):
+        s3_client.abort_multipart_upload(Bucket=raw.bucket, Key=key, UploadId=upload_id)
+
+
+def test_an_upload_succeeds_when_the_open_uploads_cannot_be_listed(make_proxied_cm, fault_proxy, raw):
+    """Without s3:ListBucketMultipartUploads the check for leftovers fails: the upload
+    itself is not affected (a warning is logged)."""
+    cm = make_proxied_cm()
+    fault_proxy.add(Fault.error("AccessDenied"), method="GET", target=r"[?&]uploads=", times=None)
+    upload(cm, "denied.bin", [b"still ", b"stored"])
+    assert fault_proxy.faults_fired(), "the test meant to refuse the listing of open uploads"
+    assert raw.read("denied.bin") == b"still stored"
+    assert raw.uploads() == []
 
 
 # =========================================================================== reading

@@ -670,6 +670,42 @@ def test_sse_kms_on_multipart_upload(s3_manager, signing_s3):
     assert head["SSEKMSKeyId"] == key_id
 
 
+def test_a_lost_upload_start_is_aborted_with_signed_requests(s3_manager, signing_s3):
+    """The listing and abort of open uploads (raw requests of our own) pass a server that
+    checks every signature, for a key that needs encoding in the listing's query."""
+    import base64
+
+    from fault_proxy import Fault, FaultProxy
+
+    proxy = FaultProxy(signing_s3.endpoint)
+    path = "dir/a&c=é+.bin"
+    key = f"{s3_manager.prefix}/{path}"
+    s3 = signing_s3.client("s3")
+    theirs = s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    try:
+        cm = s3_manager(access_key_id=signing_s3.key_id, secret_access_key=signing_s3.secret,
+                        endpoint_url=proxy.url, max_retries=0)
+        proxy.add(Fault("drop_response"), method="POST", target=r"\?uploads")
+
+        def upload():
+            for number, data in ((1, b"first "), (-1, b"last")):
+                model = {"type": "file", "format": "base64", "content": base64.b64encode(data).decode(),
+                         "chunk": number}
+                cm.save(model, path)
+
+        with pytest.raises(HTTPError) as info:
+            upload()
+        assert proxy.faults_fired(), (info.value, proxy.records)
+        upload()
+        assert [r for r in proxy.records if "uploads=" in str(r) and "GET" in str(r)], proxy.records
+    finally:
+        proxy.close()
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"first last"
+    found = s3.list_multipart_uploads(Bucket=BUCKET, Prefix=key).get("Uploads", [])
+    assert [u["UploadId"] for u in found] == [theirs]
+    s3.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=theirs)
+
+
 def test_credential_provider_return_forms():
     """What a provider may return, as the core receives it (key, secret, token, expiry)."""
     from s3contents_rs.s3 import _credential_tuple

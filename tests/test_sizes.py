@@ -124,6 +124,30 @@ def test_a_failed_multipart_copy_is_aborted_and_nothing_changes(make_proxied_cm,
     assert raw.uploads() == []
 
 
+def test_a_multipart_copy_whose_start_answer_was_lost_leaves_no_upload(make_proxied_cm, fault_proxy, raw, s3_client):
+    """S3 opens the copy's multipart upload but its answer is lost: the copy fails, the
+    upload it opened is aborted, another client's upload of the same key is kept, and the
+    retried copy completes."""
+    cm = make_proxied_cm(multipart_copy_threshold=MiB, multipart_copy_part_size=PART)
+    data = random_bytes(7 * MiB, seed=5)
+    put_with_metadata(raw, "src.bin", data)
+    theirs = s3_client.create_multipart_upload(Bucket=raw.bucket, Key=raw.key("dst.bin"))["UploadId"]
+    fault_proxy.add(Fault("drop_response"), method="POST", target=r"dst\.bin\?uploads")
+    with pytest.raises(Exception):
+        cm.copy("src.bin", "dst.bin")
+    assert fault_proxy.faults_fired(), "the test meant to lose the answer to the copy's start"
+
+    def open_ids():
+        found = s3_client.list_multipart_uploads(Bucket=raw.bucket, Prefix=raw.key("dst.bin")).get("Uploads", [])
+        return [u["UploadId"] for u in found]
+
+    assert open_ids() == [theirs]
+    cm.copy("src.bin", "dst.bin")
+    assert_same_object(raw, "dst.bin", data, parts=2)
+    assert open_ids() == [theirs]
+    s3_client.abort_multipart_upload(Bucket=raw.bucket, Key=raw.key("dst.bin"), UploadId=theirs)
+
+
 def test_copy_settings_are_checked(make_cm):
     from traitlets import TraitError
 

@@ -119,7 +119,8 @@ operations! {
                 .with_uploads(uploads)
                 .with_read_only(read_only)
                 .with_max_content_size(max_content_size)
-                .with_dir_key_deleter(built.dir_key_deleter);
+                .with_dir_key_deleter(built.dir_key_deleter)
+                .with_upload_janitor(built.upload_janitor);
             Ok(Self { contents: Arc::new(contents), url: url.to_string() })
         }
 

@@ -8,7 +8,8 @@
 //! versions), CompleteMultipartUpload. object_store has no ranged part copy, so these are
 //! signed requests of our own, built the way `console_dirs` builds its DELETE (SigV4,
 //! the store's credentials, endpoint and addressing style). A failed multipart copy is
-//! aborted, so no upload outlives it.
+//! aborted, so no upload outlives it; nor does one whose CreateMultipartUpload answer was
+//! lost (`open_uploads` finds and aborts it).
 //!
 //! With the default threshold (S3's own 5 GiB limit) the single copy is tried first and
 //! the multipart copy only follows S3's refusal: copies of ordinary files cost the one
@@ -20,23 +21,22 @@
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{stream, StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::client::HttpRequestBody;
 use object_store::path::Path;
 use object_store::{
     Attribute, Attributes, CopyMode, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
     ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
 };
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::utf8_percent_encode;
 
 use crate::error::{Error, Result as CoreResult};
-use crate::signed_s3::{SignedS3, KEY_PATH};
+use crate::open_uploads::{janitor_failed, UploadJanitor};
+use crate::signed_s3::{generic, xml_text, SignedS3, KEY_PATH, QUERY_VALUE};
 
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
@@ -50,11 +50,6 @@ pub const S3_MAX_PART_SIZE: u64 = 5 * GIB;
 pub const S3_MAX_PARTS: u64 = 10_000;
 /// Part copies in flight at once for one object.
 const PART_CONCURRENCY: usize = 8;
-/// Attempts of a part copy or an abort (both safe to repeat) that failed in a transient way.
-const ATTEMPTS: usize = 3;
-
-/// Query values: everything but unreserved characters is encoded (SigV4's canonical form).
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// When a copy becomes a multipart copy, and the size of its parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,18 +122,6 @@ fn is_too_large_for_copy(error: &object_store::Error) -> bool {
     false
 }
 
-fn generic(message: String) -> object_store::Error {
-    object_store::Error::Generic { store: "S3", source: message.into() }
-}
-
-/// The text of the first `<tag>` element of an XML answer.
-fn xml_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
-    let open = format!("<{tag}>");
-    let start = xml.find(&open)? + open.len();
-    let end = xml[start..].find(&format!("</{tag}>"))? + start;
-    Some(&xml[start..end])
-}
-
 /// Signed S3 requests object_store cannot make: the multipart copy's.
 #[derive(Debug)]
 pub struct S3PartCopier {
@@ -147,6 +130,7 @@ pub struct S3PartCopier {
     /// Server-side encryption the store applies to its writes (SSE-S3/KMS); SSE-C
     /// copies are not supported (see README).
     encryption: Vec<(&'static str, String)>,
+    janitor: Option<Arc<UploadJanitor>>,
 }
 
 impl S3PartCopier {
@@ -166,71 +150,17 @@ impl S3PartCopier {
         if let Some(enabled) = sse("aws_sse_bucket_key_enabled") {
             encryption.push(("x-amz-server-side-encryption-bucket-key-enabled", enabled));
         }
-        Self { s3, bucket: bucket.to_string(), encryption }
+        Self { s3, bucket: bucket.to_string(), encryption, janitor: None }
+    }
+
+    /// Aborts the upload of a multipart copy whose start failed after S3 opened it.
+    pub fn with_upload_janitor(mut self, janitor: Option<Arc<UploadJanitor>>) -> Self {
+        self.janitor = janitor;
+        self
     }
 
     fn url(&self, key: &Path, query: &str) -> String {
         self.s3.url(key, &format!("?{query}"))
-    }
-
-    /// One signed request; the body of a 2xx answer, else an error whose text carries the
-    /// status the way object_store's do (the error mapping reads it from there).
-    async fn send(
-        &self,
-        method: http::Method,
-        url: &str,
-        headers: &[(&str, String)],
-        body: Bytes,
-    ) -> Result<(http::StatusCode, Bytes)> {
-        let mut builder = http::Request::builder().method(method.clone()).uri(url);
-        for (name, value) in headers {
-            builder = builder.header(*name, value);
-        }
-        let request =
-            builder.body(HttpRequestBody::from(body)).map_err(|e| generic(format!("building {method} {url}: {e}")))?;
-        let start = Instant::now();
-        let response = self.s3.execute(request).await?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .bytes()
-            .await
-            .map_err(|e| object_store::Error::Generic { store: "S3", source: Box::new(e) })?;
-        log::debug!(target: crate::logged::TARGET, "{method} {url} -> {status} in {:.1} ms",
-            start.elapsed().as_secs_f64() * 1000.0);
-        let text = String::from_utf8_lossy(&body);
-        // UploadPartCopy and CompleteMultipartUpload may answer 200 with an error inside.
-        let failed = !status.is_success() || (method != http::Method::DELETE && text.contains("<Error>"));
-        if !failed {
-            return Ok((status, body));
-        }
-        let code = xml_text(&text, "Code").unwrap_or_default();
-        let message = format!("Server returned non-2xx status code: {status}: {method} {url}: {text}");
-        Err(match (status, code) {
-            (_, "NoSuchKey") | (http::StatusCode::NOT_FOUND, "") => {
-                object_store::Error::NotFound { path: url.to_string(), source: message.into() }
-            }
-            (http::StatusCode::PRECONDITION_FAILED, _) | (_, "PreconditionFailed") => {
-                object_store::Error::Precondition { path: url.to_string(), source: message.into() }
-            }
-            _ => generic(message),
-        })
-    }
-
-    /// `send`, repeated after a transient failure (5xx, no answer): for requests that
-    /// are safe to repeat.
-    async fn send_retried(&self, method: http::Method, url: &str, headers: &[(&str, String)]) -> Result<Bytes> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.send(method.clone(), url, headers, Bytes::new()).await {
-                Ok((_, body)) => return Ok(body),
-                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
     }
 
     /// Copy `source` (described by `meta` and `attributes`) to `to` in parts.
@@ -257,17 +187,35 @@ impl S3PartCopier {
         }
         let mut create_headers: Vec<(&str, String)> = headers.clone();
         create_headers.extend(owned.iter().map(|(k, v)| (k.as_str(), v.clone())));
-        let (_, answer) =
-            self.send(http::Method::POST, &self.url(to, "uploads="), &create_headers, Bytes::new()).await?;
-        let answer = String::from_utf8_lossy(&answer);
-        let upload_id = xml_text(&answer, "UploadId")
-            .ok_or_else(|| generic(format!("no UploadId in the answer to CreateMultipartUpload: {answer}")))?
-            .to_string();
+        // The uploads of `to` open before ours: a start whose answer is lost leaves one
+        // more, which is then ours to abort.
+        let before = match &self.janitor {
+            Some(janitor) => janitor.ids(to).await.map_err(|e| janitor_failed(to, &e)).ok(),
+            None => None,
+        };
+        let created = self.s3.send(http::Method::POST, &self.url(to, "uploads="), &create_headers, Bytes::new()).await;
+        let upload_id = created.and_then(|(_, answer)| {
+            let answer = String::from_utf8_lossy(&answer);
+            xml_text(&answer, "UploadId")
+                .map(str::to_string)
+                .ok_or_else(|| generic(format!("no UploadId in the answer to CreateMultipartUpload: {answer}")))
+        });
+        let upload_id = match upload_id {
+            Ok(id) => id,
+            Err(e) => {
+                if let (Some(janitor), Some(before)) = (&self.janitor, &before) {
+                    if let Err(e) = janitor.abort_new(to, before).await {
+                        janitor_failed(to, &e);
+                    }
+                }
+                return Err(e);
+            }
+        };
         let copied = self.copy_parts(source, to, &upload_id, ranges).await;
         if copied.is_err() {
             // Free the parts copied so far: no upload outlives a failed copy.
             let url = self.url(to, &format!("uploadId={}", utf8_percent_encode(&upload_id, QUERY_VALUE)));
-            if let Err(e) = self.send_retried(http::Method::DELETE, &url, &[]).await {
+            if let Err(e) = self.s3.send_retried(http::Method::DELETE, &url, &[]).await {
                 log::warn!(target: crate::logged::TARGET, "could not abort the multipart copy to {to}: {e}");
             }
         }
@@ -289,7 +237,7 @@ impl S3PartCopier {
                 }
                 let url = self.url(to, &format!("partNumber={number}&uploadId={upload}"));
                 async move {
-                    let answer = self.send_retried(http::Method::PUT, &url, &headers).await?;
+                    let answer = self.s3.send_retried(http::Method::PUT, &url, &headers).await?;
                     let answer = String::from_utf8_lossy(&answer);
                     let etag = xml_text(&answer, "ETag")
                         .ok_or_else(|| generic(format!("no ETag in the answer to UploadPartCopy: {answer}")))?;
@@ -308,20 +256,10 @@ impl S3PartCopier {
         }
         body.push_str("</CompleteMultipartUpload>");
         let url = self.url(to, &format!("uploadId={upload}"));
-        self.send(http::Method::POST, &url, &[("content-type", "application/xml".into())], Bytes::from(body))
+        self.s3
+            .send(http::Method::POST, &url, &[("content-type", "application/xml".into())], Bytes::from(body))
             .await
             .map(|_| ())
-    }
-}
-
-/// A failure worth one more attempt: the server failed (5xx, SlowDown) or never answered.
-fn is_transient(error: &object_store::Error) -> bool {
-    let text = error.to_string();
-    let status =
-        text.find("status code: ").and_then(|at| text.get(at + 13..at + 16)).and_then(|code| code.parse::<u16>().ok());
-    match status {
-        Some(code) => code >= 500 || text.contains("SlowDown"),
-        None => !matches!(error, object_store::Error::NotFound { .. } | object_store::Error::Precondition { .. }),
     }
 }
 
@@ -457,7 +395,9 @@ mod tests {
         let answer = "<InitiateMultipartUploadResult><Bucket>b</Bucket><UploadId>abc+/=</UploadId>";
         assert_eq!(xml_text(answer, "UploadId"), Some("abc+/="));
         assert_eq!(xml_text(answer, "ETag"), None);
-        assert!(is_transient(&generic("Server returned non-2xx status code: 503 Service Unavailable".into())));
-        assert!(!is_transient(&generic("Server returned non-2xx status code: 403 Forbidden".into())));
+        assert!(crate::signed_s3::is_transient(&generic(
+            "Server returned non-2xx status code: 503 Service Unavailable".into()
+        )));
+        assert!(!crate::signed_s3::is_transient(&generic("Server returned non-2xx status code: 403 Forbidden".into())));
     }
 }

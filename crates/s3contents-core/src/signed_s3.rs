@@ -1,8 +1,12 @@
 //! Raw S3 requests that object_store cannot express (the console's `dir/` keys, ranged
 //! part copies), sent to the store's own endpoint and signed the way object_store signs
 //! (SigV4, the same credentials, endpoint, addressing style and TLS/HTTP options).
+//! `send` and `send_retried` are the one way these requests are sent, logged and retried.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer};
 use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, HttpResponse, ReqwestConnector};
@@ -13,6 +17,35 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 /// The characters object_store leaves unencoded in S3 key paths.
 pub(crate) const KEY_PATH: &AsciiSet =
     &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
+
+/// Query values: everything but unreserved characters is encoded (SigV4's canonical form).
+pub(crate) const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Attempts of a request that is safe to repeat and failed in a transient way.
+const ATTEMPTS: usize = 3;
+
+pub(crate) fn generic(message: String) -> object_store::Error {
+    object_store::Error::Generic { store: "S3", source: message.into() }
+}
+
+/// The text of the first `<tag>` element of an XML answer.
+pub(crate) fn xml_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(&xml[start..end])
+}
+
+/// A failure worth one more attempt: the server failed (5xx, SlowDown) or never answered.
+pub(crate) fn is_transient(error: &object_store::Error) -> bool {
+    let text = error.to_string();
+    let status =
+        text.find("status code: ").and_then(|at| text.get(at + 13..at + 16)).and_then(|code| code.parse::<u16>().ok());
+    match status {
+        Some(code) => code >= 500 || text.contains("SlowDown"),
+        None => !matches!(error, object_store::Error::NotFound { .. } | object_store::Error::Precondition { .. }),
+    }
+}
 
 /// The bucket's endpoint and a client to send signed requests to it.
 #[derive(Debug, Clone)]
@@ -56,6 +89,11 @@ impl SignedS3 {
         format!("{}/{}{suffix}", self.bucket_endpoint, utf8_percent_encode(key.as_ref(), KEY_PATH))
     }
 
+    /// The URL of the bucket itself with `query` (e.g. "uploads=").
+    pub fn bucket_url(&self, query: &str) -> String {
+        format!("{}/?{query}", self.bucket_endpoint)
+    }
+
     /// Sign `request` (unless the store sends unsigned requests) and send it.
     pub async fn execute(&self, mut request: http::Request<HttpRequestBody>) -> object_store::Result<HttpResponse> {
         if self.sign {
@@ -66,5 +104,70 @@ impl SignedS3 {
             .execute(request)
             .await
             .map_err(|e| object_store::Error::Generic { store: "S3", source: Box::new(e) })
+    }
+
+    /// One signed request; the body of a 2xx answer, else an error whose text carries the
+    /// status the way object_store's do (the error mapping reads it from there).
+    pub async fn send(
+        &self,
+        method: http::Method,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> object_store::Result<(http::StatusCode, Bytes)> {
+        let mut builder = http::Request::builder().method(method.clone()).uri(url);
+        for (name, value) in headers {
+            builder = builder.header(*name, value);
+        }
+        let request =
+            builder.body(HttpRequestBody::from(body)).map_err(|e| generic(format!("building {method} {url}: {e}")))?;
+        let start = Instant::now();
+        let response = self.execute(request).await?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .bytes()
+            .await
+            .map_err(|e| object_store::Error::Generic { store: "S3", source: Box::new(e) })?;
+        log::debug!(target: crate::logged::TARGET, "{method} {url} -> {status} in {:.1} ms",
+            start.elapsed().as_secs_f64() * 1000.0);
+        let text = String::from_utf8_lossy(&body);
+        // UploadPartCopy and CompleteMultipartUpload may answer 200 with an error inside.
+        let failed = !status.is_success() || (method != http::Method::DELETE && text.contains("<Error>"));
+        if !failed {
+            return Ok((status, body));
+        }
+        let code = xml_text(&text, "Code").unwrap_or_default();
+        let message = format!("Server returned non-2xx status code: {status}: {method} {url}: {text}");
+        Err(match (status, code) {
+            (_, "NoSuchKey") | (http::StatusCode::NOT_FOUND, "") => {
+                object_store::Error::NotFound { path: url.to_string(), source: message.into() }
+            }
+            (http::StatusCode::PRECONDITION_FAILED, _) | (_, "PreconditionFailed") => {
+                object_store::Error::Precondition { path: url.to_string(), source: message.into() }
+            }
+            _ => generic(message),
+        })
+    }
+
+    /// `send` without a body, repeated after a transient failure (5xx, no answer): for
+    /// requests that are safe to repeat.
+    pub async fn send_retried(
+        &self,
+        method: http::Method,
+        url: &str,
+        headers: &[(&str, String)],
+    ) -> object_store::Result<Bytes> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.send(method.clone(), url, headers, Bytes::new()).await {
+                Ok((_, body)) => return Ok(body),
+                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }

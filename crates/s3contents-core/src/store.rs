@@ -18,6 +18,7 @@ use crate::console_dirs::DirKeyDeleter;
 use crate::error::{Error, Result};
 use crate::large_copy::S3PartCopier;
 use crate::logged::LoggedStore;
+use crate::open_uploads::UploadJanitor;
 use crate::signed_s3::SignedS3;
 use crate::tuning::Tuning;
 
@@ -29,6 +30,8 @@ pub struct BuiltStore {
     pub dir_key_deleter: Option<Arc<DirKeyDeleter>>,
     /// S3 only: copies objects above 5 GiB (or a lowered threshold) in parts.
     pub part_copier: Option<Arc<S3PartCopier>>,
+    /// S3 only: lists and aborts the multipart uploads a lost answer left open.
+    pub upload_janitor: Option<Arc<UploadJanitor>>,
 }
 
 /// `aws_credentials` replaces every other source of S3 credentials (keys, environment,
@@ -55,6 +58,7 @@ pub fn build_store_tuned(
     }
     let mut dir_key_deleter = None;
     let mut part_copier = None;
+    let mut upload_janitor = None;
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
             let mut builder = AmazonS3Builder::from_env().with_url(url).with_retry(tuning.retry());
@@ -67,7 +71,11 @@ pub fn build_store_tuned(
             let s3 = Arc::new(builder.clone().build().map_err(config_error)?);
             let bucket = parsed.host_str().unwrap_or_default();
             if let Some(signed) = SignedS3::new(&builder, s3.clone(), bucket) {
-                part_copier = Some(Arc::new(S3PartCopier::new(&builder, signed.clone(), bucket)));
+                let janitor = Arc::new(UploadJanitor::new(signed.clone()));
+                part_copier = Some(Arc::new(
+                    S3PartCopier::new(&builder, signed.clone(), bucket).with_upload_janitor(Some(janitor.clone())),
+                ));
+                upload_janitor = Some(janitor);
                 dir_key_deleter = Some(Arc::new(DirKeyDeleter::new(signed)));
             }
             s3
@@ -104,6 +112,7 @@ pub fn build_store_tuned(
                 url_prefix: String::new(),
                 dir_key_deleter: None,
                 part_copier: None,
+                upload_janitor: None,
             });
         }
         "memory" => {
@@ -117,7 +126,13 @@ pub fn build_store_tuned(
         }
     };
     // Bucket URLs carry the bucket in the host; anything after it is a key prefix.
-    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix, dir_key_deleter, part_copier })
+    Ok(BuiltStore {
+        store: Arc::new(LoggedStore::new(store)),
+        url_prefix,
+        dir_key_deleter,
+        part_copier,
+        upload_janitor,
+    })
 }
 
 fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {

@@ -1,17 +1,25 @@
 //! Chunked uploads (JupyterLab sends chunk 1, 2, ..., -1 of ~1 MiB each) streamed into
 //! one multipart upload per file: memory stays bounded by one part, whatever the size.
 //! The object only appears when the last chunk completes the upload.
+//!
+//! On S3, no multipart upload outlives its chunked upload, even one whose
+//! CreateMultipartUpload answer was lost (the store opened it, we never learnt its id):
+//! the open uploads of the key are listed before the start, and when the upload ends (or
+//! fails to start) every upload of the key that appeared since is aborted (`open_uploads`).
+//! When that check itself fails (an outage), the next upload of the same path does it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use object_store::path::Path;
 use object_store::{MultipartUpload, ObjectStoreExt, PutPayload};
 
 use crate::contents::{Contents, Entry};
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::ApiPath;
+use crate::open_uploads::janitor_failed;
 
 /// S3's smallest allowed part (all but the last).
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -26,6 +34,10 @@ pub const REPLACEABLE_AFTER: Duration = Duration::from_secs(30);
 
 struct Session {
     upload: Box<dyn MultipartUpload>,
+    key: Path,
+    /// The store's open uploads of `key` before this one started (S3; `None` when unknown):
+    /// any other that appears meanwhile was left by a lost answer to one of our starts.
+    before: Option<HashSet<String>>,
     buffer: BytesMut,
     next_chunk: i64,
     received: u64,
@@ -61,6 +73,9 @@ pub struct Uploads {
     /// Always locked after `sessions` when both are needed.
     starting: Mutex<HashSet<ApiPath>>,
     completed: Mutex<HashMap<ApiPath, Completed>>,
+    /// Paths whose last upload ended without its leftovers checked (the store failed
+    /// then): the open uploads before that upload, for the next upload of the path to use.
+    unchecked: Mutex<HashMap<ApiPath, (HashSet<String>, Instant)>>,
     part_size: usize,
     max_parts: usize,
     abandon_after: Duration,
@@ -105,6 +120,7 @@ impl Uploads {
             sessions: Mutex::default(),
             starting: Mutex::default(),
             completed: Mutex::default(),
+            unchecked: Mutex::default(),
             part_size,
             max_parts,
             abandon_after,
@@ -134,10 +150,6 @@ impl Uploads {
 
     fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<ApiPath, Arc<tokio::sync::Mutex<Session>>>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn take(&self, path: &ApiPath) -> Option<Arc<tokio::sync::Mutex<Session>>> {
-        self.lock_sessions().remove(path)
     }
 
     /// Remove `session` from `path`, unless another upload has taken its place.
@@ -172,6 +184,18 @@ impl Uploads {
         let completed = self.completed.lock().unwrap_or_else(|p| p.into_inner());
         let c = completed.get(path)?;
         (c.at.elapsed() < REPLACEABLE_AFTER && c.last == *last).then(|| c.entry.clone())
+    }
+
+    fn remember_unchecked(&self, path: &ApiPath, before: HashSet<String>) {
+        let mut unchecked = self.unchecked.lock().unwrap_or_else(|p| p.into_inner());
+        unchecked.retain(|_, (_, at)| at.elapsed() < self.abandon_after);
+        unchecked.insert(path.clone(), (before, Instant::now()));
+    }
+
+    fn take_unchecked(&self, path: &ApiPath) -> Option<HashSet<String>> {
+        let mut unchecked = self.unchecked.lock().unwrap_or_else(|p| p.into_inner());
+        let (before, at) = unchecked.remove(path)?;
+        (at.elapsed() < self.abandon_after).then_some(before)
     }
 
     pub fn in_progress(&self) -> usize {
@@ -240,8 +264,7 @@ impl Contents {
         if chunk != -1 && chunk != s.next_chunk {
             // The upload cannot be completed correctly any more: free its parts now.
             let what = if chunk < s.next_chunk { "repeated" } else { "out of order" };
-            s.closed = true;
-            let _ = s.upload.abort().await;
+            self.abort_session(path, &mut s).await;
             drop(s);
             uploads.take_if_current(path, &session);
             return Err(Error::BadRequest(format!(
@@ -254,8 +277,7 @@ impl Contents {
         s.buffer.extend_from_slice(&data);
         let result = self.flush_parts(&mut s, chunk == -1).await;
         if let Err(e) = result {
-            s.closed = true;
-            let _ = s.upload.abort().await;
+            self.abort_session(path, &mut s).await;
             drop(s);
             uploads.take_if_current(path, &session);
             return Err(e.into_error(path));
@@ -270,6 +292,8 @@ impl Contents {
         if completed.is_err() {
             let _ = s.upload.abort().await;
         }
+        let before = s.before.take();
+        self.close_leftovers(path, &s.key, before).await;
         uploads.take_if_current(path, &session);
         completed.during("complete the upload of", path.as_str())?;
         let entry = self.head_written(path).await;
@@ -293,6 +317,12 @@ impl Contents {
         let existing = uploads.lock_sessions().get(path).cloned();
         if let Some(existing) = existing {
             let mut old = existing.lock().await;
+            if old.closed {
+                // It ended while this chunk waited for it (its leftovers are checked).
+                drop(old);
+                uploads.take_if_current(path, &existing);
+                return self.start_new_upload(path, key).await.map(Ok);
+            }
             if old.last.as_ref().is_some_and(|(n, data)| *n == 1 && data == first) {
                 return Ok(Err(ChunkOutcome::InProgress { received: old.received }));
             }
@@ -306,17 +336,30 @@ impl Contents {
                     (replaceable - idle).as_secs() + 1
                 )));
             }
-            old.closed = true;
-            let _ = old.upload.abort().await;
+            self.abort_session(path, &mut old).await;
             drop(old);
             uploads.take_if_current(path, &existing);
         }
+        self.start_new_upload(path, key).await.map(Ok)
+    }
+
+    /// A new session for `path` (stored at `key`), no upload of it running.
+    async fn start_new_upload(&self, path: &ApiPath, key: Path) -> Result<Arc<tokio::sync::Mutex<Session>>> {
+        let uploads = self.uploads();
         // Two first chunks at the same moment: one claims the path, the other gets 409
         // before it creates a multipart upload that nobody would complete.
         let starting = uploads.begin(path)?;
-        let upload = self.store().put_multipart(&key).await.during("start an upload of", path.as_str())?;
+        let before = self.open_uploads_before(path, &key).await;
+        let started = self.store().put_multipart(&key).await;
+        if started.is_err() {
+            // S3 may have opened it all the same (its answer was lost).
+            self.close_leftovers(path, &key, before.clone()).await;
+        }
+        let upload = started.during("start an upload of", path.as_str())?;
         let session = Arc::new(tokio::sync::Mutex::new(Session {
             upload,
+            key,
+            before,
             buffer: BytesMut::new(),
             next_chunk: 1,
             received: 0,
@@ -327,7 +370,38 @@ impl Contents {
         }));
         uploads.lock_sessions().insert(path.clone(), session.clone());
         drop(starting);
-        Ok(Ok(session))
+        Ok(session)
+    }
+
+    /// The open uploads of `key` before a new upload of `path` starts (S3): those the
+    /// last upload of `path` left unchecked, else the store's.
+    async fn open_uploads_before(&self, path: &ApiPath, key: &Path) -> Option<HashSet<String>> {
+        let janitor = self.upload_janitor()?;
+        if let Some(before) = self.uploads().take_unchecked(path) {
+            return Some(before);
+        }
+        janitor.ids(key).await.map_err(|e| janitor_failed(key, &e)).ok()
+    }
+
+    /// Once the upload of `path` has ended (or failed to start): abort the uploads of
+    /// `key` that appeared since `before` (lost starts); uploads open before are someone
+    /// else's. A failure here never fails the upload: the next one of `path` checks again.
+    async fn close_leftovers(&self, path: &ApiPath, key: &Path, before: Option<HashSet<String>>) {
+        let (Some(janitor), Some(before)) = (self.upload_janitor(), before) else { return };
+        if let Err(e) = janitor.abort_new(key, &before).await {
+            janitor_failed(key, &e);
+            self.uploads().remember_unchecked(path, before);
+        }
+    }
+
+    /// Abort the session's upload and the leftovers of its lost starts. The caller
+    /// removes the session from `sessions` only after this, so that no new upload of the
+    /// path starts (and looks like a leftover) meanwhile.
+    async fn abort_session(&self, path: &ApiPath, s: &mut Session) {
+        s.closed = true;
+        let _ = s.upload.abort().await;
+        let before = s.before.take();
+        self.close_leftovers(path, &s.key, before).await;
     }
 
     /// Send every full part in the buffer (and the rest when `last`).
@@ -349,22 +423,33 @@ impl Contents {
 
     /// Abort the upload of `path`, if one is in progress (its client sent a bad chunk).
     pub async fn abort_upload(&self, path: &ApiPath) -> bool {
-        let Some(session) = self.uploads().take(path) else { return false };
+        let uploads = self.uploads();
+        let Some(session) = uploads.lock_sessions().get(path).cloned() else { return false };
         let mut s = session.lock().await;
-        s.closed = true;
-        let _ = s.upload.abort().await;
-        true
+        let aborted = !s.closed;
+        if aborted {
+            self.abort_session(path, &mut s).await;
+        }
+        drop(s);
+        uploads.take_if_current(path, &session);
+        aborted
     }
 
     /// Abort every upload in progress (server shutdown).
     pub async fn abort_uploads(&self) -> usize {
-        let sessions: Vec<_> = self.uploads().lock_sessions().drain().map(|(_, s)| s).collect();
-        for session in &sessions {
+        let uploads = self.uploads();
+        let sessions: Vec<_> = uploads.lock_sessions().iter().map(|(p, s)| (p.clone(), s.clone())).collect();
+        let mut aborted = 0;
+        for (path, session) in &sessions {
             let mut s = session.lock().await;
-            s.closed = true;
-            let _ = s.upload.abort().await;
+            if !s.closed {
+                self.abort_session(path, &mut s).await;
+                aborted += 1;
+            }
+            drop(s);
+            uploads.take_if_current(path, session);
         }
-        sessions.len()
+        aborted
     }
 
     /// Abort uploads idle for longer than the configured time; returns how many.
@@ -378,14 +463,11 @@ impl Contents {
             if s.touched.elapsed() < uploads.abandon_after {
                 continue;
             }
-            let removed = {
-                let mut sessions = uploads.lock_sessions();
-                let current = sessions.get(&path).is_some_and(|c| Arc::ptr_eq(c, &session));
-                current && sessions.remove(&path).is_some()
-            };
-            if removed {
-                s.closed = true;
-                let _ = s.upload.abort().await;
+            let current = uploads.lock_sessions().get(&path).is_some_and(|c| Arc::ptr_eq(c, &session));
+            if current && !s.closed {
+                self.abort_session(&path, &mut s).await;
+                drop(s);
+                uploads.take_if_current(&path, &session);
                 reaped += 1;
             }
         }

@@ -110,6 +110,7 @@ pub struct Contents {
     uploads: Uploads,
     read_only: bool,
     dir_key_deleter: Option<Arc<crate::console_dirs::DirKeyDeleter>>,
+    upload_janitor: Option<Arc<crate::open_uploads::UploadJanitor>>,
     versions: write::KnownVersions,
     /// Largest folder `copy` accepts, in bytes (0: no limit); FileContentsManager's
     /// `max_copy_folder_size_mb`, settable while serving as that trait is.
@@ -129,6 +130,7 @@ impl Contents {
             uploads: Uploads::default(),
             read_only: false,
             dir_key_deleter: None,
+            upload_janitor: None,
             versions: write::KnownVersions::default(),
             max_copy_folder_bytes: std::sync::atomic::AtomicU64::new(0),
             max_content_size: DEFAULT_MAX_CONTENT_SIZE,
@@ -147,6 +149,16 @@ impl Contents {
     pub fn with_dir_key_deleter(mut self, deleter: Option<Arc<crate::console_dirs::DirKeyDeleter>>) -> Self {
         self.dir_key_deleter = deleter;
         self
+    }
+
+    /// How to find and abort the multipart uploads a lost answer left open (S3).
+    pub fn with_upload_janitor(mut self, janitor: Option<Arc<crate::open_uploads::UploadJanitor>>) -> Self {
+        self.upload_janitor = janitor;
+        self
+    }
+
+    pub(crate) fn upload_janitor(&self) -> Option<&Arc<crate::open_uploads::UploadJanitor>> {
+        self.upload_janitor.as_ref()
     }
 
     pub fn read_only(&self) -> bool {
