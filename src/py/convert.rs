@@ -6,9 +6,9 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyNone, PyString};
 
-use s3contents_core::checkpoints::Checkpoint;
+use s3contents_core::contents::checkpoints::Checkpoint;
+use s3contents_core::contents::download::FileContent;
 use s3contents_core::contents::{Entry, Fetched};
-use s3contents_core::download::FileContent;
 
 /// One file or directory as the store describes it.
 #[pyclass(frozen, get_all, skip_from_py_object, name = "Entry", module = "s3contents_rs._core")]

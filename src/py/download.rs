@@ -7,7 +7,7 @@ use tokio::sync::Mutex;
 
 use super::convert::{Blob, PyEntry};
 use crate::runtime::{block_on, into_awaitable};
-use s3contents_core::download::Download;
+use s3contents_core::contents::download::Download;
 
 #[pyclass(frozen, name = "Download", module = "s3contents_rs._core")]
 pub struct PyDownload {

@@ -15,14 +15,14 @@ use super::credentials::PythonCredentialProvider;
 use super::download::PyDownload;
 use crate::py::errors::to_py_err;
 use crate::runtime::{block_on, into_awaitable};
+use s3contents_core::contents::download::Encoding;
+use s3contents_core::contents::upload::{ChunkOutcome, Uploads, DEFAULT_PART_SIZE, MAX_PARTS};
 use s3contents_core::contents::{Contents, DEFAULT_CONCURRENCY, DEFAULT_MAX_CONTENT_SIZE};
-use s3contents_core::download::Encoding;
 use s3contents_core::error::Error;
 use s3contents_core::keys::{ApiPath, KeyMapper};
 use s3contents_core::large_copy::{CopySettings, LargeCopyStore, DEFAULT_COPY_PART_SIZE, S3_MAX_SINGLE_COPY};
 use s3contents_core::store::build_store_tuned;
 use s3contents_core::tuning::Tuning;
-use s3contents_core::upload::{ChunkOutcome, Uploads, DEFAULT_PART_SIZE, MAX_PARTS};
 use std::time::Duration;
 
 #[pyclass(frozen, weakref, name = "ContentsStore", module = "s3contents_rs._core")]
@@ -119,8 +119,8 @@ operations! {
                 .with_uploads(uploads)
                 .with_read_only(read_only)
                 .with_max_content_size(max_content_size)
-                .with_dir_key_deleter(built.dir_key_deleter)
-                .with_upload_janitor(built.upload_janitor);
+                .with_dir_keys(built.dir_keys)
+                .with_open_uploads(built.open_uploads);
             Ok(Self { contents: Arc::new(contents), url: url.to_string() })
         }
 

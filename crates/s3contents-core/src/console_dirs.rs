@@ -4,9 +4,11 @@
 //! bulk delete can remove them; this sends that one DELETE itself, signed as
 //! object_store signs (`SignedS3`).
 
+use async_trait::async_trait;
 use object_store::client::HttpRequestBody;
 use object_store::path::Path;
 
+use crate::contents::backend::DirKeys;
 use crate::signed_s3::SignedS3;
 
 #[derive(Debug)]
@@ -18,9 +20,11 @@ impl DirKeyDeleter {
     pub fn new(s3: SignedS3) -> Self {
         Self { s3 }
     }
+}
 
-    /// Delete the object `<dir>/` (a missing one is fine).
-    pub async fn delete(&self, dir: &Path) -> object_store::Result<()> {
+#[async_trait]
+impl DirKeys for DirKeyDeleter {
+    async fn delete_dir_key(&self, dir: &Path) -> object_store::Result<()> {
         let generic =
             |source: Box<dyn std::error::Error + Send + Sync>| object_store::Error::Generic { store: "S3", source };
         let url = self.s3.url(dir, "/");

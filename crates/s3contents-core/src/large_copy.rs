@@ -34,8 +34,8 @@ use object_store::{
 };
 use percent_encoding::utf8_percent_encode;
 
+use crate::contents::backend::{open_uploads_check_failed, OpenUploads};
 use crate::error::{Error, Result as CoreResult};
-use crate::open_uploads::{janitor_failed, UploadJanitor};
 use crate::signed_s3::{generic, xml_text, SignedS3, KEY_PATH, QUERY_VALUE};
 
 const MIB: u64 = 1024 * 1024;
@@ -130,7 +130,7 @@ pub struct S3PartCopier {
     /// Server-side encryption the store applies to its writes (SSE-S3/KMS); SSE-C
     /// copies are not supported (see README).
     encryption: Vec<(&'static str, String)>,
-    janitor: Option<Arc<UploadJanitor>>,
+    janitor: Option<Arc<dyn OpenUploads>>,
 }
 
 impl S3PartCopier {
@@ -154,7 +154,7 @@ impl S3PartCopier {
     }
 
     /// Aborts the upload of a multipart copy whose start failed after S3 opened it.
-    pub fn with_upload_janitor(mut self, janitor: Option<Arc<UploadJanitor>>) -> Self {
+    pub fn with_open_uploads(mut self, janitor: Option<Arc<dyn OpenUploads>>) -> Self {
         self.janitor = janitor;
         self
     }
@@ -190,7 +190,7 @@ impl S3PartCopier {
         // The uploads of `to` open before ours: a start whose answer is lost leaves one
         // more, which is then ours to abort.
         let before = match &self.janitor {
-            Some(janitor) => janitor.ids(to).await.map_err(|e| janitor_failed(to, &e)).ok(),
+            Some(janitor) => janitor.ids(to).await.map_err(|e| open_uploads_check_failed(to, &e)).ok(),
             None => None,
         };
         let created = self.s3.send(http::Method::POST, &self.url(to, "uploads="), &create_headers, Bytes::new()).await;
@@ -205,7 +205,7 @@ impl S3PartCopier {
             Err(e) => {
                 if let (Some(janitor), Some(before)) = (&self.janitor, &before) {
                     if let Err(e) = janitor.abort_new(to, before).await {
-                        janitor_failed(to, &e);
+                        open_uploads_check_failed(to, &e);
                     }
                 }
                 return Err(e);

@@ -4,10 +4,8 @@
 //! This crate knows no Python (it does not depend on pyo3): the extension crate at the
 //! repository root is the only place that does, and the compiler keeps it so.
 
-pub mod checkpoints;
 pub mod console_dirs;
 pub mod contents;
-pub mod download;
 pub mod error;
 pub mod json_tape;
 pub mod keys;
@@ -17,4 +15,3 @@ pub mod open_uploads;
 pub mod signed_s3;
 pub mod store;
 pub mod tuning;
-pub mod upload;

@@ -11,10 +11,12 @@
 
 use std::collections::HashSet;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use object_store::path::Path;
 use percent_encoding::utf8_percent_encode;
 
+use crate::contents::backend::OpenUploads;
 use crate::signed_s3::{xml_text, SignedS3, QUERY_VALUE};
 
 /// Pages of a listing followed at most (1000 uploads each).
@@ -78,16 +80,19 @@ impl UploadJanitor {
             Err(e) => Err(e),
         }
     }
+}
 
+#[async_trait]
+impl OpenUploads for UploadJanitor {
     /// The ids of the open uploads of `key` (what was there before an operation).
-    pub async fn ids(&self, key: &Path) -> object_store::Result<HashSet<String>> {
+    async fn ids(&self, key: &Path) -> object_store::Result<HashSet<String>> {
         Ok(self.list(key).await?.into_iter().map(|u| u.upload_id).collect())
     }
 
     /// Abort every open upload of `key` not in `before`; returns how many were aborted.
     /// Only for a key whose own upload is finished (or never started): whatever else
     /// appeared since `before` was listed is ours, left by a lost answer.
-    pub async fn abort_new(&self, key: &Path, before: &HashSet<String>) -> object_store::Result<usize> {
+    async fn abort_new(&self, key: &Path, before: &HashSet<String>) -> object_store::Result<usize> {
         let mut aborted = 0;
         for upload in self.list(key).await? {
             if before.contains(&upload.upload_id) {
@@ -101,13 +106,6 @@ impl UploadJanitor {
         }
         Ok(aborted)
     }
-}
-
-/// Log a janitor failure: it never fails the user's operation (an S3 lifecycle rule
-/// `AbortIncompleteMultipartUpload` is the backstop).
-pub fn janitor_failed(key: &Path, error: &object_store::Error) {
-    log::warn!(target: crate::logged::TARGET,
-        "could not check {key} for multipart uploads a lost answer left open: {error}");
 }
 
 /// One page of a ListMultipartUploads answer: (key, upload) pairs, and the markers of the

@@ -15,6 +15,7 @@ use object_store::{ObjectStore, StaticCredentialProvider};
 use url::Url;
 
 use crate::console_dirs::DirKeyDeleter;
+use crate::contents::backend::{DirKeys, OpenUploads};
 use crate::error::{Error, Result};
 use crate::large_copy::S3PartCopier;
 use crate::logged::LoggedStore;
@@ -27,11 +28,11 @@ pub struct BuiltStore {
     pub store: Arc<dyn ObjectStore>,
     pub url_prefix: String,
     /// S3 only: deletes console-style `dir/` keys, which `store` cannot address.
-    pub dir_key_deleter: Option<Arc<DirKeyDeleter>>,
+    pub dir_keys: Option<Arc<dyn DirKeys>>,
     /// S3 only: copies objects above 5 GiB (or a lowered threshold) in parts.
     pub part_copier: Option<Arc<S3PartCopier>>,
     /// S3 only: lists and aborts the multipart uploads a lost answer left open.
-    pub upload_janitor: Option<Arc<UploadJanitor>>,
+    pub open_uploads: Option<Arc<dyn OpenUploads>>,
 }
 
 /// `aws_credentials` replaces every other source of S3 credentials (keys, environment,
@@ -56,9 +57,9 @@ pub fn build_store_tuned(
     if aws_credentials.is_some() && !matches!(parsed.scheme(), "s3" | "s3a") {
         return Err(Error::Config(format!("a credential provider is only supported for S3, not {url:?}")));
     }
-    let mut dir_key_deleter = None;
+    let mut dir_keys: Option<Arc<dyn DirKeys>> = None;
     let mut part_copier = None;
-    let mut upload_janitor = None;
+    let mut open_uploads: Option<Arc<dyn OpenUploads>> = None;
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
             let mut builder = AmazonS3Builder::from_env().with_url(url).with_retry(tuning.retry());
@@ -71,12 +72,12 @@ pub fn build_store_tuned(
             let s3 = Arc::new(builder.clone().build().map_err(config_error)?);
             let bucket = parsed.host_str().unwrap_or_default();
             if let Some(signed) = SignedS3::new(&builder, s3.clone(), bucket) {
-                let janitor = Arc::new(UploadJanitor::new(signed.clone()));
+                let janitor: Arc<dyn OpenUploads> = Arc::new(UploadJanitor::new(signed.clone()));
                 part_copier = Some(Arc::new(
-                    S3PartCopier::new(&builder, signed.clone(), bucket).with_upload_janitor(Some(janitor.clone())),
+                    S3PartCopier::new(&builder, signed.clone(), bucket).with_open_uploads(Some(janitor.clone())),
                 ));
-                upload_janitor = Some(janitor);
-                dir_key_deleter = Some(Arc::new(DirKeyDeleter::new(signed)));
+                open_uploads = Some(janitor);
+                dir_keys = Some(Arc::new(DirKeyDeleter::new(signed)));
             }
             s3
         }
@@ -110,9 +111,9 @@ pub fn build_store_tuned(
             return Ok(BuiltStore {
                 store: Arc::new(LoggedStore::new(Arc::new(fs))),
                 url_prefix: String::new(),
-                dir_key_deleter: None,
+                dir_keys: None,
                 part_copier: None,
-                upload_janitor: None,
+                open_uploads: None,
             });
         }
         "memory" => {
@@ -126,13 +127,7 @@ pub fn build_store_tuned(
         }
     };
     // Bucket URLs carry the bucket in the host; anything after it is a key prefix.
-    Ok(BuiltStore {
-        store: Arc::new(LoggedStore::new(store)),
-        url_prefix,
-        dir_key_deleter,
-        part_copier,
-        upload_janitor,
-    })
+    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix, dir_keys, part_copier, open_uploads })
 }
 
 fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {

@@ -7,8 +7,8 @@ use futures::TryStreamExt;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use s3contents_core::contents::download::{Encoding, FileContent};
 use s3contents_core::contents::{Contents, Fetched, Kind};
-use s3contents_core::download::{Encoding, FileContent};
 use s3contents_core::error::Error;
 use s3contents_core::keys::{ApiPath, KeyMapper};
 

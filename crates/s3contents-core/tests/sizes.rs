@@ -18,10 +18,10 @@ use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt,
     PutMultipartOptions, PutOptions, PutPayload, PutResult, Result, UploadPart,
 };
+use s3contents_core::contents::download::Encoding;
+use s3contents_core::contents::upload::{ChunkOutcome, Uploads, MIN_PART_SIZE};
 use s3contents_core::contents::{Contents, Fetched};
-use s3contents_core::download::Encoding;
 use s3contents_core::keys::{ApiPath, KeyMapper};
-use s3contents_core::upload::{ChunkOutcome, Uploads, MIN_PART_SIZE};
 
 const MIB: usize = 1024 * 1024;
 

@@ -3,9 +3,13 @@
 //! Request budget (see README): a listing is one LIST per 1000 entries, `get` at most
 //! two requests, `save` two (PUT + HEAD for the store's timestamp).
 
+pub mod backend;
+pub mod checkpoints;
+pub mod download;
 mod read;
 mod recovery;
 mod tree;
+pub mod upload;
 mod write;
 
 use std::sync::Arc;
@@ -14,7 +18,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use object_store::{ObjectMeta, ObjectStore};
 
 use crate::keys::{ApiPath, KeyMapper};
-use crate::upload::Uploads;
+use upload::Uploads;
 
 pub(crate) use recovery::{is_listed_claim, outcome_unknown};
 
@@ -89,7 +93,7 @@ pub fn directory_timestamp() -> DateTime<Utc> {
 /// A file with its bytes, or a directory with its children.
 #[derive(Debug)]
 pub enum Fetched {
-    File { entry: Entry, data: Option<crate::download::FileContent> },
+    File { entry: Entry, data: Option<download::FileContent> },
     Directory { entry: Entry, children: Option<Vec<Entry>> },
 }
 
@@ -109,8 +113,8 @@ pub struct Contents {
     concurrency: usize,
     uploads: Uploads,
     read_only: bool,
-    dir_key_deleter: Option<Arc<crate::console_dirs::DirKeyDeleter>>,
-    upload_janitor: Option<Arc<crate::open_uploads::UploadJanitor>>,
+    dir_keys: Option<Arc<dyn backend::DirKeys>>,
+    open_uploads: Option<Arc<dyn backend::OpenUploads>>,
     versions: write::KnownVersions,
     /// Largest folder `copy` accepts, in bytes (0: no limit); FileContentsManager's
     /// `max_copy_folder_size_mb`, settable while serving as that trait is.
@@ -129,8 +133,8 @@ impl Contents {
             concurrency: DEFAULT_CONCURRENCY,
             uploads: Uploads::default(),
             read_only: false,
-            dir_key_deleter: None,
-            upload_janitor: None,
+            dir_keys: None,
+            open_uploads: None,
             versions: write::KnownVersions::default(),
             max_copy_folder_bytes: std::sync::atomic::AtomicU64::new(0),
             max_content_size: DEFAULT_MAX_CONTENT_SIZE,
@@ -145,20 +149,20 @@ impl Contents {
         self
     }
 
-    /// How to delete console-style `dir/` keys (S3), which `store` cannot address.
-    pub fn with_dir_key_deleter(mut self, deleter: Option<Arc<crate::console_dirs::DirKeyDeleter>>) -> Self {
-        self.dir_key_deleter = deleter;
+    /// How to delete console-style `dir/` keys, which `store` cannot address (S3).
+    pub fn with_dir_keys(mut self, dir_keys: Option<Arc<dyn backend::DirKeys>>) -> Self {
+        self.dir_keys = dir_keys;
         self
     }
 
     /// How to find and abort the multipart uploads a lost answer left open (S3).
-    pub fn with_upload_janitor(mut self, janitor: Option<Arc<crate::open_uploads::UploadJanitor>>) -> Self {
-        self.upload_janitor = janitor;
+    pub fn with_open_uploads(mut self, open_uploads: Option<Arc<dyn backend::OpenUploads>>) -> Self {
+        self.open_uploads = open_uploads;
         self
     }
 
-    pub(crate) fn upload_janitor(&self) -> Option<&Arc<crate::open_uploads::UploadJanitor>> {
-        self.upload_janitor.as_ref()
+    pub(crate) fn open_uploads(&self) -> Option<&Arc<dyn backend::OpenUploads>> {
+        self.open_uploads.as_ref()
     }
 
     pub fn read_only(&self) -> bool {

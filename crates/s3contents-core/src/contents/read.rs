@@ -3,8 +3,8 @@
 use futures::StreamExt;
 use object_store::{ObjectMeta, ObjectStoreExt};
 
+use super::download::Encoding;
 use super::{Contents, Entry, Fetched};
-use crate::download::Encoding;
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::{ApiPath, CHECKPOINT_DIR, DIR_MARKER, TRASH_DIR};
 

@@ -185,8 +185,8 @@ impl Contents {
     /// request of our own does, elsewhere it is left behind (see README). Best effort: the
     /// folder's content is already gone, and a leftover marker only shows an empty folder.
     async fn delete_dir_key(&self, dir_key: Option<Path>) {
-        if let (Some(key), Some(deleter)) = (dir_key, &self.dir_key_deleter) {
-            let _ = deleter.delete(&key).await;
+        if let (Some(key), Some(dir_keys)) = (dir_key, &self.dir_keys) {
+            let _ = dir_keys.delete_dir_key(&key).await;
         }
     }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
 
-use crate::contents::{whole_seconds, Contents};
+use super::{whole_seconds, Contents};
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::{split_ext, ApiPath, CHECKPOINT_DIR};
 

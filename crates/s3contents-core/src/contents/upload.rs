@@ -16,10 +16,10 @@ use bytes::{Bytes, BytesMut};
 use object_store::path::Path;
 use object_store::{MultipartUpload, ObjectStoreExt, PutPayload};
 
-use crate::contents::{Contents, Entry};
+use super::backend::open_uploads_check_failed;
+use super::{Contents, Entry};
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::ApiPath;
-use crate::open_uploads::janitor_failed;
 
 /// S3's smallest allowed part (all but the last).
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -376,20 +376,20 @@ impl Contents {
     /// The open uploads of `key` before a new upload of `path` starts (S3): those the
     /// last upload of `path` left unchecked, else the store's.
     async fn open_uploads_before(&self, path: &ApiPath, key: &Path) -> Option<HashSet<String>> {
-        let janitor = self.upload_janitor()?;
+        let janitor = self.open_uploads()?;
         if let Some(before) = self.uploads().take_unchecked(path) {
             return Some(before);
         }
-        janitor.ids(key).await.map_err(|e| janitor_failed(key, &e)).ok()
+        janitor.ids(key).await.map_err(|e| open_uploads_check_failed(key, &e)).ok()
     }
 
     /// Once the upload of `path` has ended (or failed to start): abort the uploads of
     /// `key` that appeared since `before` (lost starts); uploads open before are someone
     /// else's. A failure here never fails the upload: the next one of `path` checks again.
     async fn close_leftovers(&self, path: &ApiPath, key: &Path, before: Option<HashSet<String>>) {
-        let (Some(janitor), Some(before)) = (self.upload_janitor(), before) else { return };
+        let (Some(janitor), Some(before)) = (self.open_uploads(), before) else { return };
         if let Err(e) = janitor.abort_new(key, &before).await {
-            janitor_failed(key, &e);
+            open_uploads_check_failed(key, &e);
             self.uploads().remember_unchecked(path, before);
         }
     }

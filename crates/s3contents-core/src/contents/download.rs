@@ -11,7 +11,7 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use object_store::{GetOptions, GetRange, GetResult, ObjectStoreExt};
 
-use crate::contents::{Contents, Entry};
+use super::{Contents, Entry};
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::ApiPath;
 
@@ -302,7 +302,7 @@ impl Contents {
         let key = self.keys().file_key(path)?;
         match self.store().get(&key).await {
             // A placeholder of a rename or copy in progress (or interrupted) is no file.
-            Ok(found) if crate::contents::is_listed_claim(&found.meta) => Ok(None),
+            Ok(found) if super::is_listed_claim(&found.meta) => Ok(None),
             Ok(found) => {
                 let entry = Entry::file(path.clone(), &found.meta);
                 Ok(Some((entry, read_encoded(found, encoding, path, self.max_content_size()).await?)))
@@ -338,7 +338,7 @@ impl Contents {
         }
         match self.store().get_opts(&key, options).await {
             // A placeholder of a rename or copy in progress (or interrupted) is no file.
-            Ok(found) if crate::contents::is_listed_claim(&found.meta) => Err(self.missing_file(path).await),
+            Ok(found) if super::is_listed_claim(&found.meta) => Err(self.missing_file(path).await),
             Ok(found) => {
                 let entry = Entry::file(path.clone(), &found.meta);
                 Ok(Download { entry, range: served, not_modified: false, stream: Some(found.into_stream()) })
