@@ -237,10 +237,11 @@ class StoreContentsMixin(HasTraits):
     multipart_copy_threshold = Int(
         5 * 1024**3,
         config=True,
-        help="""S3: files larger than this many bytes are copied (renamed, copied, moved to
-        the trash, checkpointed) with a multipart copy, in parts of multipart_copy_part_size.
-        The default is S3's own single-copy limit (5 GiB); at that default a copy is tried
-        whole first, so smaller files cost no extra request.""",
+        help="""S3 and GCS: files larger than this many bytes are copied (renamed, copied,
+        moved to the trash, checkpointed) with a multipart copy (S3, in parts of
+        multipart_copy_part_size) or a rewrite loop (GCS, at most this many bytes in whole
+        MiB per call). The default is S3's own single-copy limit (5 GiB); at that default a
+        copy is tried whole first, so smaller files cost no extra request.""",
     )
 
     multipart_copy_part_size = Int(

@@ -1,23 +1,30 @@
 //! Server-side copies of objects of any size.
 //!
-//! S3 refuses a single CopyObject of a source above 5 GiB, and every rename, copy, move
-//! to the trash and checkpoint is a copy. Above a threshold, `LargeCopyStore` copies
-//! with a multipart copy instead: CreateMultipartUpload (with the source's content type
-//! and metadata), UploadPartCopy per byte range (`x-amz-copy-source-range`, bound to the
-//! source's ETag so a source rewritten meanwhile fails the copy instead of mixing two
-//! versions), CompleteMultipartUpload. object_store has no ranged part copy, so these are
-//! signed requests of our own, built the way `console_dirs` builds its DELETE (SigV4,
-//! the store's credentials, endpoint and addressing style). A failed multipart copy is
-//! aborted, so no upload outlives it.
+//! Every rename, copy, move to the trash and checkpoint is a copy, and one copy request
+//! does not reach every size: S3 refuses a single CopyObject of a source above 5 GiB,
+//! and GCS may not finish a large copy that rewrites data (another storage class) within
+//! one request. Above a threshold, `LargeCopyStore` hands the copy to the backend's
+//! `LargeCopier`:
+//!
+//! * S3 (`S3PartCopier`): a multipart copy. CreateMultipartUpload (with the source's
+//!   content type and metadata), UploadPartCopy per byte range (`x-amz-copy-source-range`,
+//!   bound to the source's ETag so a source rewritten meanwhile fails the copy instead of
+//!   mixing two versions), CompleteMultipartUpload. object_store has no ranged part copy,
+//!   so these are signed requests of our own, built the way `console_dirs` builds its
+//!   DELETE (SigV4, the store's credentials, endpoint and addressing style). A failed
+//!   multipart copy is aborted, so no upload outlives it.
+//! * GCS (`gcs_rewrite::GcsRewriter`): the JSON API's rewrite, repeated with its token
+//!   until GCS says it is done.
 //!
 //! With the default threshold (S3's own 5 GiB limit) the single copy is tried first and
-//! the multipart copy only follows S3's refusal: copies of ordinary files cost the one
+//! the large copy only follows the store's refusal: copies of ordinary files cost the one
 //! COPY they always did. A lowered threshold asks the source's size first (one HEAD).
 //!
-//! GCS and Azure need no such path: a copy inside one bucket (GCS) or one storage
-//! account (Azure) has no 5 GiB limit.
+//! Azure has no such path: a copy inside one storage account has no size limit (see
+//! README, "Known limitations", for its asynchronous copies).
 
 use std::fmt;
+use std::future::Future;
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,10 +58,10 @@ pub const S3_MAX_PARTS: u64 = 10_000;
 /// Part copies in flight at once for one object.
 const PART_CONCURRENCY: usize = 8;
 /// Attempts of a part copy or an abort (both safe to repeat) that failed in a transient way.
-const ATTEMPTS: usize = 3;
+pub(crate) const ATTEMPTS: usize = 3;
 
 /// Query values: everything but unreserved characters is encoded (SigV4's canonical form).
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+pub(crate) const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// When a copy becomes a multipart copy, and the size of its parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,6 +136,47 @@ fn is_too_large_for_copy(error: &object_store::Error) -> bool {
 
 fn generic(message: String) -> object_store::Error {
     object_store::Error::Generic { store: "S3", source: message.into() }
+}
+
+/// A backend's copy for sources above the threshold (see the module comment).
+#[async_trait]
+pub trait LargeCopier: fmt::Debug + Send + Sync {
+    /// Copy `source` (with its `attributes`) to `to`; with `create`, only if `to` does not
+    /// exist yet.
+    async fn copy(
+        &self,
+        source: &ObjectMeta,
+        attributes: &Attributes,
+        to: &Path,
+        settings: &CopySettings,
+        create: bool,
+    ) -> Result<()>;
+
+    /// Whether `error`, the store's answer to a single copy, says the source needs this copy.
+    fn refuses_single_copy(&self, error: &object_store::Error) -> bool;
+
+    /// Whether `copy` can be create-only; else create-only copies stay single copies.
+    fn can_create_only(&self) -> bool;
+}
+
+/// `attempt()`, repeated after a transient failure (5xx, no answer): for requests that
+/// are safe to repeat.
+pub(crate) async fn retried<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(e) if attempts < ATTEMPTS && is_transient(&e) => {
+                tokio::time::sleep(Duration::from_millis(200 << attempts)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The text of the first `<tag>` element of an XML answer.
@@ -220,21 +268,17 @@ impl S3PartCopier {
     /// `send`, repeated after a transient failure (5xx, no answer): for requests that
     /// are safe to repeat.
     async fn send_retried(&self, method: http::Method, url: &str, headers: &[(&str, String)]) -> Result<Bytes> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.send(method.clone(), url, headers, Bytes::new()).await {
-                Ok((_, body)) => return Ok(body),
-                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        retried(|| async { self.send(method.clone(), url, headers, Bytes::new()).await.map(|(_, body)| body) }).await
     }
 
     /// Copy `source` (described by `meta` and `attributes`) to `to` in parts.
-    pub async fn copy(&self, source: &ObjectMeta, attributes: &Attributes, to: &Path, part_size: u64) -> Result<()> {
+    pub async fn copy_in_parts(
+        &self,
+        source: &ObjectMeta,
+        attributes: &Attributes,
+        to: &Path,
+        part_size: u64,
+    ) -> Result<()> {
         let ranges = part_ranges(source.size, part_size)
             .ok_or_else(|| generic(format!("{} has {} bytes, more than S3 can copy", source.location, source.size)))?;
         let mut headers = self.encryption.clone();
@@ -314,8 +358,30 @@ impl S3PartCopier {
     }
 }
 
+#[async_trait]
+impl LargeCopier for S3PartCopier {
+    async fn copy(
+        &self,
+        source: &ObjectMeta,
+        attributes: &Attributes,
+        to: &Path,
+        settings: &CopySettings,
+        _create: bool,
+    ) -> Result<()> {
+        self.copy_in_parts(source, attributes, to, settings.part_size).await
+    }
+
+    fn refuses_single_copy(&self, error: &object_store::Error) -> bool {
+        is_too_large_for_copy(error)
+    }
+
+    fn can_create_only(&self) -> bool {
+        false // CompleteMultipartUpload has no create-only form everywhere S3 is spoken
+    }
+}
+
 /// A failure worth one more attempt: the server failed (5xx, SlowDown) or never answered.
-fn is_transient(error: &object_store::Error) -> bool {
+pub(crate) fn is_transient(error: &object_store::Error) -> bool {
     let text = error.to_string();
     let status =
         text.find("status code: ").and_then(|at| text.get(at + 13..at + 16)).and_then(|code| code.parse::<u16>().ok());
@@ -325,21 +391,21 @@ fn is_transient(error: &object_store::Error) -> bool {
     }
 }
 
-/// A store whose copies work for every size S3 allows (see the module comment).
+/// A store whose copies work for every size the backend allows (see the module comment).
 #[derive(Debug)]
 pub struct LargeCopyStore {
     inner: Arc<dyn ObjectStore>,
-    copier: Arc<S3PartCopier>,
+    copier: Arc<dyn LargeCopier>,
     settings: CopySettings,
 }
 
 impl LargeCopyStore {
-    pub fn new(inner: Arc<dyn ObjectStore>, copier: Arc<S3PartCopier>, settings: CopySettings) -> Self {
+    pub fn new(inner: Arc<dyn ObjectStore>, copier: Arc<dyn LargeCopier>, settings: CopySettings) -> Self {
         Self { inner, copier, settings }
     }
 
-    async fn copy_in_parts(&self, to: &Path, head: GetResult) -> Result<()> {
-        self.copier.copy(&head.meta, &head.attributes, to, self.settings.part_size).await
+    async fn copy_large(&self, to: &Path, head: GetResult, create: bool) -> Result<()> {
+        self.copier.copy(&head.meta, &head.attributes, to, &self.settings, create).await
     }
 
     async fn head(&self, location: &Path) -> Result<GetResult> {
@@ -388,20 +454,21 @@ impl ObjectStore for LargeCopyStore {
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        if options.mode == CopyMode::Create {
+        let create = options.mode == CopyMode::Create;
+        if create && !self.copier.can_create_only() {
             return self.inner.copy_opts(from, to, options).await;
         }
         if self.settings.asks_size_first() {
             let head = self.head(from).await?;
             if head.meta.size > self.settings.threshold {
-                return self.copy_in_parts(to, head).await;
+                return self.copy_large(to, head, create).await;
             }
             return self.inner.copy_opts(from, to, options).await;
         }
         match self.inner.copy_opts(from, to, options).await {
-            Err(e) if is_too_large_for_copy(&e) => {
+            Err(e) if self.copier.refuses_single_copy(&e) => {
                 let head = self.head(from).await?;
-                self.copy_in_parts(to, head).await
+                self.copy_large(to, head, create).await
             }
             other => other,
         }

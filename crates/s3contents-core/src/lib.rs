@@ -9,6 +9,7 @@ pub mod console_dirs;
 pub mod contents;
 pub mod download;
 pub mod error;
+pub mod gcs_rewrite;
 pub mod json_tape;
 pub mod keys;
 pub mod large_copy;

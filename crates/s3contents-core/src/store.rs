@@ -16,7 +16,8 @@ use url::Url;
 
 use crate::console_dirs::DirKeyDeleter;
 use crate::error::{Error, Result};
-use crate::large_copy::S3PartCopier;
+use crate::gcs_rewrite::GcsRewriter;
+use crate::large_copy::{LargeCopier, S3PartCopier};
 use crate::logged::LoggedStore;
 use crate::signed_s3::SignedS3;
 use crate::tuning::Tuning;
@@ -27,8 +28,9 @@ pub struct BuiltStore {
     pub url_prefix: String,
     /// S3 only: deletes console-style `dir/` keys, which `store` cannot address.
     pub dir_key_deleter: Option<Arc<DirKeyDeleter>>,
-    /// S3 only: copies objects above 5 GiB (or a lowered threshold) in parts.
-    pub part_copier: Option<Arc<S3PartCopier>>,
+    /// S3 and GCS: copies objects above 5 GiB (or a lowered threshold) the way one copy
+    /// request cannot (S3: in parts; GCS: a rewrite).
+    pub large_copier: Option<Arc<dyn LargeCopier>>,
 }
 
 /// `aws_credentials` replaces every other source of S3 credentials (keys, environment,
@@ -54,7 +56,7 @@ pub fn build_store_tuned(
         return Err(Error::Config(format!("a credential provider is only supported for S3, not {url:?}")));
     }
     let mut dir_key_deleter = None;
-    let mut part_copier = None;
+    let mut large_copier: Option<Arc<dyn LargeCopier>> = None;
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
             let mut builder = AmazonS3Builder::from_env().with_url(url).with_retry(tuning.retry());
@@ -67,7 +69,7 @@ pub fn build_store_tuned(
             let s3 = Arc::new(builder.clone().build().map_err(config_error)?);
             let bucket = parsed.host_str().unwrap_or_default();
             if let Some(signed) = SignedS3::new(&builder, s3.clone(), bucket) {
-                part_copier = Some(Arc::new(S3PartCopier::new(&builder, signed.clone(), bucket)));
+                large_copier = Some(Arc::new(S3PartCopier::new(&builder, signed.clone(), bucket)));
                 dir_key_deleter = Some(Arc::new(DirKeyDeleter::new(signed)));
             }
             s3
@@ -83,7 +85,11 @@ pub fn build_store_tuned(
                 let anonymous = GcpCredential { bearer: String::new() };
                 builder = builder.with_credentials(Arc::new(StaticCredentialProvider::new(anonymous)));
             }
-            Arc::new(builder.build().map_err(config_error)?)
+            let gcs = Arc::new(builder.clone().build().map_err(config_error)?);
+            if let Some(rewriter) = GcsRewriter::new(&builder, gcs.clone(), parsed.host_str().unwrap_or_default()) {
+                large_copier = Some(Arc::new(rewriter));
+            }
+            gcs
         }
         "az" | "azure" | "abfs" | "abfss" => {
             let mut builder = MicrosoftAzureBuilder::from_env().with_url(url).with_retry(tuning.retry());
@@ -103,7 +109,7 @@ pub fn build_store_tuned(
                 store: Arc::new(LoggedStore::new(Arc::new(fs))),
                 url_prefix: String::new(),
                 dir_key_deleter: None,
-                part_copier: None,
+                large_copier: None,
             });
         }
         "memory" => {
@@ -117,7 +123,7 @@ pub fn build_store_tuned(
         }
     };
     // Bucket URLs carry the bucket in the host; anything after it is a key prefix.
-    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix, dir_key_deleter, part_copier })
+    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix, dir_key_deleter, large_copier })
 }
 
 fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {
