@@ -180,6 +180,10 @@ impl LargeCopier for GcsRewriter {
         asks_for_rewrite(error)
     }
 
+    fn refuses_too_large(&self) -> bool {
+        true
+    }
+
     fn can_create_only(&self) -> bool {
         true
     }

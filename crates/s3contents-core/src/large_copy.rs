@@ -15,13 +15,13 @@
 //!   multipart copy is aborted, so no upload outlives it.
 //! * GCS (`gcs_rewrite::GcsRewriter`): the JSON API's rewrite, repeated with its token
 //!   until GCS says it is done.
+//! * Azure (`azure_copy::AzureCopyWaiter`): Copy Blob has no size limit inside one
+//!   account but may finish after it answers; the copy is waited for.
 //!
-//! With the default threshold (S3's own 5 GiB limit) the single copy is tried first and
-//! the large copy only follows the store's refusal: copies of ordinary files cost the one
-//! COPY they always did. A lowered threshold asks the source's size first (one HEAD).
-//!
-//! Azure has no such path: a copy inside one storage account has no size limit (see
-//! README, "Known limitations", for its asynchronous copies).
+//! With the default threshold (S3's own 5 GiB limit) S3 and GCS try the single copy first
+//! and the large copy only follows the store's refusal: copies of ordinary files cost the
+//! one COPY they always did. A lowered threshold, or Azure (which refuses no size), asks
+//! the source's size first (one HEAD).
 
 use std::fmt;
 use std::future::Future;
@@ -154,6 +154,10 @@ pub trait LargeCopier: fmt::Debug + Send + Sync {
 
     /// Whether `error`, the store's answer to a single copy, says the source needs this copy.
     fn refuses_single_copy(&self, error: &object_store::Error) -> bool;
+
+    /// Whether the store refuses a single copy it cannot do (`refuses_single_copy`): then,
+    /// at the default threshold, the single copy is tried first; else the size is asked.
+    fn refuses_too_large(&self) -> bool;
 
     /// Whether `copy` can be create-only; else create-only copies stay single copies.
     fn can_create_only(&self) -> bool;
@@ -375,6 +379,10 @@ impl LargeCopier for S3PartCopier {
         is_too_large_for_copy(error)
     }
 
+    fn refuses_too_large(&self) -> bool {
+        true
+    }
+
     fn can_create_only(&self) -> bool {
         false // CompleteMultipartUpload has no create-only form everywhere S3 is spoken
     }
@@ -458,7 +466,7 @@ impl ObjectStore for LargeCopyStore {
         if create && !self.copier.can_create_only() {
             return self.inner.copy_opts(from, to, options).await;
         }
-        if self.settings.asks_size_first() {
+        if self.settings.asks_size_first() || !self.copier.refuses_too_large() {
             let head = self.head(from).await?;
             if head.meta.size > self.settings.threshold {
                 return self.copy_large(to, head, create).await;

@@ -14,6 +14,7 @@ use object_store::memory::InMemory;
 use object_store::{ObjectStore, StaticCredentialProvider};
 use url::Url;
 
+use crate::azure_copy::AzureCopyWaiter;
 use crate::console_dirs::DirKeyDeleter;
 use crate::error::{Error, Result};
 use crate::gcs_rewrite::GcsRewriter;
@@ -28,8 +29,8 @@ pub struct BuiltStore {
     pub url_prefix: String,
     /// S3 only: deletes console-style `dir/` keys, which `store` cannot address.
     pub dir_key_deleter: Option<Arc<DirKeyDeleter>>,
-    /// S3 and GCS: copies objects above 5 GiB (or a lowered threshold) the way one copy
-    /// request cannot (S3: in parts; GCS: a rewrite).
+    /// Copies objects above 5 GiB (or a lowered threshold) the way one copy request
+    /// cannot (S3: in parts; GCS: a rewrite; Azure: waiting for Copy Blob to finish).
     pub large_copier: Option<Arc<dyn LargeCopier>>,
 }
 
@@ -96,7 +97,11 @@ pub fn build_store_tuned(
             for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "Azure")?, value);
             }
-            Arc::new(builder.build().map_err(config_error)?)
+            let azure = Arc::new(builder.clone().build().map_err(config_error)?);
+            if let Some(waiter) = AzureCopyWaiter::new(&builder, azure.clone(), &parsed) {
+                large_copier = Some(Arc::new(waiter));
+            }
+            azure
         }
         "file" => {
             reject_options(options, "local filesystem")?;
