@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import logging
 import random
+import re
 import urllib.parse
 import uuid
 
@@ -415,3 +416,42 @@ def test_files_at_or_below_the_threshold_are_not_waited_for(azure_cm, azure_sett
     cm.copy("small.bin", "small-copy.bin")
     assert status_reads(records, since, raw, "small-copy.bin") == []
     assert_same_blob(raw, "small-copy.bin", data)
+
+
+@pytest.mark.parametrize("operation", ["copy", "rename", "checkpoint"])
+def test_a_copy_whose_status_cannot_be_read_fails_and_leaves_no_target(azure_cm, azure_settings, operation):
+    """Azurite, behind the fault proxy, copies; every read of the target's copy status then
+    fails (500, the retries included): the operation fails, no target is left (the copy is
+    deleted) and the source is untouched. Without the fault it completes."""
+    from fault_proxy import Fault, FaultProxy
+
+    proxy = FaultProxy(azure_settings.endpoint_url)
+    try:
+        cm = azure_cm(account_key=azure_settings.key, multipart_copy_threshold=MiB, max_retries=0,
+                      endpoint_url=f"{proxy.url}/{azure_settings.account}")
+        raw = azure_cm.raw
+        data = random.Random(4).randbytes(2 * MiB)
+        put_described(raw, "src.bin", data)
+        target = {"copy": "dst.bin", "rename": "dst.bin", "checkpoint": ".ipynb_checkpoints/src-checkpoint.bin"}[operation]
+        target_path = re.escape("/" + urllib.parse.quote(raw.key(target), safe="/")) + "$"
+
+        def fail_status_reads():
+            # Armed by the Copy Blob itself, so the manager's own checks before it pass.
+            proxy.add(Fault.error("InternalError"), method="HEAD", target=target_path, times=None)
+
+        proxy.add(Fault("call", callback=fail_status_reads), method="PUT", target=target_path)
+        run = {"copy": lambda: cm.copy("src.bin", "dst.bin"), "rename": lambda: cm.rename("src.bin", "dst.bin"),
+               "checkpoint": lambda: cm.create_checkpoint("src.bin")}[operation]
+        with pytest.raises(HTTPError) as info:
+            run()
+        assert info.value.status_code >= 500, info.value
+        heads = [r for r in proxy.records if r.method == "HEAD" and r.fault == "status"]
+        assert len(heads) >= 3, proxy.records  # the status read, retried
+        assert not raw.exists(target)
+        assert_same_blob(raw, "src.bin", data)
+
+        proxy.reset()
+        run()
+        assert_same_blob(raw, target, data)
+    finally:
+        proxy.close()
