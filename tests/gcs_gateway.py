@@ -30,6 +30,9 @@ class GcsXmlGateway:
         self.uploads: dict[str, dict[int, bytes]] = {}
         # Authorization header of every request, for the credential tests.
         self.authorizations: list[str | None] = []
+        # Method, target and Authorization header of every request, for the tests of
+        # which API a copy used and with which credentials.
+        self.requests: list[tuple[str, str, str | None]] = []
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
         gateway = self
@@ -126,6 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         ok = super().parse_request()
         if ok:
             self.owner.authorizations.append(self.headers.get("Authorization"))
+            self.owner.requests.append((self.command, self.path, self.headers.get("Authorization")))
         return ok
 
     def do_GET(self):  # noqa: N802

@@ -9,11 +9,16 @@ identity endpoint and Microsoft Entra ID's token endpoint on loopback.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import logging
+import random
+import re
+import urllib.parse
 import uuid
 
 import pytest
 from backend_fixtures import RawAzure
-from s3c_helpers import ManagerAdapter, free_port
+from s3c_helpers import ManagerAdapter, expect_http, free_port
 from tornado.web import HTTPError
 from traitlets import TraitError
 
@@ -306,3 +311,147 @@ def test_entra_id_logins(azurite_oauth, login, tmp_path, jp_asyncio_loop):
         assert form["client_secret"] == "principal-secret"
     else:
         assert form["client_assertion"] == "federated-kubernetes-token"
+
+
+# ------------------------------------------------------------------ copies above the threshold
+MiB = 1024 * 1024
+
+
+class StoreLog(logging.Handler):
+    """The store's debug lines (each request, with its status), through the manager's log."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "s3contents_rs.store":
+            self.lines.append(record.getMessage())
+
+
+def logged_manager(azure_cm, azure_settings, **traits):
+    log = logging.getLogger(f"test-azure-{uuid.uuid4().hex[:8]}")
+    log.propagate = False
+    log.setLevel(logging.DEBUG)
+    records = StoreLog()
+    log.addHandler(records)
+    return azure_cm(account_key=azure_settings.key, log=log, **traits), records
+
+
+def put_described(raw: RawAzure, path: str, data: bytes) -> None:
+    """A blob with a content type and metadata, which a copy must keep."""
+    from azure.storage.blob import ContentSettings
+
+    raw.container.upload_blob(raw.key(path), data, overwrite=True, metadata={"owner": "ann"},
+                              content_settings=ContentSettings(content_type="application/x-test"))
+
+
+def assert_same_blob(raw: RawAzure, path: str, data: bytes) -> None:
+    stored = raw.read(path)
+    assert len(stored) == len(data)
+    assert hashlib.sha256(stored).digest() == hashlib.sha256(data).digest(), f"{path} differs"
+    props = raw.container.get_blob_client(raw.key(path)).get_blob_properties()
+    assert props.content_settings.content_type == "application/x-test"
+    assert props.metadata == {"owner": "ann"}
+
+
+def status_reads(records: StoreLog, since: int, raw: RawAzure, path: str) -> list[str]:
+    """The copy-status reads (HEAD of the target's blob URL) logged since `since`."""
+    quoted = urllib.parse.quote(raw.key(path), safe="/")
+    return [line for line in records.lines[since:] if line.startswith("HEAD http") and f"/{quoted} -> " in line]
+
+
+def test_copies_above_the_threshold_wait_for_the_copy(azure_cm, azure_settings):
+    """With the threshold at 1 MiB, copy, rename, checkpoint, restore, trash and a folder
+    rename of a 3 MiB blob read the target's copy status after Copy Blob (Azurite copies
+    synchronously, so the first read says success), and every copy is the same bytes,
+    content type and metadata."""
+    cm, records = logged_manager(azure_cm, azure_settings, multipart_copy_threshold=MiB)
+    raw = azure_cm.raw
+    data = random.Random(1).randbytes(3 * MiB + 3)
+    put_described(raw, "big/data.bin", data)
+
+    def waited(target: str, operation, *args):
+        since = len(records.lines)
+        result = operation(*args)
+        reads = status_reads(records, since, raw, target)
+        assert reads and all(" -> 200 OK in " in line for line in reads), records.lines[since:]
+        return result
+
+    copied = waited("big/copy.bin", cm.copy, "big/data.bin", "big/copy.bin")
+    assert copied["path"] == "big/copy.bin" and copied["size"] == len(data)
+    assert_same_blob(raw, "big/copy.bin", data)
+
+    waited("big/renamed.bin", cm.rename, "big/copy.bin", "big/renamed.bin")
+    assert not raw.exists("big/copy.bin")
+    assert_same_blob(raw, "big/renamed.bin", data)
+
+    checkpoint_key = "big/.ipynb_checkpoints/renamed-checkpoint.bin"
+    checkpoint = waited(checkpoint_key, cm.create_checkpoint, "big/renamed.bin")
+    assert_same_blob(raw, checkpoint_key, data)
+    raw.put("big/renamed.bin", b"overwritten")
+    waited("big/renamed.bin", cm.restore_checkpoint, checkpoint["id"], "big/renamed.bin")
+    assert_same_blob(raw, "big/renamed.bin", data)
+
+    cm.delete("big/renamed.bin")
+    assert not raw.exists("big/renamed.bin")
+    [trashed] = [k for k in raw.keys() if k.startswith(".Trash/") and k.endswith("big/renamed.bin")]
+    assert_same_blob(raw, trashed, data)
+
+    waited("moved/data.bin", cm.rename, "big", "moved")
+    assert_same_blob(raw, "moved/data.bin", data)
+
+    # A copy onto an existing file is refused before anything is copied.
+    raw.put("moved/other.bin", b"keep")
+    expect_http(409, cm.copy, "moved/data.bin", "moved/other.bin")
+    assert raw.read("moved/other.bin") == b"keep"
+
+
+def test_files_at_or_below_the_threshold_are_not_waited_for(azure_cm, azure_settings):
+    cm, records = logged_manager(azure_cm, azure_settings, multipart_copy_threshold=MiB)
+    raw = azure_cm.raw
+    data = random.Random(2).randbytes(MiB)
+    put_described(raw, "small.bin", data)
+    since = len(records.lines)
+    cm.copy("small.bin", "small-copy.bin")
+    assert status_reads(records, since, raw, "small-copy.bin") == []
+    assert_same_blob(raw, "small-copy.bin", data)
+
+
+@pytest.mark.parametrize("operation", ["copy", "rename", "checkpoint"])
+def test_a_copy_whose_status_cannot_be_read_fails_and_leaves_no_target(azure_cm, azure_settings, operation):
+    """Azurite, behind the fault proxy, copies; every read of the target's copy status then
+    fails (500, the retries included): the operation fails, no target is left (the copy is
+    deleted) and the source is untouched. Without the fault it completes."""
+    from fault_proxy import Fault, FaultProxy
+
+    proxy = FaultProxy(azure_settings.endpoint_url)
+    try:
+        cm = azure_cm(account_key=azure_settings.key, multipart_copy_threshold=MiB, max_retries=0,
+                      endpoint_url=f"{proxy.url}/{azure_settings.account}")
+        raw = azure_cm.raw
+        data = random.Random(4).randbytes(2 * MiB)
+        put_described(raw, "src.bin", data)
+        target = {"copy": "dst.bin", "rename": "dst.bin", "checkpoint": ".ipynb_checkpoints/src-checkpoint.bin"}[operation]
+        target_path = re.escape("/" + urllib.parse.quote(raw.key(target), safe="/")) + "$"
+
+        def fail_status_reads():
+            # Armed by the Copy Blob itself, so the manager's own checks before it pass.
+            proxy.add(Fault.error("InternalError"), method="HEAD", target=target_path, times=None)
+
+        proxy.add(Fault("call", callback=fail_status_reads), method="PUT", target=target_path)
+        run = {"copy": lambda: cm.copy("src.bin", "dst.bin"), "rename": lambda: cm.rename("src.bin", "dst.bin"),
+               "checkpoint": lambda: cm.create_checkpoint("src.bin")}[operation]
+        with pytest.raises(HTTPError) as info:
+            run()
+        assert info.value.status_code >= 500, info.value
+        heads = [r for r in proxy.records if r.method == "HEAD" and r.fault == "status"]
+        assert len(heads) >= 3, proxy.records  # the status read, retried
+        assert not raw.exists(target)
+        assert_same_blob(raw, "src.bin", data)
+
+        proxy.reset()
+        run()
+        assert_same_blob(raw, target, data)
+    finally:
+        proxy.close()

@@ -8,13 +8,17 @@ header: that is how these tests see which credentials object_store used.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import random
+import urllib.parse
+import urllib.request
 import uuid
 
 import pytest
 from backend_fixtures import RawGcs
 from login_fixtures import HttpsServer, QuietHandler
-from s3c_helpers import ManagerAdapter
+from s3c_helpers import ManagerAdapter, expect_http
 from traitlets import TraitError
 
 pytestmark = pytest.mark.timeout(60)
@@ -214,3 +218,132 @@ def test_token_file_kinds_map_to_store_options(tmp_path):
         GCSTraits(bucket="b", token=str(bad))._gcs_options()
     with pytest.raises(TraitError, match="cannot read"):
         GCSTraits(bucket="b", token=str(tmp_path / "missing.json"))._gcs_options()
+
+
+# ------------------------------------------------------------------ copies above the threshold
+MiB = 1024 * 1024
+
+
+def put_described(gcs_settings, raw: RawGcs, path: str, data: bytes) -> None:
+    """An object with a content type and custom metadata, which a copy must keep."""
+    query = urllib.parse.urlencode({"uploadType": "media", "name": raw.key(path)})
+    _json_request("POST", f"{raw.upload}?{query}", data, "application/x-test")
+    _json_request("PATCH", raw._object_url(path), json.dumps({"metadata": {"owner": "ann"}}).encode(), "application/json")
+
+
+def _json_request(method: str, url: str, body: bytes | None = None, content_type: str | None = None) -> dict:
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def assert_same_object(raw: RawGcs, path: str, data: bytes) -> None:
+    stored = raw.read(path)
+    assert len(stored) == len(data)
+    assert hashlib.sha256(stored).digest() == hashlib.sha256(data).digest(), f"{path} differs"
+    meta = _json_request("GET", raw._object_url(path))
+    assert meta["contentType"] == "application/x-test"
+    assert meta.get("metadata") == {"owner": "ann"}
+
+
+def rewrites(gateway, since: int) -> list[tuple[str, str | None]]:
+    """The rewrite calls (target, Authorization) the gateway passed on since `since`."""
+    return [(target, auth) for method, target, auth in gateway.requests[since:] if method == "POST" and "/rewriteTo/" in target]
+
+
+def test_copies_above_the_threshold_are_rewrites(gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop):
+    """With the threshold at 1 MiB, copy, rename, checkpoint, restore, trash and a folder
+    rename of a 3 MiB file go through the JSON API's rewrite, 1 MiB per call (fake-gcs-server
+    copies everything in its first call, so the token loop runs once here), and every copy
+    is the same bytes, content type and metadata."""
+    flavor, cls = gcs_class
+    raw = RawGcs(gcs_settings, gcs_prefix)
+    gateway = gcs_settings.gateway
+    cm = ManagerAdapter(
+        cls(bucket=gcs_settings.bucket, prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, token="anon",
+            multipart_copy_threshold=MiB),
+        flavor, jp_asyncio_loop,
+    )
+    data = random.Random(1).randbytes(3 * MiB + 3)
+    put_described(gcs_settings, raw, "big/data.bin", data)
+
+    def rewritten(operation, *args):
+        since = len(gateway.requests)
+        result = operation(*args)
+        calls = rewrites(gateway, since)
+        assert calls, f"{operation.__name__} made no rewrite"
+        for target, auth in calls:
+            assert "maxBytesRewrittenPerCall=1048576" in target, target
+            assert "ifSourceGenerationMatch=" in target, target  # bound to the source read
+            assert auth is None, auth  # anonymous store: no token
+        return result
+
+    copied = rewritten(cm.copy, "big/data.bin", "big/copy.bin")
+    assert copied["path"] == "big/copy.bin" and copied["size"] == len(data)
+    assert_same_object(raw, "big/copy.bin", data)
+
+    rewritten(cm.rename, "big/copy.bin", "big/renamed.bin")
+    assert not raw.exists("big/copy.bin")
+    assert_same_object(raw, "big/renamed.bin", data)
+
+    checkpoint = rewritten(cm.create_checkpoint, "big/renamed.bin")
+    assert_same_object(raw, "big/.ipynb_checkpoints/renamed-checkpoint.bin", data)
+    raw.put("big/renamed.bin", b"overwritten")
+    rewritten(cm.restore_checkpoint, checkpoint["id"], "big/renamed.bin")
+    assert_same_object(raw, "big/renamed.bin", data)
+
+    rewritten(cm.delete, "big/renamed.bin")
+    assert not raw.exists("big/renamed.bin")
+    [trashed] = [k for k in raw.keys() if k.startswith(".Trash/") and k.endswith("big/renamed.bin")]
+    assert_same_object(raw, trashed, data)
+
+    rewritten(cm.rename, "big", "moved")
+    assert_same_object(raw, "moved/data.bin", data)
+
+    # A copy onto an existing file is refused before anything is copied.
+    since = len(gateway.requests)
+    raw.put("moved/other.bin", b"keep")
+    expect_http(409, cm.copy, "moved/data.bin", "moved/other.bin")
+    assert rewrites(gateway, since) == []
+    assert raw.read("moved/other.bin") == b"keep"
+
+
+def test_files_at_or_below_the_threshold_keep_the_single_copy(gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop):
+    flavor, cls = gcs_class
+    raw = RawGcs(gcs_settings, gcs_prefix)
+    cm = ManagerAdapter(
+        cls(bucket=gcs_settings.bucket, prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, token="anon",
+            multipart_copy_threshold=MiB),
+        flavor, jp_asyncio_loop,
+    )
+    data = random.Random(2).randbytes(MiB)
+    put_described(gcs_settings, raw, "small.bin", data)
+    since = len(gcs_settings.gateway.requests)
+    cm.copy("small.bin", "small-copy.bin")
+    assert rewrites(gcs_settings.gateway, since) == []
+    assert_same_object(raw, "small-copy.bin", data)
+
+
+def test_a_rewrite_sends_the_store_token(gcs_class, gcs_settings, gcs_prefix, monkeypatch, jp_asyncio_loop):
+    """The rewrite carries the bearer token of the store's credentials (here from a
+    metadata server)."""
+    flavor, cls = gcs_class
+    raw = RawGcs(gcs_settings, gcs_prefix)
+    metadata = _MetadataServer()
+    try:
+        monkeypatch.setenv("GCE_METADATA_HOST", metadata.host)
+        cm = ManagerAdapter(
+            cls(bucket=gcs_settings.bucket, prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url,
+                multipart_copy_threshold=MiB),
+            flavor, jp_asyncio_loop,
+        )
+        data = random.Random(3).randbytes(2 * MiB)
+        put_described(gcs_settings, raw, "a.bin", data)
+        since = len(gcs_settings.gateway.requests)
+        cm.copy("a.bin", "b.bin")
+        calls = rewrites(gcs_settings.gateway, since)
+        assert calls and all(auth == f"Bearer {metadata.token}" for _, auth in calls), calls
+        assert_same_object(raw, "b.bin", data)
+    finally:
+        metadata.stop()

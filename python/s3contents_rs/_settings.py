@@ -169,10 +169,12 @@ class StoreSettings(HasTraits):
     multipart_copy_threshold = Int(
         5 * 1024**3,
         config=True,
-        help="""S3: files larger than this many bytes are copied (renamed, copied, moved to
-        the trash, checkpointed) with a multipart copy, in parts of multipart_copy_part_size.
-        The default is S3's own single-copy limit (5 GiB); at that default a copy is tried
-        whole first, so smaller files cost no extra request.""",
+        help="""Files larger than this many bytes are copied (renamed, copied, moved to the
+        trash, checkpointed) with a multipart copy (S3, in parts of multipart_copy_part_size),
+        a rewrite loop (GCS, at most this many bytes in whole MiB per call) or a Copy Blob
+        waited for until done (Azure). The default is S3's own single-copy limit (5 GiB); at
+        that default S3 and GCS try a copy whole first, so smaller files cost no extra
+        request; Azure asks each source's size first.""",
     )
 
     multipart_copy_part_size = Int(

@@ -96,7 +96,7 @@ operations! {
             let tuning = Tuning::from_seconds(max_retries, retry_timeout, connect_timeout, request_timeout).map_err(to_py_err)?;
             let copy_settings = CopySettings::new(multipart_copy_threshold, multipart_copy_part_size).map_err(to_py_err)?;
             let mut built = build_store_tuned(url, &options, credentials, &tuning).map_err(to_py_err)?;
-            if let Some(copier) = built.part_copier.take() {
+            if let Some(copier) = built.large_copier.take() {
                 built.store = Arc::new(LargeCopyStore::new(built.store, copier, copy_settings));
             }
             let full_prefix = [built.url_prefix.as_str(), prefix.trim_matches('/')]

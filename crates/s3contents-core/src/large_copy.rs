@@ -1,22 +1,28 @@
 //! Server-side copies of objects of any size.
 //!
-//! S3 refuses a single CopyObject of a source above 5 GiB, and every rename, copy, move
-//! to the trash and checkpoint is a copy. Above a threshold, `LargeCopyStore` copies
-//! with a multipart copy instead: CreateMultipartUpload (with the source's content type
-//! and metadata), UploadPartCopy per byte range (`x-amz-copy-source-range`, bound to the
-//! source's ETag so a source rewritten meanwhile fails the copy instead of mixing two
-//! versions), CompleteMultipartUpload. object_store has no ranged part copy, so these are
-//! signed requests of our own, built the way `console_dirs` builds its DELETE (SigV4,
-//! the store's credentials, endpoint and addressing style). A failed multipart copy is
-//! aborted, so no upload outlives it; nor does one whose CreateMultipartUpload answer was
-//! lost (`open_uploads` finds and aborts it).
+//! Every rename, copy, move to the trash and checkpoint is a copy, and one copy request
+//! does not reach every size: S3 refuses a single CopyObject of a source above 5 GiB,
+//! and GCS may not finish a large copy that rewrites data (another storage class) within
+//! one request. Above a threshold, `LargeCopyStore` hands the copy to the backend's
+//! `LargeCopier`:
 //!
-//! With the default threshold (S3's own 5 GiB limit) the single copy is tried first and
-//! the multipart copy only follows S3's refusal: copies of ordinary files cost the one
-//! COPY they always did. A lowered threshold asks the source's size first (one HEAD).
+//! * S3 (`S3PartCopier`): a multipart copy. CreateMultipartUpload (with the source's
+//!   content type and metadata), UploadPartCopy per byte range (`x-amz-copy-source-range`,
+//!   bound to the source's ETag so a source rewritten meanwhile fails the copy instead of
+//!   mixing two versions), CompleteMultipartUpload. object_store has no ranged part copy,
+//!   so these are signed requests of our own, built the way `console_dirs` builds its
+//!   DELETE (SigV4, the store's credentials, endpoint and addressing style). A failed
+//!   multipart copy is aborted, so no upload outlives it; nor does one whose
+//!   CreateMultipartUpload answer was lost (`open_uploads` finds and aborts it).
+//! * GCS (`gcs_rewrite::GcsRewriter`): the JSON API's rewrite, repeated with its token
+//!   until GCS says it is done.
+//! * Azure (`azure_copy::AzureCopyWaiter`): Copy Blob has no size limit inside one
+//!   account but may finish after it answers; the copy is waited for.
 //!
-//! GCS and Azure need no such path: a copy inside one bucket (GCS) or one storage
-//! account (Azure) has no 5 GiB limit.
+//! With the default threshold (S3's own 5 GiB limit) S3 and GCS try the single copy first
+//! and the large copy only follows the store's refusal: copies of ordinary files cost the
+//! one COPY they always did. A lowered threshold, or Azure (which refuses no size), asks
+//! the source's size first (one HEAD).
 
 use std::fmt;
 use std::ops::Range;
@@ -122,6 +128,31 @@ fn is_too_large_for_copy(error: &object_store::Error) -> bool {
     false
 }
 
+/// A backend's copy for sources above the threshold (see the module comment).
+#[async_trait]
+pub trait LargeCopier: fmt::Debug + Send + Sync {
+    /// Copy `source` (with its `attributes`) to `to`; with `create`, only if `to` does not
+    /// exist yet.
+    async fn copy(
+        &self,
+        source: &ObjectMeta,
+        attributes: &Attributes,
+        to: &Path,
+        settings: &CopySettings,
+        create: bool,
+    ) -> Result<()>;
+
+    /// Whether `error`, the store's answer to a single copy, says the source needs this copy.
+    fn refuses_single_copy(&self, error: &object_store::Error) -> bool;
+
+    /// Whether the store refuses a single copy it cannot do (`refuses_single_copy`): then,
+    /// at the default threshold, the single copy is tried first; else the size is asked.
+    fn refuses_too_large(&self) -> bool;
+
+    /// Whether `copy` can be create-only; else create-only copies stay single copies.
+    fn can_create_only(&self) -> bool;
+}
+
 /// Signed S3 requests object_store cannot make: the multipart copy's.
 #[derive(Debug)]
 pub struct S3PartCopier {
@@ -164,7 +195,13 @@ impl S3PartCopier {
     }
 
     /// Copy `source` (described by `meta` and `attributes`) to `to` in parts.
-    pub async fn copy(&self, source: &ObjectMeta, attributes: &Attributes, to: &Path, part_size: u64) -> Result<()> {
+    pub async fn copy_in_parts(
+        &self,
+        source: &ObjectMeta,
+        attributes: &Attributes,
+        to: &Path,
+        part_size: u64,
+    ) -> Result<()> {
         let ranges = part_ranges(source.size, part_size)
             .ok_or_else(|| generic(format!("{} has {} bytes, more than S3 can copy", source.location, source.size)))?;
         let mut headers = self.encryption.clone();
@@ -263,21 +300,47 @@ impl S3PartCopier {
     }
 }
 
-/// A store whose copies work for every size S3 allows (see the module comment).
+#[async_trait]
+impl LargeCopier for S3PartCopier {
+    async fn copy(
+        &self,
+        source: &ObjectMeta,
+        attributes: &Attributes,
+        to: &Path,
+        settings: &CopySettings,
+        _create: bool,
+    ) -> Result<()> {
+        self.copy_in_parts(source, attributes, to, settings.part_size).await
+    }
+
+    fn refuses_single_copy(&self, error: &object_store::Error) -> bool {
+        is_too_large_for_copy(error)
+    }
+
+    fn refuses_too_large(&self) -> bool {
+        true
+    }
+
+    fn can_create_only(&self) -> bool {
+        false // CompleteMultipartUpload has no create-only form everywhere S3 is spoken
+    }
+}
+
+/// A store whose copies work for every size the backend allows (see the module comment).
 #[derive(Debug)]
 pub struct LargeCopyStore {
     inner: Arc<dyn ObjectStore>,
-    copier: Arc<S3PartCopier>,
+    copier: Arc<dyn LargeCopier>,
     settings: CopySettings,
 }
 
 impl LargeCopyStore {
-    pub fn new(inner: Arc<dyn ObjectStore>, copier: Arc<S3PartCopier>, settings: CopySettings) -> Self {
+    pub fn new(inner: Arc<dyn ObjectStore>, copier: Arc<dyn LargeCopier>, settings: CopySettings) -> Self {
         Self { inner, copier, settings }
     }
 
-    async fn copy_in_parts(&self, to: &Path, head: GetResult) -> Result<()> {
-        self.copier.copy(&head.meta, &head.attributes, to, self.settings.part_size).await
+    async fn copy_large(&self, to: &Path, head: GetResult, create: bool) -> Result<()> {
+        self.copier.copy(&head.meta, &head.attributes, to, &self.settings, create).await
     }
 
     async fn head(&self, location: &Path) -> Result<GetResult> {
@@ -326,20 +389,21 @@ impl ObjectStore for LargeCopyStore {
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        if options.mode == CopyMode::Create {
+        let create = options.mode == CopyMode::Create;
+        if create && !self.copier.can_create_only() {
             return self.inner.copy_opts(from, to, options).await;
         }
-        if self.settings.asks_size_first() {
+        if self.settings.asks_size_first() || !self.copier.refuses_too_large() {
             let head = self.head(from).await?;
             if head.meta.size > self.settings.threshold {
-                return self.copy_in_parts(to, head).await;
+                return self.copy_large(to, head, create).await;
             }
             return self.inner.copy_opts(from, to, options).await;
         }
         match self.inner.copy_opts(from, to, options).await {
-            Err(e) if is_too_large_for_copy(&e) => {
+            Err(e) if self.copier.refuses_single_copy(&e) => {
                 let head = self.head(from).await?;
-                self.copy_in_parts(to, head).await
+                self.copy_large(to, head, create).await
             }
             other => other,
         }

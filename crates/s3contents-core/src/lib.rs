@@ -4,9 +4,11 @@
 //! This crate knows no Python (it does not depend on pyo3): the extension crate at the
 //! repository root is the only place that does, and the compiler keeps it so.
 
+pub mod azure_copy;
 pub mod console_dirs;
 pub mod contents;
 pub mod error;
+pub mod gcs_rewrite;
 pub mod json_tape;
 pub mod keys;
 pub mod large_copy;

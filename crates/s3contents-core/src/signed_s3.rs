@@ -47,6 +47,26 @@ pub(crate) fn is_transient(error: &object_store::Error) -> bool {
     }
 }
 
+/// `attempt()`, repeated after a transient failure (5xx, no answer): for requests that
+/// are safe to repeat.
+pub(crate) async fn retried<T, F, Fut>(mut attempt: F) -> object_store::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = object_store::Result<T>>,
+{
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(e) if attempts < ATTEMPTS && is_transient(&e) => {
+                tokio::time::sleep(Duration::from_millis(200 << attempts)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The bucket's endpoint and a client to send signed requests to it.
 #[derive(Debug, Clone)]
 pub struct SignedS3 {
@@ -158,16 +178,6 @@ impl SignedS3 {
         url: &str,
         headers: &[(&str, String)],
     ) -> object_store::Result<Bytes> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.send(method.clone(), url, headers, Bytes::new()).await {
-                Ok((_, body)) => return Ok(body),
-                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        retried(|| async { self.send(method.clone(), url, headers, Bytes::new()).await.map(|(_, body)| body) }).await
     }
 }

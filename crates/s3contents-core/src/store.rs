@@ -14,10 +14,12 @@ use object_store::memory::InMemory;
 use object_store::{ObjectStore, StaticCredentialProvider};
 use url::Url;
 
+use crate::azure_copy::AzureCopyWaiter;
 use crate::console_dirs::DirKeyDeleter;
 use crate::contents::backend::{DirKeys, OpenUploads};
 use crate::error::{Error, Result};
-use crate::large_copy::S3PartCopier;
+use crate::gcs_rewrite::GcsRewriter;
+use crate::large_copy::{LargeCopier, S3PartCopier};
 use crate::logged::LoggedStore;
 use crate::open_uploads::UploadJanitor;
 use crate::signed_s3::SignedS3;
@@ -29,8 +31,9 @@ pub struct BuiltStore {
     pub url_prefix: String,
     /// S3 only: deletes console-style `dir/` keys, which `store` cannot address.
     pub dir_keys: Option<Arc<dyn DirKeys>>,
-    /// S3 only: copies objects above 5 GiB (or a lowered threshold) in parts.
-    pub part_copier: Option<Arc<S3PartCopier>>,
+    /// Copies objects above 5 GiB (or a lowered threshold) the way one copy request
+    /// cannot (S3: in parts; GCS: a rewrite; Azure: waiting for Copy Blob to finish).
+    pub large_copier: Option<Arc<dyn LargeCopier>>,
     /// S3 only: lists and aborts the multipart uploads a lost answer left open.
     pub open_uploads: Option<Arc<dyn OpenUploads>>,
 }
@@ -58,7 +61,7 @@ pub fn build_store_tuned(
         return Err(Error::Config(format!("a credential provider is only supported for S3, not {url:?}")));
     }
     let mut dir_keys: Option<Arc<dyn DirKeys>> = None;
-    let mut part_copier = None;
+    let mut large_copier: Option<Arc<dyn LargeCopier>> = None;
     let mut open_uploads: Option<Arc<dyn OpenUploads>> = None;
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
@@ -73,7 +76,7 @@ pub fn build_store_tuned(
             let bucket = parsed.host_str().unwrap_or_default();
             if let Some(signed) = SignedS3::new(&builder, s3.clone(), bucket) {
                 let janitor: Arc<dyn OpenUploads> = Arc::new(UploadJanitor::new(signed.clone()));
-                part_copier = Some(Arc::new(
+                large_copier = Some(Arc::new(
                     S3PartCopier::new(&builder, signed.clone(), bucket).with_open_uploads(Some(janitor.clone())),
                 ));
                 open_uploads = Some(janitor);
@@ -92,14 +95,22 @@ pub fn build_store_tuned(
                 let anonymous = GcpCredential { bearer: String::new() };
                 builder = builder.with_credentials(Arc::new(StaticCredentialProvider::new(anonymous)));
             }
-            Arc::new(builder.build().map_err(config_error)?)
+            let gcs = Arc::new(builder.clone().build().map_err(config_error)?);
+            if let Some(rewriter) = GcsRewriter::new(&builder, gcs.clone(), parsed.host_str().unwrap_or_default()) {
+                large_copier = Some(Arc::new(rewriter));
+            }
+            gcs
         }
         "az" | "azure" | "abfs" | "abfss" => {
             let mut builder = MicrosoftAzureBuilder::from_env().with_url(url).with_retry(tuning.retry());
             for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "Azure")?, value);
             }
-            Arc::new(builder.build().map_err(config_error)?)
+            let azure = Arc::new(builder.clone().build().map_err(config_error)?);
+            if let Some(waiter) = AzureCopyWaiter::new(&builder, azure.clone(), &parsed) {
+                large_copier = Some(Arc::new(waiter));
+            }
+            azure
         }
         "file" => {
             reject_options(options, "local filesystem")?;
@@ -112,7 +123,7 @@ pub fn build_store_tuned(
                 store: Arc::new(LoggedStore::new(Arc::new(fs))),
                 url_prefix: String::new(),
                 dir_keys: None,
-                part_copier: None,
+                large_copier: None,
                 open_uploads: None,
             });
         }
@@ -127,7 +138,7 @@ pub fn build_store_tuned(
         }
     };
     // Bucket URLs carry the bucket in the host; anything after it is a key prefix.
-    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix, dir_keys, part_copier, open_uploads })
+    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix, dir_keys, large_copier, open_uploads })
 }
 
 fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {
