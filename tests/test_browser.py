@@ -236,3 +236,46 @@ def test_file_browser_screenshot(page, lab_raw):
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#filebrowser").screenshot(path=str(ARTIFACTS / "file-browser.png"))
     assert (ARTIFACTS / "file-browser.png").stat().st_size > 1000
+
+
+def test_no_folder_shows_a_1970_date(page, lab, lab_raw):
+    """Object stores keep no folder times; JupyterLab shows the epoch as "56 years ago".
+    Folders made by the REST API, by JupyterLab and by another tool (keys only, no
+    marker) each show a real date, at the top and one level down."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{lab.url}/api/contents/dated-by-api?token={lab.token}", method="PUT",
+        data=json.dumps({"type": "directory"}).encode(), headers={"Content-Type": "application/json"},
+    )
+    assert urllib.request.urlopen(request, timeout=30).status == 201
+    lab_raw.put("dated-by-keys/inner/data.csv", b"a,b\n1,2\n")
+    refresh_browser(page)
+    page.locator('#filebrowser jp-button[data-command="filebrowser:create-new-directory"]').click()
+    editor = page.locator(".jp-DirListing-editor")
+    editor.fill("dated-by-lab")
+    editor.press("Enter")
+    for name in ("dated-by-api", "dated-by-keys", "dated-by-lab"):
+        listing_item(page, name).wait_for()
+    refresh_browser(page)
+
+    def shown_dates() -> dict[str, tuple[str, str]]:
+        """Name -> (the Modified column's text, its tooltip with the full date)."""
+        return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
+            '#filebrowser .jp-DirListing-item')].map(item => [
+                item.querySelector('.jp-DirListing-itemText').textContent,
+                [item.querySelector('.jp-DirListing-itemModified').textContent,
+                 item.querySelector('.jp-DirListing-itemModified').title]]))""")
+
+    def assert_recent(dates: dict[str, tuple[str, str]], names) -> None:
+        for name in names:
+            text, full = dates[name]
+            assert text and "year" not in text and "1970" not in full, f"{name} is dated {text!r} ({full!r})"
+
+    wait_until(lambda: {"dated-by-api", "dated-by-keys", "dated-by-lab"} <= set(shown_dates()), "the three folders")
+    assert_recent(shown_dates(), ["dated-by-api", "dated-by-keys", "dated-by-lab"])
+    listing_item(page, "dated-by-keys").dblclick()
+    page.locator("#filebrowser .jp-BreadCrumbs", has_text="dated-by-keys").wait_for()
+    listing_item(page, "inner").wait_for()
+    assert_recent(shown_dates(), ["inner"])
+    assert "56" not in page.locator("#filebrowser").inner_text()

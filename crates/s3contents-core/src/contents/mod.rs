@@ -66,15 +66,14 @@ impl Entry {
         }
     }
 
-    /// Object stores keep no directory timestamps; a fixed one keeps listings and
-    /// direct gets identical (the same fallback FileContentsManager uses).
-    pub fn directory(path: ApiPath) -> Self {
-        Entry { path, kind: Kind::Directory, size: None, last_modified: directory_timestamp(), etag: None }
+    /// A directory dated `last_modified` (see `Contents::folder_time`).
+    pub fn directory(path: ApiPath, last_modified: DateTime<Utc>) -> Self {
+        Entry { path, kind: Kind::Directory, size: None, last_modified: whole_seconds(last_modified), etag: None }
     }
 
     /// A file known only by its path (metadata not fetched).
     pub fn file_placeholder(path: ApiPath) -> Self {
-        Entry { path, kind: Kind::File, size: None, last_modified: directory_timestamp(), etag: None }
+        Entry { path, kind: Kind::File, size: None, last_modified: DateTime::<Utc>::UNIX_EPOCH, etag: None }
     }
 
     pub fn name(&self) -> &str {
@@ -84,10 +83,6 @@ impl Entry {
 
 pub fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
     Utc.timestamp_opt(t.timestamp(), 0).single().unwrap_or(t)
-}
-
-pub fn directory_timestamp() -> DateTime<Utc> {
-    DateTime::<Utc>::UNIX_EPOCH
 }
 
 /// A file with its bytes, or a directory with its children.
@@ -123,6 +118,8 @@ pub struct Contents {
     /// Retries of requests the HTTP client does not retry itself (see `recovery`).
     retries: usize,
     journal: recovery::Journal,
+    /// The date of folders the store gives no time for (see `folder_time`).
+    store_time: std::sync::OnceLock<DateTime<Utc>>,
 }
 
 impl Contents {
@@ -140,6 +137,26 @@ impl Contents {
             max_content_size: DEFAULT_MAX_CONTENT_SIZE,
             retries: crate::tuning::Tuning::default().max_retries,
             journal: recovery::Journal::default(),
+            store_time: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Object stores keep no folder times. A folder listed with its content is dated by its
+    /// newest marker or file (`seen`). Everywhere else the store gives no time (a subfolder
+    /// in a listing is a bare name), and jupyter_server's contract wants a folder's model
+    /// without content equal to its entry in its parent's listing: there, one stable date
+    /// per store, the newest object time of the first listing page under the prefix, read
+    /// at start-up (`check_store`) or else by the first listing that has files, else the
+    /// moment one was first needed. Never the 1970 epoch, which JupyterLab shows as
+    /// "56 years ago"; a folder just made is dated by the moment it was made.
+    pub(crate) fn folder_time(&self, seen: Option<DateTime<Utc>>) -> DateTime<Utc> {
+        seen.unwrap_or_else(|| *self.store_time.get_or_init(Utc::now))
+    }
+
+    /// Keep `newest` as the store's date for undated folders, unless one is already set.
+    pub(crate) fn learn_store_time(&self, newest: Option<DateTime<Utc>>) {
+        if let Some(time) = newest {
+            let _ = self.store_time.set(whole_seconds(time));
         }
     }
 

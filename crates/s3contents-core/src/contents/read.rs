@@ -20,18 +20,20 @@ impl Contents {
     /// (see `looks_like_folder`), two otherwise.
     pub async fn stat(&self, path: &ApiPath) -> Result<Option<Entry>> {
         if path.is_root() {
-            return Ok(Some(Entry::directory(ApiPath::ROOT)));
+            return Ok(Some(Entry::directory(ApiPath::ROOT, self.folder_time(None))));
         }
+        // Dated as the folder's entry in its parent's listing, where the store gives no
+        // time: Jupyter's contract wants both models equal (see `folder_time`).
         if looks_like_folder(path) {
             if self.dir_exists(path).await? {
-                return Ok(Some(Entry::directory(path.clone())));
+                return Ok(Some(Entry::directory(path.clone(), self.folder_time(None))));
             }
             return self.head_file(path).await;
         }
         if let Some(entry) = self.head_file(path).await? {
             return Ok(Some(entry));
         }
-        Ok(self.dir_exists(path).await?.then(|| Entry::directory(path.clone())))
+        Ok(self.dir_exists(path).await?.then(|| Entry::directory(path.clone(), self.folder_time(None))))
     }
 
     /// The model data for `get`: a file (with its content when `content` names an
@@ -47,8 +49,8 @@ impl Contents {
         };
         let folder_first = path.is_root() || looks_like_folder(path);
         if folder_first {
-            if let Some(children) = self.list_dir(path).await? {
-                return Ok(Fetched::Directory { entry: Entry::directory(path.clone()), children: Some(children) });
+            if let Some((entry, children)) = self.list_dir_entry(path).await? {
+                return Ok(Fetched::Directory { entry, children: Some(children) });
             }
         }
         if !path.is_root() {
@@ -59,24 +61,30 @@ impl Contents {
         if folder_first {
             return Err(Error::not_found(path.as_str()));
         }
-        match self.list_dir(path).await? {
-            Some(children) => {
-                Ok(Fetched::Directory { entry: Entry::directory(path.clone()), children: Some(children) })
-            }
+        match self.list_dir_entry(path).await? {
+            Some((entry, children)) => Ok(Fetched::Directory { entry, children: Some(children) }),
             None => Err(Error::not_found(path.as_str())),
         }
     }
 
-    /// Children of the directory at `path` (`None` when it does not exist). Files and
-    /// sub-directories both come from the one delimiter listing: no request per entry.
-    /// Markers and checkpoint folders are storage details and never listed.
+    /// Children of the directory at `path` (`None` when it does not exist).
     pub async fn list_dir(&self, path: &ApiPath) -> Result<Option<Vec<Entry>>> {
+        Ok(self.list_dir_entry(path).await?.map(|(_, children)| children))
+    }
+
+    /// The directory at `path` and its children (`None` when it does not exist). Files and
+    /// sub-directories both come from the one delimiter listing: no request per entry.
+    /// Markers and checkpoint folders are storage details and never listed, but their
+    /// times date the directory (see `folder_time`).
+    pub async fn list_dir_entry(&self, path: &ApiPath) -> Result<Option<(Entry, Vec<Entry>)>> {
         let prefix = self.keys.dir_prefix(path)?;
         let listing = self.store.list_with_delimiter(prefix.as_ref()).await.during("list", path.as_str())?;
         let exists = path.is_root() || !listing.objects.is_empty() || !listing.common_prefixes.is_empty();
         if !exists {
             return Ok(None);
         }
+        let newest = listing.objects.iter().map(|object| object.last_modified).max();
+        self.learn_store_time(newest);
         let mut children = Vec::with_capacity(listing.objects.len() + listing.common_prefixes.len());
         for object in &listing.objects {
             let Some(child) = self.keys.api_path(&object.location) else { continue };
@@ -92,9 +100,9 @@ impl Contents {
             if child == *path || child.name() == CHECKPOINT_DIR || (path.is_root() && child.name() == TRASH_DIR) {
                 continue;
             }
-            children.push(Entry::directory(child));
+            children.push(Entry::directory(child, self.folder_time(None)));
         }
-        Ok(Some(children))
+        Ok(Some((Entry::directory(path.clone(), self.folder_time(newest)), children)))
     }
 
     /// HEAD of the file object at `path`.
@@ -152,7 +160,7 @@ impl Contents {
         }
         for common in &listing.common_prefixes {
             match self.keys.api_path(common) {
-                Some(child) if child != *path => children.push(Entry::directory(child)),
+                Some(child) if child != *path => children.push(Entry::directory(child, self.folder_time(None))),
                 _ => {}
             }
         }
@@ -160,14 +168,19 @@ impl Contents {
     }
 
     /// One LIST of the first page under the prefix, at start-up: a bucket that does not
-    /// exist is reported then (`Error::BucketNotFound`), as s3contents reports it.
+    /// exist is reported then (`Error::BucketNotFound`), as s3contents reports it. The
+    /// page's newest time dates the folders the store gives no time for (`folder_time`).
     pub async fn check_store(&self) -> Result<()> {
         let prefix = self.keys.dir_prefix(&ApiPath::ROOT)?;
-        let mut keys = self.store.list(prefix.as_ref());
-        match keys.next().await {
-            Some(Err(e)) => Err(Error::from_store("list", "", e)),
-            _ => Ok(()),
+        // Every backend's pages hold at least 1000 keys: no second page is asked for.
+        let mut keys = self.store.list(prefix.as_ref()).take(1000);
+        let mut newest = None;
+        while let Some(key) = keys.next().await {
+            let key = key.map_err(|e| Error::from_store("list", "", e))?;
+            newest = newest.max(Some(key.last_modified));
         }
+        self.learn_store_time(newest);
+        Ok(())
     }
 
     /// Names directly inside `path` (files and folders, hidden ones included), used to

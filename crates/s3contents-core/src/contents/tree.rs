@@ -433,7 +433,7 @@ impl Contents {
         if single_file {
             return self.head_or_undo(to, vec![self.keys.file_key(to)?]).await;
         }
-        Ok(Entry::directory(to.clone()))
+        Ok(Entry::directory(to.clone(), chrono::Utc::now()))
     }
 
     /// Claim, copy, check the sources did not change, then delete them. A failure says

@@ -1,6 +1,7 @@
 //! Writes of whole objects: files and directory markers.
 
 use bytes::Bytes;
+use chrono::Utc;
 use object_store::{ObjectMeta, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 
 use super::{Contents, Entry};
@@ -90,7 +91,7 @@ impl Contents {
         }
         let marker = self.keys.marker_key(path)?;
         self.put_new(path, &marker, PutPayload::default()).await?;
-        Ok(Entry::directory(path.clone()))
+        Ok(Entry::directory(path.clone(), Utc::now()))
     }
 
     /// Create-only PUT. Stores that cannot do conditional writes get a HEAD-then-PUT,
@@ -133,16 +134,17 @@ impl Contents {
     pub async fn make_dir(&self, path: &ApiPath) -> Result<Entry> {
         self.check_writable("create directory", path)?;
         if path.is_root() {
-            return Ok(Entry::directory(ApiPath::ROOT));
+            return Ok(Entry::directory(ApiPath::ROOT, self.folder_time(None)));
         }
         if self.head_file(path).await?.is_some() {
             return Err(Error::BadRequest(format!("{:?} is a file, not a directory", path.as_str())));
         }
-        if !self.dir_exists(path).await? {
-            let marker = self.keys.marker_key(path)?;
-            self.store.put(&marker, PutPayload::default()).await.during("create directory", path.as_str())?;
+        if self.dir_exists(path).await? {
+            return Ok(Entry::directory(path.clone(), self.folder_time(None)));
         }
-        Ok(Entry::directory(path.clone()))
+        let marker = self.keys.marker_key(path)?;
+        self.store.put(&marker, PutPayload::default()).await.during("create directory", path.as_str())?;
+        Ok(Entry::directory(path.clone(), Utc::now()))
     }
 }
 
