@@ -423,3 +423,21 @@ def test_post_copy_of_a_folder_to_a_missing_folder(fetch, raw):
     assert body(r)["path"] == "missing/src"
     assert r.headers["Location"].endswith("/api/contents/missing/src")
     assert raw.read("missing/src/a.txt") == b"a"
+
+
+def test_a_percent_sign_in_a_path_reaches_the_message_once(fetch, raw):
+    """Tornado's `log_message` doubles a `%` of a message without arguments, and
+    jupyter_server's API error reply shows it: messages must not say `50%% off`."""
+    raw.put("50% off/item.txt", b"x")
+    error = expect_status(
+        400, fetch, "api", "contents", "50% off", method="PUT",
+        body=json.dumps({"type": "file", "format": "text", "content": "over a folder"}),
+    )
+    assert body(error.response)["message"] == '"50% off" is a directory; cannot save a file over it'
+
+
+@pytest.mark.cm_config(endpoint_url="http://127.0.0.1:9", max_retries=0, retry_timeout=5.0)
+def test_a_store_url_in_a_message_keeps_its_percent_escapes(fetch):
+    error = expect_status(503, fetch, "api", "contents", "folder")
+    message = json.loads(error.response.body)["message"]
+    assert "http://127.0.0.1:9/" in message and "%2F" in message and "%%" not in message, message

@@ -17,7 +17,6 @@ from typing import Any, Callable, Optional, Union
 
 import nbformat
 import nbformat.v4
-from tornado.web import HTTPError
 
 from ._core import Entry
 from ._notebooks import (
@@ -28,6 +27,7 @@ from ._notebooks import (
     _utf8,
 )
 from ._settings import StoreSettings
+from .exceptions import HTTPError, http_error
 
 
 class StoreContentsMixin(StoreSettings):
@@ -42,11 +42,11 @@ class StoreContentsMixin(StoreSettings):
     def _refuse_hidden_read(self, path: str) -> None:
         if not self.allow_hidden and self._hidden(path):  # type: ignore[attr-defined]
             self.log.info("Refusing to serve hidden file or directory %r, via 404 Error", path)  # type: ignore[attr-defined]
-            raise HTTPError(404, f"file or directory does not exist: {path!r}")
+            raise http_error(404, f"file or directory does not exist: {path!r}")
 
     def _refuse_hidden_write(self, path: str, action: str = "create file or directory") -> None:
         if not self.allow_hidden and self._hidden(path):  # type: ignore[attr-defined]
-            raise HTTPError(400, f"Cannot {action} {path!r}")
+            raise http_error(400, f"Cannot {action} {path!r}")
 
     def _listed(self, entry: Entry) -> bool:
         if not self.should_list(entry.name):  # type: ignore[attr-defined]
@@ -60,10 +60,10 @@ class StoreContentsMixin(StoreSettings):
         """The model type for an entry, or a 400 when `requested` contradicts it."""
         if kind == "directory":
             if requested not in (None, "directory"):
-                raise HTTPError(400, f"{path} is a directory, not a {requested}", reason="bad type")
+                raise http_error(400, f"{path} is a directory, not a {requested}", reason="bad type")
             return "directory"
         if requested == "directory":
-            raise HTTPError(400, f"{path} is not a directory", reason="bad type")
+            raise http_error(400, f"{path} is not a directory", reason="bad type")
         if requested == "notebook" or (requested is None and path.endswith(".ipynb")):
             return "notebook"
         return "file"
@@ -144,7 +144,7 @@ class StoreContentsMixin(StoreSettings):
             else:  # off the loop: the parse must not hold the GIL for long
                 nb = _reads_yielding(data, validation_error)
         except Exception as e:
-            raise HTTPError(400, f"Unreadable Notebook: {model['path']} {e!r}") from e
+            raise http_error(400, f"Unreadable Notebook: {model['path']} {e!r}") from e
         if notary is None:
             self.mark_trusted_cells(nb, model["path"])  # type: ignore[attr-defined]
         else:
@@ -166,27 +166,27 @@ class StoreContentsMixin(StoreSettings):
         try:
             nb = nbformat.from_dict(model["content"])
         except Exception as e:
-            raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
+            raise http_error(400, f"Invalid notebook content for {path}: {e}") from e
         try:
             signed = sign(nb)
         except HTTPError:
             raise
         except UnicodeEncodeError as e:  # lone surrogates in the content: the user's
-            raise HTTPError(400, f"Encoding error saving {path}: {e}") from e
+            raise http_error(400, f"Encoding error saving {path}: {e}") from e
         except Exception as e:
             # Signing fails on content that is no notebook (the user's: 400), or when
             # the notary's signature store fails (not the user's: 500).
             if not _looks_like_a_notebook(nb):
-                raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
+                raise http_error(400, f"Invalid notebook content for {path}: {e}") from e
             try:
                 nbformat.writes(nb, version=nbformat.NO_CONVERT)
             except Exception as invalid:
-                raise HTTPError(400, f"Invalid notebook content for {path}: {invalid}") from invalid
+                raise http_error(400, f"Invalid notebook content for {path}: {invalid}") from invalid
             raise self._unexpected_save_error(path, e) from e
         try:
             text = nbformat.writes(nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error)
         except Exception as e:
-            raise HTTPError(400, f"Invalid notebook content for {path}: {e}") from e
+            raise http_error(400, f"Invalid notebook content for {path}: {e}") from e
         if not text.endswith("\n"):
             text += "\n"
         return _utf8(text, path), validation_error, signed
@@ -194,12 +194,12 @@ class StoreContentsMixin(StoreSettings):
     def _unexpected_save_error(self, path: str, error: Exception) -> HTTPError:
         """FileContentsManager's answer to an error that is not the user's: logged, 500."""
         self.log.error("Error while saving file: %s %s", path, error, exc_info=True)  # type: ignore[attr-defined]
-        return HTTPError(500, f"Unexpected error while saving file: {path} {error}")
+        return http_error(500, f"Unexpected error while saving file: {path} {error}")
 
     @staticmethod
     def _check_format(format: Optional[str]) -> None:
         if format not in (None, "text", "base64"):
-            raise HTTPError(400, f"Format must be one of 'text' or 'base64', not {format!r}", reason="bad format")
+            raise http_error(400, f"Format must be one of 'text' or 'base64', not {format!r}", reason="bad format")
 
     @classmethod
     def _fill_encoded_file(cls, model: dict[str, Any], data: str, data_format: str, format: Optional[str]) -> None:
@@ -217,7 +217,7 @@ class StoreContentsMixin(StoreSettings):
                 model["content"], model["format"] = data.decode("utf-8"), "text"
             except UnicodeDecodeError as e:
                 if format == "text":
-                    raise HTTPError(400, f"{model['path']} is not UTF-8 encoded", reason="bad format") from e
+                    raise http_error(400, f"{model['path']} is not UTF-8 encoded", reason="bad format") from e
         if model["format"] is None:
             model["content"] = base64.b64encode(data).decode("ascii")
             model["format"] = "base64"
@@ -228,13 +228,13 @@ class StoreContentsMixin(StoreSettings):
 
     def _check_save_model(self, model: dict[str, Any], path: str) -> None:
         if "type" not in model:
-            raise HTTPError(400, "No file type provided")
+            raise http_error(400, "No file type provided")
         if "content" not in model and model["type"] != "directory":
-            raise HTTPError(400, "No file content provided")
+            raise http_error(400, "No file content provided")
         if model["type"] not in ("notebook", "file", "directory"):
-            raise HTTPError(400, "Unhandled contents type: %s" % model["type"])
+            raise http_error(400, "Unhandled contents type: %s" % model["type"])
         if not path:
-            raise HTTPError(400, "Cannot save over the root directory")
+            raise http_error(400, "Cannot save over the root directory")
         self._refuse_hidden_write(path)
 
     def _serialize(self, model: dict[str, Any], path: str) -> tuple[bytes, dict[str, Any]]:
@@ -248,7 +248,7 @@ class StoreContentsMixin(StoreSettings):
         content, fmt = model["content"], model.get("format")
         if fmt == "text":
             if not isinstance(content, str):
-                raise HTTPError(400, f"Text content for {path} must be a string")
+                raise http_error(400, f"Text content for {path} must be a string")
             return _utf8(content, path), validation_error
         if fmt == "base64":
             try:
@@ -257,25 +257,25 @@ class StoreContentsMixin(StoreSettings):
                 compact = "".join(content.split()).encode("ascii")
                 return base64.b64decode(compact, validate=True), validation_error
             except (binascii.Error, UnicodeEncodeError, AttributeError) as e:
-                raise HTTPError(400, f"Encoding error saving {path}: content is not valid base64") from e
-        raise HTTPError(400, "Must specify format of file contents as 'text' or 'base64'")
+                raise http_error(400, f"Encoding error saving {path}: content is not valid base64") from e
+        raise http_error(400, "Must specify format of file contents as 'text' or 'base64'")
 
     def _chunk_data(self, model: dict[str, Any], path: str) -> bytes:
         """Validate one chunk of a chunked upload and decode its bytes: LargeFileManager's
         checks, in its order and with its messages; text chunks are UTF-8 encoded."""
         chunk = model.get("chunk")
         if not isinstance(chunk, int) or isinstance(chunk, bool) or (chunk < 1 and chunk != -1):
-            raise HTTPError(400, f"Invalid chunk number {chunk!r}: expected 1, 2, ... or -1 for the last")
+            raise http_error(400, f"Invalid chunk number {chunk!r}: expected 1, 2, ... or -1 for the last")
         if "type" not in model:
-            raise HTTPError(400, "No file type provided")
+            raise http_error(400, "No file type provided")
         if model["type"] != "file":
-            raise HTTPError(400, f'File type "{model["type"]}" is not supported for large file transfer')
+            raise http_error(400, f'File type "{model["type"]}" is not supported for large file transfer')
         if "content" not in model:
-            raise HTTPError(400, "No file content provided")
+            raise http_error(400, "No file content provided")
         if model.get("format") not in ("text", "base64"):
-            raise HTTPError(400, "Must specify format of file contents as 'text' or 'base64'")
+            raise http_error(400, "Must specify format of file contents as 'text' or 'base64'")
         if not path:
-            raise HTTPError(400, "Cannot save over the root directory")
+            raise http_error(400, "Cannot save over the root directory")
         self._refuse_hidden_write(path)
         data, _ = self._serialize(model, path)
         return data
@@ -330,7 +330,7 @@ class StoreContentsMixin(StoreSettings):
                 hook(model=model, s3_path=os_path, contents_manager=self)
             except Exception as e:
                 self.log.error("Post-save hook %s failed on %s", getattr(hook, "__name__", hook), os_path, exc_info=True)  # type: ignore[attr-defined]
-                raise HTTPError(500, f"Unexpected error while running post hook save: {e}") from e
+                raise http_error(500, f"Unexpected error while running post hook save: {e}") from e
 
     # -- creating --------------------------------------------------------------------
 
@@ -344,7 +344,7 @@ class StoreContentsMixin(StoreSettings):
             return model, self.untitled_notebook + ".ipynb", ""  # type: ignore[attr-defined]
         if model["type"] == "file":
             return model, self.untitled_file + ext, ""  # type: ignore[attr-defined]
-        raise HTTPError(400, "Unexpected model type: %r" % model["type"])
+        raise http_error(400, "Unexpected model type: %r" % model["type"])
 
     @staticmethod
     def _new_model(model: Optional[dict[str, Any]], path: str) -> dict[str, Any]:

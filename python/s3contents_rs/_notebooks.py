@@ -10,10 +10,10 @@ from typing import Any, Union
 import nbformat
 import nbformat.v4
 from nbformat.v4.rwbase import rejoin_lines, strip_transient
-from tornado.web import HTTPError
 from traitlets.log import get_logger
 
 from ._core import loads_yielding
+from .exceptions import http_error
 
 
 class _YieldingDecoder(json.JSONDecoder):
@@ -69,7 +69,7 @@ def _utf8(text: str, path: str) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise HTTPError(400, f"Encoding error saving {path}: {e}") from e
+        raise http_error(400, f"Encoding error saving {path}: {e}") from e
 
 
 def _text(data: Union[str, bytes]) -> str:

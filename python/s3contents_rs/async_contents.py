@@ -7,17 +7,15 @@ The synchronous twin, contents.py, is generated from this file (``./dev.sh gener
 from __future__ import annotations
 
 import contextlib
-
 from typing import Optional
 
 from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
 from jupyter_server.services.contents.manager import AsyncContentsManager, copy_pat
-from tornado.web import HTTPError
 from traitlets import default
 
 from ._base_async import AsyncStoreContentsMixin
 from .checkpoints import StoreCheckpointsMixin, checkpoint_model
-from .exceptions import AlreadyExistsError, NotFoundError, http_errors
+from .exceptions import AlreadyExistsError, HTTPError, NotFoundError, http_error, http_errors
 
 # How many free names a create tries before giving up with 409 (each loss means another
 # server created that very name in the same instant; N racing creators lose at most N-1).
@@ -167,7 +165,7 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
             return await super().delete(path)  # a subclass's own delete_file
         path = path.strip("/")
         if not path:
-            raise HTTPError(400, "Can't delete root")
+            raise http_error(400, "Can't delete root")
         # A folder's checkpoints live inside it and went with it; the store's own
         # checkpoints of a file went in the same bulk delete (retry-safe).
         if await self._delete(path) == "file" and not self._store_checkpoints():
@@ -231,7 +229,7 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
             try:
                 taken = set(await self._store.child_names_async(path.strip("/")))
             except NotFoundError:
-                raise HTTPError(404, "No such directory: %s" % path.strip("/")) from None
+                raise http_error(404, "No such directory: %s" % path.strip("/")) from None
         return self._first_free_name(taken, filename, insert)
 
     async def copy(self, from_path, to_path=None):
@@ -244,7 +242,7 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
                 target, auto_named = await self._copy_target(path, from_dir, from_name, to_path)
                 if auto_named and target == path:
                     # The source's own name was free in the listing of its folder.
-                    raise HTTPError(404, f"file or directory does not exist: {path!r}")
+                    raise http_error(404, f"file or directory does not exist: {path!r}")
                 self._refuse_hidden_write(target)
                 try:
                     # A name just picked from the folder's listing is not looked up again.
@@ -275,5 +273,5 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
             return f"{to_dir}/{copy_pat.sub('.', from_name)}".strip("/"), False
         parent, _ = self._split(to_dir)
         if to_path is None or (parent and not await self.dir_exists(parent)):
-            raise HTTPError(404, f"No such parent directory: {parent or to_dir} to copy file in")
+            raise http_error(404, f"No such parent directory: {parent or to_dir} to copy file in")
         return to_dir, False

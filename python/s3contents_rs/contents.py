@@ -9,17 +9,15 @@ that file, not this one.
 from __future__ import annotations
 
 import contextlib
-
 from typing import Optional
 
 from jupyter_server.services.contents.checkpoints import Checkpoints
 from jupyter_server.services.contents.manager import ContentsManager, copy_pat
-from tornado.web import HTTPError
 from traitlets import default
 
 from ._base import StoreContentsMixin
 from .checkpoints import StoreCheckpointsMixin, checkpoint_model
-from .exceptions import AlreadyExistsError, NotFoundError, http_errors
+from .exceptions import AlreadyExistsError, HTTPError, NotFoundError, http_error, http_errors
 
 # How many free names a create tries before giving up with 409 (each loss means another
 # server created that very name in the same instant; N racing creators lose at most N-1).
@@ -169,7 +167,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
             return super().delete(path)  # a subclass's own delete_file
         path = path.strip("/")
         if not path:
-            raise HTTPError(400, "Can't delete root")
+            raise http_error(400, "Can't delete root")
         # A folder's checkpoints live inside it and went with it; the store's own
         # checkpoints of a file went in the same bulk delete (retry-safe).
         if self._delete(path) == "file" and not self._store_checkpoints():
@@ -233,7 +231,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
             try:
                 taken = set(self._store.child_names(path.strip("/")))
             except NotFoundError:
-                raise HTTPError(404, "No such directory: %s" % path.strip("/")) from None
+                raise http_error(404, "No such directory: %s" % path.strip("/")) from None
         return self._first_free_name(taken, filename, insert)
 
     def copy(self, from_path, to_path=None):
@@ -246,7 +244,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                 target, auto_named = self._copy_target(path, from_dir, from_name, to_path)
                 if auto_named and target == path:
                     # The source's own name was free in the listing of its folder.
-                    raise HTTPError(404, f"file or directory does not exist: {path!r}")
+                    raise http_error(404, f"file or directory does not exist: {path!r}")
                 self._refuse_hidden_write(target)
                 try:
                     # A name just picked from the folder's listing is not looked up again.
@@ -277,5 +275,5 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
             return f"{to_dir}/{copy_pat.sub('.', from_name)}".strip("/"), False
         parent, _ = self._split(to_dir)
         if to_path is None or (parent and not self.dir_exists(parent)):
-            raise HTTPError(404, f"No such parent directory: {parent or to_dir} to copy file in")
+            raise http_error(404, f"No such parent directory: {parent or to_dir} to copy file in")
         return to_dir, False

@@ -11,10 +11,31 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any, Optional, SupportsIndex
 
 from tornado.web import HTTPError
 
 from ._core import ERROR_STATUS
+
+
+class _AsIs(str):
+    """A message that Tornado's ``%``-escaping and ``%``-formatting both leave as written."""
+
+    def replace(self, old: str, new: str, count: SupportsIndex = -1) -> str:  # type: ignore[override]
+        return self if (old, new) == ("%", "%%") else str.replace(self, old, new, count)
+
+    def __mod__(self, args: Any) -> str:
+        return self if args == () else str.__mod__(self, args)
+
+
+def http_error(
+    status_code: int, message: str, reason: Optional[str] = None
+) -> HTTPError:
+    """Tornado's own ``HTTPError`` (jupyter_server's tests check the exact type) whose
+    message reaches the user as written. Tornado 6.5 doubles every ``%`` of a message
+    that has no arguments, expecting ``%``-formatting later, but jupyter_server's API
+    error reply shows ``log_message`` unformatted: a store URL's ``%2F`` became ``%%2F``."""
+    return HTTPError(status_code, _AsIs(message), reason=reason)
 
 
 class S3ContentsError(Exception):
@@ -83,5 +104,4 @@ def http_errors() -> Iterator[None]:
     try:
         yield
     except S3ContentsError as e:
-        raise HTTPError(e.status_code, str(e)) from e
-
+        raise http_error(e.status_code, str(e)) from e

@@ -19,7 +19,7 @@ from tornado import httputil, web
 from tornado.iostream import StreamClosedError
 
 from ._core import ContentsStore, Entry
-from .exceptions import RangeNotSatisfiableError, http_errors
+from .exceptions import RangeNotSatisfiableError, http_error, http_errors
 
 
 class StoreFilesHandler(JupyterHandler):
@@ -95,9 +95,9 @@ class StoreFilesHandler(JupyterHandler):
         with http_errors():
             entry = await self._store.stat_async(path)
         if entry is None:
-            raise web.HTTPError(404, f"file or directory does not exist: {path!r}")
+            raise http_error(404, f"file or directory does not exist: {path!r}")
         if entry.kind != "file":
-            raise web.HTTPError(400, f"{path} is a directory, not a file", reason="bad type")
+            raise http_error(400, f"{path} is a directory, not a file", reason="bad type")
         return entry
 
     def _set_headers(

@@ -17,9 +17,7 @@ import datetime
 from typing import TYPE_CHECKING, Any, Optional, Union
 from urllib.parse import urlparse
 
-from tornado.web import HTTPError
-
-from .exceptions import AlreadyExistsError, NotFoundError
+from .exceptions import AlreadyExistsError, NotFoundError, http_error
 
 if TYPE_CHECKING:
     from ._base import StoreContentsMixin
@@ -132,7 +130,7 @@ class ContentsFS:
         (Deletes are final, not to the trash, as in s3contents.)"""
         rel = self._rel(path)
         if not rel:
-            raise HTTPError(400, "fs.rm: refusing to delete everything under the prefix; remove the entries of ls('') instead")
+            raise http_error(400, "fs.rm: refusing to delete everything under the prefix; remove the entries of ls('') instead")
         try:
             self._store.delete(rel, True)
         except NotFoundError:
@@ -166,7 +164,7 @@ class ContentsFS:
                 if format == "text":
                     err = f"{self.path(rel)} is not UTF-8 encoded"
                     self.log.error(err)
-                    raise HTTPError(400, err, reason="bad format") from None
+                    raise http_error(400, err, reason="bad format") from None
         return base64.b64encode(data).decode("ascii"), "base64"
 
     def lstat(self, path: str) -> dict[str, Any]:
@@ -188,14 +186,14 @@ class ContentsFS:
         """Write ``content`` given as text or base64 to the file at ``path``."""
         rel = self._rel(path)
         if format not in {"text", "base64"}:
-            raise HTTPError(400, "Must specify format of file contents as 'text' or 'base64'")
+            raise http_error(400, "Must specify format of file contents as 'text' or 'base64'")
         try:
             if format == "text":
                 data = content.encode("utf8")
             else:
                 data = base64.b64decode(content.encode("ascii"))
         except (UnicodeError, binascii.Error, AttributeError) as e:
-            raise HTTPError(400, f"Encoding error saving {self.path(rel)}: {e}") from e
+            raise http_error(400, f"Encoding error saving {self.path(rel)}: {e}") from e
         self._store.write(rel, data)
 
     def writenotebook(self, path: str, content: str) -> None:
