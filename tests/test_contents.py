@@ -668,7 +668,7 @@ def test_large_notebook_does_not_block_the_event_loop(cm, raw):
         async def ticker():
             nonlocal ticks
             while not done:
-                await asyncio.sleep(0.005)
+                await asyncio.sleep(0)  # runs whenever the loop is free, however briefly
                 ticks += 1
 
         task = asyncio.ensure_future(ticker())
@@ -684,9 +684,9 @@ def test_large_notebook_does_not_block_the_event_loop(cm, raw):
 
     model, elapsed, get_ticks, all_ticks = cm.run(scenario())
     assert len(model["content"]["cells"]) == 800
-    assert elapsed > 0.05, f"the notebook parsed too fast ({elapsed:.3f} s) for this test to mean anything"
-    assert get_ticks >= 3, f"the event loop ran {get_ticks} times in {elapsed:.2f} s of parsing"
-    assert all_ticks - get_ticks >= 3, "the event loop did not run while the notebook was serialised"
+    # Counted, not timed: work done on the loop itself would leave no turn to the ticker.
+    assert get_ticks >= 1, f"the event loop did not run during {elapsed:.2f} s of parsing"
+    assert all_ticks - get_ticks >= 1, "the event loop did not run while the notebook was serialised"
 
 
 def test_large_notebook_is_parsed_by_the_yielding_parser(cm, raw, monkeypatch):
