@@ -4,6 +4,7 @@ mod convert;
 mod credentials;
 mod download;
 pub(crate) mod errors;
+mod headers;
 mod json;
 mod store;
 

@@ -13,6 +13,7 @@ use object_store::aws::AwsCredentialProvider;
 use super::convert::{self, Done, PyCheckpoint, PyEntry, PyFetched};
 use super::credentials::PythonCredentialProvider;
 use super::download::PyDownload;
+use super::headers;
 use crate::py::errors::to_py_err;
 use crate::runtime::{block_on, into_awaitable};
 use s3contents_core::contents::download::Encoding;
@@ -173,7 +174,12 @@ operations! {
             Ok(convert::fetched(c.get(&path(&api_path)?, encoding).await?))
         };
     fn open_download / open_download_async(api_path: String, range: Option<String>, if_none_match: Option<String>) -> PyDownload
-        = |c| c.open_download(&path(&api_path)?, range.as_deref(), if_none_match).await.map(PyDownload::from);
+        = |c| {
+            // Header text stops here: the core takes the parsed values.
+            let range = range.as_deref().and_then(headers::byte_range);
+            let if_none_match = if_none_match.as_deref().and_then(headers::if_none_match);
+            c.open_download(&path(&api_path)?, range, if_none_match.as_ref()).await.map(PyDownload::from)
+        };
     fn stat / stat_async(api_path: String) -> Option<PyEntry>
         = |c| Ok(c.stat(&path(&api_path)?).await?.map(PyEntry::from));
     fn list_dir / list_dir_async(api_path: String) -> Option<Vec<PyEntry>>

@@ -5,7 +5,11 @@
 use std::ops::Range;
 use std::str::FromStr;
 
-use base64::Engine;
+use std::io::Write;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::engine::GeneralPurpose;
+use base64::write::EncoderStringWriter;
 use bytes::{Bytes, BytesMut};
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -166,45 +170,32 @@ async fn text_or_base64(mut stream: BoxStream<'static, Result<Bytes>>, size: u64
 }
 
 /// Base64 encoding fed piece by piece into one buffer of the final size.
-struct Base64Writer {
-    out: String,
-    // Base64 works on 3-byte groups; a piece boundary may split one.
-    carry: [u8; 3],
-    carried: usize,
-}
+///
+/// The `base64` crate's `EncoderStringWriter` carries the 0-2 bytes of a 3-byte group
+/// that a piece boundary splits, so the output is the same as encoding the whole object
+/// at once; it appends to the `String` it is given, which is allocated once here for the
+/// final length.
+struct Base64Writer(EncoderStringWriter<'static, GeneralPurpose, String>);
 
 impl Base64Writer {
     fn for_size(size: u64) -> Self {
         let capacity = usize::try_from(size).ok().and_then(|size| base64::encoded_len(size, true)).unwrap_or(0);
-        Self { out: String::with_capacity(capacity), carry: [0; 3], carried: 0 }
+        Self(EncoderStringWriter::from_consumer(String::with_capacity(capacity), &STANDARD))
     }
 
-    fn push(&mut self, mut rest: &[u8]) {
-        let engine = &base64::engine::general_purpose::STANDARD;
-        if self.carried > 0 {
-            let take = (3 - self.carried).min(rest.len());
-            self.carry[self.carried..self.carried + take].copy_from_slice(&rest[..take]);
-            self.carried += take;
-            rest = &rest[take..];
-            if self.carried < 3 {
-                return;
-            }
-            engine.encode_string(self.carry, &mut self.out);
-        }
-        let whole = rest.len() / 3 * 3;
-        engine.encode_string(&rest[..whole], &mut self.out);
-        let tail = &rest[whole..];
-        self.carry[..tail.len()].copy_from_slice(tail);
-        self.carried = tail.len();
+    fn push(&mut self, piece: &[u8]) {
+        // Writing into a String cannot fail.
+        self.0.write_all(piece).expect("base64 into a String");
     }
 
-    fn finish(mut self) -> String {
-        base64::engine::general_purpose::STANDARD.encode_string(&self.carry[..self.carried], &mut self.out);
-        self.out
+    fn finish(self) -> String {
+        self.0.into_inner()
     }
 }
 
-/// One `bytes=` range of an HTTP Range header.
+/// The one byte range a download asks for (RFC 9110 section 14.1.2). The HTTP layer
+/// parses the Range header into this; a header it cannot use (malformed, several ranges,
+/// another unit) arrives as no range at all, and the whole object is served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ByteRange {
     /// `a-b` (inclusive) or `a-`.
@@ -214,27 +205,6 @@ pub enum ByteRange {
 }
 
 impl ByteRange {
-    /// Parse a Range header. `None` for anything but one well-formed byte range: the
-    /// whole object is then served (RFC 9110 allows ignoring a Range header).
-    pub fn parse(header: &str) -> Option<Self> {
-        let spec = header.trim().strip_prefix("bytes=")?.trim();
-        if spec.contains(',') {
-            return None;
-        }
-        let (start, end) = spec.split_once('-')?;
-        let (start, end) = (start.trim(), end.trim());
-        let number = |s: &str| s.parse::<u64>().ok();
-        match (start.is_empty(), end.is_empty()) {
-            (true, false) => Some(ByteRange::Suffix(number(end)?)),
-            (false, true) => Some(ByteRange::From { start: number(start)?, end: None }),
-            (false, false) => {
-                let (start, end) = (number(start)?, number(end)?);
-                (end >= start).then_some(ByteRange::From { start, end: Some(end) })
-            }
-            (true, true) => None,
-        }
-    }
-
     /// The byte range to send for an object of `size` bytes, or `None` if unsatisfiable.
     pub fn resolve(self, size: u64) -> Option<Range<u64>> {
         match self {
@@ -244,6 +214,50 @@ impl ByteRange {
             ByteRange::From { start, end } => Some(start..end.map_or(size, |e| e.saturating_add(1).min(size))),
         }
     }
+}
+
+/// An If-None-Match precondition, parsed by the HTTP layer from the header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IfNoneMatch {
+    /// `*`: any current version of the file matches.
+    Any,
+    /// The opaque tags the client holds, without quotes or `W/`: If-None-Match compares
+    /// weakly (RFC 9110 section 13.1.2), so a weak tag matches its strong twin.
+    Tags(Vec<String>),
+}
+
+impl IfNoneMatch {
+    /// Whether the file whose ETag is `etag` is one the client already has.
+    pub fn matches(&self, etag: Option<&str>) -> bool {
+        match self {
+            IfNoneMatch::Any => true,
+            IfNoneMatch::Tags(tags) => etag.is_some_and(|etag| tags.iter().any(|tag| tag == opaque_tag(etag))),
+        }
+    }
+
+    /// The condition as the store's conditional GET takes it, or `None` when there is
+    /// nothing to ask (no tags).
+    fn store_header(&self) -> Option<String> {
+        match self {
+            IfNoneMatch::Any => Some("*".to_string()),
+            IfNoneMatch::Tags(tags) if tags.is_empty() => None,
+            IfNoneMatch::Tags(tags) => Some(tags.iter().map(|tag| format!("\"{tag}\"")).collect::<Vec<_>>().join(", ")),
+        }
+    }
+
+    /// The ETag of the file when the client named exactly one.
+    fn only_tag(&self) -> Option<String> {
+        match self {
+            IfNoneMatch::Tags(tags) if tags.len() == 1 => Some(format!("\"{}\"", tags[0])),
+            _ => None,
+        }
+    }
+}
+
+/// An ETag as a store reports it (quoted or not, possibly weak) reduced to its opaque tag.
+fn opaque_tag(etag: &str) -> &str {
+    let etag = etag.strip_prefix("W/").unwrap_or(etag);
+    etag.strip_prefix('"').and_then(|tag| tag.strip_suffix('"')).unwrap_or(etag)
 }
 
 /// Pieces handed to the HTTP layer are at least this big (fewer, larger writes)...
@@ -266,6 +280,11 @@ impl std::fmt::Debug for Download {
 }
 
 impl Download {
+    /// Nothing to send: the client's copy of `entry` is current.
+    fn not_modified(entry: Entry) -> Self {
+        Download { entry, range: None, not_modified: true, stream: None }
+    }
+
     /// The next piece of the body (at most a few hundred KiB), or `None` at the end.
     pub async fn next_piece(&mut self) -> Result<Option<Bytes>> {
         let Some(stream) = self.stream.as_mut() else { return Ok(None) };
@@ -312,21 +331,27 @@ impl Contents {
         }
     }
 
-    /// Start streaming the file at `path`: the whole object, or one byte range of it
-    /// (`range` is the Range header). `if_none_match` is the client's cached ETag.
-    /// One GET; two requests (HEAD + GET) for a range, which must be checked against
-    /// the size first.
+    /// Start streaming the file at `path`: the whole object, or one byte range of it.
+    /// `if_none_match` holds the client's cached ETags: when one is current, nothing is
+    /// sent (304). One GET; two requests (HEAD + GET) for a range, which must be checked
+    /// against the size first.
     pub async fn open_download(
         &self,
         path: &ApiPath,
-        range: Option<&str>,
-        if_none_match: Option<String>,
+        range: Option<ByteRange>,
+        if_none_match: Option<&IfNoneMatch>,
     ) -> Result<Download> {
         let key = self.keys().file_key(path)?;
-        let mut options = GetOptions { if_none_match: if_none_match.clone(), ..Default::default() };
+        let if_none_match = if_none_match.filter(|condition| condition.store_header().is_some());
+        let mut options =
+            GetOptions { if_none_match: if_none_match.and_then(IfNoneMatch::store_header), ..Default::default() };
         let mut served = None;
-        if let Some(wanted) = range.and_then(ByteRange::parse) {
+        if let Some(wanted) = range {
             let Some(entry) = self.head_file(path).await? else { return Err(self.missing_file(path).await) };
+            // The precondition comes before the range (RFC 9110 section 13.2.2).
+            if if_none_match.is_some_and(|condition| condition.matches(entry.etag.as_deref())) {
+                return Ok(Download::not_modified(entry));
+            }
             let size = entry.size.unwrap_or(0);
             let Some(bytes) = wanted.resolve(size) else {
                 return Err(Error::RangeNotSatisfiable { path: path.as_str().to_string(), size });
@@ -341,12 +366,21 @@ impl Contents {
             Ok(found) if super::is_listed_claim(&found.meta) => Err(self.missing_file(path).await),
             Ok(found) => {
                 let entry = Entry::file(path.clone(), &found.meta);
+                // Stores compare tags their own way (exactly, or against an unquoted ETag),
+                // so a current copy may still come back whole: it is not sent either.
+                if if_none_match.is_some_and(|condition| condition.matches(entry.etag.as_deref())) {
+                    return Ok(Download::not_modified(entry));
+                }
                 Ok(Download { entry, range: served, not_modified: false, stream: Some(found.into_stream()) })
             }
             Err(object_store::Error::NotModified { .. }) => {
-                // Only the ETag goes back with a 304; no need to ask the store for more.
-                let entry = Entry { etag: if_none_match, ..Entry::file_placeholder(path.clone()) };
-                Ok(Download { entry, range: None, not_modified: true, stream: None })
+                // Only the ETag goes back with a 304: the one the client named, or, for `*`
+                // or a list, the file's own (one HEAD).
+                let etag = match if_none_match.and_then(IfNoneMatch::only_tag) {
+                    Some(etag) => Some(etag),
+                    None => self.head_file(path).await.ok().flatten().and_then(|entry| entry.etag),
+                };
+                Ok(Download::not_modified(Entry { etag, ..Entry::file_placeholder(path.clone()) }))
             }
             Err(object_store::Error::NotFound { .. }) => Err(self.missing_file(path).await),
             Err(e) => Err(Error::from_store("read", path.as_str(), e)),
@@ -365,24 +399,38 @@ impl Contents {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+
     use super::*;
 
     #[test]
-    fn range_headers() {
-        assert_eq!(ByteRange::parse("bytes=0-99"), Some(ByteRange::From { start: 0, end: Some(99) }));
-        assert_eq!(ByteRange::parse("bytes=10-"), Some(ByteRange::From { start: 10, end: None }));
-        assert_eq!(ByteRange::parse("bytes=-5"), Some(ByteRange::Suffix(5)));
-        for ignored in ["bytes=0-1,5-6", "items=0-1", "bytes=5-1", "bytes=-", "bytes=a-b"] {
-            assert_eq!(ByteRange::parse(ignored), None, "{ignored}");
+    fn ranges_against_the_size() {
+        let from = |start, end| ByteRange::From { start, end };
+        assert_eq!(from(0, Some(99)).resolve(50), Some(0..50));
+        assert_eq!(from(10, Some(19)).resolve(50), Some(10..20));
+        assert_eq!(ByteRange::Suffix(5).resolve(50), Some(45..50));
+        assert_eq!(ByteRange::Suffix(500).resolve(50), Some(0..50));
+        assert_eq!(from(50, None).resolve(50), None);
+        assert_eq!(from(0, Some(u64::MAX)).resolve(50), Some(0..50));
+        assert_eq!(ByteRange::Suffix(0).resolve(50), None);
+        assert_eq!(ByteRange::Suffix(3).resolve(0), None);
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        let tags = IfNoneMatch::Tags(vec!["abc".into(), "def".into()]);
+        for etag in ["\"abc\"", "abc", "W/\"def\""] {
+            assert!(tags.matches(Some(etag)), "{etag}");
         }
-        let r = |h: &str, size| ByteRange::parse(h).unwrap().resolve(size);
-        assert_eq!(r("bytes=0-99", 50), Some(0..50));
-        assert_eq!(r("bytes=10-19", 50), Some(10..20));
-        assert_eq!(r("bytes=-5", 50), Some(45..50));
-        assert_eq!(r("bytes=-500", 50), Some(0..50));
-        assert_eq!(r("bytes=50-", 50), None);
-        assert_eq!(r("bytes=-0", 50), None);
-        assert_eq!(r("bytes=-3", 0), None);
+        for etag in [Some("\"abcd\""), Some("ab"), None] {
+            assert!(!tags.matches(etag), "{etag:?}");
+        }
+        assert!(IfNoneMatch::Any.matches(Some("\"x\"")));
+        assert_eq!(tags.store_header().as_deref(), Some("\"abc\", \"def\""));
+        assert_eq!(IfNoneMatch::Any.store_header().as_deref(), Some("*"));
+        assert_eq!(IfNoneMatch::Tags(vec![]).store_header(), None);
+        assert_eq!(IfNoneMatch::Tags(vec!["abc".into()]).only_tag().as_deref(), Some("\"abc\""));
+        assert_eq!(tags.only_tag(), None);
     }
 
     fn stream_of(data: &[u8], split: usize) -> BoxStream<'static, Result<Bytes>> {

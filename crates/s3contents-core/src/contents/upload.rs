@@ -405,6 +405,14 @@ impl Contents {
     }
 
     /// Send every full part in the buffer (and the rest when `last`).
+    ///
+    /// Not `object_store::WriteMultipart`, which buffers the same way but does not fit:
+    /// its parts all have one size, while ours grow with their number (`part_size_for`)
+    /// so an upload of unknown total size never runs out of S3's 10 000 parts; and it
+    /// sends parts in background tasks whose failures surface only at a later write or
+    /// at `finish`, while a chunk here is answered only once its parts are stored, so
+    /// the chunk that failed is the one the client is told about (and may retry) and
+    /// nothing is left in flight when the session is aborted.
     async fn flush_parts(&self, s: &mut Session, last: bool) -> std::result::Result<(), FlushError> {
         loop {
             let uploads = self.uploads();
