@@ -47,7 +47,8 @@ fn still_fresh(cached: &Cached) -> bool {
 }
 
 fn refused(message: String) -> object_store::Error {
-    object_store::Error::Unauthenticated { path: String::new(), source: message.into() }
+    let failure = s3contents_core::answer::LoginFailure(message);
+    object_store::Error::Unauthenticated { path: String::new(), source: Box::new(failure) }
 }
 
 #[async_trait]

@@ -150,16 +150,8 @@ impl AzureCopyWaiter {
         if status.is_success() {
             return Ok(headers);
         }
-        let message = format!(
-            "Server returned non-2xx status code: {status}: {method} {url}: {}",
-            String::from_utf8_lossy(&body)
-        );
-        Err(match status {
-            http::StatusCode::NOT_FOUND => {
-                object_store::Error::NotFound { path: url.to_string(), source: message.into() }
-            }
-            _ => generic(message),
-        })
+        Err(crate::answer::ResponseError::new(status, format!("{method} {url}"), &body)
+            .into_store_error("MicrosoftAzure", url))
     }
 
     async fn copy_state(&self, to: &Path) -> Result<CopyState> {

@@ -39,7 +39,6 @@ impl DirKeys for DirKeyDeleter {
             return Ok(());
         }
         let body = response.into_body().bytes().await.unwrap_or_default();
-        let body = String::from_utf8_lossy(&body);
-        Err(generic(format!("Server returned non-2xx status code: {status}: deleting {url}: {body}").into()))
+        Err(crate::answer::ResponseError::new(status, format!("DELETE {url}"), &body).into_store_error("S3", &url))
     }
 }

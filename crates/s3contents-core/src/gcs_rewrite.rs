@@ -32,9 +32,10 @@ pub fn bytes_per_call(threshold: u64) -> u64 {
     (threshold / MIB).max(1) * MIB
 }
 
-/// GCS's answer to a copy it cannot finish in one request names the rewrite.
+/// GCS's answer to a copy it cannot finish in one request: a 400 whose message (the
+/// only thing telling it apart) names the rewrite.
 fn asks_for_rewrite(error: &object_store::Error) -> bool {
-    error.to_string().contains("use the Rewrite method")
+    crate::answer::Answer::of(error).message_has("use the Rewrite method")
 }
 
 /// What one rewrite call answered.
@@ -123,17 +124,7 @@ impl GcsRewriter {
         if status.is_success() {
             return Ok(body);
         }
-        let message =
-            format!("Server returned non-2xx status code: {status}: POST {url}: {}", String::from_utf8_lossy(&body));
-        Err(match status {
-            http::StatusCode::NOT_FOUND => {
-                object_store::Error::NotFound { path: url.to_string(), source: message.into() }
-            }
-            http::StatusCode::PRECONDITION_FAILED => {
-                object_store::Error::Precondition { path: url.to_string(), source: message.into() }
-            }
-            _ => generic(message),
-        })
+        Err(crate::answer::ResponseError::new(status, format!("POST {url}"), &body).into_store_error("GCS", url))
     }
 }
 
@@ -214,6 +205,7 @@ mod tests {
         assert!(RewriteProgress::parse(b"<html>").is_err());
     }
 
+    /// GCS's answer, as object_store reports it: fake-gcs-server never asks for a rewrite.
     #[test]
     fn gcs_asking_for_a_rewrite_is_recognised() {
         let refusal = generic(

@@ -4,6 +4,7 @@
 //! This crate knows no Python (it does not depend on pyo3): the extension crate at the
 //! repository root is the only place that does, and the compiler keeps it so.
 
+pub mod answer;
 pub mod azure_copy;
 pub mod console_dirs;
 pub mod contents;

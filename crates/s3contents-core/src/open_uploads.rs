@@ -76,7 +76,7 @@ impl UploadJanitor {
         let url = self.s3.url(key, &format!("?uploadId={}", utf8_percent_encode(upload_id, QUERY_VALUE)));
         match self.s3.send_retried(http::Method::DELETE, &url, &[]).await {
             Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) if e.to_string().contains("NoSuchUpload") => Ok(()),
+            Err(e) if crate::answer::Answer::of(&e).code_is(&["NoSuchUpload"]) => Ok(()),
             Err(e) => Err(e),
         }
     }

@@ -38,12 +38,10 @@ pub(crate) fn xml_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
 
 /// A failure worth one more attempt: the server failed (5xx, SlowDown) or never answered.
 pub(crate) fn is_transient(error: &object_store::Error) -> bool {
-    let text = error.to_string();
-    let status =
-        text.find("status code: ").and_then(|at| text.get(at + 13..at + 16)).and_then(|code| code.parse::<u16>().ok());
-    match status {
-        Some(code) => code >= 500 || text.contains("SlowDown"),
-        None => !matches!(error, object_store::Error::NotFound { .. } | object_store::Error::Precondition { .. }),
+    let answer = crate::answer::Answer::of(error);
+    match answer.status {
+        Some(code) => code >= 500 || answer.code_is(&["SlowDown", "InternalError"]),
+        None => true,
     }
 }
 
@@ -126,8 +124,8 @@ impl SignedS3 {
             .map_err(|e| object_store::Error::Generic { store: "S3", source: Box::new(e) })
     }
 
-    /// One signed request; the body of a 2xx answer, else an error whose text carries the
-    /// status the way object_store's do (the error mapping reads it from there).
+    /// One signed request; the body of a 2xx answer, else a `ResponseError` (404 and
+    /// NoSuchKey as `NotFound`, 412 as `Precondition`).
     pub async fn send(
         &self,
         method: http::Method,
@@ -157,17 +155,7 @@ impl SignedS3 {
         if !failed {
             return Ok((status, body));
         }
-        let code = xml_text(&text, "Code").unwrap_or_default();
-        let message = format!("Server returned non-2xx status code: {status}: {method} {url}: {text}");
-        Err(match (status, code) {
-            (_, "NoSuchKey") | (http::StatusCode::NOT_FOUND, "") => {
-                object_store::Error::NotFound { path: url.to_string(), source: message.into() }
-            }
-            (http::StatusCode::PRECONDITION_FAILED, _) | (_, "PreconditionFailed") => {
-                object_store::Error::Precondition { path: url.to_string(), source: message.into() }
-            }
-            _ => generic(message),
-        })
+        Err(crate::answer::ResponseError::new(status, format!("{method} {url}"), &body).into_store_error("S3", url))
     }
 
     /// `send` without a body, repeated after a transient failure (5xx, no answer): for

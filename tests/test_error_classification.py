@@ -1,0 +1,300 @@
+"""How the core classifies the errors of real stores (issue 13).
+
+Each test makes the local S3 (moto_server), GCS (fake-gcs-server) or Azure (Azurite)
+server produce an error, and checks the exception class the store raises and its HTTP
+status. These are the errors the core reads without types: object_store leaves refused
+listings, missing buckets and token requests `Generic`, and the status and error code
+of those are read from its wording in one function (`object_store_wording` in
+crates/s3contents-core/src/answer.rs). An object_store upgrade that changes the wording
+fails here instead of turning a 403 into a 500.
+
+The statuses are the core's one table (`_core.ERROR_STATUS`): each test checks that the
+raised class carries the status of that table.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from s3contents_rs import exceptions
+from s3contents_rs._core import ERROR_STATUS
+
+pytestmark = pytest.mark.timeout(120)
+
+# Short retries: an unreachable store should be reported in seconds.
+FAST = {"max_retries": 1, "retry_timeout": 2.0, "connect_timeout": 1.0, "request_timeout": 5.0}
+
+
+def raises(expected: type[exceptions.S3ContentsError], status: int, call, *args) -> exceptions.S3ContentsError:
+    """`call(*args)` raises exactly `expected`, whose status is `status` in the core's table."""
+    with pytest.raises(exceptions.S3ContentsError) as caught:
+        call(*args)
+    error = caught.value
+    assert type(error) is expected, f"{type(error).__name__}: {error}"
+    assert ERROR_STATUS[expected.__name__] == status
+    assert error.status_code == status
+    return error
+
+
+def quiet(cls):
+    """`cls` without the start-up check of the store (which stops a manager on a missing
+    bucket): the tests ask the store themselves."""
+    return type(cls.__name__, (cls,), {"_check_store_at_start": lambda self: None})
+
+
+def store_of(cls, **traits):
+    return quiet(cls)(**traits).store
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- S3 (moto_server)
+@pytest.fixture
+def s3_store(s3_settings):
+    from s3contents_rs import S3ContentsManager
+
+    if s3_settings.external:
+        pytest.skip("classification tests need the local moto_server")
+
+    def make(**traits):
+        kwargs = {**s3_settings.manager_kwargs(f"errclass-{uuid.uuid4().hex}"), **FAST, **traits}
+        return store_of(S3ContentsManager, **kwargs)
+
+    return make
+
+
+def test_s3_missing_object_is_404(s3_store):
+    store = s3_store()
+    raises(exceptions.NotFoundError, 404, store.get, "missing.txt", None)
+    raises(exceptions.NotFoundError, 404, store.rename, "missing.txt", "b.txt")
+
+
+def test_s3_missing_bucket_is_404_and_says_so(s3_store):
+    store = s3_store(bucket=f"no-such-bucket-{uuid.uuid4().hex[:12]}")
+    for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x")), (store.check_store, ())):
+        error = raises(exceptions.NotFoundError, 404, call, *args)
+        assert str(error).startswith("the bucket does not exist"), str(error)
+
+
+def test_s3_create_over_an_existing_file_is_409(s3_store):
+    store = s3_store()
+    store.write("a.txt", b"1")
+    raises(exceptions.AlreadyExistsError, 409, store.create, "a.txt", b"2")
+
+
+def test_s3_unreachable_endpoint_is_503(s3_store):
+    store = s3_store(endpoint_url=f"http://127.0.0.1:{closed_port()}")
+    for call, args in ((store.list_dir, ("",)), (store.get, ("a.txt", None)), (store.write, ("a.txt", b"x"))):
+        error = raises(exceptions.StoreUnavailableError, 503, call, *args)
+        assert "unavailable" in str(error)
+
+
+# ---------------------------------------------------------- S3 with signatures (moto IAM auth)
+ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+READ_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]}
+BUCKET = "signed-errors"
+
+
+@pytest.fixture(scope="module")
+def signing_moto(tmp_path_factory):
+    """moto_server checking every signature against its IAM, and its policies: the first
+    three actions (user, policy, key) are not checked."""
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    port = closed_port()
+    log = open(tmp_path_factory.mktemp("moto-errors") / "moto.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"})
+    endpoint = f"http://127.0.0.1:{port}"
+
+    def client(service, key_id, secret):
+        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id,
+                            aws_secret_access_key=secret, config=BotoConfig(retries={"max_attempts": 1}))
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(endpoint + "/moto-api/", timeout=2).read()  # noqa: S310 (not counted)
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        iam = client("iam", "setup", "setup")
+        iam.create_user(UserName="admin")
+        iam.put_user_policy(UserName="admin", PolicyName="all", PolicyDocument=json.dumps(ADMIN_POLICY))
+        key = iam.create_access_key(UserName="admin")["AccessKey"]
+        admin = (key["AccessKeyId"], key["SecretAccessKey"])
+        iam = client("iam", *admin)
+        iam.create_user(UserName="reader")
+        iam.put_user_policy(UserName="reader", PolicyName="read", PolicyDocument=json.dumps(READ_POLICY))
+        key = iam.create_access_key(UserName="reader")["AccessKey"]
+        reader = (key["AccessKeyId"], key["SecretAccessKey"])
+        client("s3", *admin).create_bucket(Bucket=BUCKET)
+        client("s3", *admin).put_object(Bucket=BUCKET, Key="errors/readable.txt", Body=b"readable")
+        yield endpoint, admin, reader
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def signed_store(signing_moto, monkeypatch, tmp_path):
+    from s3contents_rs import S3ContentsManager
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    endpoint, admin, reader = signing_moto
+
+    def make(keys):
+        return store_of(S3ContentsManager, bucket=BUCKET, prefix="errors", endpoint_url=endpoint,
+                        access_key_id=keys[0], secret_access_key=keys[1], region_name="us-east-1", **FAST)
+
+    make.admin, make.reader = admin, reader
+    return make
+
+
+def test_s3_signature_mismatch_is_403(signed_store):
+    store = signed_store((signed_store.admin[0], "not-the-secret"))
+    # A refused LIST is a generic error of object_store: its status is read from its text.
+    for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x"))):
+        error = raises(exceptions.PermissionDeniedError, 403, call, *args)
+        assert "SignatureDoesNotMatch" in str(error), str(error)
+    # A HEAD answer has no body: the status alone says it.
+    raises(exceptions.PermissionDeniedError, 403, store.get, "readable.txt", None)
+
+
+def test_s3_unknown_access_key_is_403(signed_store):
+    store = signed_store(("AKIAUNKNOWNKEY000000", "secret"))
+    for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x"))):
+        error = raises(exceptions.PermissionDeniedError, 403, call, *args)
+        assert "InvalidAccessKeyId" in str(error), str(error)
+
+
+def test_s3_refused_permission_is_403_and_names_it(signed_store):
+    store = signed_store(signed_store.reader)
+    # A write first lists (is there a folder of that name?): refused LIST, a generic error.
+    error = raises(exceptions.PermissionDeniedError, 403, store.write, "a.txt", b"x")
+    assert "AccessDenied" in str(error), str(error)
+    error = raises(exceptions.PermissionDeniedError, 403, store.list_dir, "")
+    assert "s3:ListBucket" in str(error), str(error)
+
+
+# --------------------------------------------------------------------------- GCS (fake-gcs-server)
+@pytest.fixture
+def gcs_store(gcs_settings, monkeypatch, tmp_path):
+    from s3contents_rs import GCSContentsManager
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_SERVICE_ACCOUNT", "STORAGE_EMULATOR_HOST"):
+        monkeypatch.delenv(name, raising=False)
+
+    def make(**traits):
+        kwargs = {"bucket": gcs_settings.bucket, "prefix": f"errclass-{uuid.uuid4().hex}",
+                  "endpoint_url": gcs_settings.endpoint_url, "token": "anon", **FAST, **traits}
+        return store_of(GCSContentsManager, **kwargs)
+
+    return make
+
+
+def test_gcs_missing_object_is_404(gcs_store):
+    store = gcs_store()
+    raises(exceptions.NotFoundError, 404, store.get, "missing.txt", None)
+
+
+def test_gcs_missing_bucket_is_404_and_says_so(gcs_store):
+    # fake-gcs-server answers a missing bucket with a 500; the gateway in front of it
+    # (tests/gcs_gateway.py) answers what GCS answers, 404 NoSuchBucket.
+    store = gcs_store(bucket=f"no-such-bucket-{uuid.uuid4().hex[:12]}")
+    error = raises(exceptions.NotFoundError, 404, store.list_dir, "")
+    assert str(error).startswith("the bucket does not exist"), str(error)
+
+
+def test_gcs_unreachable_endpoint_is_503(gcs_store):
+    store = gcs_store(endpoint_url=f"http://127.0.0.1:{closed_port()}")
+    for call, args in ((store.list_dir, ("",)), (store.get, ("a.txt", None))):
+        raises(exceptions.StoreUnavailableError, 503, call, *args)
+
+
+# --------------------------------------------------------------------------- Azure (Azurite)
+@pytest.fixture
+def azure_store(azure_settings):
+    from s3contents_rs import AzureContentsManager
+
+    def make(**traits):
+        kwargs = {"account": azure_settings.account, "container": azure_settings.container,
+                  "endpoint_url": azure_settings.endpoint_url, "account_key": azure_settings.key,
+                  "prefix": f"errclass-{uuid.uuid4().hex}", **FAST, **traits}
+        return store_of(AzureContentsManager, **kwargs)
+
+    return make
+
+
+def container_sas(settings, **permissions) -> str:
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    return generate_container_sas(
+        settings.account, settings.container, account_key=settings.key,
+        permission=ContainerSasPermissions(**permissions),
+        expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1),
+    )
+
+
+def test_azure_missing_object_is_404(azure_store):
+    store = azure_store()
+    raises(exceptions.NotFoundError, 404, store.get, "missing.txt", None)
+
+
+def test_azure_missing_container_is_404_and_says_so(azure_store):
+    store = azure_store(container=f"missing-{uuid.uuid4().hex[:12]}")
+    for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x"))):
+        error = raises(exceptions.NotFoundError, 404, call, *args)
+        assert str(error).startswith("the bucket does not exist"), str(error)
+
+
+def test_azure_create_over_an_existing_file_is_409(azure_store):
+    store = azure_store()
+    store.write("a.txt", b"1")
+    raises(exceptions.AlreadyExistsError, 409, store.create, "a.txt", b"2")
+
+
+def test_azure_wrong_key_is_403(azure_store):
+    store = azure_store(account_key=base64.b64encode(b"not the key").decode())
+    for call, args in ((store.list_dir, ("",)), (store.get, ("a.txt", None)), (store.write, ("a.txt", b"x"))):
+        raises(exceptions.PermissionDeniedError, 403, call, *args)
+
+
+def test_azure_refused_permission_is_403(azure_store, azure_settings):
+    store = azure_store(account_key="", sas_token=container_sas(azure_settings, read=True))
+    raises(exceptions.PermissionDeniedError, 403, store.write, "a.txt", b"x")
+    raises(exceptions.PermissionDeniedError, 403, store.list_dir, "")
+
+
+def test_azure_unreachable_endpoint_is_503(azure_store, azure_settings):
+    endpoint = f"http://127.0.0.1:{closed_port()}/{azure_settings.account}"
+    store = azure_store(endpoint_url=endpoint)
+    for call, args in ((store.list_dir, ("",)), (store.get, ("a.txt", None))):
+        raises(exceptions.StoreUnavailableError, 503, call, *args)
