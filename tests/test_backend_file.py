@@ -6,7 +6,7 @@ The Contents API itself runs on file:// in test_backends.py.
 from __future__ import annotations
 
 import pytest
-from s3c_helpers import ManagerAdapter, listing
+from support.s3c_helpers import ManagerAdapter, listing
 from tornado.web import HTTPError
 from traitlets import TraitError
 

@@ -13,7 +13,7 @@ import re
 import time
 
 import pytest
-from browser_fixtures import ARTIFACTS, browser_context, lab, lab_prefix, lab_raw, page, wait_ready  # noqa: F401
+from support.browser_fixtures import ARTIFACTS, wait_ready
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -1,5 +1,6 @@
-"""Contents-manager API tests, run against BOTH S3ContentsManager and
-AsyncS3ContentsManager (the ``cm`` fixture is parametrized; see conftest).
+"""Contents-manager API tests, run against both the sync and the async manager (the
+``cm`` fixture is parametrized) on every store (the ``backend`` fixture,
+tests/support/backends.py: S3, GCS, Azure, local files).
 
 The contract is jupyter_server's FileContentsManager (models, types, formats,
 naming, HTTP status codes) plus the S3 storage layout of the PyPI package
@@ -23,11 +24,13 @@ import pytest
 from jupyter_server.services.contents.checkpoints import AsyncCheckpoints, Checkpoints
 from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from s3c_helpers import b64, check_model, expect_http, listing, manager_classes, nb_sources, sha256
+from support.s3c_helpers import b64, check_model, expect_http, listing, manager_classes, nb_sources, sha256
 from traitlets import TraitError
 from traitlets.config import Config, LoggingConfigurable
 
-pytestmark = pytest.mark.timeout(60)
+# Every store (S3, GCS, Azure, local files) through the ``backend`` fixture, sync and async
+# manager through ``cm``; what stays on S3 and why: tests/support/backends.py.
+pytestmark = [pytest.mark.timeout(60), pytest.mark.every_backend]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -167,7 +170,7 @@ def test_bucket_url_form(make_cm, raw, s3_settings, caplog):
 
 def test_parent_log_and_config_kwargs(manager_class, flavor, manager_kwargs, raw, jp_asyncio_loop):
     """HybridContentsManager-style construction: cls(parent=..., log=..., **kwargs)."""
-    from s3c_helpers import ManagerAdapter
+    from support.s3c_helpers import ManagerAdapter
 
     parent = LoggingConfigurable(config=Config({manager_class.__name__: {"max_checkpoints": 2}}))
     log = logging.getLogger("s3contents_rs.tests.parent")
@@ -182,7 +185,7 @@ def test_parent_log_and_config_kwargs(manager_class, flavor, manager_kwargs, raw
 
 def test_config_object_construction(manager_class, flavor, manager_kwargs, raw, jp_asyncio_loop):
     """Traits given through a traitlets Config (how jupyter_server configures it)."""
-    from s3c_helpers import ManagerAdapter
+    from support.s3c_helpers import ManagerAdapter
 
     mgr = manager_class(config=Config({manager_class.__name__: dict(manager_kwargs)}))
     assert mgr.prefix == manager_kwargs["prefix"]
@@ -1463,7 +1466,7 @@ def test_async_manager_concurrent_operations(manager_kwargs, raw, jp_asyncio_loo
     """Many coroutines in flight at once on one loop (what a busy server does)."""
     import asyncio
 
-    from s3c_helpers import ManagerAdapter
+    from support.s3c_helpers import ManagerAdapter
 
     mgr = manager_classes()["async"](**manager_kwargs)
     cm = ManagerAdapter(mgr, "async", jp_asyncio_loop)

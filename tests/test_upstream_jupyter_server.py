@@ -30,8 +30,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from backend_fixtures import RawGcs
-from conftest import RawBucket
+from support.backend_fixtures import RawGcs
+from support.s3_fixtures import RawBucket
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".tools" / "upstream"
