@@ -22,7 +22,7 @@ from support.s3c_helpers import ManagerAdapter, expect_http, free_port
 from tornado.web import HTTPError
 from traitlets import TraitError
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.azure]
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -10,7 +10,7 @@ from support.s3c_helpers import ManagerAdapter, listing
 from tornado.web import HTTPError
 from traitlets import TraitError
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.file]
 
 
 @pytest.fixture(params=["sync", "async"])

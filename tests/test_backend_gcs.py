@@ -21,7 +21,7 @@ from support.login_fixtures import HttpsServer, QuietHandler
 from support.s3c_helpers import ManagerAdapter, expect_http
 from traitlets import TraitError
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.gcs]
 
 
 @pytest.fixture(params=["sync", "async"])

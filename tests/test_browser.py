@@ -15,7 +15,7 @@ import time
 import pytest
 from support.browser_fixtures import ARTIFACTS, wait_ready
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.timeout(240), pytest.mark.browser]
 
 KERNEL_TIMEOUT = 90_000  # ms: the first kernel start on a busy CI machine is slow
 

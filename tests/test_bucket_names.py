@@ -73,6 +73,7 @@ def test_a_missing_bucket_stops_the_start_up_with_file_not_found(manager_class, 
     assert repr(missing) in message, message
 
 
+@pytest.mark.gcs
 def test_a_missing_gcs_bucket_stops_the_start_up_with_file_not_found(gcs_settings):
     missing = f"missing-{uuid.uuid4().hex[:12]}"
     with pytest.raises(FileNotFoundError) as info:

@@ -117,6 +117,7 @@ def run(python: str, impl: str, kwargs: dict, tmp_path: Path, pythonpath: str | 
     return json.loads(lines[-1][len("RESULT:"):])
 
 
+@pytest.mark.compatibility
 def test_fs_gives_what_s3contents_fs_gives(s3_settings, s3_client, test_prefix, tmp_path):
     from support.s3_fixtures import RawBucket
 

@@ -12,7 +12,7 @@ from support.scripts import load_script
 
 load = load_script("benches/load.py")
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.benchmarks]
 
 
 def test_concurrent_clients_lose_no_acknowledged_write(manager_kwargs, raw, tmp_path):

@@ -17,7 +17,7 @@ import json
 import pytest
 from support.netns import namespace_unavailable, run_in_namespace
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.namespaces]
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,7 @@ import pytest
 from support.reference import ref_python
 from support.s3c_helpers import check_model, listing
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.compatibility]
 
 BINARY = bytes(range(256))
 

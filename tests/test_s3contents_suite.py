@@ -42,7 +42,7 @@ from support.reference import ref_python
 
 import s3contents_rs
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.compatibility, pytest.mark.gcs]
 
 VERSION = "0.11.2"
 SDIST_SHA256 = "9b9278a381cd4c9be3b698c2daeadc31ae5434ae9572b5609ab829eb37c68001"
