@@ -2,6 +2,7 @@
 # One entry point for people and CI.
 #   ./dev.sh lab    set up, start a local S3 server if none is configured, run JupyterLab on it
 #   ./dev.sh test   set up, run every test (cargo + pytest against a local S3 server)
+#   ./dev.sh test --quick  cargo + pytest without the heavy groups (QUICK_MARKERS below)
 #   ./dev.sh bench  set up, run the benchmarks
 #   ./dev.sh setup  only set up (.venv with the package built in release mode)
 #   ./dev.sh generate  regenerate the sync manager (contents.py) from the async one
@@ -10,6 +11,8 @@ cd "$(dirname "$0")"
 VENV=${VENV:-.venv}
 REF_VENV=${REF_VENV:-.venv-s3contents}
 PY=${PYTHON:-python3}
+# What `./dev.sh test --quick` leaves out (markers registered in pyproject.toml).
+QUICK_MARKERS="not (browser or namespaces or compatibility or benchmarks or gcs or azure or file)"
 
 setup() {
     command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
@@ -83,11 +86,20 @@ case "${1:-}" in
         exec "$VENV/bin/python" -m s3contents_rs lab "$@"
         ;;
     test)
-        setup
-        setup_reference
-        setup_chromium
-        setup_bench_s3_server  # for the benchmark's second-server test
         shift
+        if [ "${1:-}" = "--quick" ]; then
+            # A local loop: no set-up beyond the venv, the extension rebuilt if its
+            # sources changed, and only the tests the heavy-group markers do not select.
+            shift
+            [ -x "$VENV/bin/python" ] || setup
+            "$VENV/bin/maturin" develop --release -q
+            set -- -m "$QUICK_MARKERS" "$@"
+        else
+            setup
+            setup_reference
+            setup_chromium
+            setup_bench_s3_server  # for the benchmark's second-server test
+        fi
         cargo test --workspace --quiet
         # Two workers (pytest-xdist): most tests wait on a store server, so two overlap
         # well even on two cores. S3CONTENTS_TEST_WORKERS=0 runs them in this process.

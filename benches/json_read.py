@@ -29,7 +29,7 @@ MB = 1_000_000
 PEAK_TARGET = 2.0  # peak / tree
 
 sys.path.insert(0, str(HERE.parent / "tests"))
-from exact import notebook_text, same  # noqa: E402  (one generator for the bench and the tests)
+from support.exact import notebook_text, same  # noqa: E402  (one generator for the bench and the tests)
 
 
 CHILD = r"""

@@ -17,12 +17,12 @@ import urllib.parse
 import uuid
 
 import pytest
-from backend_fixtures import RawAzure
-from s3c_helpers import ManagerAdapter, expect_http, free_port
+from support.backend_fixtures import RawAzure
+from support.s3c_helpers import ManagerAdapter, expect_http, free_port
 from tornado.web import HTTPError
 from traitlets import TraitError
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.azure]
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -148,7 +148,7 @@ class _ManagedIdentityEndpoint:
         import json
         import time
 
-        from login_fixtures import HttpsServer, QuietHandler
+        from support.login_fixtures import HttpsServer, QuietHandler
 
         now = int(time.time())
         token = _jwt({"aud": audience, "iss": "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/",
@@ -172,8 +172,8 @@ class _ManagedIdentityEndpoint:
 @pytest.fixture(scope="module")
 def azurite_oauth(tmp_path_factory):
     """A second Azurite, over HTTPS (self-signed) with OAuth bearer tokens accepted."""
-    from backend_fixtures import AZURITE_ACCOUNT, AZURITE_KEY, ROOT, Server
-    from net_proxies import self_signed_certificate
+    from support.backend_fixtures import AZURITE_ACCOUNT, AZURITE_KEY, ROOT, Server
+    from support.net_proxies import self_signed_certificate
 
     azurite = ROOT / "node_modules" / ".bin" / "azurite-blob"
     if not azurite.exists():
@@ -216,7 +216,7 @@ def azurite_oauth(tmp_path_factory):
 
 @pytest.mark.parametrize("flavor", ["sync", "async"])
 def test_managed_identity(azurite_oauth, flavor, jp_asyncio_loop):
-    from backend_fixtures import AZURITE_ACCOUNT
+    from support.backend_fixtures import AZURITE_ACCOUNT
     from s3contents_rs import AsyncAzureContentsManager, AzureContentsManager
 
     endpoint, container = azurite_oauth
@@ -256,8 +256,8 @@ class _EntraTokenEndpoint:
         import time
         import urllib.parse
 
-        from login_fixtures import HttpsServer, QuietHandler
-        from net_proxies import TlsProxy
+        from support.login_fixtures import HttpsServer, QuietHandler
+        from support.net_proxies import TlsProxy
 
         now = int(time.time())
         token = _jwt({"aud": "https://storage.azure.com", "iss": "https://sts.windows.net/tenant-1/",
@@ -282,7 +282,7 @@ class _EntraTokenEndpoint:
 
 @pytest.mark.parametrize("login", ["service principal", "workload identity"])
 def test_entra_id_logins(azurite_oauth, login, tmp_path, jp_asyncio_loop):
-    from backend_fixtures import AZURITE_ACCOUNT
+    from support.backend_fixtures import AZURITE_ACCOUNT
     from s3contents_rs import AsyncAzureContentsManager
 
     endpoint, container = azurite_oauth
@@ -423,7 +423,7 @@ def test_a_copy_whose_status_cannot_be_read_fails_and_leaves_no_target(azure_cm,
     """Azurite, behind the fault proxy, copies; every read of the target's copy status then
     fails (500, the retries included): the operation fails, no target is left (the copy is
     deleted) and the source is untouched. Without the fault it completes."""
-    from fault_proxy import Fault, FaultProxy
+    from support.fault_proxy import Fault, FaultProxy
 
     proxy = FaultProxy(azure_settings.endpoint_url)
     try:

@@ -6,11 +6,11 @@ The Contents API itself runs on file:// in test_backends.py.
 from __future__ import annotations
 
 import pytest
-from s3c_helpers import ManagerAdapter, listing
+from support.s3c_helpers import ManagerAdapter, listing
 from tornado.web import HTTPError
 from traitlets import TraitError
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.file]
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -16,12 +16,12 @@ import urllib.request
 import uuid
 
 import pytest
-from backend_fixtures import RawGcs
-from login_fixtures import HttpsServer, QuietHandler
-from s3c_helpers import ManagerAdapter, expect_http
+from support.backend_fixtures import RawGcs
+from support.login_fixtures import HttpsServer, QuietHandler
+from support.s3c_helpers import ManagerAdapter, expect_http
 from traitlets import TraitError
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.gcs]
 
 
 @pytest.fixture(params=["sync", "async"])

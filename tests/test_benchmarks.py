@@ -18,6 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CONTENDERS = ("ours", "s3contents", "floor")
 
+pytestmark = pytest.mark.benchmarks
+
 
 def ref_python_env() -> dict:
     ref = os.environ.get("S3CONTENTS_REF_PYTHON", "")

@@ -13,9 +13,9 @@ import re
 import time
 
 import pytest
-from browser_fixtures import ARTIFACTS, browser_context, lab, lab_prefix, lab_raw, page, wait_ready  # noqa: F401
+from support.browser_fixtures import ARTIFACTS, wait_ready
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.timeout(240), pytest.mark.browser]
 
 KERNEL_TIMEOUT = 90_000  # ms: the first kernel start on a busy CI machine is slow
 

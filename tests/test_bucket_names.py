@@ -73,6 +73,7 @@ def test_a_missing_bucket_stops_the_start_up_with_file_not_found(manager_class, 
     assert repr(missing) in message, message
 
 
+@pytest.mark.gcs
 def test_a_missing_gcs_bucket_stops_the_start_up_with_file_not_found(gcs_settings):
     missing = f"missing-{uuid.uuid4().hex[:12]}"
     with pytest.raises(FileNotFoundError) as info:
@@ -83,7 +84,7 @@ def test_a_missing_gcs_bucket_stops_the_start_up_with_file_not_found(gcs_setting
 def test_other_start_up_failures_only_warn(manager_class, manager_kwargs, caplog):
     """A store that does not answer at start-up is not a reason to refuse to start: each
     request reports it (s3contents would crash here)."""
-    from s3c_helpers import free_port
+    from support.s3c_helpers import free_port
 
     with caplog.at_level(logging.WARNING):
         manager_class(**dict(manager_kwargs, endpoint_url=f"http://127.0.0.1:{free_port()}", max_retries=0))

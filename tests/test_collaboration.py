@@ -16,7 +16,7 @@ from httpx_ws import aconnect_ws
 from jupyter_ydoc import YNotebook
 from pycrdt import Provider
 from pycrdt.websocket.websocket import HttpxWebsocket
-from s3c_helpers import manager_classes
+from support.s3c_helpers import manager_classes
 from traitlets.config import Config
 
 pytestmark = pytest.mark.timeout(120)

@@ -227,7 +227,7 @@ def test_gcs_missing_object_is_404(gcs_store):
 
 def test_gcs_missing_bucket_is_404_and_says_so(gcs_store):
     # fake-gcs-server answers a missing bucket with a 500; the gateway in front of it
-    # (tests/gcs_gateway.py) answers what GCS answers, 404 NoSuchBucket.
+    # (tests/support/gcs_gateway.py) answers what GCS answers, 404 NoSuchBucket.
     store = gcs_store(bucket=f"no-such-bucket-{uuid.uuid4().hex[:12]}")
     error = raises(exceptions.NotFoundError, 404, store.list_dir, "")
     assert str(error).startswith("the bucket does not exist"), str(error)

@@ -11,8 +11,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from reliability_fixtures import *  # noqa: F403
-from reliability_fixtures import Fault, expect_status, snapshot
+from support.fault_proxy import Fault
+from support.reliability_fixtures import expect_status, snapshot
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_s3contents_compat import ref_python
+from support.reference import ref_python
 
 import s3contents_rs
 
@@ -117,8 +117,9 @@ def run(python: str, impl: str, kwargs: dict, tmp_path: Path, pythonpath: str | 
     return json.loads(lines[-1][len("RESULT:"):])
 
 
+@pytest.mark.compatibility
 def test_fs_gives_what_s3contents_fs_gives(s3_settings, s3_client, test_prefix, tmp_path):
-    from conftest import RawBucket
+    from support.s3_fixtures import RawBucket
 
     theirs_prefix = f"{test_prefix}-s3contents"
     try:

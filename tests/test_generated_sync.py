@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support.scripts import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "tools" / "generate_sync.py"
 
@@ -16,11 +18,7 @@ def test_contents_py_is_generated_from_async_contents_py():
 
 
 def test_the_check_catches_a_hand_edit(tmp_path, monkeypatch):
-    sys.path.insert(0, str(GENERATOR.parent))
-    try:
-        import generate_sync
-    finally:
-        sys.path.remove(str(GENERATOR.parent))
+    generate_sync = load_script("tools/generate_sync.py")
     edited = tmp_path / "contents.py"
     edited.write_text(generate_sync.TARGET.read_text().replace("def get(", "def get_edited(", 1))
     monkeypatch.setattr(generate_sync, "TARGET", edited)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import RawBucket
-from reliability_fixtures import *  # noqa: F403
-from reliability_fixtures import Fault, expect_status, snapshot
-from s3c_helpers import listing
+from support.s3_fixtures import RawBucket
+from support.fault_proxy import Fault
+from support.reliability_fixtures import expect_status, snapshot
+from support.s3c_helpers import listing
 
 SECRET = b"the sibling's secret"
 

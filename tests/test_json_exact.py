@@ -19,7 +19,7 @@ from jupyter_client.jsonutil import json_default
 from s3contents_rs._notebooks import _reads_yielding
 from s3contents_rs._core import dumps_yielding, loads_yielding
 
-from exact import assert_loads_like_json, same
+from support.exact import assert_loads_like_json, same
 
 PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

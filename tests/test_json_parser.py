@@ -19,7 +19,7 @@ from jupyter_client.jsonutil import json_default
 from s3contents_rs._notebooks import _reads_yielding, _YieldingDecoder
 from s3contents_rs._core import dumps_yielding, loads_yielding
 
-from exact import same
+from support.exact import same
 
 SAME_AS_JSON = [
     "{}",

@@ -17,7 +17,7 @@ import urllib.request
 
 import boto3
 import pytest
-from s3c_helpers import free_port
+from support.s3c_helpers import free_port
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -13,8 +13,8 @@ import random
 import time
 
 import pytest
-from reliability_fixtures import Fault, _session_fault_proxy, fault_proxy, make_proxied_cm  # noqa: F401 (fixtures)
-from s3c_helpers import EventSink, b64, expect_http
+from support.fault_proxy import Fault
+from support.s3c_helpers import EventSink, b64, expect_http
 
 MiB = 1024 * 1024
 PART = 5 * MiB  # the smallest part size S3 allows; uploads stream a part per 5 chunks

@@ -6,7 +6,7 @@
   login``): the refresh token is exchanged at ``https://accounts.google.com``; the namespace
   maps that name to loopback in its own /etc/hosts and the test CA signs its certificate.
 
-Each scenario (login_scenarios.py) starts its servers inside the namespace: moto with IAM
+Each scenario (support/login_scenarios.py) starts its servers inside the namespace: moto with IAM
 signature checks, or fake-gcs-server behind the recording gateway.
 """
 
@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from netns import namespace_unavailable, run_in_namespace
+from support.netns import namespace_unavailable, run_in_namespace
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.namespaces]
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +29,7 @@ def _namespaces():
 
 def test_ecs_task_role_relative_uri(tmp_path):
     result = run_in_namespace(
-        "login_scenarios:ecs_task_role",
+        "support.login_scenarios:ecs_task_role",
         {"home": str(tmp_path), "relative_uri": "/v2/credentials/6d1c8a3e-task"},
         addresses=("169.254.170.2",),
     )
@@ -46,8 +46,8 @@ def test_ecs_task_role_relative_uri(tmp_path):
 
 
 def test_gcs_authorized_user_application_default_credentials(tmp_path):
-    from backend_fixtures import fake_gcs_binary
-    from login_fixtures import TestCA
+    from support.backend_fixtures import fake_gcs_binary
+    from support.login_fixtures import TestCA
 
     ca = TestCA(tmp_path)
     client = ("123-notebooks.apps.googleusercontent.com", "d-FL95Q19q7MQmFpd7hHD0Ty", "1//0g-refresh-token")
@@ -63,7 +63,7 @@ def test_gcs_authorized_user_application_default_credentials(tmp_path):
     revoked.write_text(json.dumps({"type": "authorized_user", "client_id": client[0], "client_secret": client[1],
                                    "refresh_token": "1//0g-revoked"}))
     result = run_in_namespace(
-        "login_scenarios:gcs_authorized_user",
+        "support.login_scenarios:gcs_authorized_user",
         {"home": str(tmp_path / "home"), "ca": str(ca.path), "certificate": [str(p) for p in ca.issue("accounts.google.com")],
          "client": client, "other_client": other_client, "other_adc": str(other), "access_token": "ya29.a0-test-access-token", "fake_gcs": str(fake_gcs_binary()),
          "revoked_adc": str(revoked)},

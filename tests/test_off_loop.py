@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from s3c_helpers import ManagerAdapter, b64, manager_classes
+from support.s3c_helpers import ManagerAdapter, b64, manager_classes
 
 KiB = 1024
 

@@ -11,8 +11,8 @@ import inspect
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from reliability_fixtures import *  # noqa: F403
-from reliability_fixtures import Fault, expect_status, snapshot
+from support.fault_proxy import Fault
+from support.reliability_fixtures import expect_status, snapshot
 
 
 def _taken_meanwhile(cm, raw, body=b"written by the other server"):

@@ -2,7 +2,10 @@
 configuration is ``ServerApp.contents_manager_class`` = our manager (sync and
 async) plus the S3 traits.  Exercises /api/contents (GET/PUT/POST/PATCH/DELETE),
 checkpoints, trust and /files downloads, checking status codes and the objects
-in the bucket.
+in the bucket. The server fixtures are in support/rest_fixtures.py.
+
+A few REST round trips (marked ``every_backend``) run on every store, GCS, Azure and the
+local filesystem too; the rest runs on S3 only, to keep CI time modest.
 """
 
 from __future__ import annotations
@@ -13,67 +16,14 @@ import json
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
-from exact import notebook_text, same
-from s3c_helpers import b64, manager_classes, sha256
-from tornado.httpclient import HTTPClientError
-from traitlets.config import Config
+from support.exact import notebook_text, same
+from support.rest_fixtures import body, expect_status, put_json
+from support.s3c_helpers import b64, sha256
 
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(params=["sync", "async"])
-def rest_flavor(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def server_manager_class(rest_flavor):
-    return manager_classes()[rest_flavor]
-
-
-@pytest.fixture
-def jp_server_config(request, server_manager_class, manager_kwargs, raw):
-    """Only the contents manager is configured: no root_dir or other workaround.
-
-    A test marked ``@pytest.mark.s3_preexisting({"path": b"bytes", ...})`` gets
-    those objects written to its prefix before the server starts, and
-    ``@pytest.mark.cm_config(trait=value)`` adds manager traits.
-    """
-    marker = request.node.get_closest_marker("s3_preexisting")
-    if marker:
-        for path, body in marker.args[0].items():
-            raw.put(path, body)
-    traits = dict(manager_kwargs)
-    marker = request.node.get_closest_marker("cm_config")
-    if marker:
-        traits.update(marker.kwargs)
-    return Config(
-        {
-            "ServerApp": {
-                "contents_manager_class": server_manager_class,
-                # As installed: with our extension (large replies serialised off the loop).
-                "jpserver_extensions": {"jupyter_server_terminals": False, "s3contents_rs": True},
-            },
-            server_manager_class.__name__: traits,
-        }
-    )
-
-
 # --------------------------------------------------------------------------- helpers
-def body(response) -> dict | list:
-    return json.loads(response.body.decode("utf-8"))
-
-
-def expect_status(status: int, fetch, *parts, **kwargs) -> HTTPClientError:
-    with pytest.raises(HTTPClientError) as info:
-        fetch(*parts, **kwargs)
-    assert info.value.code == status, (
-        f"expected {status}, got {info.value.code}: "
-        f"{info.value.response.body if info.value.response else ''}"
-    )
-    return info.value
-
-
 def make_nb(source="print('rest')"):
     nb = new_notebook()
     nb.cells.append(new_code_cell(source))
@@ -85,11 +35,8 @@ def names(model) -> dict:
     return {m["name"]: m for m in model["content"]}
 
 
-def put_json(fetch, path, model):
-    return fetch("api", "contents", path, method="PUT", body=json.dumps(model))
-
-
 # --------------------------------------------------------------------------- tests
+@pytest.mark.every_backend
 @pytest.mark.s3_preexisting({"top.txt": b"top", "folder/inner.ipynb": nbformat.writes(make_nb()).encode()})
 def test_server_starts_and_lists_bucket_root(fetch, jp_serverapp, server_manager_class):
     assert isinstance(jp_serverapp.contents_manager, server_manager_class)
@@ -114,6 +61,7 @@ def test_preferred_dir_existing_folder(fetch, jp_serverapp):
     assert set(names(body(r))) == {"start.txt"}
 
 
+@pytest.mark.every_backend
 def test_put_get_notebook(fetch, raw):
     nb = make_nb("x = 41 + 1")
     r = put_json(fetch, "work/nb.ipynb", {"type": "notebook", "content": nb})
@@ -307,6 +255,7 @@ def test_trust_endpoint(fetch, raw):
     assert got["content"]["cells"][0]["metadata"]["trusted"] is True
 
 
+@pytest.mark.every_backend
 def test_files_download(fetch, raw):
     data = bytes(range(256)) * 2
     nbdata = nbformat.writes(make_nb()).encode()
@@ -377,6 +326,7 @@ def test_concurrent_requests(jp_fetch, jp_asyncio_loop, raw):
     assert set(final) == {f"{i}.txt" for i in range(8)} | {f"new{i}.txt" for i in range(4)}
 
 
+@pytest.mark.every_backend
 def test_chunked_upload_like_jupyterlab(fetch, raw):
     """JupyterLab uploads every file larger than 1 MiB in chunks: PUT with
     ``chunk`` = 1, 2, ..., and -1 for the last one; the object must end up as

@@ -16,17 +16,10 @@ import urllib.error
 import urllib.request
 
 import pytest
-from s3c_helpers import b64, free_port
+from support.rest_fixtures import body, expect_status, put_json
+from support.s3c_helpers import b64, free_port
 from tornado.httpclient import HTTPRequest
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
-from test_rest import (  # noqa: F401 (fixtures used by name)
-    body,
-    expect_status,
-    jp_server_config,
-    put_json,
-    rest_flavor,
-    server_manager_class,
-)
 
 pytestmark = pytest.mark.timeout(600)
 

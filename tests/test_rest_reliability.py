@@ -6,9 +6,9 @@ import json
 from urllib.parse import quote
 
 import pytest
-from reliability_fixtures import *  # noqa: F403
-from reliability_fixtures import Fault, snapshot
-from test_rest import body, jp_server_config, rest_flavor, server_manager_class  # noqa: F401
+from support.fault_proxy import Fault
+from support.reliability_fixtures import snapshot
+from support.rest_fixtures import body
 from tornado.httpclient import HTTPClientError
 
 pytestmark = pytest.mark.timeout(120)
@@ -69,7 +69,7 @@ HOSTILE_URLS = ["..%2Fsecret.txt", "%2e%2e/secret.txt", "a/%2E%2E/%2e%2e/secret.
 
 
 def test_rest_hostile_paths_are_4xx(fetch, raw, s3_client, s3_settings, test_prefix):
-    from conftest import RawBucket
+    from support.s3_fixtures import RawBucket
 
     outside = RawBucket(s3_client, s3_settings.bucket, test_prefix + "-sibling")
     outside.put("secret.txt", b"secret")

@@ -21,8 +21,7 @@ import json
 import re
 
 import pytest
-from reliability_fixtures import *  # noqa: F403
-from reliability_fixtures import Fault
+from support.fault_proxy import Fault
 
 pytestmark = pytest.mark.timeout(600)
 

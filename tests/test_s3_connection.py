@@ -18,10 +18,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from backend_fixtures import Server
+from support.backend_fixtures import Server
 from botocore.config import Config as BotoConfig
-from login_fixtures import HttpsServer, QuietHandler
-from s3c_helpers import ManagerAdapter, free_port
+from support.login_fixtures import HttpsServer, QuietHandler
+from support.s3c_helpers import ManagerAdapter, free_port
 from tornado.web import HTTPError
 
 pytestmark = pytest.mark.timeout(60)
@@ -309,7 +309,7 @@ def test_role_profile_is_assumed_through_sts(s3_manager, signing_s3, aws_home, m
     )
     monkeypatch.setenv("AWS_PROFILE", "analyst")
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", signing_s3.endpoint)  # botocore's STS client
-    from net_proxies import ForwardProxy
+    from support.net_proxies import ForwardProxy
 
     proxy = ForwardProxy(int(signing_s3.endpoint.rsplit(":", 1)[1]))
     try:
@@ -490,7 +490,7 @@ def test_container_credentials_full_uri(s3_manager, signing_s3, monkeypatch, tmp
 def web_identity(signing_s3, monkeypatch, tmp_path):
     """EKS IRSA as a pod sees it: a projected token file, AWS_ROLE_ARN, and STS over HTTPS
     (AWS_ENDPOINT_URL_STS, its certificate from a CA trusted through SSL_CERT_FILE)."""
-    from login_fixtures import TestCA, WebIdentitySts
+    from support.login_fixtures import TestCA, WebIdentitySts
 
     ca = TestCA(tmp_path)
     sts = WebIdentitySts(ca.issue("127.0.0.1"), accepted="eks-issued-oidc-token", assume_role=signing_s3.assume_role)
@@ -559,7 +559,7 @@ def test_web_identity_sts_certificate_is_verified(s3_manager, web_identity, monk
 
 # --------------------------------------------------------------------------- transport
 def test_skip_tls_verify_against_self_signed_endpoint(s3_manager, signing_s3, tmp_path):
-    from net_proxies import TlsProxy
+    from support.net_proxies import TlsProxy
 
     proxy = TlsProxy(int(signing_s3.endpoint.rsplit(":", 1)[1]), tmp_path)
     try:
@@ -586,7 +586,7 @@ def test_addressing_style(s3_manager, signing_s3, style, expect_virtual):
     """Seen from a forward proxy (object_store's proxy_url): virtual-hosted requests name
     the bucket in the Host header, path-style ones in the path. The server checks the
     signature, which covers the Host header."""
-    from net_proxies import ForwardProxy
+    from support.net_proxies import ForwardProxy
 
     port = signing_s3.endpoint.rsplit(":", 1)[1]
     proxy = ForwardProxy(int(port))
@@ -639,7 +639,7 @@ def test_access_point_arn_as_bucket():
 
 def test_region_name_reaches_the_signature(s3_manager, signing_s3):
     """region_name is part of the SigV4 credential scope the server checks."""
-    from net_proxies import ForwardProxy
+    from support.net_proxies import ForwardProxy
 
     proxy = ForwardProxy(int(signing_s3.endpoint.rsplit(":", 1)[1]))
     try:
@@ -675,7 +675,7 @@ def test_a_lost_upload_start_is_aborted_with_signed_requests(s3_manager, signing
     checks every signature, for a key that needs encoding in the listing's query."""
     import base64
 
-    from fault_proxy import Fault, FaultProxy
+    from support.fault_proxy import Fault, FaultProxy
 
     proxy = FaultProxy(signing_s3.endpoint)
     path = "dir/a&c=é+.bin"
@@ -753,7 +753,7 @@ def plain_moto(tmp_path_factory):
 def test_anonymous_requests_are_unsigned(s3_manager, plain_moto, traits, monkeypatch):
     """anon: no credentials are looked up or sent, even with AWS keys in the environment;
     a public bucket can be browsed and read."""
-    from net_proxies import ForwardProxy
+    from support.net_proxies import ForwardProxy
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENTKEY")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "environment-secret")

@@ -22,11 +22,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from s3c_helpers import check_model, listing
+from support.reference import ref_python
+from support.s3c_helpers import check_model, listing
 
-pytestmark = pytest.mark.timeout(180)
-
-DEFAULT_REF_PYTHON = "/tmp/refvenv/bin/python"
+pytestmark = [pytest.mark.timeout(180), pytest.mark.compatibility]
 
 BINARY = bytes(range(256))
 
@@ -72,22 +71,6 @@ REF_SCRIPT = textwrap.dedent(
     print("RESULT:" + json.dumps(out))
     '''
 )
-
-
-def ref_python() -> str:
-    candidate = os.environ.get("S3CONTENTS_REF_PYTHON")
-    if candidate:
-        if not Path(candidate).exists():
-            pytest.fail(f"S3CONTENTS_REF_PYTHON={candidate!r} does not exist", pytrace=False)
-        return candidate
-    if Path(DEFAULT_REF_PYTHON).exists():
-        return DEFAULT_REF_PYTHON
-    pytest.fail(
-        "no reference interpreter with the PyPI s3contents package: set S3CONTENTS_REF_PYTHON "
-        f"to a python that can `import s3contents` (e.g. a venv with s3contents==0.11.2 and "
-        f"jupyter_server installed) or create {DEFAULT_REF_PYTHON}",
-        pytrace=False,
-    )
 
 
 def run_ref(mode: str, manager_kwargs: dict, tmp_path: Path) -> dict:

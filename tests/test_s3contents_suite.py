@@ -37,12 +37,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from s3c_helpers import announce
-from test_s3contents_compat import ref_python
+from support.s3c_helpers import announce
+from support.reference import ref_python
 
 import s3contents_rs
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.compatibility, pytest.mark.gcs]
 
 VERSION = "0.11.2"
 SDIST_SHA256 = "9b9278a381cd4c9be3b698c2daeadc31ae5434ae9572b5609ab829eb37c68001"
@@ -254,7 +254,7 @@ def test_s3contents_own_suite_passes_against_our_managers(
                 _empty_bucket(s3_client, name)
                 s3_client.delete_bucket(Bucket=name)
             else:
-                from conftest import RawBucket
+                from support.s3_fixtures import RawBucket
 
                 RawBucket(s3_client, name, where).delete_all()
     elapsed = time.monotonic() - started

@@ -11,8 +11,7 @@ import sys
 import uuid
 
 import pytest
-from reliability_fixtures import *  # noqa: F403
-from reliability_fixtures import Fault
+from support.fault_proxy import Fault
 from tornado.web import HTTPError
 
 pytestmark = pytest.mark.timeout(120)

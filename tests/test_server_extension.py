@@ -27,7 +27,7 @@ import pytest
 from jupyter_server.services.contents.filemanager import AsyncFileContentsManager, FileContentsManager
 from jupyter_server.services.contents.handlers import ContentsHandler
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from s3c_helpers import manager_classes
+from support.s3c_helpers import manager_classes
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 

@@ -13,9 +13,9 @@ import hashlib
 import random
 
 import pytest
-from reliability_fixtures import *  # noqa: F403
-from reliability_fixtures import Fault, snapshot
-from s3c_helpers import b64, expect_http
+from support.fault_proxy import Fault
+from support.reliability_fixtures import snapshot
+from support.s3c_helpers import b64, expect_http
 
 MiB = 1024 * 1024
 PART = 5 * MiB  # S3's smallest part

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from reliability_fixtures import *  # noqa: F403
-from reliability_fixtures import expect_status, snapshot
-from s3c_helpers import listing
+from support.reliability_fixtures import expect_status, snapshot
+from support.s3c_helpers import listing
 
 NOTEBOOK = {
     "cells": [{"cell_type": "markdown", "id": "a1", "metadata": {}, "source": "# kept"}],
@@ -81,7 +80,7 @@ def test_delete_to_trash_off_deletes_for_real(make_cm, raw):
 
 
 def test_trash_with_checkpoints_and_nested_prefix(make_cm, raw, test_prefix, s3_settings, s3_client):
-    from conftest import RawBucket
+    from support.s3_fixtures import RawBucket
 
     cm = make_cm(prefix=f"{test_prefix}/team/ann")
     nested = RawBucket(s3_client, s3_settings.bucket, f"{test_prefix}/team/ann")

@@ -30,15 +30,15 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from backend_fixtures import RawGcs
-from conftest import RawBucket
+from support.backend_fixtures import RawGcs
+from support.s3_fixtures import RawBucket
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".tools" / "upstream"
 OUR_CONFTEST = Path(__file__).resolve().parent / "upstream" / "jupyter_contents_conftest.py"
 TEST_FILES = ["test_manager.py", "test_api.py", "test_largefilemanager.py", "test_checkpoints.py"]
 
-pytestmark = pytest.mark.timeout(1500)
+pytestmark = [pytest.mark.timeout(1500), pytest.mark.compatibility]
 
 
 def jupyter_server_tests() -> Path:
@@ -68,7 +68,7 @@ def jupyter_server_tests() -> Path:
     return source
 
 
-BACKENDS = ("s3", "gcs")
+BACKENDS = ("s3", pytest.param("gcs", marks=pytest.mark.gcs))
 FLAVORS = ("sync", "async")
 
 

@@ -7,7 +7,7 @@ neither read nor write another user's files.
 from __future__ import annotations
 
 import pytest
-from s3c_helpers import ManagerAdapter, listing
+from support.s3c_helpers import ManagerAdapter, listing
 from tornado.web import HTTPError
 from traitlets import TraitError
 

@@ -1,23 +1,16 @@
 """Fixtures and helpers of the reliability tests (faults, races, hostile input, trash).
 
-Import the fixtures into a test module with ``from reliability_fixtures import *``.
+A pytest plugin (tests/conftest.py loads it): the fixtures are there for every test
+module; the helpers (``snapshot``, ``expect_status``) are imported by name, ``Fault`` from
+support.fault_proxy.
 """
 
 from __future__ import annotations
 
 import pytest
-from fault_proxy import Fault, FaultProxy
-from s3c_helpers import ManagerAdapter
+from support.fault_proxy import FaultProxy
+from support.s3c_helpers import ManagerAdapter
 from tornado.web import HTTPError
-
-__all__ = [
-    "_session_fault_proxy",
-    "Fault",
-    "expect_status",
-    "fault_proxy",
-    "make_proxied_cm",
-    "snapshot",
-]
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import subprocess
 import time
 import urllib.request
 
-from s3c_helpers import free_port
+from support.s3c_helpers import free_port
 
 ADMIN_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 _AMBIENT = (
@@ -58,7 +58,7 @@ def ecs_task_role(params: dict) -> dict:
     AWS_CONTAINER_CREDENTIALS_RELATIVE_URI alone."""
     os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"  # read when moto is imported
     import boto3
-    from login_fixtures import ContainerCredentials
+    from support.login_fixtures import ContainerCredentials
     from moto.server import ThreadedMotoServer
 
     _clear_ambient_credentials(params["home"])
@@ -119,8 +119,8 @@ def gcs_authorized_user(params: dict) -> dict:
     """fake-gcs-server behind the recording XML gateway, and Google's OAuth endpoint as
     https://accounts.google.com (a hosts entry for 127.0.0.1, port 443, a certificate from
     the test CA in SSL_CERT_FILE). The managers log in with the gcloud ADC file in HOME."""
-    from gcs_gateway import GcsXmlGateway
-    from login_fixtures import OAuthTokenEndpoint
+    from support.gcs_gateway import GcsXmlGateway
+    from support.login_fixtures import OAuthTokenEndpoint
 
     _clear_ambient_credentials(params["home"])
     os.environ["SSL_CERT_FILE"] = params["ca"]

@@ -25,11 +25,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from gcs_gateway import GcsXmlGateway
-from s3c_helpers import PrefixView, free_port
+from support.gcs_gateway import GcsXmlGateway
+from support.s3c_helpers import PrefixView, free_port
 
 TEST_BUCKET = "s3contents-rs-test"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Server:

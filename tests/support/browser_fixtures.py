@@ -19,14 +19,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from s3c_helpers import free_port
+from support.s3c_helpers import free_port
 
 CHROMIUM = os.environ.get("S3CONTENTS_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 MANAGER = "AsyncS3ContentsManager"
 
 
@@ -79,7 +79,7 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab_prefix(s3_settings, s3_client):
-    from conftest import RawBucket
+    from support.s3_fixtures import RawBucket
 
     prefix = f"browser-{uuid.uuid4().hex}"
     yield prefix
@@ -88,7 +88,7 @@ def lab_prefix(s3_settings, s3_client):
 
 @pytest.fixture(scope="module")
 def lab_raw(s3_settings, s3_client, lab_prefix):
-    from conftest import RawBucket
+    from support.s3_fixtures import RawBucket
 
     return RawBucket(s3_client, s3_settings.bucket, lab_prefix)
 

@@ -9,9 +9,9 @@ machine. Every server the scenario needs runs inside the namespace too (it has n
 the outer loopback).
 
 ``run_in_namespace("module:function", params, ...)`` runs ``function(params)`` from a module
-in ``tests/`` in a fresh Python process inside the namespace and returns the JSON-able value
-it returned. Where namespaces are not permitted, ``namespace_unavailable()`` says why and
-callers skip with that reason.
+importable from ``tests/`` (``support.login_scenarios``) in a fresh Python process inside
+the namespace and returns the JSON-able value it returned. Where namespaces are not
+permitted, ``namespace_unavailable()`` says why and callers skip with that reason.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
-TESTS_DIR = Path(__file__).resolve().parent
+TESTS_DIR = Path(__file__).resolve().parents[1]
 
 
 @functools.cache
@@ -66,7 +66,7 @@ def run_in_namespace(
             (work / "hosts").write_text("\n".join(lines) + "\n")
             request["hosts"] = str(work / "hosts")
         (work / "request.json").write_text(json.dumps(request))
-        argv = ["unshare", "-rnm" if hosts is not None else "-rn", sys.executable, __file__, str(work / "request.json")]
+        argv = ["unshare", "-rnm" if hosts is not None else "-rn", sys.executable, "-m", "support.netns", str(work / "request.json")]
         child_env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")])}
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=child_env)
         result_path = Path(request["result"])
