@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import nbformat
 import pytest
@@ -117,3 +118,35 @@ def test_hybrid_rename_and_delete_in_s3(fetch, raw):
     r = fetch("api", "contents", "a/new.txt", method="DELETE")
     assert r.code == 204
     assert not raw.exists("a/new.txt")
+
+
+def _readme_hybrid_snippet() -> str:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    (snippet,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "HybridContentsManager" in b]
+    return snippet
+
+
+def test_the_readme_hybrid_example_works_as_written(tmp_path, monkeypatch, manager_kwargs, raw):
+    """The README's config runs verbatim in a fresh home (its local folder does not exist
+    yet); only the store's settings are then pointed at the test store, as a user fills
+    in their own bucket and keys."""
+    from hybridcontents import HybridContentsManager
+    from s3contents_rs import S3ContentsManager
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    c = Config()
+    exec(compile(_readme_hybrid_snippet(), "README.md", "exec"), {"c": c})
+    local = tmp_path / "local-notebooks"
+    assert local.is_dir(), "the example creates its local folder"
+    assert c.ServerApp.contents_manager_class is HybridContentsManager
+    c.HybridContentsManager.manager_kwargs[""].update(manager_kwargs)
+
+    cm = HybridContentsManager(config=c)
+    assert isinstance(cm.managers[""], S3ContentsManager)
+    cm.save({"type": "file", "format": "text", "content": "in the bucket"}, "cloud.txt")
+    cm.save({"type": "file", "format": "text", "content": "on disk"}, "local/disk.txt")
+    assert raw.read("cloud.txt") == b"in the bucket"
+    assert (local / "disk.txt").read_text() == "on disk"
+    assert {m["name"] for m in cm.get("")["content"]} >= {"cloud.txt", "local"}
