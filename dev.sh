@@ -6,6 +6,7 @@
 #   ./dev.sh bench  set up, run the benchmarks
 #   ./dev.sh setup  only set up (.venv with the package built in release mode)
 #   ./dev.sh generate  regenerate the sync manager (contents.py) from the async one
+#   ./dev.sh docs   build the documentation site (docs/ -> site/) with mkdocs-material
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=${VENV:-.venv}
@@ -109,6 +110,12 @@ case "${1:-}" in
         [ -x "$VENV/bin/python" ] || setup
         exec "$VENV/bin/python" tools/generate_sync.py
         ;;
+    docs)
+        [ -x "$VENV/bin/python" ] || setup
+        "$VENV/bin/python" -m pip install -q "mkdocs-material>=9.5,<10"
+        "$VENV/bin/python" tools/settings_reference.py --check
+        NO_MKDOCS_2_WARNING=1 exec "$VENV/bin/mkdocs" build --strict
+        ;;
     bench)
         setup
         setup_reference
@@ -117,7 +124,7 @@ case "${1:-}" in
         exec "$VENV/bin/python" benches/run.py "$@"
         ;;
     *)
-        echo "usage: $0 {lab|test|bench|setup|generate} [args...]"
+        echo "usage: $0 {lab|test|bench|docs|setup|generate} [args...]"
         exit 2
         ;;
 esac

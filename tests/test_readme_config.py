@@ -1,4 +1,5 @@
-"""The README's configuration snippets name real, configurable traits."""
+"""The configuration snippets of the README and of docs/ name real, configurable traits, and
+docs/settings.md is what tools/settings_reference.py makes from the traits today."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 ASSIGNMENT = re.compile(r"^c\.(\w+)\.(\w+)\s*=", re.M)
 
 
 def _python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    return [b for page in PAGES for b in re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)]
 
 
 def _assignments() -> list[tuple[str, str]]:
@@ -44,3 +46,15 @@ def test_readme_setting_is_a_config_trait(cls_name, trait):
 def test_readme_snippets_compile():
     for block in _python_blocks():
         compile(block, "README.md", "exec")
+
+
+def test_the_settings_reference_is_generated_from_the_traits():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "settings_reference.py"), "--check"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    text = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    for setting in ("bucket", "endpoint_url", "max_checkpoints", "project", "container"):
+        assert f"| `{setting}` |" in text, setting
