@@ -47,7 +47,7 @@ install_system_packages() {
         return 1
     fi
     local cmd="apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $*"
-    echo "$why needs the system package(s) $*, which are missing. This would run, as root:"
+    echo "Missing system package(s) for $why: $*. Installing them means running, as root:"
     echo "    $cmd"
     if [ "$ASSUME_YES" = 1 ]; then
         echo "(--yes given: installing)"
@@ -97,7 +97,7 @@ setup_azurite() {
     # Azurite (the Azure Blob Storage emulator) from npm, into ./node_modules, for the
     # Azure tests; their fixtures start it. Only for the tests, never for the lab.
     if ! command -v npm >/dev/null; then
-        install_system_packages "The Azure tests' emulator (Azurite, from npm)" nodejs npm \
+        install_system_packages "the Azure tests' emulator (Azurite, from npm)" nodejs npm \
             || { echo "npm is needed for the Azure tests (Azurite): install Node.js"; exit 1; }
     fi
     if ! grep -qs "\"version\": \"$AZURITE_VERSION\"" node_modules/azurite/package.json; then
@@ -133,7 +133,7 @@ setup_bench_s3_server() {
 setup_chromium() {
     # The browser tests drive Debian's chromium through Playwright (no browser download).
     [ -x /usr/bin/chromium ] && return
-    install_system_packages "The browser tests" chromium \
+    install_system_packages "the browser tests" chromium \
         || echo "/usr/bin/chromium is missing: install Debian's chromium package (the browser tests need it)"
 }
 
