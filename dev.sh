@@ -85,7 +85,7 @@ setup() {
         # -v: pip passes on the build's own output (cargo's "Compiling ..." lines).
         # (pipefail: a failed install fails the pipeline.)
         "$VENV/bin/python" -m pip install -v --progress-bar off -e ".[test,lab]" 2>&1 \
-            | grep -v -e "^Requirement already satisfied" -e "^  Link requires a different Python"
+            | grep -v -E "^ *(Requirement already satisfied|Link requires a different Python|Running command|Using pip|Looking in links|Stored in directory|Attempting uninstall|Found existing installation|Uninstalling|Successfully uninstalled|Removing file or directory|changing mode of)|: (started|finished with status 'done')$"
     else
         "$VENV/bin/python" -m pip install -q -e ".[test,lab]"
     fi
