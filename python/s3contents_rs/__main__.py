@@ -12,41 +12,34 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_local_s3(data_dir: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """Start moto's S3 server on a free loopback port; returns the process and its URL."""
-    moto = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
-    if not Path(moto).exists():
-        raise SystemExit("moto_server not found: pip install 'moto[server]' (or configure S3CONTENTS_ENDPOINT)")
-    port = _free_port()
-    proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return proc, url
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit("moto_server exited during start-up") from None
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("moto_server did not start within 10 s")
+    """Start the local S3 server (moto, from this Python's environment: ``_local_s3.py``) on a
+    free loopback port; returns the process and its URL. With ``data_dir`` its buckets are kept
+    in that folder across restarts; without, in memory only."""
+    try:
+        import moto  # noqa: F401
+    except ImportError:
+        raise SystemExit("moto is not installed: pip install 'moto[server]' (or configure S3CONTENTS_ENDPOINT)") from None
+    cmd = [sys.executable, str(Path(__file__).with_name("_local_s3.py")), "--host", "127.0.0.1", "--port", "0"]
+    if data_dir is not None:
+        cmd += ["--data-dir", str(data_dir)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)  # its stderr: errors only
+    assert proc.stdout is not None
+    # It prints "listening on URL" once its socket is bound (after restoring data_dir).
+    for raw in proc.stdout:
+        line = raw.decode(errors="replace").strip()
+        if line.startswith("listening on "):
+            proc.stdout.close()
+            return proc, line.removeprefix("listening on ")
+    proc.wait()
+    raise SystemExit(f"the local S3 server exited during start-up (status {proc.returncode})")
 
 
 def _ensure_bucket(endpoint: str, bucket: str, key: str, secret: str, region: str) -> None:
@@ -67,10 +60,16 @@ def lab(args: argparse.Namespace, extra: list[str]) -> int:
     secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
     server = None
     if not endpoint and not os.environ.get("S3CONTENTS_USE_AWS"):
-        server, endpoint = start_local_s3()
+        data_dir = Path(args.local_s3_data).resolve() if args.local_s3_data else None
+        server, endpoint = start_local_s3(data_dir)
         key, secret = key or "local", secret or "local-secret"
         _ensure_bucket(endpoint, bucket, key, secret, region)
         print(f"Started a local S3 server at {endpoint} with bucket {bucket!r}", flush=True)
+        if data_dir is not None:
+            print(f"Its buckets are kept in {data_dir} (delete that folder to start afresh)", flush=True)
+        else:
+            print("WARNING: its buckets are kept in memory only and are lost when the lab stops "
+                  "(--local-s3-data DIR keeps them in a folder)", flush=True)
     manager = "s3contents_rs.S3ContentsManager" if args.sync else "s3contents_rs.AsyncS3ContentsManager"
     cls = manager.rsplit(".", 1)[1]
     cmd = [
@@ -110,8 +109,10 @@ def lab(args: argparse.Namespace, extra: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m s3contents_rs")
     sub = parser.add_subparsers(dest="command", required=True)
-    lab_parser = sub.add_parser("lab", help="run JupyterLab on an object store (starts a local S3 server if none is configured)")
+    lab_parser = sub.add_parser("lab", allow_abbrev=False, help="run JupyterLab on an object store (starts a local S3 server if none is configured)")
     lab_parser.add_argument("--sync", action="store_true", help="use the blocking S3ContentsManager")
+    lab_parser.add_argument("--local-s3-data", metavar="DIR",
+                            help="keep the local S3 server's buckets in DIR across restarts (default: in memory only)")
     sub.add_parser("check", help="try a configuration against its bucket (list, write, read, checkpoint, delete)", add_help=False)
     args, extra = parser.parse_known_args(argv)
     if args.command == "check":

@@ -204,7 +204,7 @@ class AzureSettings:
 def azure_settings(tmp_path_factory):
     azurite = ROOT / "node_modules" / ".bin" / "azurite-blob"
     if not azurite.exists():
-        pytest.fail(f"{azurite} is missing: ./dev.sh setup installs Azurite from npm", pytrace=False)
+        pytest.fail(f"{azurite} is missing: ./dev.sh test installs Azurite from npm", pytrace=False)
     port = free_port()
     workspace = tmp_path_factory.mktemp("azurite")
     argv = [
