@@ -1,12 +1,7 @@
 """Checkpoints: create, list, restore, delete, max_checkpoints.
 
-Part of the Contents API suite (test_contents_*.py, one file per area), run against the
-sync and async manager (the ``cm`` fixture) on every store (the ``backend`` fixture,
-tests/support/backends.py). The contract is jupyter_server's FileContentsManager
-(models, types, formats, naming, HTTP status codes) plus the S3 storage layout of the
-PyPI package ``s3contents``: path ``a/b.ipynb`` is the object ``<prefix>/a/b.ipynb``, an
-empty directory is ``<dir>/.s3keep``, checkpoints live in the bucket at
-``<dir>/.ipynb_checkpoints/<basename>-<id><ext>``.
+Part of the Contents API suite: what it runs against and its contract are in
+tests/support/contents_helpers.py.
 """
 
 from __future__ import annotations
@@ -19,8 +14,6 @@ import pytest
 from support.contents_helpers import make_nb, nb_model, text_model
 from support.s3c_helpers import expect_http, listing
 
-# Every store (S3, GCS, Azure, local files) through the ``backend`` fixture, sync and async
-# manager through ``cm``; what stays on S3 and why: tests/support/backends.py.
 pytestmark = [pytest.mark.timeout(60), pytest.mark.every_backend]
 
 

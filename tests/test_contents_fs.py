@@ -1,13 +1,8 @@
 """The s3contents-compatible ``cm.fs`` read/write API (test_fs.py compares it with
 s3contents itself).
 
-Part of the Contents API suite (test_contents_*.py, one file per area), run against the
-sync and async manager (the ``cm`` fixture) on every store (the ``backend`` fixture,
-tests/support/backends.py). The contract is jupyter_server's FileContentsManager
-(models, types, formats, naming, HTTP status codes) plus the S3 storage layout of the
-PyPI package ``s3contents``: path ``a/b.ipynb`` is the object ``<prefix>/a/b.ipynb``, an
-empty directory is ``<dir>/.s3keep``, checkpoints live in the bucket at
-``<dir>/.ipynb_checkpoints/<basename>-<id><ext>``.
+Part of the Contents API suite: what it runs against and its contract are in
+tests/support/contents_helpers.py.
 """
 
 from __future__ import annotations
@@ -17,8 +12,6 @@ import base64
 import pytest
 from support.s3c_helpers import b64
 
-# Every store (S3, GCS, Azure, local files) through the ``backend`` fixture, sync and async
-# manager through ``cm``; what stays on S3 and why: tests/support/backends.py.
 pytestmark = [pytest.mark.timeout(60), pytest.mark.every_backend]
 
 

@@ -1,4 +1,16 @@
-"""Models and notebooks the Contents API suite (test_contents_*.py) saves and compares."""
+"""Models and notebooks the Contents API suite (test_contents_*.py) saves and compares.
+
+The suite (test_contents_*.py, one file per area) runs against the
+sync and async manager (the ``cm`` fixture) on every store (the ``backend`` fixture,
+tests/support/backends.py). The contract is jupyter_server's FileContentsManager
+(models, types, formats, naming, HTTP status codes) plus the S3 storage layout of the
+PyPI package ``s3contents``: path ``a/b.ipynb`` is the object ``<prefix>/a/b.ipynb``, an
+empty directory is ``<dir>/.s3keep``, checkpoints live in the bucket at
+``<dir>/.ipynb_checkpoints/<basename>-<id><ext>``.
+
+A module marked ``every_backend`` runs on S3, GCS, Azure and local files; what stays on S3
+and why is listed in tests/support/backends.py.
+"""
 
 from __future__ import annotations
 
