@@ -144,8 +144,10 @@ wheels() {
         *".$audited."*) echo "auditwheel: $audited, one of the wheel's tags ($tags)" ;;
         *) echo "auditwheel says ${audited:-nothing}, the wheel is tagged $tags"; exit 1 ;;
     esac
-    tar tzf "$sdist" | grep -q '/s3contents_rs.data/data/etc/jupyter/jupyter_server_config.d/s3contents_rs.json$' \
-        && tar tzf "$sdist" | grep -q '/crates/s3contents-core/Cargo.toml$' \
+    local listing
+    listing=$(tar tzf "$sdist")
+    grep -q '/s3contents_rs.data/data/etc/jupyter/jupyter_server_config.d/s3contents_rs.json$' <<<"$listing" \
+        && grep -q '/crates/s3contents-core/Cargo.toml$' <<<"$listing" \
         || { echo "the sdist lacks the core crate or the server-extension config"; exit 1; }
     if [ -z "$quick" ]; then
         echo "== a wheel from the sdist, with pip alone"
