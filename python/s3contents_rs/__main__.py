@@ -107,7 +107,10 @@ def lab(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ._core import __version__
+
     parser = argparse.ArgumentParser(prog="python -m s3contents_rs")
+    parser.add_argument("--version", action="version", version=f"s3contents_rs {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     lab_parser = sub.add_parser("lab", allow_abbrev=False, help="run JupyterLab on an object store (starts a local S3 server if none is configured)")
     lab_parser.add_argument("--sync", action="store_true", help="use the blocking S3ContentsManager")

@@ -28,7 +28,7 @@ from traitlets import (
     validate,
 )
 
-from ._core import ContentsStore
+from ._core import ContentsStore, __version__
 from ._logging import route_core_logs
 from ._prefix import expand_prefix
 from ._redaction import _guard_application_log, _redact_shown_config
@@ -280,9 +280,22 @@ class StoreSettings(HasTraits):
         route_core_logs(self.log)  # type: ignore[attr-defined]
         self._store  # noqa: B018 (build now, so configuration errors surface at startup)
         self._check_store_at_start()
+        self.log.info("%s", self._startup_line())  # type: ignore[attr-defined]
         _redact_shown_config(self)
         _guard_application_log()
         self.fs = ContentsFS(self)
+
+    def _startup_line(self) -> str:
+        """What the server log says once at start-up: the version, the manager and its store,
+        for example ``s3contents_rs 0.1.0: AsyncS3ContentsManager on s3://bucket/prefix``."""
+        store = self._store
+        where = store.url.rstrip("/")
+        scheme, sep, rest = where.partition("://")
+        if sep and "@" in rest.split("/", 1)[0]:  # never a user or password in the log
+            where = scheme + sep + rest.split("@", 1)[1]
+        if store.prefix:
+            where += "/" + store.prefix.strip("/")
+        return f"s3contents_rs {__version__}: {type(self).__name__} on {where}"
 
     def _check_store_at_start(self) -> None:
         """A bucket that does not exist stops the start-up with FileNotFoundError (our
