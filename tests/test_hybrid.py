@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 
 import nbformat
 import pytest
 from jupyter_server.services.contents.largefilemanager import LargeFileManager
 from nbformat.v4 import new_code_cell, new_notebook
+from support.doc_snippets import README, python_blocks
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
@@ -121,10 +121,7 @@ def test_hybrid_rename_and_delete_in_s3(fetch, raw):
 
 
 def _readme_hybrid_snippet() -> str:
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    (snippet,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "HybridContentsManager" in b]
+    (snippet,) = [b for b in python_blocks(README) if "HybridContentsManager" in b]
     return snippet
 
 

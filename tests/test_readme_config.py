@@ -4,21 +4,15 @@ docs/settings.md is what tools/settings_reference.py makes from the traits today
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from support.doc_snippets import ROOT, python_blocks
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 ASSIGNMENT = re.compile(r"^c\.(\w+)\.(\w+)\s*=", re.M)
 
 
-def _python_blocks() -> list[str]:
-    return [b for page in PAGES for b in re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)]
-
-
 def _assignments() -> list[tuple[str, str]]:
-    return sorted({m.groups() for block in _python_blocks() for m in ASSIGNMENT.finditer(block)})
+    return sorted({m.groups() for block in python_blocks() for m in ASSIGNMENT.finditer(block)})
 
 
 def test_readme_has_config_snippets():
@@ -44,7 +38,7 @@ def test_readme_setting_is_a_config_trait(cls_name, trait):
 
 
 def test_readme_snippets_compile():
-    for block in _python_blocks():
+    for block in python_blocks():
         compile(block, "README.md", "exec")
 
 
