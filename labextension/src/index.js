@@ -72,6 +72,8 @@ const plugin = {
             if (status && !status.ok) {
               show(status.message);
             }
+            // What the last check found ("ok", "error", "unknown"), for tests and debugging.
+            document.body.dataset.s3contentsStore = status ? (status.ok ? 'ok' : 'error') : 'unknown';
           })
           .finally(() => {
             checking = null;
