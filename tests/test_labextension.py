@@ -1,5 +1,5 @@
 """The JupyterLab extension (labextension/, built into s3contents_rs.data/) and the server
-endpoint it asks, ``GET /api/s3contents/status`` (s3contents_rs/server_extension.py).
+endpoint it asks, ``GET /api/s3contents/status`` (s3contents_rs/store_status.py).
 
 The endpoint runs on a real jupyter_server (pytest-jupyter, in this process) on moto: it
 answers what the contents API answers for the same store (status and message), and ok for

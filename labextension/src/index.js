@@ -3,8 +3,8 @@
 // JupyterLab's file browser says nothing when a listing fails (a missing bucket, refused
 // credentials, an unreachable endpoint all look like an empty folder), except for a 404,
 // whose message it replaces by "Directory not found". This plugin asks the server extension
-// (GET /api/s3contents/status, python/s3contents_rs/server_extension.py) once JupyterLab is
-// up, and again when a listing of the default file browser fails, and shows the server's
+// (GET /api/s3contents/status, python/s3contents_rs/store_status.py) once JupyterLab is up,
+// and again when a listing of the default file browser fails, and shows the server's
 // message as an error notification that stays until closed: once per message.
 
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';

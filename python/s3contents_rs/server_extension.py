@@ -11,10 +11,8 @@ that tornado sends as its Etag, then sends those bytes with the headers jupyter_
 Small replies, the other verbs, the error paths, and every other contents manager keep
 jupyter_server's handler as it is.
 
-It also answers ``GET /api/s3contents/status``: whether the store can be used, as
-``{"ok": bool, "status": int, "message": str, "place": str}`` (one store request, the same
-check as at start-up). The package's JupyterLab extension (``labextension/``) asks it and
-shows the message, since JupyterLab's file browser shows nothing when a listing fails.
+It also answers ``GET /api/s3contents/status`` (s3contents_rs/store_status.py), which the
+package's JupyterLab extension asks.
 
 Installing the package enables the extension (``etc/jupyter/jupyter_server_config.d/
 s3contents_rs.json``); ``jupyter server extension disable s3contents_rs`` turns it off.
@@ -26,22 +24,13 @@ import asyncio
 import hashlib
 import sys
 
-import json
-from typing import Any
-
-from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import APIHandler
 from jupyter_server.services.contents import handlers as _contents_handlers
 from jupyter_server.services.contents.handlers import ContentsHandler
-from jupyter_server.utils import url_path_join
-from tornado import web
 from tornado.iostream import StreamClosedError
 
-from ._base import StoreContentsMixin
 from ._base_async import _OFF_LOOP_ENTRIES
 from ._core import dumps_yielding
 from .async_contents import AsyncObjectStoreContentsManager
-from .exceptions import S3ContentsError
 
 # A reply with content of this many bytes or more (the model's "size"), or a listing of
 # _OFF_LOOP_ENTRIES entries or more, is serialised in a worker thread: below that, json.dumps
@@ -175,70 +164,11 @@ def _route(rule, handler: type) -> None:
         rule.handler_class = handler
 
 
-# --------------------------------------------------------------------------- store status
-STATUS_PATH = "api/s3contents/status"
-
-
-def _our_managers(manager) -> list:
-    """Our managers behind the server's contents manager: itself, or those mounted in a
-    HybridContentsManager (the root's first); none for anyone else's."""
-    if isinstance(manager, StoreContentsMixin):
-        return [manager]
-    mounted = getattr(manager, "managers", None)  # hybridcontents: {prefix: manager}
-    if isinstance(mounted, dict):
-        return [m for _, m in sorted(mounted.items()) if isinstance(m, StoreContentsMixin)]
-    return []
-
-
-def _place(store) -> str:
-    # "s3://bucket/prefix", as the messages name it; the store URL where the core has no
-    # `place` yet.
-    return getattr(store, "place", None) or store.url
-
-
-async def store_status(manager, log=None) -> dict[str, Any]:
-    """Whether the stores of our managers behind `manager` can be used: one request each
-    (the start-up check, awaited on the core's runtime), the first failure told as the
-    contents API tells it (its status and message). Another manager is always ok."""
-    places = []
-    for cm in _our_managers(manager):
-        store = cm.store
-        place = _place(store)
-        places.append(place)
-        try:
-            await store.check_store_async()
-        except S3ContentsError as e:
-            return {"ok": False, "status": e.status_code, "message": str(e), "place": place}
-        except Exception as e:  # noqa: BLE001 (a bug of ours: said, and never a 500 to the page)
-            if log is not None:
-                log.exception("s3contents_rs: checking %s failed", place)
-            return {"ok": False, "status": 500, "message": f"cannot check {place}: {e}", "place": place}
-    return {"ok": True, "status": 200, "message": "", "place": places[0] if places else ""}
-
-
-class StoreStatusHandler(APIHandler):
-    """``GET /api/s3contents/status``: the store's state for JupyterLab, with the contents
-    API's authentication and permission (reading contents)."""
-
-    auth_resource = _contents_handlers.AUTH_RESOURCE
-
-    @web.authenticated
-    @authorized
-    async def get(self):
-        status = await store_status(self.contents_manager, self.log)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(status))
-
-
-def _add_status_handler(serverapp) -> None:
-    web_app = serverapp.web_app
-    route = url_path_join(web_app.settings["base_url"], STATUS_PATH)
-    web_app.add_handlers(".*$", [(route, StoreStatusHandler)])
-
-
 def load(serverapp) -> None:
+    from .store_status import add_status_handler
+
     log = serverapp.log
-    _add_status_handler(serverapp)
+    add_status_handler(serverapp)  # for any contents manager (ours may be in a hybrid one)
     manager = serverapp.contents_manager
     if not isinstance(manager, AsyncObjectStoreContentsManager):
         log.debug(
