@@ -38,12 +38,6 @@ def _our_managers(manager) -> list:
     return []
 
 
-def _place(store) -> str:
-    # "s3://bucket/prefix", as the messages name it; the store URL where the core has no
-    # `place` yet.
-    return getattr(store, "place", None) or store.url
-
-
 async def store_status(manager, log=None) -> dict[str, Any]:
     """Whether the stores of our managers behind `manager` can be used: one request each
     (the start-up check, awaited on the core's runtime), the first failure told as the
@@ -51,7 +45,7 @@ async def store_status(manager, log=None) -> dict[str, Any]:
     places = []
     for cm in _our_managers(manager):
         store = cm.store
-        place = _place(store)
+        place = store.place
         places.append(place)
         try:
             await store.check_store_async()
