@@ -76,6 +76,23 @@ def test_proxy_passes_requests_through(make_proxied_cm, fault_proxy, raw):
 
 
 # =========================================================================== retries
+def test_folder_metadata_asks_the_store_for_one_key(make_proxied_cm, fault_proxy, raw):
+    """A folder's model without content needs only to know that something is under it:
+    one LIST of one key (max-keys=1), not a page of 1 000 (issue 17)."""
+    for i in range(3):
+        raw.put(f"big/f{i}.txt", b"x")
+    cm = make_proxied_cm()
+    fault_proxy.reset()
+    model = cm.get("big", content=False)
+    assert model["type"] == "directory" and model["content"] is None
+    lists = [r.target for r in fault_proxy.records if r.method == "GET" and "list-type=2" in r.target]
+    assert len(lists) == 1 and "max-keys=1" in lists[0], fault_proxy.records
+    assert len(fault_proxy.records) == 1, fault_proxy.records
+    fault_proxy.reset()
+    assert cm.dir_exists("big") and not cm.dir_exists("nothing-here")
+    assert all("max-keys=1" in r.target for r in fault_proxy.records), fault_proxy.records
+
+
 @pytest.mark.parametrize(
     "fault",
     [Fault.error("InternalError"), Fault.error("SlowDown"), Fault.error("ServiceUnavailable"), Fault("reset"),

@@ -128,6 +128,7 @@ operations! {
                 .with_read_only(read_only)
                 .with_max_content_size(max_content_size)
                 .with_dir_keys(built.dir_keys)
+                .with_one_key_probe(built.one_key)
                 .with_open_uploads(built.open_uploads);
             let place = Place::new(url, &full_prefix, built.endpoint);
             Ok(Self { contents: Arc::new(contents), url: url.to_string(), place: Arc::new(place) })

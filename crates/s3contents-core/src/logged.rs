@@ -42,7 +42,7 @@ fn ms(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1000.0
 }
 
-fn log_request<T>(what: fmt::Arguments<'_>, start: Instant, result: &Result<T>) {
+pub(crate) fn log_request<T>(what: fmt::Arguments<'_>, start: Instant, result: &Result<T>) {
     log::debug!(target: TARGET, "{what} -> {} in {:.1} ms", outcome(result), ms(start));
 }
 

@@ -10,15 +10,17 @@ use async_trait::async_trait;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, AwsCredential, AwsCredentialProvider};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::{GcpCredential, GoogleCloudStorageBuilder, GoogleConfigKey};
+use object_store::list::{PaginatedListOptions, PaginatedListStore};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
+use object_store::path::Path;
 use object_store::{CredentialProvider, ObjectStore, StaticCredentialProvider};
 use url::Url;
 
 use crate::answer::LoginFailure;
 use crate::azure_copy::AzureCopyWaiter;
 use crate::console_dirs::DirKeyDeleter;
-use crate::contents::backend::{DirKeys, OpenUploads};
+use crate::contents::backend::{DirKeys, OneKeyProbe, OpenUploads};
 use crate::error::{Error, Result};
 use crate::gcs_rewrite::GcsRewriter;
 use crate::large_copy::{LargeCopier, S3PartCopier};
@@ -38,6 +40,8 @@ pub struct BuiltStore {
     pub large_copier: Option<Arc<dyn LargeCopier>>,
     /// S3 only: lists and aborts the multipart uploads a lost answer left open.
     pub open_uploads: Option<Arc<dyn OpenUploads>>,
+    /// Cloud stores: existence asked with a one-key listing.
+    pub one_key: Option<Arc<dyn OneKeyProbe>>,
     /// Where requests go, for messages (`https://s3.us-east-1.amazonaws.com`).
     pub endpoint: String,
 }
@@ -68,6 +72,7 @@ pub fn build_store_tuned(
     let mut large_copier: Option<Arc<dyn LargeCopier>> = None;
     let mut open_uploads: Option<Arc<dyn OpenUploads>> = None;
     let mut endpoint = url.to_string();
+    let mut one_key: Option<Arc<dyn OneKeyProbe>> = None;
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
             let mut builder = AmazonS3Builder::from_env().with_url(url).with_retry(tuning.retry());
@@ -94,6 +99,7 @@ pub fn build_store_tuned(
                 open_uploads = Some(janitor);
                 dir_keys = Some(Arc::new(DirKeyDeleter::new(signed)));
             }
+            one_key = Some(Arc::new(PagedProbe(s3.clone())));
             s3
         }
         "gs" | "gcs" => {
@@ -114,6 +120,7 @@ pub fn build_store_tuned(
             if let Some(rewriter) = GcsRewriter::new(&builder, gcs.clone(), parsed.host_str().unwrap_or_default()) {
                 large_copier = Some(Arc::new(rewriter));
             }
+            one_key = Some(Arc::new(PagedProbe(gcs.clone())));
             gcs
         }
         "az" | "azure" | "abfs" | "abfss" => {
@@ -129,6 +136,7 @@ pub fn build_store_tuned(
             if let Some(waiter) = AzureCopyWaiter::new(&builder, azure.clone(), &parsed) {
                 large_copier = Some(Arc::new(waiter));
             }
+            one_key = Some(Arc::new(PagedProbe(azure.clone())));
             azure
         }
         "file" => {
@@ -144,6 +152,7 @@ pub fn build_store_tuned(
                 dir_keys: None,
                 large_copier: None,
                 open_uploads: None,
+                one_key: None,
                 endpoint,
             });
         }
@@ -164,8 +173,27 @@ pub fn build_store_tuned(
         dir_keys,
         large_copier,
         open_uploads,
+        one_key,
         endpoint,
     })
+}
+
+/// `OneKeyProbe` through the paginated listing of S3, GCS and Azure (`max-keys=1`,
+/// `maxResults=1`, `maxresults=1`).
+#[derive(Debug)]
+struct PagedProbe<S>(Arc<S>);
+
+#[async_trait]
+impl<S: PaginatedListStore + std::fmt::Debug> OneKeyProbe for PagedProbe<S> {
+    async fn any_key_under(&self, dir: &Path) -> object_store::Result<bool> {
+        let start = std::time::Instant::now();
+        // Unlike `list`, the paginated listing adds no delimiter to the prefix.
+        let prefix = if dir.as_ref().is_empty() { None } else { Some(format!("{dir}/")) };
+        let options = PaginatedListOptions { max_keys: Some(1), ..Default::default() };
+        let page = self.0.list_paginated(prefix.as_deref(), options).await;
+        crate::logged::log_request(format_args!("LIST {} (one key)", prefix.as_deref().unwrap_or("")), start, &page);
+        Ok(!page?.result.objects.is_empty())
+    }
 }
 
 /// No S3 credentials configured, none in the environment, no web identity or container

@@ -19,6 +19,14 @@ pub trait DirKeys: Send + Sync + Debug {
     async fn delete_dir_key(&self, dir: &Path) -> object_store::Result<()>;
 }
 
+/// Whether anything is stored under a folder, asked with a one-key listing: object_store's
+/// `list` asks for a whole page (up to 1 000 keys) to answer the same yes or no.
+#[async_trait]
+pub trait OneKeyProbe: Send + Sync + Debug {
+    /// True when at least one key starts with `dir` + "/".
+    async fn any_key_under(&self, dir: &Path) -> object_store::Result<bool>;
+}
+
 /// Finds and aborts the multipart uploads that a lost answer left open (the store opened
 /// one the server never heard of).
 #[async_trait]

@@ -109,6 +109,7 @@ pub struct Contents {
     uploads: Uploads,
     read_only: bool,
     dir_keys: Option<Arc<dyn backend::DirKeys>>,
+    one_key: Option<Arc<dyn backend::OneKeyProbe>>,
     open_uploads: Option<Arc<dyn backend::OpenUploads>>,
     versions: write::KnownVersions,
     /// Largest folder `copy` accepts, in bytes (0: no limit); FileContentsManager's
@@ -131,6 +132,7 @@ impl Contents {
             uploads: Uploads::default(),
             read_only: false,
             dir_keys: None,
+            one_key: None,
             open_uploads: None,
             versions: write::KnownVersions::default(),
             max_copy_folder_bytes: std::sync::atomic::AtomicU64::new(0),
@@ -169,6 +171,12 @@ impl Contents {
     /// How to delete console-style `dir/` keys, which `store` cannot address (S3).
     pub fn with_dir_keys(mut self, dir_keys: Option<Arc<dyn backend::DirKeys>>) -> Self {
         self.dir_keys = dir_keys;
+        self
+    }
+
+    /// How to ask for one key instead of a page when only existence matters (S3, GCS, Azure).
+    pub fn with_one_key_probe(mut self, one_key: Option<Arc<dyn backend::OneKeyProbe>>) -> Self {
+        self.one_key = one_key;
         self
     }
 

@@ -129,6 +129,9 @@ impl Contents {
             return Ok(true);
         }
         let prefix = self.keys.dir_prefix(path)?;
+        if let (Some(probe), Some(dir)) = (&self.one_key, &prefix) {
+            return probe.any_key_under(dir).await.during("list", path.as_str());
+        }
         let mut keys = self.store.list(prefix.as_ref());
         match keys.next().await {
             Some(Ok(_)) => Ok(true),
