@@ -6,10 +6,11 @@ import json
 from urllib.parse import quote
 
 import pytest
+from tornado.httpclient import HTTPClientError
+
 from support.fault_proxy import Fault
 from support.reliability_fixtures import snapshot
 from support.rest_fixtures import body
-from tornado.httpclient import HTTPClientError
 
 pytestmark = pytest.mark.timeout(120)
 
