@@ -49,8 +49,8 @@ def raises(expected: type[exceptions.S3ContentsError], status: int, call, *args)
 
 
 def quiet(cls):
-    """`cls` without the start-up check of the store (which stops a manager on a missing
-    bucket): the tests ask the store themselves."""
+    """`cls` without the start-up check of the store (which logs what is wrong): the tests
+    ask the store themselves."""
     return type(cls.__name__, (cls,), {"_check_store_at_start": lambda self: None})
 
 
@@ -85,11 +85,16 @@ def test_s3_missing_object_is_404(s3_store):
     raises(exceptions.NotFoundError, 404, store.rename, "missing.txt", "b.txt")
 
 
+def missing_bucket_message(bucket: str) -> str:
+    return f"bucket '{bucket}' does not exist (create it, or fix the bucket setting)"
+
+
 def test_s3_missing_bucket_is_404_and_says_so(s3_store):
-    store = s3_store(bucket=f"no-such-bucket-{uuid.uuid4().hex[:12]}")
+    bucket = f"no-such-bucket-{uuid.uuid4().hex[:12]}"
+    store = s3_store(bucket=bucket)
     for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x")), (store.check_store, ())):
         error = raises(exceptions.NotFoundError, 404, call, *args)
-        assert str(error).startswith("the bucket does not exist"), str(error)
+        assert str(error) == missing_bucket_message(bucket)
 
 
 def test_s3_create_over_an_existing_file_is_409(s3_store):
@@ -99,10 +104,13 @@ def test_s3_create_over_an_existing_file_is_409(s3_store):
 
 
 def test_s3_unreachable_endpoint_is_503(s3_store):
-    store = s3_store(endpoint_url=f"http://127.0.0.1:{closed_port()}")
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    store = s3_store(endpoint_url=endpoint)
     for call, args in ((store.list_dir, ("",)), (store.get, ("a.txt", None)), (store.write, ("a.txt", b"x"))):
         error = raises(exceptions.StoreUnavailableError, 503, call, *args)
-        assert "unavailable" in str(error)
+        assert str(error).startswith(f"cannot reach {endpoint}: "), str(error)
+        assert "refused" in str(error).lower(), str(error)  # the transport's own words
+        assert "http" not in str(error).split(": ", 1)[1], str(error)  # no request URLs
 
 
 # ---------------------------------------------------------- S3 with signatures (moto IAM auth)
@@ -183,6 +191,8 @@ def test_s3_signature_mismatch_is_403(signed_store):
     for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x"))):
         error = raises(exceptions.PermissionDeniedError, 403, call, *args)
         assert "SignatureDoesNotMatch" in str(error), str(error)
+        assert str(error).startswith(f"access denied to s3://{BUCKET}/errors: "), str(error)
+        assert "<" not in str(error), str(error)  # the store's words, not its XML
     # A HEAD answer has no body: the status alone says it.
     raises(exceptions.PermissionDeniedError, 403, store.get, "readable.txt", None)
 
@@ -200,7 +210,35 @@ def test_s3_refused_permission_is_403_and_names_it(signed_store):
     error = raises(exceptions.PermissionDeniedError, 403, store.write, "a.txt", b"x")
     assert "AccessDenied" in str(error), str(error)
     error = raises(exceptions.PermissionDeniedError, 403, store.list_dir, "")
-    assert "s3:ListBucket" in str(error), str(error)
+    assert str(error).startswith(f"access denied to s3://{BUCKET}/errors: the credentials need s3:ListBucket"), str(
+        error
+    )
+    assert "<" not in str(error), str(error)
+
+
+def test_s3_no_credentials_anywhere_says_so_and_where_it_looked(signing_moto, monkeypatch, tmp_path):
+    """No keys in the settings, the environment or ~/.aws, and no instance metadata service
+    (on a closed port here, as off EC2): the message says that, not a network error."""
+    from s3contents_rs import S3ContentsManager
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    endpoint = signing_moto[0]
+    store = store_of(S3ContentsManager, bucket=BUCKET, prefix="errors", endpoint_url=endpoint, region_name="us-east-1",
+                     store_options={"aws_metadata_endpoint": f"http://127.0.0.1:{closed_port()}"}, **FAST)
+    for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x"))):
+        error = raises(exceptions.PermissionDeniedError, 403, call, *args)
+        message = str(error)
+        assert message.startswith(f"cannot log in to s3://{BUCKET}/errors: no AWS credentials found. Looked in "), message
+        for source in ("access_key_id", "AWS_ACCESS_KEY_ID", "~/.aws/credentials", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                       "instance metadata"):
+            assert source in message, (source, message)
+        assert "169.254" not in message and "127.0.0.1" not in message, message
 
 
 # --------------------------------------------------------------------------- GCS (fake-gcs-server)
@@ -228,9 +266,10 @@ def test_gcs_missing_object_is_404(gcs_store):
 def test_gcs_missing_bucket_is_404_and_says_so(gcs_store):
     # fake-gcs-server answers a missing bucket with a 500; the gateway in front of it
     # (tests/support/gcs_gateway.py) answers what GCS answers, 404 NoSuchBucket.
-    store = gcs_store(bucket=f"no-such-bucket-{uuid.uuid4().hex[:12]}")
+    bucket = f"no-such-bucket-{uuid.uuid4().hex[:12]}"
+    store = gcs_store(bucket=bucket)
     error = raises(exceptions.NotFoundError, 404, store.list_dir, "")
-    assert str(error).startswith("the bucket does not exist"), str(error)
+    assert str(error) == missing_bucket_message(bucket)
 
 
 def test_gcs_unreachable_endpoint_is_503(gcs_store):
@@ -269,10 +308,11 @@ def test_azure_missing_object_is_404(azure_store):
 
 
 def test_azure_missing_container_is_404_and_says_so(azure_store):
-    store = azure_store(container=f"missing-{uuid.uuid4().hex[:12]}")
+    container = f"missing-{uuid.uuid4().hex[:12]}"
+    store = azure_store(container=container)
     for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x"))):
         error = raises(exceptions.NotFoundError, 404, call, *args)
-        assert str(error).startswith("the bucket does not exist"), str(error)
+        assert str(error) == missing_bucket_message(container)
 
 
 def test_azure_create_over_an_existing_file_is_409(azure_store):

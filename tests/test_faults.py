@@ -98,7 +98,9 @@ def test_retries_are_bounded(make_proxied_cm, fault_proxy, raw):
     cm = make_proxied_cm(max_retries=2)
     fault_proxy.add(Fault.error("SlowDown"), times=None)
     error = expect_status(503, cm.get, "r.txt")
-    assert "unavailable" in error.log_message and "retr" in error.log_message, error.log_message
+    assert "kept failing to read" in error.log_message and "after retries: SlowDown" in error.log_message, (
+        error.log_message
+    )
     # First attempt plus two retries, for the one request the get starts with (the
     # manager's start-up listing, which checks that the bucket exists, came before).
     reads = [r for r in fault_proxy.records if r.target.endswith("/r.txt")]
@@ -113,7 +115,7 @@ def test_dead_endpoint_fails_fast_with_a_clear_error(make_cm):
     start = time.monotonic()
     error = expect_status(503, cm.get, "")
     assert time.monotonic() - start < 15, "a dead endpoint must not hang the request"
-    assert f"127.0.0.1:{port}" in error.log_message and "unavailable" in error.log_message, error.log_message
+    assert error.log_message.startswith(f"cannot reach http://127.0.0.1:{port}: "), error.log_message
 
 
 def test_request_timeout_bounds_a_stalled_store(make_proxied_cm, fault_proxy, raw):

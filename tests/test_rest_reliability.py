@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from urllib.parse import quote
 
 import pytest
@@ -11,6 +12,7 @@ from tornado.httpclient import HTTPClientError
 from support.fault_proxy import Fault
 from support.reliability_fixtures import snapshot
 from support.rest_fixtures import body
+from support.s3c_helpers import free_port
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -103,4 +105,44 @@ def test_rest_access_denied_is_403_not_a_crash(denied_config, jp_serverapp, fetc
     with pytest.raises(HTTPClientError) as info:
         fetch("api", "contents")
     assert info.value.code == 403
-    assert b"s3:ListBucket" in info.value.response.body
+    message = json.loads(info.value.response.body)["message"]
+    assert message.startswith("access denied to s3://") and "the credentials need s3:ListBucket" in message, message
+    assert "<" not in message, message  # the store's words, never its XML
+
+
+@pytest.fixture
+def missing_bucket_config(jp_server_config, server_manager_class):
+    traits = jp_server_config[server_manager_class.__name__]
+    traits.bucket = f"missing-{uuid.uuid4().hex[:12]}"
+    return jp_server_config
+
+
+def test_rest_missing_bucket_is_404_saying_so(missing_bucket_config, server_manager_class, jp_serverapp, fetch):
+    """The server starts; every request then says what is wrong (s3contents: no server)."""
+    bucket = missing_bucket_config[server_manager_class.__name__].bucket
+    for parts in (("api", "contents"), ("api", "contents", "a.ipynb")):
+        with pytest.raises(HTTPClientError) as info:
+            fetch(*parts)
+        assert info.value.code == 404
+        message = json.loads(info.value.response.body)["message"]
+        assert message == f"bucket '{bucket}' does not exist (create it, or fix the bucket setting)"
+
+
+@pytest.fixture
+def unreachable_config(jp_server_config, server_manager_class):
+    traits = jp_server_config[server_manager_class.__name__]
+    traits.endpoint_url = f"http://127.0.0.1:{free_port()}"
+    traits.max_retries = 0
+    traits.connect_timeout = 1.0
+    return jp_server_config
+
+
+def test_rest_unreachable_endpoint_is_503_naming_it(unreachable_config, server_manager_class, jp_serverapp, fetch):
+    endpoint = unreachable_config[server_manager_class.__name__].endpoint_url
+    with pytest.raises(HTTPClientError) as info:
+        fetch("api", "contents")
+    assert info.value.code == 503
+    message = json.loads(info.value.response.body)["message"]
+    assert message.startswith(f"cannot reach {endpoint}: "), message
+
+

@@ -30,7 +30,14 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
-from s3contents_rs.server_extension import LARGE_REPLY_BYTES, OffLoopContentsHandler, _route, _serialise, load
+from s3contents_rs.server_extension import (
+    LARGE_REPLY_BYTES,
+    OffLoopContentsHandler,
+    StoreContentsHandler,
+    _route,
+    _serialise,
+    load,
+)
 from support.s3c_helpers import manager_classes
 
 pytestmark = pytest.mark.timeout(180)
@@ -140,7 +147,9 @@ def put_many(raw, paths: list[str], body: bytes = b"x") -> None:
 # --------------------------------------------------------------------------- which servers
 @pytest.mark.filterwarnings("ignore:The synchronous ContentsManager classes are deprecated")
 @pytest.mark.parametrize("server_kind", ["async", "sync", "file", "async_file", "async_disabled"])
-def test_handler_swapped_for_our_async_manager_only(jp_serverapp, server_kind, caplog):
+def test_handler_swapped_for_our_managers_only(jp_serverapp, server_kind, caplog):
+    """Our async manager: the off-loop handler; our sync manager: the handler that keeps a
+    missing bucket's message; any other manager: jupyter_server's own."""
     package = jp_serverapp.extension_manager.extensions.get("s3contents_rs")
     if server_kind == "async_disabled":
         assert package is None or not package.enabled
@@ -148,9 +157,8 @@ def test_handler_swapped_for_our_async_manager_only(jp_serverapp, server_kind, c
         assert package is not None and package.enabled
         assert "s3contents_rs" in jp_serverapp.extension_manager.extension_points
     swapped = server_kind == "async"
-    assert [rule.target for rule in contents_rules(jp_serverapp)] == [
-        OffLoopContentsHandler if swapped else ContentsHandler
-    ]
+    expected = {"async": OffLoopContentsHandler, "sync": StoreContentsHandler}.get(server_kind, ContentsHandler)
+    assert [rule.target for rule in contents_rules(jp_serverapp)] == [expected]
     if server_kind == "async_disabled":
         return
 
@@ -160,9 +168,7 @@ def test_handler_swapped_for_our_async_manager_only(jp_serverapp, server_kind, c
         _route(rule, ContentsHandler)
     with caplog.at_level(logging.DEBUG):
         load(jp_serverapp)
-    assert [rule.target for rule in contents_rules(jp_serverapp)] == [
-        OffLoopContentsHandler if swapped else ContentsHandler
-    ]
+    assert [rule.target for rule in contents_rules(jp_serverapp)] == [expected]
     lines = [r for r in caplog.records if r.levelno >= logging.INFO]
     if swapped:
         assert [r.levelno for r in lines] == [logging.INFO] and EXTENSION_LOG in lines[0].getMessage()

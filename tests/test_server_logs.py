@@ -103,3 +103,6 @@ def test_jupyter_server_debug_log_shows_store_requests(s3_settings, test_prefix,
     key = raw.key("hello.txt")
     assert re.search(rf"{re.escape(STORE_LOGGER)}\]\S* GET {re.escape(key)} \(2 bytes\) -> ok in \d+\.\d ms", text), text[-4000:]
     assert s3_settings.secret_access_key not in text
+    # The manager's info_string, which jupyter_server logs at start-up, is its one line there.
+    started = re.findall(rf"s3contents_rs \S+: \w+ContentsManager on s3://{re.escape(s3_settings.bucket)}/\S+", text)
+    assert len(started) == 1, text[-4000:]

@@ -1,10 +1,9 @@
 """One version, set in Cargo.toml ([workspace.package] version): the extension's
 ``__version__``, the installed distribution's metadata (maturin reads Cargo.toml),
-``python -m s3contents_rs --version`` and the line each manager logs at start-up."""
+``python -m s3contents_rs --version`` and the manager's ``info_string()``, the line jupyter_server logs at start-up."""
 
 from __future__ import annotations
 
-import logging
 import re
 import subprocess
 import sys
@@ -36,12 +35,9 @@ def test_python_m_s3contents_rs_version_prints_it():
     assert out.strip() == f"s3contents_rs {cargo_version()}"
 
 
-def test_a_manager_logs_its_version_and_store_once_at_start_up(make_cm, manager_class, manager_kwargs, caplog):
-    with caplog.at_level(logging.INFO):
-        make_cm()
+def test_the_info_string_jupyter_server_logs_gives_version_and_store(make_cm, manager_class, manager_kwargs):
     expected = (
         f"s3contents_rs {cargo_version()}: {manager_class.__name__} on "
         f"s3://{manager_kwargs['bucket']}/{manager_kwargs['prefix'].strip('/')}"
     )
-    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("s3contents_rs ")]
-    assert lines == [expected]
+    assert make_cm().info_string() == expected

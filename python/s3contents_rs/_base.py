@@ -393,9 +393,6 @@ class StoreContentsMixin(StoreSettings):
         parent, _, name = path.rpartition("/")
         return parent, name
 
-    def info_string(self) -> str:
-        return f"Serving contents from {self._store.url} (prefix {self._store.prefix!r})"
-
     def get_kernel_path(self, path: str, model: Optional[dict[str, Any]] = None) -> str:
         # Kernels run on local disk; the bucket path has no meaning there.
         return ""

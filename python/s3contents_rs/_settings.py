@@ -32,7 +32,7 @@ from ._core import ContentsStore, __version__
 from ._logging import route_core_logs
 from ._prefix import expand_prefix
 from ._redaction import _guard_application_log, _redact_shown_config
-from .exceptions import NotFoundError, S3ContentsError
+from .exceptions import S3ContentsError
 from .files import StoreFilesHandler
 from .fs import ContentsFS
 
@@ -281,35 +281,25 @@ class StoreSettings(HasTraits):
         route_core_logs(self.log)  # type: ignore[attr-defined]
         self._store  # noqa: B018 (build now, so configuration errors surface at startup)
         self._check_store_at_start()
-        self.log.info("%s", self._startup_line())  # type: ignore[attr-defined]
         _redact_shown_config(self)
         _guard_application_log()
         self.fs = ContentsFS(self)
 
-    def _startup_line(self) -> str:
-        """What the server log says once at start-up: the version, the manager and its store,
-        for example ``s3contents_rs 0.1.0: AsyncS3ContentsManager on s3://bucket/prefix``."""
-        store = self._store
-        where = store.url.rstrip("/")
-        scheme, sep, rest = where.partition("://")
-        if sep and "@" in rest.split("/", 1)[0]:  # never a user or password in the log
-            where = scheme + sep + rest.split("@", 1)[1]
-        if store.prefix:
-            where += "/" + store.prefix.strip("/")
-        return f"s3contents_rs {__version__}: {type(self).__name__} on {where}"
+    def info_string(self) -> str:
+        """The line jupyter_server logs at start-up for its contents manager: the version,
+        the manager and its store, e.g. ``s3contents_rs 0.1.0: AsyncS3ContentsManager on
+        s3://bucket/prefix``."""
+        return f"s3contents_rs {__version__}: {type(self).__name__} on {self._store.place}"
 
     def _check_store_at_start(self) -> None:
-        """A bucket that does not exist stops the start-up with FileNotFoundError (our
-        NotFoundError), as in s3contents; any other failure here (no network yet, a login
-        refused) is only logged: each request reports it again when it happens."""
+        """One LIST at start-up. What is wrong (no bucket, refused, unreachable, no
+        credentials) is logged in one line, and the server still starts: every request
+        then answers the same message with its status, which JupyterLab shows, and a role
+        without ListBucket on the root (which s3contents users asked for) still works."""
         try:
             self._store.check_store()
-        except NotFoundError as e:
-            bucket = getattr(self, "bucket", None) or getattr(self, "container", None)
-            where = f"bucket {bucket!r}" if bucket else self._store.url
-            raise NotFoundError(f"{e} ({type(self).__name__}, {where})") from None
         except S3ContentsError as e:
-            self.log.warning("Could not list %s at start-up: %s", self._store.url, e)  # type: ignore[attr-defined]
+            self.log.error("%s cannot use %s: %s", type(self).__name__, self._store.place, e)  # type: ignore[attr-defined]
 
     @property
     def _checkpointed(self) -> set[str]:

@@ -17,42 +17,19 @@ from jupyter_core.application import JupyterApp
 from traitlets import TraitError, default
 from traitlets.utils.importstring import import_item
 
-from .exceptions import (
-    ConfigError,
-    NotFoundError,
-    PermissionDeniedError,
-    S3ContentsError,
-    StorageError,
-)
+from .exceptions import ConfigError, S3ContentsError
 
 
 class CheckFailed(Exception):
     """A step failed; the message says why in plain words."""
 
 
-def _where(manager: Any) -> str:
-    endpoint = getattr(manager, "endpoint_url", "") or "AWS"
-    bucket = getattr(manager, "bucket", None)
-    what = f"bucket {bucket!r}" if bucket else manager.store.url
-    return f"{what} at {endpoint}"
-
-
 def explain(error: BaseException, manager: Any, action: str) -> str:
-    """Plain words for what went wrong while trying to `action`."""
-    where = _where(manager)
-    text = str(error)
-    lowered = text.lower()
-    if isinstance(error, PermissionDeniedError):
-        return (f"the store refused to {action} in {where}: the credentials are wrong or lack the permission "
-                f"(check access_key_id/secret_access_key, or the IAM policy for the bucket and prefix). Detail: {text}")
-    if "nosuchbucket" in lowered.replace(" ", "") or (isinstance(error, NotFoundError) and action == "list the root"):
-        return f"the bucket does not exist: {where} (create it, or fix the 'bucket' setting). Detail: {text}"
-    if any(s in lowered for s in ("connection refused", "error sending request", "dns error", "connect", "timed out", "tcp")):
-        return (f"cannot reach the store endpoint for {where}: nothing answered there "
-                f"(check 'endpoint_url', the network, and that the server is running). Detail: {text}")
-    if isinstance(error, (StorageError, S3ContentsError)):
-        return f"the store failed to {action} in {where}: {text}"
-    return f"unexpected error while trying to {action} in {where}: {type(error).__name__}: {text}"
+    """Plain words for what went wrong while trying to `action`: the core's errors already
+    say it (no bucket, access denied and the permission needed, unreachable endpoint...)."""
+    if isinstance(error, S3ContentsError):
+        return str(error)
+    return f"unexpected error while trying to {action} in {manager.store.place}: {type(error).__name__}: {error}"
 
 
 def run_checks(manager: Any, say: Callable[[str], None]) -> bool:
@@ -166,9 +143,6 @@ class CheckApp(JupyterApp):
             manager = cls(parent=self, log=self.log)
         except (TraitError, ConfigError) as e:
             say(f"FAILED  configuration: {e}")
-            return False
-        except NotFoundError as e:  # the start-up LIST found no bucket
-            say(f"FAILED  list the root: {e}")
             return False
         say(f"Checking {cls.__name__}: {manager.info_string()}")
         ok = run_checks(manager, say)

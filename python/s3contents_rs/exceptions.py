@@ -64,6 +64,11 @@ class NotFoundError(S3ContentsError, FileNotFoundError):
     """No file or directory at that path."""
 
 
+class BucketNotFoundError(NotFoundError):
+    """The bucket (or container) itself does not exist: a configuration mistake, which
+    the contents API reports as it is (jupyter_server rewords every other 404 of a GET)."""
+
+
 class AlreadyExistsError(S3ContentsError, FileExistsError):
     """The target path is already taken."""
 
@@ -93,8 +98,12 @@ class InternalError(S3ContentsError):
     """A bug in s3contents_rs; please report it."""
 
 
-for _class in S3ContentsError.__subclasses__():
-    _class.status_code = ERROR_STATUS[_class.__name__]
+def _all_subclasses(cls: type) -> list[type]:
+    return [sub for direct in cls.__subclasses__() for sub in (direct, *_all_subclasses(direct))]
+
+
+for _class in _all_subclasses(S3ContentsError):
+    _class.status_code = ERROR_STATUS[_class.__name__]  # (the classes of this module only: fs.py's come later)
 del _class
 
 

@@ -8,8 +8,9 @@ extension swaps ``ContentsHandler`` in the server's routing for a subclass that 
 large model with the core's ``dumps_yielding`` (``json.dumps`` with ``ensure_ascii=False``; it
 lets go of the GIL every millisecond or so) in a worker thread, along with the SHA-1 of the body
 that tornado sends as its Etag, then sends those bytes with the headers jupyter_server sets.
-Small replies, the other verbs, the error paths, and every other contents manager keep
-jupyter_server's handler as it is.
+Small replies, the other verbs and every other contents manager keep jupyter_server's handler
+as it is. With either flavour of our managers, a missing bucket keeps its own message in
+GET's 404 (``StoreContentsHandler``), which jupyter_server would reword as a missing file.
 
 Installing the package enables the extension (``etc/jupyter/jupyter_server_config.d/
 s3contents_rs.json``); ``jupyter server extension disable s3contents_rs`` turns it off.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import sys
 from typing import Any
 
@@ -28,7 +30,9 @@ from tornado.iostream import StreamClosedError
 
 from ._base_async import _OFF_LOOP_ENTRIES
 from ._core import dumps_yielding
+from ._base import StoreContentsMixin
 from .async_contents import AsyncObjectStoreContentsManager
+from .exceptions import BucketNotFoundError
 
 # A reply with content of this many bytes or more (the model's "size"), or a listing of
 # _OFF_LOOP_ENTRIES entries or more, is serialised in a worker thread: below that, json.dumps
@@ -84,9 +88,25 @@ def _free_in_slices(model: dict[str, Any]) -> None:
         del cells[-_FREE_SLICE:]
 
 
-class OffLoopContentsHandler(ContentsHandler):
-    """jupyter_server's ContentsHandler, except that a large model returned by GET is
-    serialised in a worker thread instead of on the event loop."""
+class StoreContentsHandler(ContentsHandler):
+    """jupyter_server's ContentsHandler, except that GET's 404 for a missing bucket says so."""
+
+    async def _finish_error(self, code, message):
+        # jupyter_server's GET answers every 404 with "file or directory ... does not
+        # exist"; a missing bucket is a configuration mistake and keeps its own words.
+        failure = sys.exc_info()[1]
+        cause = getattr(failure, "__cause__", None)
+        if isinstance(cause, BucketNotFoundError):
+            self.set_status(code)
+            self.set_header("Content-Type", "application/json")
+            await self.finish(json.dumps({"message": str(cause), "reason": None}))
+            return
+        await super()._finish_error(code, message)
+
+
+class OffLoopContentsHandler(StoreContentsHandler):
+    """StoreContentsHandler, except that a large model returned by GET is serialised in a
+    worker thread instead of on the event loop."""
 
     # Set by `get` while jupyter_server's `get` runs: `_finish_model` then keeps a large
     # model here (a one-item list) instead of serialising it.
@@ -169,12 +189,10 @@ def _route(rule: Any, handler: type) -> None:
 def load(serverapp: Any) -> None:
     log = serverapp.log
     manager = serverapp.contents_manager
-    if not isinstance(manager, AsyncObjectStoreContentsManager):
-        log.debug(
-            "s3contents_rs extension: %s is not an async s3contents_rs manager; nothing to do",
-            type(manager).__name__,
-        )
+    if not isinstance(manager, StoreContentsMixin):
+        log.debug("s3contents_rs extension: %s is not an s3contents_rs manager; nothing to do", type(manager).__name__)
         return
+    off_loop = isinstance(manager, AsyncObjectStoreContentsManager)
     try:
         rules = _contents_rules(serverapp.web_app)
     except Exception:  # noqa: BLE001 (never break the server)
@@ -186,10 +204,11 @@ def load(serverapp: Any) -> None:
         )
         return
     for rule in rules:
-        _route(rule, OffLoopContentsHandler)
-    log.info(
-        "s3contents_rs extension: large /api/contents replies (content of %d MiB or more, "
-        "listings of %d entries or more) are serialised off the event loop",
-        LARGE_REPLY_BYTES // (1024 * 1024),
-        _OFF_LOOP_ENTRIES,
-    )
+        _route(rule, OffLoopContentsHandler if off_loop else StoreContentsHandler)
+    if off_loop:
+        log.info(
+            "s3contents_rs extension: large /api/contents replies (content of %d MiB or more, "
+            "listings of %d entries or more) are serialised off the event loop",
+            LARGE_REPLY_BYTES // (1024 * 1024),
+            _OFF_LOOP_ENTRIES,
+        )

@@ -33,6 +33,7 @@ exception_classes! {
     Config => ConfigError,
     PermissionDenied => PermissionDeniedError,
     NotFound => NotFoundError,
+    BucketNotFound => BucketNotFoundError,
     AlreadyExists => AlreadyExistsError,
     Conflict => ConflictError,
     RangeNotSatisfiable => RangeNotSatisfiableError,
@@ -42,23 +43,13 @@ exception_classes! {
     Internal => InternalError,
 }
 
-/// The message plus every distinct cause below it, for errors the user cannot fix alone.
-fn with_causes(error: &Error) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
-}
-
-/// The Python exception for a core error. An operation that failed midway (`Incomplete`)
-/// raises the class of what failed it; its message says what it left.
+/// The Python exception for a core error: its message is for the user; the whole chain
+/// of a store failure nobody classified goes to the log, for whoever runs the server.
+/// An operation that failed midway (`Incomplete`) raises the class of what failed it;
+/// its message says what it left.
 pub fn to_py_err(error: Error) -> PyErr {
-    new_exception(error.kind(), with_causes(&error))
+    if let Error::Store { source, .. } = error.cause() {
+        log::warn!("{error} (the store's whole answer: {source})");
+    }
+    new_exception(error.kind(), error.to_string())
 }

@@ -19,17 +19,24 @@ use crate::runtime::{block_on, into_awaitable};
 use s3contents_core::contents::download::Encoding;
 use s3contents_core::contents::upload::{ChunkOutcome, Uploads, DEFAULT_PART_SIZE, MAX_PARTS};
 use s3contents_core::contents::{Contents, DEFAULT_CONCURRENCY, DEFAULT_MAX_CONTENT_SIZE};
-use s3contents_core::error::Error;
+use s3contents_core::error::{Error, Place};
 use s3contents_core::keys::{ApiPath, KeyMapper};
 use s3contents_core::large_copy::{CopySettings, LargeCopyStore, DEFAULT_COPY_PART_SIZE, S3_MAX_SINGLE_COPY};
 use s3contents_core::store::build_store_tuned;
 use s3contents_core::tuning::Tuning;
+use std::future::Future;
 use std::time::Duration;
 
 #[pyclass(frozen, weakref, name = "ContentsStore", module = "s3contents_rs._core")]
 pub struct PyContentsStore {
     contents: Arc<Contents>,
     url: String,
+    place: Arc<Place>,
+}
+
+/// The operation's errors, naming the store they happened in.
+async fn placed<T>(place: Arc<Place>, operation: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    operation.await.map_err(|error| error.placed(&place))
 }
 
 fn path(raw: &str) -> s3contents_core::error::Result<ApiPath> {
@@ -49,12 +56,12 @@ macro_rules! operations {
             $(
                 fn $name(&self, py: Python<'_>, $($arg: $ty),*) -> PyResult<$ret> {
                     let $c = self.contents.clone();
-                    block_on(py, async move { $body })
+                    block_on(py, placed(self.place.clone(), async move { $body }))
                 }
 
                 fn $async_name<'py>(&self, py: Python<'py>, $($arg: $ty),*) -> PyResult<Bound<'py, PyAny>> {
                     let $c = self.contents.clone();
-                    into_awaitable(py, async move { $body })
+                    into_awaitable(py, placed(self.place.clone(), async move { $body }))
                 }
             )*
         }
@@ -122,7 +129,8 @@ operations! {
                 .with_max_content_size(max_content_size)
                 .with_dir_keys(built.dir_keys)
                 .with_open_uploads(built.open_uploads);
-            Ok(Self { contents: Arc::new(contents), url: url.to_string() })
+            let place = Place::new(url, &full_prefix, built.endpoint);
+            Ok(Self { contents: Arc::new(contents), url: url.to_string(), place: Arc::new(place) })
         }
 
         /// The key prefix everything lives under (without slashes; may be empty).
@@ -134,6 +142,12 @@ operations! {
         #[getter]
         fn url(&self) -> &str {
             &self.url
+        }
+
+        /// Where the contents are, as messages and the log name it: `s3://bucket/prefix`.
+        #[getter]
+        fn place(&self) -> &str {
+            &self.place.url
         }
 
         /// The object key for an API path (validates the path).

@@ -164,12 +164,31 @@ impl Answer {
         }
     }
 
+    /// The answer in a few words for a message: its code and message, else its status.
+    pub fn summary(&self) -> Option<String> {
+        let message = self.message.as_deref().map(|m| shortened(m.trim(), 300));
+        match (self.code.as_deref(), message, self.status) {
+            (Some(code), Some(message), _) => Some(format!("{code}: {message}")),
+            (Some(code), None, _) => Some(code.to_string()),
+            (None, Some(message), _) => Some(message),
+            (None, None, Some(status)) => Some(format!("status {status}")),
+            (None, None, None) => None,
+        }
+    }
+
     pub fn code_is(&self, codes: &[&str]) -> bool {
         self.code.as_deref().is_some_and(|code| codes.contains(&code))
     }
 
     pub fn message_has(&self, text: &str) -> bool {
         self.message.as_deref().is_some_and(|message| message.contains(text))
+    }
+}
+
+fn shortened(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_string(),
     }
 }
 

@@ -26,9 +26,10 @@ pub enum Error {
     #[error("{path:?} is outside the contents root")]
     OutsideRoot { path: String },
 
-    /// The bucket (S3, GCS) or container (Azure) itself does not exist.
-    #[error("the bucket does not exist (create it, or fix the bucket setting): {detail}")]
-    BucketNotFound { detail: String },
+    /// The bucket (S3, GCS) or container (Azure) itself does not exist. The bucket's
+    /// name is filled in by [`Error::placed`].
+    #[error("bucket '{bucket}' does not exist (create it, or fix the bucket setting)")]
+    BucketNotFound { bucket: String },
 
     #[error("checkpoint {id:?} of {path:?} does not exist")]
     CheckpointNotFound { path: String, id: String },
@@ -47,22 +48,37 @@ pub enum Error {
     #[error("permission denied while trying to {op} {path:?}: {detail}")]
     PermissionDenied { op: &'static str, path: String, detail: String },
 
+    /// The store refused the credentials' request: which permission they lack, where.
+    #[error("access denied to {place}: the credentials need {needs} (to {op} {path:?}; the store said: {said})")]
+    AccessDenied { op: &'static str, path: String, place: String, needs: &'static str, said: String },
+
+    /// No credentials could be had: none configured and none found, or a login refused.
+    #[error("cannot log in to {place}: {detail}")]
+    LoginFailed { place: String, detail: String },
+
     /// Invalid configuration, reported at startup with the name of the setting.
     #[error("{0}")]
     Config(String),
 
-    /// Anything else the store reported (network, 5xx, ...).
-    #[error("storage error while trying to {op} {path:?}: {source}")]
+    /// Anything else the store reported; `said` is its answer in short (status, code,
+    /// message), the whole error goes to the log.
+    #[error("storage error while trying to {op} {path:?}: {said}")]
     Store {
         op: &'static str,
         path: String,
+        said: String,
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
 
-    /// The store could not be reached, or kept failing after the configured retries.
-    #[error("the object store is unavailable while trying to {op} {path:?} (the request was retried and timed out or kept failing; check endpoint_url, the network, and the retry/timeout settings): {detail}")]
-    Unavailable { op: &'static str, path: String, detail: String },
+    /// Nothing answered at the store's endpoint (refused, timed out, no route), after
+    /// the configured retries.
+    #[error("cannot reach {endpoint}: {detail} (check endpoint_url, the network, and that the store is up)")]
+    Unreachable { endpoint: String, detail: String },
+
+    /// The store answered, but kept failing (5xx, throttling) after the configured retries.
+    #[error("the store at {endpoint} kept failing to {op} {path:?} after retries: {said}")]
+    Unavailable { op: &'static str, path: String, endpoint: String, said: String },
 
     #[error("internal error: {0}")]
     Internal(String),
@@ -87,6 +103,7 @@ pub enum ErrorKind {
     Config,
     PermissionDenied,
     NotFound,
+    BucketNotFound,
     AlreadyExists,
     Conflict,
     RangeNotSatisfiable,
@@ -97,12 +114,13 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::InvalidPath,
         ErrorKind::BadRequest,
         ErrorKind::Config,
         ErrorKind::PermissionDenied,
         ErrorKind::NotFound,
+        ErrorKind::BucketNotFound,
         ErrorKind::AlreadyExists,
         ErrorKind::Conflict,
         ErrorKind::RangeNotSatisfiable,
@@ -117,7 +135,7 @@ impl ErrorKind {
         match self {
             ErrorKind::InvalidPath | ErrorKind::BadRequest | ErrorKind::Config => 400,
             ErrorKind::PermissionDenied => 403,
-            ErrorKind::NotFound => 404,
+            ErrorKind::NotFound | ErrorKind::BucketNotFound => 404,
             ErrorKind::AlreadyExists | ErrorKind::Conflict => 409,
             ErrorKind::TooLarge => 413,
             ErrorKind::RangeNotSatisfiable => 416,
@@ -134,17 +152,19 @@ impl Error {
             Error::InvalidPath { .. } => ErrorKind::InvalidPath,
             Error::BadRequest(_) => ErrorKind::BadRequest,
             Error::Config(_) => ErrorKind::Config,
-            Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
-            Error::NotFound { .. }
-            | Error::OutsideRoot { .. }
-            | Error::CheckpointNotFound { .. }
-            | Error::BucketNotFound { .. } => ErrorKind::NotFound,
+            Error::PermissionDenied { .. } | Error::AccessDenied { .. } | Error::LoginFailed { .. } => {
+                ErrorKind::PermissionDenied
+            }
+            Error::NotFound { .. } | Error::OutsideRoot { .. } | Error::CheckpointNotFound { .. } => {
+                ErrorKind::NotFound
+            }
+            Error::BucketNotFound { .. } => ErrorKind::BucketNotFound,
             Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
             Error::Conflict(_) => ErrorKind::Conflict,
             Error::RangeNotSatisfiable { .. } => ErrorKind::RangeNotSatisfiable,
             Error::TooLarge { .. } => ErrorKind::TooLarge,
             Error::Store { .. } => ErrorKind::Storage,
-            Error::Unavailable { .. } => ErrorKind::Unavailable,
+            Error::Unavailable { .. } | Error::Unreachable { .. } => ErrorKind::Unavailable,
             Error::Internal(_) => ErrorKind::Internal,
             Error::Incomplete { source, .. } => source.kind(),
         }
@@ -200,23 +220,120 @@ impl Error {
         let path = path.into();
         let answer = Answer::of(&source);
         match source {
-            source if is_missing_bucket(&answer) => Error::BucketNotFound { detail: source.to_string() },
+            _ if is_missing_bucket(&answer) => Error::BucketNotFound { bucket: String::new() },
             object_store::Error::NotFound { .. } => Error::NotFound { path },
             object_store::Error::AlreadyExists { .. } => Error::AlreadyExists { path },
             object_store::Error::Precondition { .. } => Error::Conflict(format!(
                 "{path:?} was changed by someone else while trying to {op} it; reload and try again"
             )),
-            source if is_login_failure(&answer) => Error::PermissionDenied {
+            source if is_login_failure(&answer) => {
+                Error::LoginFailed { place: String::new(), detail: login_detail(&answer, &source) }
+            }
+            _ if is_refusal(&answer) => Error::AccessDenied {
                 op,
                 path,
-                detail: format!("no credentials for the store: the login was refused or could not be made ({source})"),
+                place: String::new(),
+                needs: permission_needed(op),
+                said: answer.summary().unwrap_or_else(|| "access denied".into()),
             },
-            object_store::Error::PermissionDenied { source, .. }
-            | object_store::Error::Unauthenticated { source, .. } => refused(op, path, source.as_ref()),
-            source if is_refusal(&answer) => refused(op, path, &source),
-            source if unavailable(&answer) => Error::Unavailable { op, path, detail: source.to_string() },
-            source => Error::Store { op, path, source },
+            source if crate::answer::unreachable(&answer) => {
+                Error::Unreachable { endpoint: String::new(), detail: innermost(&source) }
+            }
+            source if unavailable(&answer) => Error::Unavailable {
+                op,
+                path,
+                endpoint: String::new(),
+                said: answer.summary().unwrap_or_else(|| innermost(&source)),
+            },
+            source => {
+                let said = answer.summary().unwrap_or_else(|| source.to_string());
+                Error::Store { op, path, said, source: Box::new(source) }
+            }
         }
+    }
+
+    /// This error, naming the store it happened in (the core's operations know paths, not
+    /// where the store is): the bucket, `s3://bucket/prefix`, the endpoint.
+    pub fn placed(self, place: &Place) -> Self {
+        let fill = |named: String, value: &str| if named.is_empty() { value.to_string() } else { named };
+        match self {
+            Error::BucketNotFound { bucket } => Error::BucketNotFound { bucket: fill(bucket, &place.bucket) },
+            Error::AccessDenied { op, path, place: named, needs, said } => {
+                Error::AccessDenied { op, path, place: fill(named, &place.url), needs, said }
+            }
+            Error::LoginFailed { place: named, detail } => {
+                Error::LoginFailed { place: fill(named, &place.url), detail }
+            }
+            Error::Unreachable { endpoint, detail } => {
+                Error::Unreachable { endpoint: fill(endpoint, &place.endpoint), detail }
+            }
+            Error::Unavailable { op, path, endpoint, said } => {
+                Error::Unavailable { op, path, endpoint: fill(endpoint, &place.endpoint), said }
+            }
+            Error::Incomplete { state, source } => Error::Incomplete { state, source: Box::new(source.placed(place)) },
+            other => other,
+        }
+    }
+}
+
+/// Where a store is, as messages name it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Place {
+    /// `scheme://bucket/prefix`, never with a user or password.
+    pub url: String,
+    /// The bucket (S3, GCS) or container (Azure).
+    pub bucket: String,
+    /// Where requests go: `https://s3.us-east-1.amazonaws.com`, `http://127.0.0.1:9000`.
+    pub endpoint: String,
+}
+
+impl Place {
+    /// The place of the store at `url` (`s3://bucket`, `file:///dir`), under `prefix`.
+    pub fn new(url: &str, prefix: &str, endpoint: String) -> Self {
+        let (mut shown, bucket) = match url::Url::parse(url) {
+            Ok(parsed) if parsed.scheme() != "file" && parsed.host_str().is_some() => {
+                let bucket = parsed.host_str().unwrap_or_default().to_string();
+                (format!("{}://{bucket}", parsed.scheme()), bucket)
+            }
+            _ => (url.trim_end_matches('/').to_string(), String::new()),
+        };
+        if !prefix.is_empty() {
+            shown.push('/');
+            shown.push_str(prefix.trim_matches('/'));
+        }
+        Place { url: shown, bucket, endpoint }
+    }
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// The last error of a chain: the transport's own words ("Connection refused"), without
+/// the URLs and request wrappers above it.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = error;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}
+
+/// What a failed login says: a credential source's own message (our [`LoginFailure`]s are
+/// written for users), else the token endpoint's answer.
+fn login_detail(answer: &Answer, source: &object_store::Error) -> String {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source);
+    while let Some(e) = cause {
+        if let Some(failure) = e.downcast_ref::<crate::answer::LoginFailure>() {
+            return failure.to_string();
+        }
+        cause = e.source();
+    }
+    match answer.summary() {
+        Some(said) => format!("the login was refused: {said}"),
+        None => format!("the login could not be made: {}", innermost(source)),
     }
 }
 
@@ -224,17 +341,6 @@ fn is_missing_bucket(answer: &Answer) -> bool {
     answer.code_is(&MISSING_BUCKET_CODES)
         // GCS's JSON API has only the generic reason "notFound"; its message says which.
         || (answer.status == Some(404) && answer.message_has("The specified bucket does not exist"))
-}
-
-fn refused(op: &'static str, path: String, source: &dyn std::error::Error) -> Error {
-    Error::PermissionDenied {
-        op,
-        path,
-        detail: format!(
-            "the store refused the request ({source}); the credentials need {} on the bucket and prefix",
-            permission_needed(op)
-        ),
-    }
 }
 
 /// S3 answers a bad or expired session token with 400, not 403.
@@ -331,7 +437,8 @@ mod tests {
         let refused = generic("Server returned non-2xx status code: 400 Bad Request: {\"error\": \"invalid_grant\"}");
         let error = Error::from_store("save", "a.txt", refused);
         assert_eq!(error.status_code(), 403);
-        assert!(error.to_string().contains("no credentials for the store"), "{error}");
+        assert!(error.to_string().starts_with("cannot log in to"), "{error}");
+        assert!(error.to_string().contains("invalid_grant"), "{error}");
         let down = generic("Server returned non-2xx status code: 503 Service Unavailable: {\"error\": \"backend\"}");
         assert_eq!(Error::from_store("save", "a.txt", down).status_code(), 503);
     }

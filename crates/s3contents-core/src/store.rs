@@ -6,14 +6,16 @@
 
 use std::sync::Arc;
 
-use object_store::aws::{AmazonS3Builder, AwsCredentialProvider};
-use object_store::azure::MicrosoftAzureBuilder;
+use async_trait::async_trait;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, AwsCredential, AwsCredentialProvider};
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::{GcpCredential, GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
-use object_store::{ObjectStore, StaticCredentialProvider};
+use object_store::{CredentialProvider, ObjectStore, StaticCredentialProvider};
 use url::Url;
 
+use crate::answer::LoginFailure;
 use crate::azure_copy::AzureCopyWaiter;
 use crate::console_dirs::DirKeyDeleter;
 use crate::contents::backend::{DirKeys, OpenUploads};
@@ -36,6 +38,8 @@ pub struct BuiltStore {
     pub large_copier: Option<Arc<dyn LargeCopier>>,
     /// S3 only: lists and aborts the multipart uploads a lost answer left open.
     pub open_uploads: Option<Arc<dyn OpenUploads>>,
+    /// Where requests go, for messages (`https://s3.us-east-1.amazonaws.com`).
+    pub endpoint: String,
 }
 
 /// `aws_credentials` replaces every other source of S3 credentials (keys, environment,
@@ -63,14 +67,22 @@ pub fn build_store_tuned(
     let mut dir_keys: Option<Arc<dyn DirKeys>> = None;
     let mut large_copier: Option<Arc<dyn LargeCopier>> = None;
     let mut open_uploads: Option<Arc<dyn OpenUploads>> = None;
+    let mut endpoint = url.to_string();
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
             let mut builder = AmazonS3Builder::from_env().with_url(url).with_retry(tuning.retry());
             for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "S3")?, value);
             }
+            let value = |builder: &AmazonS3Builder, key| builder.get_config_value(&key);
+            let region = value(&builder, AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".into());
+            endpoint = value(&builder, AmazonS3ConfigKey::Endpoint)
+                .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
             if let Some(credentials) = aws_credentials {
                 builder = builder.with_credentials(credentials);
+            } else if only_instance_metadata(&builder) {
+                let metadata = builder.clone().build().map_err(config_error)?.credentials().clone();
+                builder = builder.with_credentials(Arc::new(LastResortCredentials { metadata }));
             }
             let s3 = Arc::new(builder.clone().build().map_err(config_error)?);
             let bucket = parsed.host_str().unwrap_or_default();
@@ -95,6 +107,9 @@ pub fn build_store_tuned(
                 let anonymous = GcpCredential { bearer: String::new() };
                 builder = builder.with_credentials(Arc::new(StaticCredentialProvider::new(anonymous)));
             }
+            endpoint = builder
+                .get_config_value(&GoogleConfigKey::BaseUrl)
+                .unwrap_or_else(|| "https://storage.googleapis.com".into());
             let gcs = Arc::new(builder.clone().build().map_err(config_error)?);
             if let Some(rewriter) = GcsRewriter::new(&builder, gcs.clone(), parsed.host_str().unwrap_or_default()) {
                 large_copier = Some(Arc::new(rewriter));
@@ -106,6 +121,10 @@ pub fn build_store_tuned(
             for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "Azure")?, value);
             }
+            let account = builder.get_config_value(&AzureConfigKey::AccountName).unwrap_or_default();
+            endpoint = builder
+                .get_config_value(&AzureConfigKey::Endpoint)
+                .unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"));
             let azure = Arc::new(builder.clone().build().map_err(config_error)?);
             if let Some(waiter) = AzureCopyWaiter::new(&builder, azure.clone(), &parsed) {
                 large_copier = Some(Arc::new(waiter));
@@ -125,6 +144,7 @@ pub fn build_store_tuned(
                 dir_keys: None,
                 large_copier: None,
                 open_uploads: None,
+                endpoint,
             });
         }
         "memory" => {
@@ -138,7 +158,63 @@ pub fn build_store_tuned(
         }
     };
     // Bucket URLs carry the bucket in the host; anything after it is a key prefix.
-    Ok(BuiltStore { store: Arc::new(LoggedStore::new(store)), url_prefix, dir_keys, large_copier, open_uploads })
+    Ok(BuiltStore {
+        store: Arc::new(LoggedStore::new(store)),
+        url_prefix,
+        dir_keys,
+        large_copier,
+        open_uploads,
+        endpoint,
+    })
+}
+
+/// No S3 credentials configured, none in the environment, no web identity or container
+/// credentials: object_store falls back to the EC2 instance metadata service.
+fn only_instance_metadata(builder: &AmazonS3Builder) -> bool {
+    use AmazonS3ConfigKey as Key;
+    let set = |key| builder.get_config_value(&key).is_some_and(|v| !v.is_empty());
+    let skip_signature = builder.get_config_value(&Key::SkipSignature).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    !skip_signature
+        && ![
+            Key::AccessKeyId,
+            Key::SecretAccessKey,
+            Key::WebIdentityTokenFile,
+            Key::ContainerCredentialsRelativeUri,
+            Key::ContainerCredentialsFullUri,
+        ]
+        .into_iter()
+        .any(set)
+}
+
+/// Where S3 credentials are looked for, in order, for the message that says none were found.
+pub const AWS_CREDENTIAL_SOURCES: &str = "the access_key_id/secret_access_key, credential_provider and \
+boto3_session settings; the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); \
+the shared files ~/.aws/credentials and ~/.aws/config (AWS_PROFILE, else the default profile); web \
+identity (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN); container credentials \
+(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI); the EC2 instance metadata service";
+
+/// The instance metadata service as the last source of S3 credentials. Off EC2 its
+/// failure reads as a network error to 169.254.169.254; it says instead that no
+/// credentials were found, and where they were looked for.
+#[derive(Debug)]
+struct LastResortCredentials {
+    metadata: AwsCredentialProvider,
+}
+
+#[async_trait]
+impl CredentialProvider for LastResortCredentials {
+    type Credential = AwsCredential;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
+        self.metadata.get_credential().await.map_err(|error| {
+            log::debug!("the EC2 instance metadata service gave no credentials: {error}");
+            let failure = format!(
+                "no AWS credentials found. Looked in {AWS_CREDENTIAL_SOURCES} (which did not answer: not on EC2, \
+                 or blocked). Set access_key_id and secret_access_key, or anon = True for a public bucket"
+            );
+            object_store::Error::Generic { store: "S3", source: Box::new(LoginFailure(failure)) }
+        })
+    }
 }
 
 fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {

@@ -167,8 +167,8 @@ impl Contents {
         Ok((!children.is_empty()).then_some(children))
     }
 
-    /// One LIST of the first page under the prefix, at start-up: a bucket that does not
-    /// exist is reported then (`Error::BucketNotFound`), as s3contents reports it. The
+    /// One LIST of the first page under the prefix, at start-up: what is wrong with the
+    /// store (no bucket, refused, unreachable) is reported then, once. The
     /// page's newest time dates the folders the store gives no time for (`folder_time`).
     pub async fn check_store(&self) -> Result<()> {
         let prefix = self.keys.dir_prefix(&ApiPath::ROOT)?;

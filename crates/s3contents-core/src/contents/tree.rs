@@ -466,8 +466,8 @@ impl Contents {
         }
         self.delete_keys(what, sources).await.map_err(|e| {
             let e = match e {
-                Error::Store { path, source, .. } => {
-                    Error::Store { op: "remove the originals after copying", path, source }
+                Error::Store { path, said, source, .. } => {
+                    Error::Store { op: "remove the originals after copying", path, said, source }
                 }
                 other => other,
             };
