@@ -98,7 +98,7 @@ class InternalError(S3ContentsError):
     """A bug in s3contents_rs; please report it."""
 
 
-def _all_subclasses(cls: type) -> list[type]:
+def _all_subclasses(cls: type[S3ContentsError]) -> list[type[S3ContentsError]]:
     return [sub for direct in cls.__subclasses__() for sub in (direct, *_all_subclasses(direct))]
 
 

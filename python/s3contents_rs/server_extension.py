@@ -28,9 +28,9 @@ from jupyter_server.services.contents import handlers as _contents_handlers
 from jupyter_server.services.contents.handlers import ContentsHandler
 from tornado.iostream import StreamClosedError
 
+from ._base import StoreContentsMixin
 from ._base_async import _OFF_LOOP_ENTRIES
 from ._core import dumps_yielding
-from ._base import StoreContentsMixin
 from .async_contents import AsyncObjectStoreContentsManager
 from .exceptions import BucketNotFoundError
 
@@ -91,7 +91,7 @@ def _free_in_slices(model: dict[str, Any]) -> None:
 class StoreContentsHandler(ContentsHandler):
     """jupyter_server's ContentsHandler, except that GET's 404 for a missing bucket says so."""
 
-    async def _finish_error(self, code, message):
+    async def _finish_error(self, code: int, message: str) -> None:
         # jupyter_server's GET answers every 404 with "file or directory ... does not
         # exist"; a missing bucket is a configuration mistake and keeps its own words.
         failure = sys.exc_info()[1]
@@ -101,7 +101,7 @@ class StoreContentsHandler(ContentsHandler):
             self.set_header("Content-Type", "application/json")
             await self.finish(json.dumps({"message": str(cause), "reason": None}))
             return
-        await super()._finish_error(code, message)
+        await super()._finish_error(code, message)  # type: ignore[no-untyped-call]  # jupyter_server's, unannotated
 
 
 class OffLoopContentsHandler(StoreContentsHandler):
