@@ -195,7 +195,8 @@ check_extension() {
     done
     if [ -z "$so" ] || [ -n "$(find Cargo.toml Cargo.lock src crates -newer "$so" -print -quit)" ]; then
         echo "(the compiled module is missing or older than the Rust sources: rebuilding it, release)"
-        "$VENV/bin/maturin" develop --release -q
+        # VIRTUAL_ENV: maturin finds $VENV even when it is not ./.venv.
+        VIRTUAL_ENV="$(cd "$VENV" && pwd)" "$VENV/bin/maturin" develop --release -q
     fi
 }
 
