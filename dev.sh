@@ -36,6 +36,8 @@ usage: ./dev.sh [--yes] COMMAND [args...]
                      rewrite the files instead of failing on them
   setup              only set up (.venv with the package built in release mode)
   generate           regenerate the sync manager (contents.py) from the async one
+  labextension       rebuild the JupyterLab extension (labextension/: npm ci, then its build) into
+                     s3contents_rs.data/, where it is committed (needs npm; not part of the tests)
   docs               build the documentation site (docs/ -> site/) with mkdocs-material
   wheels [--quick]   build the manylinux wheel and the sdist into dist/, check them and smoke-test
                      them in fresh venvs of the oldest and newest CPython (tools/smoke_test.py);
@@ -448,6 +450,16 @@ case "$COMMAND" in
         # well even on two cores. S3CONTENTS_TEST_WORKERS=0 runs them in this process.
         step "pytest"
         "$VENV/bin/python" -m pytest -n "${S3CONTENTS_TEST_WORKERS:-2}" --dist worksteal "$@"
+        ;;
+    labextension)
+        # The bundle users get in the wheel, built from labextension/ with the npm registry's
+        # builder and the venv's JupyterLab; tests/test_labextension.py checks it is current.
+        [ -x "$VENV/bin/python" ] || { STEPS=3; setup; }
+        command -v npm >/dev/null || { echo "npm is needed to build the JupyterLab extension: install Node.js"; exit 1; }
+        (cd labextension && npm ci --no-audit --no-fund --loglevel=error)
+        rm -rf s3contents_rs.data/data/share/jupyter/labextensions/s3contents-rs  # no stale chunks
+        PATH="$(cd "$VENV" && pwd)/bin:$PATH" jupyter-builder build labextension
+        git status --short s3contents_rs.data/data/share
         ;;
     generate)
         if [ ! -x "$VENV/bin/python" ]; then

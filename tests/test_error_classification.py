@@ -93,7 +93,7 @@ def test_s3_missing_bucket_is_404_and_says_so(s3_store):
     bucket = f"no-such-bucket-{uuid.uuid4().hex[:12]}"
     store = s3_store(bucket=bucket)
     for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x")), (store.check_store, ())):
-        error = raises(exceptions.NotFoundError, 404, call, *args)
+        error = raises(exceptions.BucketNotFoundError, 404, call, *args)
         assert str(error) == missing_bucket_message(bucket)
 
 
@@ -268,7 +268,7 @@ def test_gcs_missing_bucket_is_404_and_says_so(gcs_store):
     # (tests/support/gcs_gateway.py) answers what GCS answers, 404 NoSuchBucket.
     bucket = f"no-such-bucket-{uuid.uuid4().hex[:12]}"
     store = gcs_store(bucket=bucket)
-    error = raises(exceptions.NotFoundError, 404, store.list_dir, "")
+    error = raises(exceptions.BucketNotFoundError, 404, store.list_dir, "")
     assert str(error) == missing_bucket_message(bucket)
 
 
@@ -311,7 +311,7 @@ def test_azure_missing_container_is_404_and_says_so(azure_store):
     container = f"missing-{uuid.uuid4().hex[:12]}"
     store = azure_store(container=container)
     for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x"))):
-        error = raises(exceptions.NotFoundError, 404, call, *args)
+        error = raises(exceptions.BucketNotFoundError, 404, call, *args)
         assert str(error) == missing_bucket_message(container)
 
 

@@ -35,6 +35,7 @@ import zipfile
 from pathlib import Path
 
 CONFIG_FILE = "etc/jupyter/jupyter_server_config.d/s3contents_rs.json"
+LABEXTENSION = "share/jupyter/labextensions/s3contents-rs"
 
 
 def log(msg: str) -> None:
@@ -62,6 +63,8 @@ def check_contents(wheel: Path) -> None:
             fail(f"test files in the wheel: {tests[:5]}")
         if f"s3contents_rs-{wheel_version(wheel)}.data/data/{CONFIG_FILE}" not in names:
             fail(f"{CONFIG_FILE} is not in the wheel's data")
+        if f"s3contents_rs-{wheel_version(wheel)}.data/data/{LABEXTENSION}/package.json" not in names:
+            fail(f"the JupyterLab extension ({LABEXTENSION}) is not in the wheel's data")
         ext_bytes = zf.read(extension[0])
     if ext_bytes[:4] == b"\x7fELF":
         # Debug info is in .debug_* sections; a stripped library has no .symtab either.

@@ -44,7 +44,8 @@ __all__ = [
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     """The Jupyter server extension of this package (enabled on install): with an async
-    manager, large /api/contents replies are serialised off the event loop."""
+    manager, large /api/contents replies are serialised off the event loop; and
+    /api/s3contents/status, which the package's JupyterLab extension asks."""
     return [{"module": "s3contents_rs"}]
 
 

@@ -12,6 +12,9 @@ Small replies, the other verbs and every other contents manager keep jupyter_ser
 as it is. With either flavour of our managers, a missing bucket keeps its own message in
 GET's 404 (``StoreContentsHandler``), which jupyter_server would reword as a missing file.
 
+It also answers ``GET /api/s3contents/status`` (s3contents_rs/store_status.py), which the
+package's JupyterLab extension asks.
+
 Installing the package enables the extension (``etc/jupyter/jupyter_server_config.d/
 s3contents_rs.json``); ``jupyter server extension disable s3contents_rs`` turns it off.
 """
@@ -187,7 +190,10 @@ def _route(rule: Any, handler: type) -> None:
 
 
 def load(serverapp: Any) -> None:
+    from .store_status import add_status_handler
+
     log = serverapp.log
+    add_status_handler(serverapp)  # for any contents manager (ours may be in a hybrid one)
     manager = serverapp.contents_manager
     if not isinstance(manager, StoreContentsMixin):
         log.debug("s3contents_rs extension: %s is not an s3contents_rs manager; nothing to do", type(manager).__name__)

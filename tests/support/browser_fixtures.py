@@ -32,22 +32,32 @@ MANAGER = "AsyncS3ContentsManager"
 
 
 class Lab:
-    """A running JupyterLab whose contents live under `prefix` in the test bucket."""
+    """A running JupyterLab whose contents live under `prefix` in the test bucket.
 
-    def __init__(self, settings, prefix: str, workdir: Path) -> None:
+    `traits` replace or add manager settings (``{"bucket": "other"}``); `env` replaces
+    environment variables of the server, a None value removes one."""
+
+    def __init__(self, settings, prefix: str, workdir: Path, traits: dict | None = None,
+                 env: dict | None = None) -> None:
         self.port, self.token, self.prefix = free_port(), secrets.token_hex(16), prefix
         self.url = f"http://127.0.0.1:{self.port}"
         home = workdir / "home"
         home.mkdir()
-        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home), JUPYTER_DATA_DIR=str(home),
-                   JUPYTER_RUNTIME_DIR=str(home), AWS_ACCESS_KEY_ID=settings.access_key_id,
-                   AWS_SECRET_ACCESS_KEY=settings.secret_access_key)
+        server_env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home), JUPYTER_DATA_DIR=str(home),
+                          JUPYTER_RUNTIME_DIR=str(home), AWS_ACCESS_KEY_ID=settings.access_key_id,
+                          AWS_SECRET_ACCESS_KEY=settings.secret_access_key)
+        for name, value in (env or {}).items():
+            if value is None:
+                server_env.pop(name, None)
+            else:
+                server_env[name] = value
+        manager_traits = {"bucket": settings.bucket, "prefix": prefix, "endpoint_url": settings.endpoint_url,
+                          "region_name": settings.region_name, **(traits or {})}
         cmd = [
             sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={self.port}", "--ServerApp.ip=127.0.0.1",
             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={workdir}",
             f"--ServerApp.contents_manager_class=s3contents_rs.{MANAGER}",
-            f"--{MANAGER}.bucket={settings.bucket}", f"--{MANAGER}.prefix={prefix}",
-            f"--{MANAGER}.endpoint_url={settings.endpoint_url}", f"--{MANAGER}.region_name={settings.region_name}",
+            *(f"--{MANAGER}.{name}={value}" for name, value in manager_traits.items()),
             "--LabApp.expose_app_in_browser=True",  # window.jupyterapp, to run commands like the menus do
             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             "--ServerApp.jpserver_extensions={'jupyter_server_terminals': False}",
@@ -56,7 +66,7 @@ class Lab:
             cmd.append("--allow-root")
         self.log_path = workdir / "lab.log"
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=workdir)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=server_env, cwd=workdir)
         deadline = time.monotonic() + 90
         while True:
             try:
