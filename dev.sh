@@ -21,6 +21,19 @@ usage: ./dev.sh [--yes] COMMAND [args...]
                      go to pytest, e.g. ./dev.sh test tests/test_rest.py -k copy
   test --quick [args...]  cargo + pytest without the heavy groups (no browser, Azurite, ...)
   bench [args...]    set up, run the benchmarks (arguments go to benches/run.py)
+  check [--fix] [STEP...]
+                     the quick checks CI runs before the tests, one step each, each printing
+                     its command and stopping ./dev.sh at the first that fails (seconds once
+                     set up; clippy's first run a few minutes):
+                       rustfmt   cargo fmt --all --check
+                       ruff      ruff check python tests benches tools
+                       format    ruff format --check python tests benches tools
+                       mypy      mypy (strict, the package: [tool.mypy] in pyproject.toml)
+                       stubtest  python -m mypy.stubtest s3contents_rs._core: _core.pyi against
+                                 the compiled module (rebuilt first if a Rust source is newer)
+                       clippy    cargo clippy --workspace --all-targets -- -D warnings
+                     STEP names run only those; --fix lets rustfmt, ruff and ruff format
+                     rewrite the files instead of failing on them
   setup              only set up (.venv with the package built in release mode)
   generate           regenerate the sync manager (contents.py) from the async one
   labextension       rebuild the JupyterLab extension (labextension/: npm ci, then its build) into
@@ -145,6 +158,110 @@ setup_chromium() {
     [ -x /usr/bin/chromium ] && return
     install_system_packages "the browser tests" chromium \
         || echo "/usr/bin/chromium is missing: install Debian's chromium package (the browser tests need it)"
+}
+
+CHECK_STEPS=(rustfmt ruff format mypy stubtest clippy)
+PY_PATHS=(python tests benches tools)  # what ruff lints and formats
+
+check_tools() {
+    # ruff, mypy and the stubs mypy needs, at the versions pinned in pyproject.toml's test
+    # extra, installed into $VENV when missing or at another version.
+    local pins missing
+    pins=$(grep -oE '"(ruff|mypy|boto3-stubs|botocore-stubs)==[^"]+"' pyproject.toml | tr -d '"')
+    missing=$("$VENV/bin/python" - $pins <<'PY'
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+for pin in sys.argv[1:]:
+    name, _, wanted = pin.partition("==")
+    try:
+        current = version(name)
+    except PackageNotFoundError:
+        current = None
+    if current != wanted:
+        print(pin)
+PY
+)
+    if [ -n "$missing" ]; then
+        echo "installing the pinned check tools into $VENV: $(echo $missing)"
+        "$VENV/bin/python" -m pip install -q $missing
+    fi
+}
+
+check_extension() {
+    # stubtest imports the compiled module: rebuild it (release, as ./dev.sh test --quick
+    # does) when it is missing or a Rust source is newer.
+    local so="" f
+    for f in python/s3contents_rs/_core*.so python/s3contents_rs/_core*.pyd; do
+        [ -e "$f" ] && so=$f
+    done
+    if [ -z "$so" ] || [ -n "$(find Cargo.toml Cargo.lock src crates -newer "$so" -print -quit)" ]; then
+        echo "(the compiled module is missing or older than the Rust sources: rebuilding it, release)"
+        # VIRTUAL_ENV: maturin finds $VENV even when it is not ./.venv.
+        VIRTUAL_ENV="$(cd "$VENV" && pwd)" "$VENV/bin/maturin" develop --release -q
+    fi
+}
+
+check_step() {
+    # One check: its name, then its command (printed, then run); ./dev.sh stops when it fails.
+    local name=$1
+    shift
+    step "$name: $*"
+    if ! "$@"; then
+        echo "./dev.sh check: '$name' failed (above). Re-run it alone: ./dev.sh check $name" >&2
+        exit 1
+    fi
+}
+
+check() {
+    # The quick checks (./dev.sh help lists them), in CHECK_STEPS order, or only those named.
+    local fix="" wanted=() name
+    for arg in "$@"; do
+        case "$arg" in
+            --fix) fix=1 ;;
+            *)
+                [[ " ${CHECK_STEPS[*]} " == *" $arg "* ]] \
+                    || { echo "unknown check '$arg' (one of: ${CHECK_STEPS[*]})" >&2; exit 2; }
+                wanted+=("$arg")
+                ;;
+        esac
+    done
+    [ ${#wanted[@]} -gt 0 ] || wanted=("${CHECK_STEPS[@]}")
+    STEPS=${#wanted[@]}
+    if [ ! -x "$VENV/bin/python" ]; then
+        STEPS=$((STEPS + 3))
+        setup
+    fi
+    check_tools
+    for name in "${CHECK_STEPS[@]}"; do
+        [[ " ${wanted[*]} " == *" $name "* ]] || continue
+        case "$name" in
+            rustfmt)
+                if [ -n "$fix" ]; then
+                    check_step rustfmt cargo fmt --all
+                else
+                    check_step rustfmt cargo fmt --all --check
+                fi
+                ;;
+            ruff) check_step ruff "$VENV/bin/ruff" check ${fix:+--fix} "${PY_PATHS[@]}" ;;
+            format)
+                if [ -n "$fix" ]; then
+                    check_step format "$VENV/bin/ruff" format "${PY_PATHS[@]}"
+                else
+                    check_step format "$VENV/bin/ruff" format --check "${PY_PATHS[@]}"
+                fi
+                ;;
+            mypy) check_step mypy "$VENV/bin/mypy" ;;
+            stubtest)
+                check_extension
+                # This checkout's package (python/), whichever checkout $VENV was installed from.
+                PYTHONPATH="$PWD/python" check_step stubtest "$VENV/bin/python" -m mypy.stubtest \
+                    s3contents_rs._core --allowlist tools/stubtest_allowlist.txt
+                ;;
+            clippy) check_step clippy cargo clippy --workspace --all-targets --quiet -- -D warnings ;;
+        esac
+    done
+    echo "./dev.sh check: all passed (${wanted[*]})"
 }
 
 BUILD_VENV=${BUILD_VENV:-.venv-build}
@@ -276,6 +393,7 @@ while [ "${1:-}" = --yes ]; do ASSUME_YES=1; shift; done
 
 case "$COMMAND" in
     wheels) wheels "$@" ;;
+    check) check "$@" ;;
     lint-release) lint_release ;;
     smoke) smoke "$@" ;;
     version)

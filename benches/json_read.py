@@ -31,7 +31,6 @@ PEAK_TARGET = 2.0  # peak / tree
 sys.path.insert(0, str(HERE.parent / "tests"))
 from support.exact import notebook_text, same  # noqa: E402  (one generator for the bench and the tests)
 
-
 CHILD = r"""
 import gc, json, sys, time
 from pathlib import Path

@@ -209,9 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     clients, seconds = (8, 5.0) if args.quick else (args.clients, args.seconds)
     sys.path.insert(0, str(HERE))
-    from run import start_moto
-
     import boto3
+
+    from run import start_moto
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     creds = {"access_key_id": "load", "secret_access_key": "load-secret", "region_name": "us-east-1"}

@@ -85,7 +85,7 @@ def wait_http(url: str, proc: subprocess.Popen, what: str) -> None:
             return
         except OSError:
             if proc.poll() is not None:
-                raise SystemExit(f"{what} exited during start-up")
+                raise SystemExit(f"{what} exited during start-up") from None
             time.sleep(0.1)
     raise SystemExit(f"{what} did not answer at {url}")
 
@@ -250,16 +250,20 @@ def fmt_time(s: float) -> str:
     return f"{s * 1000:.1f}ms" if s < 1 else f"{s:.2f}s"
 
 
+def _cell(contender: dict) -> str:
+    """A contender's median time, and its range."""
+    return f"{fmt_time(contender['median'])} ({fmt_time(contender['min'])}-{fmt_time(contender['max'])})"
+
+
 def table(rows: list[dict]) -> str:
     head = ["operation", "ours median (min-max)", "s3contents median (min-max)", "floor median",
             "s3c/ours", "ours/floor", "requests ours/s3c/floor", "targets"]
     lines = [head]
     for r in rows:
         c = r["contenders"]
-        cell = lambda n: f"{fmt_time(c[n]['median'])} ({fmt_time(c[n]['min'])}-{fmt_time(c[n]['max'])})"  # noqa: E731
         missed = [k for k, ok in r["targets"].items() if not ok]
         lines.append([
-            r["name"], cell("ours"), cell("s3contents"), fmt_time(c["floor"]["median"]),
+            r["name"], _cell(c["ours"]), _cell(c["s3contents"]), fmt_time(c["floor"]["median"]),
             f"{r['ratio_s3contents_over_ours']:.1f}x", f"{r['ratio_ours_over_floor']:.2f}x",
             "/".join(str(c[n]["requests"]["total"]) for n in CONTENDERS),
             "ok" if not missed else "MISSED " + ",".join(missed),

@@ -17,10 +17,11 @@ import urllib.parse
 import uuid
 
 import pytest
-from support.backend_fixtures import RawAzure
-from support.s3c_helpers import ManagerAdapter, expect_http, free_port
 from tornado.web import HTTPError
 from traitlets import TraitError
+
+from support.backend_fixtures import RawAzure
+from support.s3c_helpers import ManagerAdapter, expect_http, free_port
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.azure]
 
@@ -58,9 +59,10 @@ def container_sas(settings, **permissions) -> str:
 
 
 def test_import_paths_and_traits():
+    from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
+
     import s3contents_rs
     import s3contents_rs.azure as azure
-    from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
 
     assert s3contents_rs.AzureContentsManager is azure.AzureContentsManager
     assert issubclass(azure.AzureContentsManager, ContentsManager)
@@ -216,8 +218,8 @@ def azurite_oauth(tmp_path_factory):
 
 @pytest.mark.parametrize("flavor", ["sync", "async"])
 def test_managed_identity(azurite_oauth, flavor, jp_asyncio_loop):
-    from support.backend_fixtures import AZURITE_ACCOUNT
     from s3contents_rs import AsyncAzureContentsManager, AzureContentsManager
+    from support.backend_fixtures import AZURITE_ACCOUNT
 
     endpoint, container = azurite_oauth
     cls = AsyncAzureContentsManager if flavor == "async" else AzureContentsManager
@@ -282,8 +284,8 @@ class _EntraTokenEndpoint:
 
 @pytest.mark.parametrize("login", ["service principal", "workload identity"])
 def test_entra_id_logins(azurite_oauth, login, tmp_path, jp_asyncio_loop):
-    from support.backend_fixtures import AZURITE_ACCOUNT
     from s3contents_rs import AsyncAzureContentsManager
+    from support.backend_fixtures import AZURITE_ACCOUNT
 
     endpoint, container = azurite_oauth
     entra = _EntraTokenEndpoint(tmp_path)

@@ -6,9 +6,10 @@ The Contents API itself runs on file:// in test_backends.py.
 from __future__ import annotations
 
 import pytest
-from support.s3c_helpers import ManagerAdapter, listing
 from tornado.web import HTTPError
 from traitlets import TraitError
+
+from support.s3c_helpers import ManagerAdapter, listing
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.file]
 

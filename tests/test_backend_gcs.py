@@ -16,10 +16,11 @@ import urllib.request
 import uuid
 
 import pytest
+from traitlets import TraitError
+
 from support.backend_fixtures import RawGcs
 from support.login_fixtures import HttpsServer, QuietHandler
 from support.s3c_helpers import ManagerAdapter, expect_http
-from traitlets import TraitError
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.gcs]
 
@@ -57,9 +58,10 @@ def save_and_read(cls_info, jp_asyncio_loop, raw: RawGcs, **traits) -> list:
 
 
 def test_import_paths_and_traits():
+    from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
+
     import s3contents_rs
     import s3contents_rs.gcs as gcs
-    from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
 
     assert s3contents_rs.GCSContentsManager is gcs.GCSContentsManager
     assert s3contents_rs.AsyncGCSContentsManager is gcs.AsyncGCSContentsManager

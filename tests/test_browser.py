@@ -13,6 +13,7 @@ import re
 import time
 
 import pytest
+
 from support.browser_fixtures import ARTIFACTS, wait_ready
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.browser]

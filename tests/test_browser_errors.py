@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from support.browser_fixtures import ARTIFACTS, Lab, wait_ready
 from support.s3c_helpers import free_port
 from support.signing_moto import signing_moto

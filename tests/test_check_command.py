@@ -86,8 +86,9 @@ def test_invalid_setting_is_reported_before_any_request(manager_kwargs):
 def test_help_all_lists_every_trait_with_help():
     """Every configurable trait of every exported manager/checkpoints class is listed, and
     each one this package defines has help text."""
-    import s3contents_rs
     from traitlets.config import Configurable
+
+    import s3contents_rs
 
     result = run_check("--help-all", timeout=60)
     assert result.returncode == 0, result.stderr
@@ -125,8 +126,9 @@ def test_jupyter_s3contents_help_all_lists_every_trait_with_its_help(via_jupyter
     """`jupyter lab --help-all` cannot list a contents manager's traits (jupyter_server
     prints a fixed list of classes before loading any config); `jupyter s3contents
     --help-all` lists every configurable trait of every public class, with its help."""
-    import s3contents_rs
     from traitlets.config import Configurable
+
+    import s3contents_rs
 
     result = jupyter_s3contents("--help-all", via_jupyter=via_jupyter)
     assert result.returncode == 0, result.stderr

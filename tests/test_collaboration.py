@@ -16,8 +16,9 @@ from httpx_ws import aconnect_ws
 from jupyter_ydoc import YNotebook
 from pycrdt import Provider
 from pycrdt.websocket.websocket import HttpxWebsocket
-from support.s3c_helpers import manager_classes
 from traitlets.config import Config
+
+from support.s3c_helpers import manager_classes
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -11,6 +11,7 @@ import json
 import time
 
 import pytest
+
 from support.contents_helpers import make_nb, nb_model, text_model
 from support.s3c_helpers import expect_http, listing
 

@@ -12,10 +12,11 @@ import boto3
 import pytest
 from jupyter_server.services.contents.checkpoints import AsyncCheckpoints, Checkpoints
 from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
-from support.contents_helpers import text_model
-from support.s3c_helpers import listing, manager_classes
 from traitlets import TraitError
 from traitlets.config import Config, LoggingConfigurable
+
+from support.contents_helpers import text_model
+from support.s3c_helpers import listing, manager_classes
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.every_backend]
 

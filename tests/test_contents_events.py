@@ -6,8 +6,8 @@ tests/support/contents_helpers.py.
 
 from __future__ import annotations
 
-
 import pytest
+
 from support.contents_helpers import text_model
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.every_backend]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from support.s3c_helpers import b64
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.every_backend]

@@ -10,6 +10,7 @@ import base64
 import datetime
 
 import pytest
+
 from support.contents_helpers import b64_model, make_nb, nb_bytes, nb_model, text_model, utc
 from support.s3c_helpers import check_model, expect_http, listing, nb_sources, sha256
 

@@ -6,8 +6,8 @@ tests/support/contents_helpers.py.
 
 from __future__ import annotations
 
-
 import pytest
+
 from support.contents_helpers import text_model
 from support.s3c_helpers import expect_http, listing
 

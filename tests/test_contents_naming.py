@@ -6,9 +6,9 @@ tests/support/contents_helpers.py.
 
 from __future__ import annotations
 
-
 import nbformat
 import pytest
+
 from support.contents_helpers import make_nb, nb_model, text_model
 from support.s3c_helpers import check_model, expect_http, listing
 

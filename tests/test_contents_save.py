@@ -15,6 +15,7 @@ import time
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+
 from support.contents_helpers import b64_model, make_nb, nb_bytes, nb_model, text_model
 from support.s3c_helpers import b64, check_model, expect_http, listing, nb_sources
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import boto3
 import nbformat
 import pytest
+
 from s3contents_rs import AsyncS3ContentsManager
 from s3contents_rs.__main__ import _ensure_bucket, start_local_s3
 

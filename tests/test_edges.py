@@ -10,6 +10,7 @@ import base64
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from s3contents_rs._core import ContentsStore
 from s3contents_rs.exceptions import RangeNotSatisfiableError
 

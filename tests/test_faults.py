@@ -7,10 +7,10 @@ from __future__ import annotations
 import base64
 import socket
 import time
-
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from support.fault_proxy import Fault
 from support.reliability_fixtures import expect_status, snapshot
 

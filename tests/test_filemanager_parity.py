@@ -10,6 +10,7 @@ from unittest.mock import MagicMock
 import nbformat
 import pytest
 from nbformat.sign import NotebookNotary
+
 from support.s3c_helpers import expect_http
 
 MiB = 1024 * 1024

@@ -16,9 +16,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from support.reference import ref_python
 
 import s3contents_rs
+from support.reference import ref_python
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -28,9 +28,9 @@ def test_the_check_catches_a_hand_edit(tmp_path, monkeypatch):
 
 
 def test_the_generated_manager_has_every_async_method_in_sync_form():
-    from s3contents_rs import AsyncObjectStoreContentsManager, ObjectStoreContentsManager
-
     import inspect
+
+    from s3contents_rs import AsyncObjectStoreContentsManager, ObjectStoreContentsManager
 
     async_methods = {n for n, f in vars(AsyncObjectStoreContentsManager).items() if inspect.iscoroutinefunction(f)}
     assert async_methods, "the async manager defines no coroutine methods"

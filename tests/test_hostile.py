@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.s3_fixtures import RawBucket
+
 from support.fault_proxy import Fault
 from support.reliability_fixtures import expect_status, snapshot
+from support.s3_fixtures import RawBucket
 from support.s3c_helpers import listing
 
 SECRET = b"the sibling's secret"

@@ -15,9 +15,10 @@ import nbformat
 import pytest
 from jupyter_server.services.contents.largefilemanager import LargeFileManager
 from nbformat.v4 import new_code_cell, new_notebook
-from support.doc_snippets import README, python_blocks
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
+
+from support.doc_snippets import README, python_blocks
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,6 +33,7 @@ def local_dir(tmp_path):
 @pytest.fixture
 def jp_server_config(manager_kwargs, local_dir):
     from hybridcontents import HybridContentsManager
+
     from s3contents_rs import S3ContentsManager
 
     return Config(
@@ -130,6 +132,7 @@ def test_the_readme_hybrid_example_works_as_written(tmp_path, monkeypatch, manag
     yet); only the store's settings are then pointed at the test store, as a user fills
     in their own bucket and keys."""
     from hybridcontents import HybridContentsManager
+
     from s3contents_rs import S3ContentsManager
 
     monkeypatch.setenv("HOME", str(tmp_path))

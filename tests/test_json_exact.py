@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from jupyter_client.jsonutil import json_default
-from s3contents_rs._notebooks import _reads_yielding
-from s3contents_rs._core import dumps_yielding, loads_yielding
 
+from s3contents_rs._core import dumps_yielding, loads_yielding
+from s3contents_rs._notebooks import _reads_yielding
 from support.exact import assert_loads_like_json, same
 
 PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -16,9 +16,9 @@ import time
 import nbformat
 import pytest
 from jupyter_client.jsonutil import json_default
-from s3contents_rs._notebooks import _reads_yielding, _YieldingDecoder
-from s3contents_rs._core import dumps_yielding, loads_yielding
 
+from s3contents_rs._core import dumps_yielding, loads_yielding
+from s3contents_rs._notebooks import _reads_yielding, _YieldingDecoder
 from support.exact import same
 
 SAME_AS_JSON = [
@@ -181,7 +181,7 @@ class ItemsOverride(dict):
 DUMPED = [
     None, True, False, 0, -5, 2**70, -(2**80), 1.5, 1e-05, 1e16, -0.0, 0.1, float("nan"), float("inf"), -float("inf"),
     "", "a\"b\\c\n\r\t\b\f\x00\x01\x1f\x7f é 漢字 😀 /", [], {}, (), [1, [2, [3, []]]], (1, "two"),
-    {"a": {"b": [{}, []]}, "z": None}, {1: "int", 1.5: "float", True: "bool", None: "none", "s": "str", -2: 0},
+    {"a": {"b": [{}, []]}, "z": None}, {1: "int", 1.5: "float", None: "none", "s": "str", -2: 0}, {True: "bool", False: 0},
     Color.RED, {"color": Color.RED}, datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc),
     b"raw bytes", {"when": datetime.date(2026, 1, 2)}, ItemsOverride(a=1), nbformat.NotebookNode(a=[nbformat.NotebookNode(b=1)]),
     "x" * 200_000 + '"\n\x02',

@@ -17,6 +17,7 @@ import urllib.request
 
 import boto3
 import pytest
+
 from support.s3c_helpers import free_port
 
 pytestmark = pytest.mark.timeout(180)

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 from jupyter_server.services.contents.filemanager import FileContentsManager
-from support.rest_fixtures import body
-from support.s3c_helpers import free_port, manager_classes
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
+
+from support.rest_fixtures import body
+from support.s3c_helpers import free_port, manager_classes
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "labextension" / "package.json"

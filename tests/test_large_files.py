@@ -13,6 +13,7 @@ import random
 import time
 
 import pytest
+
 from support.fault_proxy import Fault
 from support.s3c_helpers import EventSink, b64, expect_http
 
@@ -176,7 +177,7 @@ def test_refused_chunk_is_400_and_the_upload_goes_on(cm, raw, case):
 def test_text_chunks_are_utf8(cm, raw):
     """LargeFileManager takes chunks as text too (clients other than JupyterLab send them)."""
     cm.save({"type": "file", "format": "text", "content": "é1 ", "chunk": 1}, "t.txt")
-    cm.save(chunk_model("2 ".encode(), 2), "t.txt")
+    cm.save(chunk_model(b"2 ", 2), "t.txt")
     cm.save({"type": "file", "format": "text", "content": "fin ✓", "chunk": -1}, "t.txt")
     assert raw.read("t.txt") == "é1 2 fin ✓".encode()
 

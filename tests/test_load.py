@@ -8,6 +8,7 @@ import asyncio
 import sys
 
 import pytest
+
 from support.scripts import load_script
 
 load = load_script("benches/load.py")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from support.netns import namespace_unavailable, run_in_namespace
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.namespaces]

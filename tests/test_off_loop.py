@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+
 from support.s3c_helpers import ManagerAdapter, b64, manager_classes
 
 KiB = 1024

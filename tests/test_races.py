@@ -11,6 +11,7 @@ import inspect
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from support.fault_proxy import Fault
 from support.reliability_fixtures import expect_status, snapshot
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from support.doc_snippets import ROOT, python_blocks
 
 ASSIGNMENT = re.compile(r"^c\.(\w+)\.(\w+)\s*=", re.M)
@@ -22,9 +23,10 @@ def test_readme_has_config_snippets():
 @pytest.mark.parametrize(("cls_name", "trait"), _assignments())
 def test_readme_setting_is_a_config_trait(cls_name, trait):
     import hybridcontents
-    import s3contents_rs
     from jupyter_server.serverapp import ServerApp
     from jupyter_server_fileid.extension import FileIdExtension
+
+    import s3contents_rs
 
     known = {
         "ServerApp": ServerApp,

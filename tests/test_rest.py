@@ -16,6 +16,7 @@ import json
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+
 from support.exact import notebook_text, same
 from support.rest_fixtures import body, expect_status, put_json
 from support.s3c_helpers import b64, sha256

@@ -16,10 +16,11 @@ import urllib.error
 import urllib.request
 
 import pytest
-from support.rest_fixtures import body, expect_status, put_json
-from support.s3c_helpers import b64, free_port
 from tornado.httpclient import HTTPRequest
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
+
+from support.rest_fixtures import body, expect_status, put_json
+from support.s3c_helpers import b64, free_port
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -103,8 +104,9 @@ def test_files_etag_last_modified_and_304(fetch, raw):
     etag = r.headers["Etag"]
     assert etag == raw.head("e/a.txt")["ETag"]
     model = body(fetch("api", "contents", "e/a.txt", params={"content": "0"}))
-    from tornado.httputil import format_timestamp
     from datetime import datetime
+
+    from tornado.httputil import format_timestamp
 
     assert r.headers["Last-Modified"] == format_timestamp(datetime.fromisoformat(model["last_modified"].replace("Z", "+00:00")))
     expect_status(304, fetch, "files", "e/a.txt", headers={"If-None-Match": etag})

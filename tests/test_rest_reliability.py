@@ -7,11 +7,12 @@ import uuid
 from urllib.parse import quote
 
 import pytest
+from tornado.httpclient import HTTPClientError
+
 from support.fault_proxy import Fault
 from support.reliability_fixtures import snapshot
 from support.rest_fixtures import body
 from support.s3c_helpers import free_port
-from tornado.httpclient import HTTPClientError
 
 pytestmark = pytest.mark.timeout(120)
 

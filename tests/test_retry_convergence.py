@@ -21,6 +21,8 @@ import json
 import re
 
 import pytest
+from tornado.web import HTTPError
+
 from support.fault_proxy import Fault
 
 pytestmark = pytest.mark.timeout(600)
@@ -242,7 +244,7 @@ def test_a_placeholder_is_never_shown_as_a_file(make_proxied_cm, fault_proxy, ra
     fault_proxy.reset()
     assert raw.exists("dst/c.txt"), "the test meant to leave a placeholder"
     assert [m["name"] for m in cm.get("dst")["content"]] == []
-    with pytest.raises(Exception):
+    with pytest.raises(HTTPError):
         cm.get("dst/c.txt")
     model = cm.copy("c.txt", "dst")
     assert model["path"] == "dst/c.txt"

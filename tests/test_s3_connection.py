@@ -18,11 +18,12 @@ from pathlib import Path
 
 import boto3
 import pytest
-from support.backend_fixtures import Server
 from botocore.config import Config as BotoConfig
+from tornado.web import HTTPError
+
+from support.backend_fixtures import Server
 from support.login_fixtures import HttpsServer, QuietHandler
 from support.s3c_helpers import ManagerAdapter, free_port
-from tornado.web import HTTPError
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -457,7 +458,7 @@ class _CredentialEndpoint:
         self.server = HttpsServer(Handler)
         self.url = self.server.url
 
-    def __enter__(self) -> "_CredentialEndpoint":
+    def __enter__(self) -> _CredentialEndpoint:
         return self
 
     def __exit__(self, *exc) -> None:

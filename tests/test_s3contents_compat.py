@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 from support.reference import ref_python
 from support.s3c_helpers import check_model, listing
 

@@ -37,10 +37,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from support.s3c_helpers import announce
-from support.reference import ref_python
 
 import s3contents_rs
+from support.reference import ref_python
+from support.s3c_helpers import announce
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.compatibility, pytest.mark.gcs]
 

@@ -11,8 +11,9 @@ import sys
 import uuid
 
 import pytest
-from support.fault_proxy import Fault
 from tornado.web import HTTPError
+
+from support.fault_proxy import Fault
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -27,7 +27,6 @@ import pytest
 from jupyter_server.services.contents.filemanager import AsyncFileContentsManager, FileContentsManager
 from jupyter_server.services.contents.handlers import ContentsHandler
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from support.s3c_helpers import manager_classes
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
@@ -39,6 +38,7 @@ from s3contents_rs.server_extension import (
     _serialise,
     load,
 )
+from support.s3c_helpers import manager_classes
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -221,7 +221,7 @@ def test_large_notebook_same_reply_as_jupyter_server(fetch, jp_serverapp, raw):
         expected = json.loads(text)["cells"]
         assert [c["source"] for c in model["content"]["cells"]] == [c["source"] for c in expected]
         assert ours.headers["Last-Modified"] == theirs.headers["Last-Modified"]
-        assert ours.headers["Etag"] == '"%s"' % hashlib.sha1(ours.body).hexdigest()
+        assert ours.headers["Etag"] == f'"{hashlib.sha1(ours.body).hexdigest()}"'
 
     # The Etag computed in the worker thread still gives 304 Not Modified.
     etag = ours.headers["Etag"]
@@ -262,7 +262,7 @@ def test_large_listing_same_reply_as_jupyter_server(fetch, jp_serverapp, raw):
     model = assert_same_reply(ours, theirs)
     assert served_off_loop(ours) and not served_off_loop(theirs)
     assert sorted(m["name"] for m in model["content"]) == sorted(names)
-    assert ours.headers["Etag"] == '"%s"' % hashlib.sha1(ours.body).hexdigest()
+    assert ours.headers["Etag"] == f'"{hashlib.sha1(ours.body).hexdigest()}"'
 
     ours, theirs = get_both(fetch, jp_serverapp, "api", "contents", "few")
     assert_same_reply(ours, theirs)
@@ -316,7 +316,7 @@ def test_a_model_someone_else_holds_is_left_intact():
     cells = len(nb["cells"])
     body, etag = _serialise([model])
     assert json.loads(body) == model and len(model["content"]["cells"]) == cells
-    assert etag == '"%s"' % hashlib.sha1(body).hexdigest()
+    assert etag == f'"{hashlib.sha1(body).hexdigest()}"'
     entries = [{"name": str(i)} for i in range(600)]
     _serialise([{"type": "directory", "content": entries}])
     assert len(entries) == 600

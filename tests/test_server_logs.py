@@ -12,6 +12,7 @@ import time
 import urllib.request
 
 import pytest
+
 from support.s3c_helpers import free_port
 
 pytestmark = pytest.mark.timeout(120)

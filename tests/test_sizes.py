@@ -13,6 +13,8 @@ import hashlib
 import random
 
 import pytest
+from tornado.web import HTTPError
+
 from support.fault_proxy import Fault
 from support.reliability_fixtures import snapshot
 from support.s3c_helpers import b64, expect_http
@@ -133,7 +135,7 @@ def test_a_multipart_copy_whose_start_answer_was_lost_leaves_no_upload(make_prox
     put_with_metadata(raw, "src.bin", data)
     theirs = s3_client.create_multipart_upload(Bucket=raw.bucket, Key=raw.key("dst.bin"))["UploadId"]
     fault_proxy.add(Fault("drop_response"), method="POST", target=r"dst\.bin\?uploads")
-    with pytest.raises(Exception):
+    with pytest.raises(HTTPError):
         cm.copy("src.bin", "dst.bin")
     assert fault_proxy.faults_fired(), "the test meant to lose the answer to the copy's start"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from support.reliability_fixtures import expect_status, snapshot
 from support.s3c_helpers import listing
 

@@ -30,6 +30,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+
 from support.backend_fixtures import RawGcs
 from support.s3_fixtures import RawBucket
 

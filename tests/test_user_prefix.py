@@ -7,9 +7,10 @@ neither read nor write another user's files.
 from __future__ import annotations
 
 import pytest
-from support.s3c_helpers import ManagerAdapter, listing
 from tornado.web import HTTPError
 from traitlets import TraitError
+
+from support.s3c_helpers import ManagerAdapter, listing
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,6 +6,8 @@ Drop-in for the ``s3contents`` package::
     c.ServerApp.contents_manager_class = S3ContentsManager
 """
 
+from typing import Any
+
 from ._core import ContentsStore, __version__
 from .async_contents import AsyncObjectStoreCheckpoints, AsyncObjectStoreContentsManager
 from .azure import AsyncAzureCheckpoints, AsyncAzureContentsManager, AzureCheckpoints, AzureContentsManager
@@ -40,14 +42,14 @@ __all__ = [
 ]
 
 
-def _jupyter_server_extension_points() -> list[dict]:
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
     """The Jupyter server extension of this package (enabled on install): with an async
     manager, large /api/contents replies are serialised off the event loop; and
     /api/s3contents/status, which the package's JupyterLab extension asks."""
     return [{"module": "s3contents_rs"}]
 
 
-def _load_jupyter_server_extension(serverapp) -> None:
+def _load_jupyter_server_extension(serverapp: Any) -> None:
     from .server_extension import load
 
     load(serverapp)

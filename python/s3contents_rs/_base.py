@@ -13,7 +13,7 @@ import hashlib
 import itertools
 import mimetypes
 from datetime import datetime, timezone
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
 
 import nbformat
 import nbformat.v4
@@ -28,6 +28,9 @@ from ._notebooks import (
 )
 from ._settings import StoreSettings
 from .exceptions import HTTPError, http_error
+
+if TYPE_CHECKING:
+    from ._core import Encoding
 
 
 class StoreContentsMixin(StoreSettings):
@@ -88,7 +91,7 @@ class StoreContentsMixin(StoreSettings):
     @staticmethod
     def _content_encoding(
         path: str, requested_type: Optional[str], format: Optional[str], content: bool, require_hash: bool
-    ) -> Optional[str]:
+    ) -> Optional[Encoding]:
         """How the core should hand over a file's content: the model's final text or
         base64 is produced in Rust while reading, so large files are not copied again
         here. Hashing needs the raw bytes."""
@@ -98,7 +101,7 @@ class StoreContentsMixin(StoreSettings):
             return None
         if requested_type == "notebook" or (requested_type is None and path.endswith(".ipynb")):
             return "bytes"  # parsed from UTF-8 bytes: no Python str of the whole text
-        return format if format in ("text", "base64") else "auto"
+        return "text" if format == "text" else "base64" if format == "base64" else "auto"
 
     def _build_model(
         self,
@@ -128,9 +131,9 @@ class StoreContentsMixin(StoreSettings):
             if model_type == "notebook":
                 self._fill_notebook(model, data, notary)
             elif data_format == "bytes":
-                self._fill_file(model, data, format)
+                self._fill_file(model, cast(bytes, data), format)
             else:
-                self._fill_encoded_file(model, data, data_format, format)
+                self._fill_encoded_file(model, cast(str, data), cast(str, data_format), format)
         if require_hash and isinstance(data, bytes):
             model["hash"] = hashlib.new(self.hash_algorithm, data).hexdigest()
             model["hash_algorithm"] = self.hash_algorithm
@@ -232,7 +235,7 @@ class StoreContentsMixin(StoreSettings):
         if "content" not in model and model["type"] != "directory":
             raise http_error(400, "No file content provided")
         if model["type"] not in ("notebook", "file", "directory"):
-            raise http_error(400, "Unhandled contents type: %s" % model["type"])
+            raise http_error(400, f"Unhandled contents type: {model['type']}")
         if not path:
             raise http_error(400, "Cannot save over the root directory")
         self._refuse_hidden_write(path)
@@ -244,7 +247,7 @@ class StoreContentsMixin(StoreSettings):
                 model, path, lambda nb: self.check_and_sign(nb, path)  # type: ignore[attr-defined]
             )
             return data, validation_error
-        validation_error: dict[str, Any] = {}
+        validation_error = {}
         content, fmt = model["content"], model.get("format")
         if fmt == "text":
             if not isinstance(content, str):
@@ -344,7 +347,7 @@ class StoreContentsMixin(StoreSettings):
             return model, self.untitled_notebook + ".ipynb", ""  # type: ignore[attr-defined]
         if model["type"] == "file":
             return model, self.untitled_file + ext, ""  # type: ignore[attr-defined]
-        raise http_error(400, "Unexpected model type: %r" % model["type"])
+        raise http_error(400, f"Unexpected model type: {model['type']!r}")
 
     @staticmethod
     def _new_model(model: Optional[dict[str, Any]], path: str) -> dict[str, Any]:

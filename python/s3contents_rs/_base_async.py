@@ -11,10 +11,13 @@ becomes ``_build_model``, and so on).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ._base import StoreContentsMixin
 from ._notebooks import _SIGNATURE
+
+if TYPE_CHECKING:
+    from ._core import Fetched
 
 # Notebooks (bytes) and listings (entries) from this size on are turned into models in a
 # worker thread. nbformat needs about 50 ms per MB here: 64 KB is a few milliseconds.
@@ -25,7 +28,9 @@ _OFF_LOOP_ENTRIES = 500
 class AsyncStoreContentsMixin(StoreContentsMixin):
     """StoreContentsMixin plus the off-loop versions of its heavy steps."""
 
-    async def _build_model_async(self, fetched, type, format, content, require_hash):
+    async def _build_model_async(
+        self, fetched: Fetched, type: Optional[str], format: Optional[str], content: bool, require_hash: bool
+    ) -> dict[str, Any]:
         """`_build_model`, in a worker thread when it is heavy (a large notebook to parse,
         validate and check, a large listing), so the event loop keeps serving."""
         _, data, _, children = fetched
@@ -40,7 +45,7 @@ class AsyncStoreContentsMixin(StoreContentsMixin):
             await asyncio.to_thread(notary.mark_cells, model["content"], trusted)
         return model
 
-    async def _serialize_async(self, model, path):
+    async def _serialize_async(self, model: dict[str, Any], path: str) -> tuple[bytes, dict[str, Any]]:
         """`_serialize`, with a notebook's signing, validation and JSON in a worker thread,
         and a large file's base64 decoded there too."""
         if model["type"] != "notebook":
@@ -57,16 +62,16 @@ class AsyncStoreContentsMixin(StoreContentsMixin):
         self._store_signature(notary, signature, trusted, path)
         return data, validation_error
 
-    async def _after_save_async(self, saved, path):
+    async def _after_save_async(self, saved: dict[str, Any], path: str) -> dict[str, Any]:
         """`_after_save`, with the post-save hooks in a worker thread: they often read or
         write the store (through `fs`, whose calls block until the store answers), and the
         event loop must keep serving meanwhile."""
-        if self.post_save_hook is not None or self._post_save_hooks:
+        if self.post_save_hook is not None or self._post_save_hooks:  # type: ignore[attr-defined]
             await asyncio.to_thread(self.run_post_save_hooks, model=saved, os_path=path)
-        self.emit(data={"action": "save", "path": path})
+        self.emit(data={"action": "save", "path": path})  # type: ignore[attr-defined]
         return saved
 
-    async def _chunk_data_async(self, model, path):
+    async def _chunk_data_async(self, model: dict[str, Any], path: str) -> bytes:
         """`_chunk_data`, with a large chunk's base64 decoded in a worker thread."""
         content = model.get("content")
         if isinstance(content, str) and len(content) >= _OFF_LOOP_BYTES:

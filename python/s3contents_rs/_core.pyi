@@ -2,12 +2,25 @@
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Optional, Union, final
+
+__all__ = [
+    "ContentsStore",
+    "Entry",
+    "Checkpoint",
+    "reset_log_cache",
+    "loads_yielding",
+    "dumps_yielding",
+    "Download",
+    "__version__",
+    "ERROR_STATUS",
+]
 
 __version__: str
 # Python exception class name (s3contents_rs.exceptions) -> HTTP status: the one table.
 ERROR_STATUS: dict[str, int]
 
+@final
 class Entry:
     """A file or directory as the store describes it."""
 
@@ -24,6 +37,7 @@ class Entry:
     @property
     def etag(self) -> Optional[str]: ...
 
+@final
 class Checkpoint:
     @property
     def id(self) -> str: ...
@@ -37,6 +51,7 @@ Fetched = tuple[
 ]
 Encoding = Literal["bytes", "text", "base64", "auto"]
 
+@final
 class Download:
     """A file streaming out of the store for a ``/files`` download."""
 
@@ -51,17 +66,20 @@ class Download:
         """The next piece of the body (a few hundred KiB at most); b"" at the end."""
     def read_async(self) -> Awaitable[bytes]: ...
 
+@final
 class ContentsStore:
     """Storage operations on one store and prefix. Every operation has a blocking form
     (releases the GIL) and an ``_async`` form returning an awaitable."""
 
-    def __init__(
-        self,
+    # `...`: defaults set by constants of the Rust core, which the compiled signature shows
+    # as `...` (their values in the comments).
+    def __new__(
+        cls,
         url: str,
         prefix: str = "",
         options: Optional[Mapping[str, str]] = None,
-        concurrency: int = 16,
-        upload_part_size: int = 8388608,
+        concurrency: int = ...,  # 16
+        upload_part_size: int = ...,  # 8 MiB
         upload_timeout: float = 3600.0,
         read_only: bool = False,
         max_retries: int = 3,
@@ -71,11 +89,11 @@ class ContentsStore:
         credential_provider: Optional[
             Callable[[], tuple[str, str, Optional[str], Optional[float]]]
         ] = None,
-        multipart_copy_threshold: int = 5368709120,
-        multipart_copy_part_size: int = 536870912,
-        max_content_size: int = 2147483648,
-        upload_max_parts: int = 10000,
-    ) -> None:
+        multipart_copy_threshold: int = ...,  # 5 GiB
+        multipart_copy_part_size: int = ...,  # 512 MiB
+        max_content_size: int = ...,  # 2 GiB
+        upload_max_parts: int = ...,  # 10000
+    ) -> ContentsStore:
         """``credential_provider`` (S3 only) returns (key, secret, token, expiry as Unix
         seconds or None); it is called again when the credentials are within five
         minutes of expiry."""

@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="keep the buckets in this folder across restarts")
     args = parser.parse_args(argv)
 
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]  # moto's documented import, re-exported unmarked
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from moto.s3.models import s3_backends
     from werkzeug.serving import make_server

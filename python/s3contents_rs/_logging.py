@@ -15,7 +15,7 @@ from ._core import reset_log_cache
 CORE_LOGGER = "s3contents_rs.store"
 
 
-def route_core_logs(log: logging.Logger | logging.LoggerAdapter) -> None:
+def route_core_logs(log: logging.Logger | logging.LoggerAdapter[logging.Logger]) -> None:
     target = log.logger if isinstance(log, logging.LoggerAdapter) else log
     core = logging.getLogger(CORE_LOGGER)
     core.setLevel(target.getEffectiveLevel())

@@ -21,7 +21,7 @@ class _Redacted:
 _SECRET_NAME = re.compile(r"secret|token|password|sas|account_key|service_account|_key$", re.IGNORECASE)
 
 
-def _redacted(config: Any, secret: frozenset = frozenset()) -> Any:
+def _redacted(config: Any, secret: frozenset[str] = frozenset()) -> Any:
     """A copy of a (nested) config dict with secret values replaced."""
     if not isinstance(config, dict):
         return config
@@ -35,7 +35,7 @@ def _redacted(config: Any, secret: frozenset = frozenset()) -> Any:
 def _redact_shown_config(manager: HasTraits) -> None:
     """`jupyter server --show-config` prints the loaded config once the managers exist
     (and then exits): replace the secrets in it. Traits tagged ``secret=True`` count."""
-    app = getattr(manager, "parent", None)
+    app: Any = getattr(manager, "parent", None)
     if not getattr(app, "show_config", False):
         return
     secret = frozenset(name for name, trait in manager.traits().items() if trait.metadata.get("secret"))

@@ -38,7 +38,7 @@ from .fs import ContentsFS
 
 # Every store opened in this process, so uploads in progress are aborted at shutdown
 # (jupyter_server exits normally on SIGTERM/SIGINT, which runs atexit handlers).
-_open_stores: "weakref.WeakSet[ContentsStore]" = weakref.WeakSet()
+_open_stores: weakref.WeakSet[ContentsStore] = weakref.WeakSet()
 
 
 @atexit.register
@@ -231,7 +231,8 @@ class StoreSettings(HasTraits):
     def _validate_max_checkpoints(self, proposal: dict[str, Any]) -> int:
         if proposal["value"] < 1:
             raise TraitError("max_checkpoints must be at least 1")
-        return proposal["value"]
+        value: int = proposal["value"]
+        return value
 
     # -- the store -------------------------------------------------------------------
 
@@ -304,7 +305,8 @@ class StoreSettings(HasTraits):
     def _checkpointed(self) -> set[str]:
         """Notebooks known to have a checkpoint (saves skip the check for them)."""
         self._store  # noqa: B018
-        return self.__dict__["_checkpointed"]
+        checkpointed: set[str] = self.__dict__["_checkpointed"]
+        return checkpointed
 
     @property
     def store(self) -> ContentsStore:

@@ -7,7 +7,7 @@ The synchronous twin, contents.py, is generated from this file (``./dev.sh gener
 from __future__ import annotations
 
 import contextlib
-from typing import Optional
+from typing import Any, Literal, Optional
 
 from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
 from jupyter_server.services.contents.manager import AsyncContentsManager, copy_pat
@@ -17,6 +17,9 @@ from ._base_async import AsyncStoreContentsMixin
 from .checkpoints import StoreCheckpointsMixin, checkpoint_model
 from .exceptions import AlreadyExistsError, HTTPError, NotFoundError, http_error, http_errors
 
+# `# type: ignore[no-untyped-call]` below: calls to jupyter_server's own methods, which have no
+# annotations (mypy's untyped_calls_exclude matches the class called on, which is ours).
+
 # How many free names a create tries before giving up with 409 (each loss means another
 # server created that very name in the same instant; N racing creators lose at most N-1).
 _CREATE_ATTEMPTS = 16
@@ -25,23 +28,23 @@ _CREATE_ATTEMPTS = 16
 class AsyncObjectStoreCheckpoints(StoreCheckpointsMixin, AsyncCheckpoints):
     """Checkpoints in the bucket, next to their file (see checkpoints.py)."""
 
-    async def create_checkpoint(self, contents_mgr, path):
+    async def create_checkpoint(self, contents_mgr: Any, path: str) -> dict[str, Any]:
         with http_errors():
             return checkpoint_model(await self._store.create_checkpoint_async(path.strip("/"), self._keep))
 
-    async def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
+    async def restore_checkpoint(self, contents_mgr: Any, checkpoint_id: str, path: str) -> None:
         with http_errors():
             await self._store.restore_checkpoint_async(path.strip("/"), checkpoint_id)
 
-    async def rename_checkpoint(self, checkpoint_id, old_path, new_path):
+    async def rename_checkpoint(self, checkpoint_id: str, old_path: str, new_path: str) -> None:
         with http_errors():
             await self._store.rename_checkpoint_async(checkpoint_id, old_path.strip("/"), new_path.strip("/"))
 
-    async def delete_checkpoint(self, checkpoint_id, path):
+    async def delete_checkpoint(self, checkpoint_id: str, path: str) -> None:
         with http_errors():
             await self._store.delete_checkpoint_async(path.strip("/"), checkpoint_id)
 
-    async def list_checkpoints(self, path):
+    async def list_checkpoints(self, path: str) -> list[dict[str, Any]]:
         with http_errors():
             return [checkpoint_model(c) for c in await self._store.list_checkpoints_async(path.strip("/"))]
 
@@ -59,7 +62,14 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
 
     # -- reading -------------------------------------------------------------------
 
-    async def get(self, path, content=True, type=None, format=None, require_hash=False):
+    async def get(
+        self,
+        path: str,
+        content: bool = True,
+        type: Optional[str] = None,
+        format: Optional[str] = None,
+        require_hash: bool = False,
+    ) -> dict[str, Any]:
         path = path.strip("/")
         self._refuse_hidden_read(path)
         with http_errors():
@@ -67,33 +77,36 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
                 path, self._content_encoding(path, type, format, bool(content), require_hash)
             )
         model = await self._build_model_async(fetched, type, format, bool(content), require_hash)
-        self.emit(data={"action": "get", "path": path})
+        self.emit(data={"action": "get", "path": path})  # type: ignore[no-untyped-call]
         return model
 
-    async def dir_exists(self, path):
+    async def dir_exists(self, path: str) -> bool:
         with http_errors():
             return await self._store.dir_exists_async(path.strip("/"))
 
-    async def file_exists(self, path=""):
+    async def file_exists(self, path: str = "") -> bool:
         with http_errors():
             return await self._store.file_exists_async(path.strip("/"))
 
-    async def exists(self, path):
+    async def exists(self, path: str) -> bool:
         with http_errors():
             return await self._store.exists_async(path.strip("/"))
 
-    async def is_hidden(self, path):
+    async def is_hidden(self, path: str) -> bool:
         return self._hidden(path.strip("/"))
 
     # -- writing -------------------------------------------------------------------
 
-    async def save(self, model, path="", _create_only=False, _listed=False):
+    async def save(
+        self, model: dict[str, Any], path: str = "", _create_only: bool = False, _listed: bool = False
+    ) -> dict[str, Any]:
         path = path.strip("/")
         if model.get("chunk") is not None:
             return await self._save_chunk(model, path)
-        self.run_pre_save_hooks(model=model, path=path)
+        self.run_pre_save_hooks(model=model, path=path)  # type: ignore[no-untyped-call]
         self._check_save_model(model, path)
         self.log.debug("Saving %s", path)
+        validation_error: dict[str, Any]
         with http_errors():
             if model["type"] == "directory":
                 make_dir = self._store.create_dir_async if _create_only else self._store.make_dir_async
@@ -116,10 +129,10 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
                         raise
         return await self._after_save_async(self._saved_model(entry, model, validation_error), path)
 
-    async def _save_chunk(self, model, path):
+    async def _save_chunk(self, model: dict[str, Any], path: str) -> dict[str, Any]:
         """One chunk of a large upload, streamed into a multipart upload in the store."""
         if model["chunk"] == 1:
-            self.run_pre_save_hooks(model=model, path=path)
+            self.run_pre_save_hooks(model=model, path=path)  # type: ignore[no-untyped-call]
         # A refused chunk leaves the upload in progress as it was (LargeFileManager):
         # the client may send that chunk again.
         data = await self._chunk_data_async(model, path)
@@ -140,13 +153,13 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
                 with http_errors():
                     await self._store.add_checkpoint_async(path, self.max_checkpoints)
             else:
-                await self.create_checkpoint(path)
+                await self.create_checkpoint(path)  # type: ignore[no-untyped-call]
         self._checkpointed.add(path)
 
-    async def delete_file(self, path):
+    async def delete_file(self, path: str) -> None:
         await self._delete(path)
 
-    async def _delete(self, path):
+    async def _delete(self, path: str) -> Literal["file", "directory"]:
         """Delete (or trash) a file or folder; returns "file" or "directory"."""
         path = path.strip("/")
         self._refuse_hidden_write(path, "delete file or directory")
@@ -160,9 +173,10 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
                 kind = await self._store.delete_async(path, self.always_delete_dir)
         return kind
 
-    async def delete(self, path):
+    async def delete(self, path: str) -> None:
         if type(self).delete_file is not AsyncObjectStoreContentsManager.delete_file:
-            return await super().delete(path)  # a subclass's own delete_file
+            await super().delete(path)  # type: ignore[no-untyped-call]  # a subclass's own delete_file
+            return
         path = path.strip("/")
         if not path:
             raise http_error(400, "Can't delete root")
@@ -171,12 +185,12 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
         if await self._delete(path) == "file" and not self._store_checkpoints():
             await self.checkpoints.delete_all_checkpoints(path)
         self._checkpointed.discard(path)
-        self.emit(data={"action": "delete", "path": path})
+        self.emit(data={"action": "delete", "path": path})  # type: ignore[no-untyped-call]
 
-    async def rename_file(self, old_path, new_path):
+    async def rename_file(self, old_path: str, new_path: str) -> None:
         await self._rename(old_path, new_path)
 
-    async def _rename(self, old_path, new_path):
+    async def _rename(self, old_path: str, new_path: str) -> Optional[Literal["file", "directory"]]:
         """Move a file or folder; returns "file", "directory" or None (same path)."""
         old_path, new_path = old_path.strip("/"), new_path.strip("/")
         if old_path == new_path:
@@ -188,18 +202,19 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
         self._checkpointed.discard(old_path)
         return kind
 
-    async def rename(self, old_path, new_path):
+    async def rename(self, old_path: str, new_path: str) -> None:
         if type(self).rename_file is not AsyncObjectStoreContentsManager.rename_file:
-            return await super().rename(old_path, new_path)  # a subclass's own rename_file
+            await super().rename(old_path, new_path)  # type: ignore[no-untyped-call]  # a subclass's own rename_file
+            return
         # A folder's checkpoints live inside it and moved with it; the store's own
         # checkpoints of a file moved with it, in the same transfer (retry-safe).
         if await self._rename(old_path, new_path) == "file" and not self._store_checkpoints():
             await self.checkpoints.rename_all_checkpoints(old_path, new_path)
-        self.emit(data={"action": "rename", "path": new_path, "source_path": old_path})
+        self.emit(data={"action": "rename", "path": new_path, "source_path": old_path})  # type: ignore[no-untyped-call]
 
     # -- creating (create-only writes: concurrent creators never overwrite each other) --
 
-    async def new_untitled(self, path="", type="", ext=""):
+    async def new_untitled(self, path: str = "", type: str = "", ext: str = "") -> dict[str, Any]:
         path = path.strip("/")
         model, filename, insert = self._untitled(type, ext)
         for attempt in range(_CREATE_ATTEMPTS):
@@ -214,8 +229,9 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
                 if e.status_code != 409 or attempt == _CREATE_ATTEMPTS - 1:
                     raise
                 self.log.info("%s/%s was just created by someone else; trying the next name", path, name)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def new(self, model=None, path=""):
+    async def new(self, model: Optional[dict[str, Any]] = None, path: str = "") -> dict[str, Any]:
         """Create a new file or directory; 409 if anything exists at `path` (even created
         a moment ago by another server)."""
         path = path.strip("/")
@@ -223,16 +239,16 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
 
     # -- naming ----------------------------------------------------------------------
 
-    async def increment_filename(self, filename, path="", insert=""):
+    async def increment_filename(self, filename: str, path: str = "", insert: str = "") -> str:
         """The first free name, from one listing of `path` (404 when it is no folder)."""
         with http_errors():
             try:
                 taken = set(await self._store.child_names_async(path.strip("/")))
             except NotFoundError:
-                raise http_error(404, "No such directory: %s" % path.strip("/")) from None
+                raise http_error(404, f"No such directory: {path.strip('/')}") from None
         return self._first_free_name(taken, filename, insert)
 
-    async def copy(self, from_path, to_path=None):
+    async def copy(self, from_path: str, to_path: Optional[str] = None) -> dict[str, Any]:
         """Copy a file or a directory tree server-side (FileContentsManager naming)."""
         path = from_path.strip("/")
         from_dir, from_name = self._split(path)
@@ -254,7 +270,7 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
                     if not auto_named or attempt == _CREATE_ATTEMPTS - 1:
                         raise
         model = self._base_model(entry, self._model_type(entry.path, entry.kind, None))
-        self.emit(data={"action": "copy", "path": target, "source_path": path})
+        self.emit(data={"action": "copy", "path": target, "source_path": path})  # type: ignore[no-untyped-call]
         return model
 
     async def _copy_target(

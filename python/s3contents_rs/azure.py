@@ -51,7 +51,7 @@ class AzureTraits(HasTraits):
 
     @validate("container")
     def _validate_container(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"].strip()
+        value: str = proposal["value"].strip()
         for scheme in ("az://", "azure://"):
             value = value.removeprefix(scheme)
         value = value.split("/", 1)[0]
@@ -61,7 +61,7 @@ class AzureTraits(HasTraits):
 
     @validate("endpoint_url")
     def _validate_endpoint_url(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"].strip().rstrip("/")
+        value: str = proposal["value"].strip().rstrip("/")
         if value and urlparse(value).scheme not in ("http", "https"):
             raise TraitError(f"endpoint_url: {value!r} must be an http:// or https:// URL")
         return value

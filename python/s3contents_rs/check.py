@@ -39,8 +39,8 @@ def run_checks(manager: Any, say: Callable[[str], None]) -> bool:
     payload = b"s3contents-rs check probe\n"
     steps: list[tuple[str, Callable[[], None]]] = []
 
-    def step(action: str):
-        def register(fn: Callable[[], None]):
+    def step(action: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+        def register(fn: Callable[[], None]) -> Callable[[], None]:
             steps.append((action, fn))
             return fn
         return register
@@ -100,8 +100,9 @@ def run_checks(manager: Any, say: Callable[[str], None]) -> bool:
 
 def _configurable_classes() -> list[type]:
     """Every manager and checkpoints class the package exports (for --help-all)."""
-    import s3contents_rs
     from traitlets.config import Configurable
+
+    import s3contents_rs
 
     exported = (getattr(s3contents_rs, name) for name in s3contents_rs.__all__)
     return [c for c in exported if isinstance(c, type) and issubclass(c, Configurable)]
@@ -122,7 +123,7 @@ class CheckApp(JupyterApp):
         from . import AsyncS3ContentsManager
 
         configured = self.config.get("ServerApp", {}).get("contents_manager_class", AsyncS3ContentsManager)
-        cls = import_item(configured) if isinstance(configured, str) else configured
+        cls: type = import_item(configured) if isinstance(configured, str) else configured
         return cls
 
     def start(self) -> None:

@@ -23,7 +23,8 @@ class StoreCheckpointsMixin:
 
     @property
     def _store(self) -> ContentsStore:
-        return self.parent.store
+        store: ContentsStore = self.parent.store
+        return store
 
     @property
     def _keep(self) -> int:

@@ -9,7 +9,7 @@ that file, not this one.
 from __future__ import annotations
 
 import contextlib
-from typing import Optional
+from typing import Any, Literal, Optional
 
 from jupyter_server.services.contents.checkpoints import Checkpoints
 from jupyter_server.services.contents.manager import ContentsManager, copy_pat
@@ -19,6 +19,9 @@ from ._base import StoreContentsMixin
 from .checkpoints import StoreCheckpointsMixin, checkpoint_model
 from .exceptions import AlreadyExistsError, HTTPError, NotFoundError, http_error, http_errors
 
+# `# type: ignore[no-untyped-call]` below: calls to jupyter_server's own methods, which have no
+# annotations (mypy's untyped_calls_exclude matches the class called on, which is ours).
+
 # How many free names a create tries before giving up with 409 (each loss means another
 # server created that very name in the same instant; N racing creators lose at most N-1).
 _CREATE_ATTEMPTS = 16
@@ -27,23 +30,23 @@ _CREATE_ATTEMPTS = 16
 class ObjectStoreCheckpoints(StoreCheckpointsMixin, Checkpoints):
     """Checkpoints in the bucket, next to their file (see checkpoints.py)."""
 
-    def create_checkpoint(self, contents_mgr, path):
+    def create_checkpoint(self, contents_mgr: Any, path: str) -> dict[str, Any]:
         with http_errors():
             return checkpoint_model(self._store.create_checkpoint(path.strip("/"), self._keep))
 
-    def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
+    def restore_checkpoint(self, contents_mgr: Any, checkpoint_id: str, path: str) -> None:
         with http_errors():
             self._store.restore_checkpoint(path.strip("/"), checkpoint_id)
 
-    def rename_checkpoint(self, checkpoint_id, old_path, new_path):
+    def rename_checkpoint(self, checkpoint_id: str, old_path: str, new_path: str) -> None:
         with http_errors():
             self._store.rename_checkpoint(checkpoint_id, old_path.strip("/"), new_path.strip("/"))
 
-    def delete_checkpoint(self, checkpoint_id, path):
+    def delete_checkpoint(self, checkpoint_id: str, path: str) -> None:
         with http_errors():
             self._store.delete_checkpoint(path.strip("/"), checkpoint_id)
 
-    def list_checkpoints(self, path):
+    def list_checkpoints(self, path: str) -> list[dict[str, Any]]:
         with http_errors():
             return [checkpoint_model(c) for c in self._store.list_checkpoints(path.strip("/"))]
 
@@ -61,7 +64,14 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
 
     # -- reading -------------------------------------------------------------------
 
-    def get(self, path, content=True, type=None, format=None, require_hash=False):
+    def get(
+        self,
+        path: str,
+        content: bool = True,
+        type: Optional[str] = None,
+        format: Optional[str] = None,
+        require_hash: bool = False,
+    ) -> dict[str, Any]:
         path = path.strip("/")
         self._refuse_hidden_read(path)
         with http_errors():
@@ -69,33 +79,36 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                 path, self._content_encoding(path, type, format, bool(content), require_hash)
             )
         model = self._build_model(fetched, type, format, bool(content), require_hash)
-        self.emit(data={"action": "get", "path": path})
+        self.emit(data={"action": "get", "path": path})  # type: ignore[no-untyped-call]
         return model
 
-    def dir_exists(self, path):
+    def dir_exists(self, path: str) -> bool:
         with http_errors():
             return self._store.dir_exists(path.strip("/"))
 
-    def file_exists(self, path=""):
+    def file_exists(self, path: str = "") -> bool:
         with http_errors():
             return self._store.file_exists(path.strip("/"))
 
-    def exists(self, path):
+    def exists(self, path: str) -> bool:
         with http_errors():
             return self._store.exists(path.strip("/"))
 
-    def is_hidden(self, path):
+    def is_hidden(self, path: str) -> bool:
         return self._hidden(path.strip("/"))
 
     # -- writing -------------------------------------------------------------------
 
-    def save(self, model, path="", _create_only=False, _listed=False):
+    def save(
+        self, model: dict[str, Any], path: str = "", _create_only: bool = False, _listed: bool = False
+    ) -> dict[str, Any]:
         path = path.strip("/")
         if model.get("chunk") is not None:
             return self._save_chunk(model, path)
-        self.run_pre_save_hooks(model=model, path=path)
+        self.run_pre_save_hooks(model=model, path=path)  # type: ignore[no-untyped-call]
         self._check_save_model(model, path)
         self.log.debug("Saving %s", path)
+        validation_error: dict[str, Any]
         with http_errors():
             if model["type"] == "directory":
                 make_dir = self._store.create_dir if _create_only else self._store.make_dir
@@ -118,10 +131,10 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                         raise
         return self._after_save(self._saved_model(entry, model, validation_error), path)
 
-    def _save_chunk(self, model, path):
+    def _save_chunk(self, model: dict[str, Any], path: str) -> dict[str, Any]:
         """One chunk of a large upload, streamed into a multipart upload in the store."""
         if model["chunk"] == 1:
-            self.run_pre_save_hooks(model=model, path=path)
+            self.run_pre_save_hooks(model=model, path=path)  # type: ignore[no-untyped-call]
         # A refused chunk leaves the upload in progress as it was (LargeFileManager):
         # the client may send that chunk again.
         data = self._chunk_data(model, path)
@@ -142,13 +155,13 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                 with http_errors():
                     self._store.add_checkpoint(path, self.max_checkpoints)
             else:
-                self.create_checkpoint(path)
+                self.create_checkpoint(path)  # type: ignore[no-untyped-call]
         self._checkpointed.add(path)
 
-    def delete_file(self, path):
+    def delete_file(self, path: str) -> None:
         self._delete(path)
 
-    def _delete(self, path):
+    def _delete(self, path: str) -> Literal["file", "directory"]:
         """Delete (or trash) a file or folder; returns "file" or "directory"."""
         path = path.strip("/")
         self._refuse_hidden_write(path, "delete file or directory")
@@ -162,9 +175,10 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                 kind = self._store.delete(path, self.always_delete_dir)
         return kind
 
-    def delete(self, path):
+    def delete(self, path: str) -> None:
         if type(self).delete_file is not ObjectStoreContentsManager.delete_file:
-            return super().delete(path)  # a subclass's own delete_file
+            super().delete(path)  # type: ignore[no-untyped-call]  # a subclass's own delete_file
+            return
         path = path.strip("/")
         if not path:
             raise http_error(400, "Can't delete root")
@@ -173,12 +187,12 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         if self._delete(path) == "file" and not self._store_checkpoints():
             self.checkpoints.delete_all_checkpoints(path)
         self._checkpointed.discard(path)
-        self.emit(data={"action": "delete", "path": path})
+        self.emit(data={"action": "delete", "path": path})  # type: ignore[no-untyped-call]
 
-    def rename_file(self, old_path, new_path):
+    def rename_file(self, old_path: str, new_path: str) -> None:
         self._rename(old_path, new_path)
 
-    def _rename(self, old_path, new_path):
+    def _rename(self, old_path: str, new_path: str) -> Optional[Literal["file", "directory"]]:
         """Move a file or folder; returns "file", "directory" or None (same path)."""
         old_path, new_path = old_path.strip("/"), new_path.strip("/")
         if old_path == new_path:
@@ -190,18 +204,19 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         self._checkpointed.discard(old_path)
         return kind
 
-    def rename(self, old_path, new_path):
+    def rename(self, old_path: str, new_path: str) -> None:
         if type(self).rename_file is not ObjectStoreContentsManager.rename_file:
-            return super().rename(old_path, new_path)  # a subclass's own rename_file
+            super().rename(old_path, new_path)  # type: ignore[no-untyped-call]  # a subclass's own rename_file
+            return
         # A folder's checkpoints live inside it and moved with it; the store's own
         # checkpoints of a file moved with it, in the same transfer (retry-safe).
         if self._rename(old_path, new_path) == "file" and not self._store_checkpoints():
             self.checkpoints.rename_all_checkpoints(old_path, new_path)
-        self.emit(data={"action": "rename", "path": new_path, "source_path": old_path})
+        self.emit(data={"action": "rename", "path": new_path, "source_path": old_path})  # type: ignore[no-untyped-call]
 
     # -- creating (create-only writes: concurrent creators never overwrite each other) --
 
-    def new_untitled(self, path="", type="", ext=""):
+    def new_untitled(self, path: str = "", type: str = "", ext: str = "") -> dict[str, Any]:
         path = path.strip("/")
         model, filename, insert = self._untitled(type, ext)
         for attempt in range(_CREATE_ATTEMPTS):
@@ -216,8 +231,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                 if e.status_code != 409 or attempt == _CREATE_ATTEMPTS - 1:
                     raise
                 self.log.info("%s/%s was just created by someone else; trying the next name", path, name)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def new(self, model=None, path=""):
+    def new(self, model: Optional[dict[str, Any]] = None, path: str = "") -> dict[str, Any]:
         """Create a new file or directory; 409 if anything exists at `path` (even created
         a moment ago by another server)."""
         path = path.strip("/")
@@ -225,16 +241,16 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
 
     # -- naming ----------------------------------------------------------------------
 
-    def increment_filename(self, filename, path="", insert=""):
+    def increment_filename(self, filename: str, path: str = "", insert: str = "") -> str:
         """The first free name, from one listing of `path` (404 when it is no folder)."""
         with http_errors():
             try:
                 taken = set(self._store.child_names(path.strip("/")))
             except NotFoundError:
-                raise http_error(404, "No such directory: %s" % path.strip("/")) from None
+                raise http_error(404, f"No such directory: {path.strip('/')}") from None
         return self._first_free_name(taken, filename, insert)
 
-    def copy(self, from_path, to_path=None):
+    def copy(self, from_path: str, to_path: Optional[str] = None) -> dict[str, Any]:
         """Copy a file or a directory tree server-side (FileContentsManager naming)."""
         path = from_path.strip("/")
         from_dir, from_name = self._split(path)
@@ -256,7 +272,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                     if not auto_named or attempt == _CREATE_ATTEMPTS - 1:
                         raise
         model = self._base_model(entry, self._model_type(entry.path, entry.kind, None))
-        self.emit(data={"action": "copy", "path": target, "source_path": path})
+        self.emit(data={"action": "copy", "path": target, "source_path": path})  # type: ignore[no-untyped-call]
         return model
 
     def _copy_target(

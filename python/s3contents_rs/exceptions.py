@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, Optional, SupportsIndex
 
-from tornado.web import HTTPError
+from tornado.web import HTTPError as HTTPError  # re-exported: the managers catch it from here
 
 from ._core import ERROR_STATUS
 
@@ -21,7 +21,7 @@ from ._core import ERROR_STATUS
 class _AsIs(str):
     """A message that Tornado's ``%``-escaping and ``%``-formatting both leave as written."""
 
-    def replace(self, old: str, new: str, count: SupportsIndex = -1) -> str:  # type: ignore[override]
+    def replace(self, old: str, new: str, count: SupportsIndex = -1) -> str:
         return self if (old, new) == ("%", "%%") else str.replace(self, old, new, count)
 
     def __mod__(self, args: Any) -> str:
@@ -98,7 +98,7 @@ class InternalError(S3ContentsError):
     """A bug in s3contents_rs; please report it."""
 
 
-def _all_subclasses(cls: type) -> list[type]:
+def _all_subclasses(cls: type[S3ContentsError]) -> list[type[S3ContentsError]]:
     return [sub for direct in cls.__subclasses__() for sub in (direct, *_all_subclasses(direct))]
 
 

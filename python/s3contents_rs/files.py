@@ -44,14 +44,17 @@ class StoreFilesHandler(JupyterHandler):
 
     @property
     def _store(self) -> ContentsStore:
-        return self.contents_manager.store
+        # jupyter_server types `contents_manager` as the base ContentsManager; here it is
+        # always one of ours (server_extension.py routes /files/ to this handler for them).
+        store: ContentsStore = self.contents_manager.store  # type: ignore[attr-defined]
+        return store
 
     async def _serve(self, path: str, include_body: bool) -> None:
         # /files/ requests must originate from the same site (as in FilesHandler).
         self.check_xsrf_cookie()
         cm = self.contents_manager
         path = path.strip("/")
-        if not cm.allow_hidden and cm._hidden(path):
+        if not cm.allow_hidden and cm._hidden(path):  # type: ignore[attr-defined]  # ours, as above
             self.log.info("Refusing to serve hidden file, via 404 Error")
             raise web.HTTPError(404)
         if not include_body:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union, cast
 from urllib.parse import urlparse
 
 from .exceptions import AlreadyExistsError, NotFoundError, http_error
 
 if TYPE_CHECKING:
-    from ._base import StoreContentsMixin
+    from ._core import ContentsStore
+    from ._settings import StoreSettings
 
 
 _TRASH = ".Trash"
@@ -49,11 +50,11 @@ class ContentsFS:
     separator = "/"  # GCSFS's name for it
     dir_keep_file = ".s3keep"
 
-    def __init__(self, manager: StoreContentsMixin) -> None:
+    def __init__(self, manager: StoreSettings) -> None:
         self._manager = manager
 
     @property
-    def _store(self) -> Any:
+    def _store(self) -> ContentsStore:
         return self._manager.store
 
     @property
@@ -123,7 +124,7 @@ class ContentsFS:
             except AlreadyExistsError:
                 # Replace it as s3fs does; one PUT, so the old content stays until then.
                 _, data, _, _ = self._store.get(old, "bytes")
-                self._store.write(new, data)
+                self._store.write(new, cast(bytes, data))  # a file's content, asked for as bytes
 
     def rm(self, path: str) -> None:
         """Delete a file, or a folder and everything in it; nothing when absent.
@@ -157,6 +158,7 @@ class ContentsFS:
             _, data, _, _ = self._store.get(rel, "bytes")
         except NotFoundError:  # deleted in between
             raise NoSuchFile(self.path(rel)) from None
+        data = cast(bytes, data)  # a file's content, asked for as bytes
         if format is None or format in ("text", "json"):
             try:
                 return data.decode("utf-8"), "text"

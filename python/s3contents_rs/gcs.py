@@ -51,13 +51,14 @@ class GCSTraits(HasTraits):
 
     @validate("separator")
     def _validate_separator(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] != "/":
+        value: str = proposal["value"]
+        if value != "/":
             raise TraitError("separator: only '/' is supported")
-        return proposal["value"]
+        return value
 
     @validate("bucket")
     def _validate_bucket(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"].strip()
+        value: str = proposal["value"].strip()
         value = value.removeprefix("gs://").removeprefix("gcs://").split("/", 1)[0]
         if not value:
             raise TraitError("bucket: no bucket configured")
@@ -65,7 +66,7 @@ class GCSTraits(HasTraits):
 
     @validate("endpoint_url")
     def _validate_endpoint_url(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"].strip().rstrip("/")
+        value: str = proposal["value"].strip().rstrip("/")
         if value and not value.startswith(("http://", "https://")):
             raise TraitError(f"endpoint_url: {value!r} must be an http:// or https:// URL")
         return value

@@ -136,13 +136,15 @@ class S3Traits(HasTraits):
     @default("region_name")
     def _region_name_default(self) -> str:
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        if not region and self._aws_profile() is not None:
-            region = self._aws_profile().region
+        if not region:
+            profile = self._aws_profile()
+            if profile is not None:
+                region = profile.region
         return region or "us-east-1"
 
     @validate("endpoint_url")
     def _validate_endpoint_url(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"].strip()
+        value: str = proposal["value"].strip()
         if value in _AWS_DEFAULT_ENDPOINTS:
             return ""
         parsed = urlparse(value)
@@ -152,9 +154,10 @@ class S3Traits(HasTraits):
 
     @validate("sse")
     def _validate_sse(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in _SSE_VALUES:
-            raise TraitError(f"sse: {proposal['value']!r} is not one of {', '.join(map(repr, _SSE_VALUES))}")
-        return proposal["value"]
+        value: str = proposal["value"]
+        if value not in _SSE_VALUES:
+            raise TraitError(f"sse: {value!r} is not one of {', '.join(map(repr, _SSE_VALUES))}")
+        return value
 
     @validate("signature_version")
     def _validate_signature_version(self, proposal: dict[str, Any]) -> str:
@@ -165,9 +168,10 @@ class S3Traits(HasTraits):
 
     @validate("delimiter")
     def _validate_delimiter(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] != "/":
+        value: str = proposal["value"]
+        if value != "/":
             raise TraitError("delimiter: only '/' is supported")
-        return proposal["value"]
+        return value
 
     @validate("init_s3_hook", "credential_provider")
     def _validate_callable(self, proposal: dict[str, Any]) -> Any:
@@ -244,7 +248,8 @@ class S3Traits(HasTraits):
         if "_aws_profile_found" not in self.__dict__:
             explicit = self.access_key_id or self.anon or self.credential_provider or self.boto3_session
             self.__dict__["_aws_profile_found"] = None if explicit else AwsProfile.find()
-        return self.__dict__["_aws_profile_found"]
+        found: Optional[AwsProfile] = self.__dict__["_aws_profile_found"]
+        return found
 
     def _store_location(self) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
         if self.init_s3_hook is not None:
@@ -433,9 +438,8 @@ def _expiry_seconds(expiry: Any) -> Optional[float]:
     if isinstance(expiry, str):
         expiry = datetime.fromisoformat(expiry.replace("Z", "+00:00"))
     if isinstance(expiry, datetime):
-        if expiry.tzinfo is None:
-            expiry = expiry.replace(tzinfo=timezone.utc)
-        return expiry.timestamp()
+        aware = expiry if expiry.tzinfo is not None else expiry.replace(tzinfo=timezone.utc)
+        return aware.timestamp()
     raise TypeError(f"credential expiry must be a datetime, ISO string or Unix seconds, not {type(expiry).__name__}")
 
 

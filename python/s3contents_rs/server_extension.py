@@ -25,14 +25,15 @@ import asyncio
 import hashlib
 import json
 import sys
+from typing import Any
 
 from jupyter_server.services.contents import handlers as _contents_handlers
 from jupyter_server.services.contents.handlers import ContentsHandler
 from tornado.iostream import StreamClosedError
 
+from ._base import StoreContentsMixin
 from ._base_async import _OFF_LOOP_ENTRIES
 from ._core import dumps_yielding
-from ._base import StoreContentsMixin
 from .async_contents import AsyncObjectStoreContentsManager
 from .exceptions import BucketNotFoundError
 
@@ -42,10 +43,12 @@ from .exceptions import BucketNotFoundError
 LARGE_REPLY_BYTES = 1024 * 1024
 
 # jupyter_server's own `default` for json.dumps (datetimes), so the JSON is the same.
-_json_default = _contents_handlers.json_default
+# (jupyter_server imports it from jupyter_client, by a name that depends on the version, and
+# does not mark it as re-exported.)
+_json_default = _contents_handlers.json_default  # type: ignore[attr-defined]
 
 
-def is_large_model(model: dict) -> bool:
+def is_large_model(model: dict[str, Any]) -> bool:
     """Whether serialising `model` is worth a worker thread."""
     content = model.get("content")
     if content is None:
@@ -63,19 +66,19 @@ _WRITE_SLICE = 1024 * 1024
 _FREE_SLICE = 32
 
 
-def _serialise(slot: list) -> tuple[bytes, str]:
+def _serialise(slot: list[dict[str, Any]]) -> tuple[bytes, str]:
     """The reply's body, and its Etag as tornado computes it (a SHA-1 of the body: 35 ms
     for 30 MB, which tornado's `finish` would spend on the loop). `slot` holds the model;
     once serialised, the model is freed here too, a slice at a time."""
     model = slot.pop()
     body = dumps_yielding(model, _json_default)
-    etag = '"%s"' % hashlib.sha1(body).hexdigest()
+    etag = f'"{hashlib.sha1(body).hexdigest()}"'
     if sys.getrefcount(model) == 2:  # `model` and getrefcount's argument: no one else has it
         _free_in_slices(model)
     return body, etag
 
 
-def _free_in_slices(model: dict) -> None:
+def _free_in_slices(model: dict[str, Any]) -> None:
     """Empty a notebook's list of cells a slice at a time. Freeing a 50 MB notebook's
     million objects in one go holds the GIL for 20-30 ms; between slices the interpreter
     lets the event loop's thread run. (A listing's objects are few enough to go at once.)"""
@@ -91,7 +94,7 @@ def _free_in_slices(model: dict) -> None:
 class StoreContentsHandler(ContentsHandler):
     """jupyter_server's ContentsHandler, except that GET's 404 for a missing bucket says so."""
 
-    async def _finish_error(self, code, message):
+    async def _finish_error(self, code: int, message: str) -> None:
         # jupyter_server's GET answers every 404 with "file or directory ... does not
         # exist"; a missing bucket is a configuration mistake and keeps its own words.
         failure = sys.exc_info()[1]
@@ -101,7 +104,7 @@ class StoreContentsHandler(ContentsHandler):
             self.set_header("Content-Type", "application/json")
             await self.finish(json.dumps({"message": str(cause), "reason": None}))
             return
-        await super()._finish_error(code, message)
+        await super()._finish_error(code, message)  # type: ignore[no-untyped-call]  # jupyter_server's, unannotated
 
 
 class OffLoopContentsHandler(StoreContentsHandler):
@@ -110,15 +113,16 @@ class OffLoopContentsHandler(StoreContentsHandler):
 
     # Set by `get` while jupyter_server's `get` runs: `_finish_model` then keeps a large
     # model here (a one-item list) instead of serialising it.
-    _large_model_slot: list | None = None
+    _large_model_slot: list[dict[str, Any]] | None = None
     # The Etag of the body serialised in the worker thread.
     _etag: str | None = None
 
-    async def get(self, path=""):
-        slot: list = []
+    async def get(self, path: str = "") -> None:
+        slot: list[dict[str, Any]] = []
         self._large_model_slot = slot
         try:
-            await super().get(path)
+            # (tornado types what `web.authenticated` wraps as maybe not awaitable; it is a coroutine.)
+            await super().get(path)  # type: ignore[misc]
         finally:
             self._large_model_slot = None
         if not slot:
@@ -150,22 +154,23 @@ class OffLoopContentsHandler(StoreContentsHandler):
             return
         self.finish()
 
-    def _finish_model(self, model, location=True):
+    def _finish_model(self, model: dict[str, Any], location: bool = True) -> None:
         slot = self._large_model_slot
         if slot is None or location or not is_large_model(model):
-            return super()._finish_model(model, location=location)
+            super()._finish_model(model, location=location)  # type: ignore[no-untyped-call]  # jupyter_server's, unannotated
+            return
         # The headers of ContentsHandler._finish_model (location=False); the body follows
         # once serialised, from `get`.
         self.set_header("Last-Modified", model["last_modified"])
         self.set_header("Content-Type", "application/json")
         slot.append(model)
 
-    def compute_etag(self):
+    def compute_etag(self) -> str | None:
         # tornado's `finish` asks for it (and answers 304 to a matching If-None-Match).
         return self._etag or super().compute_etag()
 
 
-def _contents_rules(web_app) -> list | None:
+def _contents_rules(web_app: Any) -> list[Any] | None:
     """The routing rules of jupyter_server's ContentsHandler (tornado `Rule`s, or `URLSpec`s
     with their `handler_class`), or None when the routing is not laid out as expected."""
     router = getattr(web_app, "wildcard_router", None)
@@ -178,13 +183,13 @@ def _contents_rules(web_app) -> list | None:
     return found
 
 
-def _route(rule, handler: type) -> None:
+def _route(rule: Any, handler: type) -> None:
     rule.target = handler
     if hasattr(rule, "handler_class"):  # a URLSpec
         rule.handler_class = handler
 
 
-def load(serverapp) -> None:
+def load(serverapp: Any) -> None:
     from .store_status import add_status_handler
 
     log = serverapp.log

@@ -27,7 +27,7 @@ from .exceptions import S3ContentsError
 STATUS_PATH = "api/s3contents/status"
 
 
-def _our_managers(manager) -> list:
+def _our_managers(manager: Any) -> list[StoreContentsMixin]:
     """Our managers behind the server's contents manager: itself, or those mounted in a
     HybridContentsManager (the root's first); none for anyone else's."""
     if isinstance(manager, StoreContentsMixin):
@@ -38,7 +38,7 @@ def _our_managers(manager) -> list:
     return []
 
 
-async def store_status(manager, log=None) -> dict[str, Any]:
+async def store_status(manager: Any, log: Any = None) -> dict[str, Any]:
     """Whether the stores of our managers behind `manager` can be used: one request each
     (the start-up check, awaited on the core's runtime), the first failure told as the
     contents API tells it (its status and message). Another manager is always ok."""
@@ -66,13 +66,13 @@ class StoreStatusHandler(APIHandler):
 
     @web.authenticated
     @authorized
-    async def get(self):
+    async def get(self) -> None:
         status = await store_status(self.contents_manager, self.log)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(status))
 
 
-def add_status_handler(serverapp) -> None:
+def add_status_handler(serverapp: Any) -> None:
     web_app = serverapp.web_app
     route = url_path_join(web_app.settings["base_url"], STATUS_PATH)
     web_app.add_handlers(".*$", [(route, StoreStatusHandler)])

@@ -25,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from support.gcs_gateway import GcsXmlGateway
 from support.s3c_helpers import PrefixView, free_port
 

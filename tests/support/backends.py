@@ -34,6 +34,7 @@ import inspect
 import uuid
 
 import pytest
+
 from support.backend_fixtures import RawAzure, RawDir, RawGcs
 from support.s3_fixtures import RawBucket
 from support.s3c_helpers import EventSink, ManagerAdapter, manager_classes

@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from support.s3c_helpers import free_port
 
 CHROMIUM = os.environ.get("S3CONTENTS_TEST_CHROMIUM", "/usr/bin/chromium")

@@ -18,6 +18,7 @@ import datetime
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
 from support.s3c_helpers import b64
 
 

@@ -56,7 +56,7 @@ class Fault:
     callback: Optional[Callable[[], None]] = None  # for `call`
 
     @classmethod
-    def error(cls, code: str = "InternalError") -> "Fault":
+    def error(cls, code: str = "InternalError") -> Fault:
         return cls("status", code=code)
 
 

@@ -58,8 +58,9 @@ def ecs_task_role(params: dict) -> dict:
     AWS_CONTAINER_CREDENTIALS_RELATIVE_URI alone."""
     os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"  # read when moto is imported
     import boto3
-    from support.login_fixtures import ContainerCredentials
     from moto.server import ThreadedMotoServer
+
+    from support.login_fixtures import ContainerCredentials
 
     _clear_ambient_credentials(params["home"])
     port = free_port()

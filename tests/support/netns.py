@@ -93,7 +93,7 @@ def _child(request_path: str) -> int:
     module_name, _, function_name = request["target"].partition(":")
     try:
         result = getattr(importlib.import_module(module_name), function_name)(request["params"])
-    except BaseException:
+    except BaseException:  # noqa: BLE001 (any failure, SystemExit included, is reported to the parent)
         traceback.print_exc()
         return 1
     Path(request["result"]).write_text(json.dumps(result))

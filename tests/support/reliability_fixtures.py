@@ -8,9 +8,10 @@ support.fault_proxy.
 from __future__ import annotations
 
 import pytest
+from tornado.web import HTTPError
+
 from support.fault_proxy import FaultProxy
 from support.s3c_helpers import ManagerAdapter
-from tornado.web import HTTPError
 
 
 @pytest.fixture(scope="session")

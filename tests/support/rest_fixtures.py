@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.backends import backend_classes
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
+
+from support.backends import backend_classes
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -26,6 +26,7 @@ import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
+
 from support.s3c_helpers import PrefixView, announce, free_port
 
 DEFAULT_BUCKET = "s3contents-rs-test"
