@@ -7,6 +7,8 @@
 core's `get_async` -> `get`, the mixin's off-loop `_build_model_async` -> `_build_model`,
 the module `_base_async` -> `_base`) and every `AsyncX` class becomes `X`. The docstrings
 that must say something else are replaced from DOCSTRINGS, each exactly once.
+The mounts' operations (_mounts_async.py -> _mounts_sync.py, see MORE) are generated the
+same way.
 """
 
 from __future__ import annotations
@@ -37,6 +39,23 @@ that file, not this one.
 }
 
 
+# Other modules generated the same way: (source, target, docstrings to replace).
+MORE = [
+    (
+        PACKAGE / "_mounts_async.py",
+        PACKAGE / "_mounts_sync.py",
+        {
+            '''otherwise (download -> chunked upload, in bounded memory).''': '''otherwise (download -> chunked upload, in bounded memory). Blocking flavour.''',
+            '''finishes it, skipping what already arrived. The synchronous twin, _mounts_sync.py, is
+generated from this file (``./dev.sh generate``).''': '''finishes it, skipping what already arrived.
+
+Generated from _mounts_async.py by tools/generate_sync.py (``./dev.sh generate``): edit
+that file, not this one.''',
+        },
+    ),
+]
+
+
 class _SyncNames(unasync.Rule):
     def _unasync_name(self, name: str) -> str:
         if name.endswith("_async"):
@@ -46,25 +65,27 @@ class _SyncNames(unasync.Rule):
         return super()._unasync_name(name)
 
 
-def generate() -> str:
+def generate(source: Path = SOURCE, docstrings: dict[str, str] = DOCSTRINGS) -> str:
     rule = _SyncNames(fromdir="", todir="")
-    text = tokenize_rt.tokens_to_src(rule._unasync_tokens(tokenize_rt.src_to_tokens(SOURCE.read_text())))
-    for async_text, sync_text in DOCSTRINGS.items():
+    text = tokenize_rt.tokens_to_src(rule._unasync_tokens(tokenize_rt.src_to_tokens(source.read_text())))
+    for async_text, sync_text in docstrings.items():
         if text.count(async_text) != 1:
-            raise SystemExit(f"{SOURCE.name} no longer has this docstring once; update DOCSTRINGS:\n{async_text}")
+            raise SystemExit(f"{source.name} no longer has this docstring once; update its docstrings:\n{async_text}")
         text = text.replace(async_text, sync_text)
     return text
 
 
 def main(argv: list[str]) -> int:
-    text = generate()
-    if "--check" in argv:
-        if TARGET.read_text() != text:
-            print(f"{TARGET} is not generated from {SOURCE.name}: run ./dev.sh generate", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
-    return 0
+    stale = 0
+    for source, target, docstrings in [(SOURCE, TARGET, DOCSTRINGS), *MORE]:
+        text = generate(source, docstrings)
+        if "--check" in argv:
+            if not target.exists() or target.read_text() != text:
+                print(f"{target} is not generated from {source.name}: run ./dev.sh generate", file=sys.stderr)
+                stale = 1
+        else:
+            target.write_text(text)
+    return stale
 
 
 if __name__ == "__main__":

@@ -83,10 +83,15 @@ class StoreContentsMixin(StoreSettings):
             "format": None,
             "mimetype": mimetypes.guess_type(entry.path)[0] if model_type == "file" else None,
             "size": entry.size,
-            "writable": not self.read_only,
+            "writable": not self._read_only_at(entry.path),
             "hash": None,
             "hash_algorithm": None,
         }
+
+    def _read_only_at(self, path: str) -> bool:
+        """Whether ``path`` cannot be changed (with ``mounts``, each mount says)."""
+        read_only_at = getattr(self._store, "read_only_at", None)  # type: ignore[attr-defined]
+        return self.read_only if read_only_at is None else read_only_at(path)  # type: ignore[attr-defined]
 
     @staticmethod
     def _content_encoding(
@@ -296,7 +301,7 @@ class StoreContentsMixin(StoreSettings):
             "format": None,
             "mimetype": mimetypes.guess_type(path)[0],
             "size": received,
-            "writable": not self.read_only,
+            "writable": not self._read_only_at(path),
             "hash": None,
             "hash_algorithm": None,
         }

@@ -200,6 +200,15 @@ class StoreSettings(HasTraits):
         long upload never runs out of parts.""",
     )
 
+    mounts = Dict(
+        config=True,
+        help="""Other stores shown as folders of the root: folder name -> store URL, or a dict
+        with "url" and that store's settings (e.g. {"shared": "s3://team-bucket/shared",
+        "datasets": {"url": "gs://public-data", "read_only": True}}). The manager's own
+        store is the root; ObjectStoreContentsManager without url takes it from "" (none:
+        the root only lists the mounts). See docs/usage.md, "Several stores in one tree".""",
+    )
+
     def _store_kwargs(self) -> dict[str, Any]:
         return {
             "upload_part_size": self.upload_part_size,
@@ -267,7 +276,12 @@ class StoreSettings(HasTraits):
         store = self.__dict__.get("_built_store")
         if store is None:
             try:
-                store = self._open_store()
+                if self.mounts:
+                    from ._mounts import open_mounted_store
+
+                    store = open_mounted_store(self)
+                else:
+                    store = self._open_store()
             except S3ContentsError as e:
                 raise TraitError(f"{type(self).__name__}: {e}") from e
             _open_stores.add(store)
