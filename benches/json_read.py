@@ -75,18 +75,14 @@ def check_same(data: bytes) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--results-dir", default=str(HERE / "results"))
     args = parser.parse_args()
     sizes = [1 * MB, 5 * MB] if args.quick else [1 * MB, 20 * MB, 100 * MB]
     repeats = 1 if args.quick else 3
     results = []
-    print(
-        f"{'notebook':>9} {'parser':>11} {'median time':>12} {'tree':>9} {'peak':>9} {'peak/tree':>9} goal"
-    )
+    print(f"{'notebook':>9} {'parser':>11} {'median time':>12} {'tree':>9} {'peak':>9} {'peak/tree':>9} goal")
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
             data = notebook_text(size)
@@ -181,13 +177,9 @@ def gil_pauses(size: int) -> list[dict]:
         "dumps_yielding": lambda d: dumps_yielding(d, json_default),
     }
     rows = []
-    print(
-        f"\n{'':>15} {'time':>9} {'longest wait of another thread':>31}  ({size / MB:.0f} MB notebook)"
-    )
+    print(f"\n{'':>15} {'time':>9} {'longest wait of another thread':>31}  ({size / MB:.0f} MB notebook)")
     for name, function in work.items():
-        elapsed, pause = longest_pause_of_another_thread(
-            function, text if "loads" in name else doc
-        )
+        elapsed, pause = longest_pause_of_another_thread(function, text if "loads" in name else doc)
         rows.append({"work": name, "seconds": elapsed, "longest_pause_s": pause})
         print(f"{name:>15} {elapsed * 1000:>7.1f}ms {pause * 1000:>29.1f}ms")
     return rows

@@ -35,7 +35,9 @@ def classify(method: str, target: str, headers: dict[str, str]) -> str:
     key = url.path.lstrip("/").partition("/")[2]
     if method == "GET":
         if not key:
-            return "LIST" if ("list-type" in query or "prefix" in query or "delimiter" in query or not query) else "BUCKET"
+            return (
+                "LIST" if ("list-type" in query or "prefix" in query or "delimiter" in query or not query) else "BUCKET"
+            )
         return "GET"
     if method == "HEAD":
         return "HEAD" if key else "BUCKET"
@@ -182,8 +184,10 @@ class Proxy:
                     await relay_body(up_reader, client_writer, lower, until_close=True)
                 await client_writer.drain()
                 if lower.get("connection", "").lower() == "close" or (
-                    "content-length" not in lower and "chunked" not in lower.get("transfer-encoding", "")
-                    and method != "HEAD" and status not in (204, 304)
+                    "content-length" not in lower
+                    and "chunked" not in lower.get("transfer-encoding", "")
+                    and method != "HEAD"
+                    and status not in (204, 304)
                 ):
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):

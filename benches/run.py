@@ -105,13 +105,15 @@ def start_s3s_fs(log, root: Path) -> tuple[subprocess.Popen, str]:
     """s3s-fs (benches/s3s-fs-server) serving the folder `root` (one sub-folder per bucket)."""
     binary = Path(os.environ.get("S3S_FS") or S3S_FS)
     if not binary.exists():
-        raise SystemExit(f"{binary} not found: ./dev.sh bench builds it (cargo install --path "
-                         "benches/s3s-fs-server --locked --root .tools), or pass --s3-servers moto")
+        raise SystemExit(
+            f"{binary} not found: ./dev.sh bench builds it (cargo install --path "
+            "benches/s3s-fs-server --locked --root .tools), or pass --s3-servers moto"
+        )
     port = free_port()
     proc = subprocess.Popen(
-        [str(binary), "--port", str(port), "--access-key", CREDS["key"],
-         "--secret-key", CREDS["secret"], str(root)],
-        stdout=log, stderr=subprocess.STDOUT,
+        [str(binary), "--port", str(port), "--access-key", CREDS["key"], "--secret-key", CREDS["secret"], str(root)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     wait_http(url, proc, "s3s-fs")
@@ -122,7 +124,9 @@ def data_dir() -> Path:
     """A fresh folder for a file-system server's data: in memory where there is a tmpfs
     (moto keeps its data in memory too). The caller removes it."""
     shm = Path("/dev/shm")
-    return Path(tempfile.mkdtemp(prefix="bench-s3-data-", dir=shm if shm.is_dir() and os.access(shm, os.W_OK) else None))
+    return Path(
+        tempfile.mkdtemp(prefix="bench-s3-data-", dir=shm if shm.is_dir() and os.access(shm, os.W_OK) else None)
+    )
 
 
 def start_s3_server(kind: str, log, data: Path) -> tuple[list[subprocess.Popen], str]:
@@ -144,7 +148,9 @@ def start_s3_server(kind: str, log, data: Path) -> tuple[list[subprocess.Popen],
 def start_proxy(upstream: str, log, delay_ms: float = 0) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [sys.executable, str(HERE / "proxy.py"), "--upstream", upstream, "--delay-ms", str(delay_ms)],
-        stdout=subprocess.PIPE, stderr=log, text=True,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
     )
     line = proc.stdout.readline().strip()
     if not line.startswith("PROXY "):
@@ -171,8 +177,13 @@ class Worker:
         env["PYTHONPATH"] = str(HERE)
         args = json.dumps({"name": name, "endpoint": endpoint, "proxy": proxy, "creds": CREDS, "quick": quick})
         self.proc = subprocess.Popen(
-            [python, str(HERE / "workload.py"), args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=open(self.log_path, "w"), text=True, cwd=self.cwd, env=env,
+            [python, str(HERE / "workload.py"), args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=open(self.log_path, "w"),
+            text=True,
+            cwd=self.cwd,
+            env=env,
         )
 
     def run(self, op: Op, rep: int, counted: bool = False) -> dict:
@@ -202,8 +213,14 @@ def row_name(op: Op, server: str) -> str:
 
 
 def measure(op: Op, workers: dict[str, Worker], repeats: int, server: str = "moto") -> dict:
-    row: dict = {"name": row_name(op, server), "kind": op.kind, "server": server, "params": op.params,
-                 "repeats": repeats, "contenders": {}}
+    row: dict = {
+        "name": row_name(op, server),
+        "kind": op.kind,
+        "server": server,
+        "params": op.params,
+        "repeats": repeats,
+        "contenders": {},
+    }
     rep = {name: 0 for name in CONTENDERS}  # a tree rename picks its folder names with it
 
     def run(name: str, counted: bool = False) -> dict:
@@ -256,18 +273,32 @@ def _cell(contender: dict) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    head = ["operation", "ours median (min-max)", "s3contents median (min-max)", "floor median",
-            "s3c/ours", "ours/floor", "requests ours/s3c/floor", "targets"]
+    head = [
+        "operation",
+        "ours median (min-max)",
+        "s3contents median (min-max)",
+        "floor median",
+        "s3c/ours",
+        "ours/floor",
+        "requests ours/s3c/floor",
+        "targets",
+    ]
     lines = [head]
     for r in rows:
         c = r["contenders"]
         missed = [k for k, ok in r["targets"].items() if not ok]
-        lines.append([
-            r["name"], _cell(c["ours"]), _cell(c["s3contents"]), fmt_time(c["floor"]["median"]),
-            f"{r['ratio_s3contents_over_ours']:.1f}x", f"{r['ratio_ours_over_floor']:.2f}x",
-            "/".join(str(c[n]["requests"]["total"]) for n in CONTENDERS),
-            "ok" if not missed else "MISSED " + ",".join(missed),
-        ])
+        lines.append(
+            [
+                r["name"],
+                _cell(c["ours"]),
+                _cell(c["s3contents"]),
+                fmt_time(c["floor"]["median"]),
+                f"{r['ratio_s3contents_over_ours']:.1f}x",
+                f"{r['ratio_ours_over_floor']:.2f}x",
+                "/".join(str(c[n]["requests"]["total"]) for n in CONTENDERS),
+                "ok" if not missed else "MISSED " + ",".join(missed),
+            ]
+        )
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     text = ["  ".join(str(v).ljust(w) for v, w in zip(line, widths)) for line in lines]
     text.insert(1, "  ".join("-" * w for w in widths))
@@ -276,16 +307,22 @@ def table(rows: list[dict]) -> str:
 
 def markdown(rows: list[dict]) -> str:
     """The results as a Markdown table, for benches/README.md."""
+
     def cell(stats: dict) -> str:
         return f"{fmt_time(stats['median'])} ({fmt_time(stats['min'])}–{fmt_time(stats['max'])})"
 
-    out = ["| operation | ours median (min–max) | s3contents median (min–max) | floor | s3c/ours | ours/floor "
-           "| requests ours / s3c / floor |", "|---|---|---|---|---|---|---|"]
+    out = [
+        "| operation | ours median (min–max) | s3contents median (min–max) | floor | s3c/ours | ours/floor "
+        "| requests ours / s3c / floor |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         c = r["contenders"]
-        out.append(f"| {r['name']} | {cell(c['ours'])} | {cell(c['s3contents'])} | {fmt_time(c['floor']['median'])} "
-                   f"| {r['ratio_s3contents_over_ours']:.1f}x | {r['ratio_ours_over_floor']:.2f}x "
-                   f"| {' / '.join(str(c[n]['requests']['total']) for n in CONTENDERS)} |")
+        out.append(
+            f"| {r['name']} | {cell(c['ours'])} | {cell(c['s3contents'])} | {fmt_time(c['floor']['median'])} "
+            f"| {r['ratio_s3contents_over_ours']:.1f}x | {r['ratio_ours_over_floor']:.2f}x "
+            f"| {' / '.join(str(c[n]['requests']['total']) for n in CONTENDERS)} |"
+        )
     return "\n".join(out)
 
 
@@ -341,22 +378,32 @@ def machine() -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (CI smoke run)")
-    parser.add_argument("--only", action="append", default=[], help="run operations whose name contains this (repeatable)")
+    parser.add_argument(
+        "--only", action="append", default=[], help="run operations whose name contains this (repeatable)"
+    )
     parser.add_argument("--repeats", type=int, help="timed repetitions per operation (default: per operation)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
     parser.add_argument("--no-chart", action="store_true")
-    parser.add_argument("--no-suites", action="store_true", help=f"skip the other benchmark scripts ({', '.join(SUITES)})")
-    parser.add_argument("--s3-servers", default=",".join(S3_SERVERS),
-                        help=f"comma-separated local S3 servers to run on ({', '.join(S3_SERVERS)}; default: all). "
-                             f"Only moto serves every operation; the others serve {', '.join(EXTRA_SERVER_KINDS)}")
+    parser.add_argument(
+        "--no-suites", action="store_true", help=f"skip the other benchmark scripts ({', '.join(SUITES)})"
+    )
+    parser.add_argument(
+        "--s3-servers",
+        default=",".join(S3_SERVERS),
+        help=f"comma-separated local S3 servers to run on ({', '.join(S3_SERVERS)}; default: all). "
+        f"Only moto serves every operation; the others serve {', '.join(EXTRA_SERVER_KINDS)}",
+    )
     args = parser.parse_args(argv)
 
     servers = [s.strip() for s in args.s3_servers.split(",") if s.strip()]
     if not servers or set(servers) - set(S3_SERVERS):
         raise SystemExit(f"--s3-servers takes a comma-separated list of {', '.join(S3_SERVERS)}")
     ops = [op for op in operations(args.quick) if not args.only or any(s in op.name for s in args.only)]
-    plan = [(server, [op for op in ops if server == "moto" or op.kind in EXTRA_SERVER_KINDS])
-            for server in S3_SERVERS if server in servers]
+    plan = [
+        (server, [op for op in ops if server == "moto" or op.kind in EXTRA_SERVER_KINDS])
+        for server in S3_SERVERS
+        if server in servers
+    ]
     plan = [(server, server_ops) for server, server_ops in plan if server_ops]
     if not plan:
         raise SystemExit("no operation matches --only on these --s3-servers")
@@ -385,8 +432,11 @@ def main(argv: list[str] | None = None) -> int:
                     t0 = time.perf_counter()
                     rows.append(measure(op, workers, repeats, server))
                     r = rows[-1]
-                    print(f"  {r['name']:<28} {time.perf_counter() - t0:6.1f}s   s3c/ours {r['ratio_s3contents_over_ours']:.2f}x"
-                          f"   ours/floor {r['ratio_ours_over_floor']:.2f}x", flush=True)
+                    print(
+                        f"  {r['name']:<28} {time.perf_counter() - t0:6.1f}s   s3c/ours {r['ratio_s3contents_over_ours']:.2f}x"
+                        f"   ours/floor {r['ratio_ours_over_floor']:.2f}x",
+                        flush=True,
+                    )
             finally:
                 for w in workers.values():
                     w.close()
@@ -402,11 +452,14 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "quick": args.quick,
         "store": "moto_server (local, in-memory) on 127.0.0.1; rows named ...@s3s-fs: s3s-fs (local, over a "
-                 f"directory on a tmpfs) on 127.0.0.1; ...@s3s-fs+{LATENCY_MS}ms: the same behind proxy.py holding each "
-                 f"request {LATENCY_MS} ms",
+        f"directory on a tmpfs) on 127.0.0.1; ...@s3s-fs+{LATENCY_MS}ms: the same behind proxy.py holding each "
+        f"request {LATENCY_MS} ms",
         "s3_servers": [server for server, _ in plan],
-        "contenders": {"ours": "s3contents_rs.AsyncS3ContentsManager", "s3contents": "s3contents 0.11.2 S3ContentsManager",
-                       "floor": "minimal boto3 requests + the nbformat work any contents manager does"},
+        "contenders": {
+            "ours": "s3contents_rs.AsyncS3ContentsManager",
+            "s3contents": "s3contents 0.11.2 S3ContentsManager",
+            "floor": "minimal boto3 requests + the nbformat work any contents manager does",
+        },
         "operations": rows,
     }
     name = f"bench-{stamp.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if args.quick else ''}"
@@ -434,7 +487,9 @@ def main(argv: list[str] | None = None) -> int:
             if not script.exists():
                 continue
             print(f"\n== {suite} ==", flush=True)
-            cmd = [sys.executable, str(script), "--results-dir", str(args.results_dir)] + (["--quick"] if args.quick else [])
+            cmd = [sys.executable, str(script), "--results-dir", str(args.results_dir)] + (
+                ["--quick"] if args.quick else []
+            )
             status |= subprocess.call(cmd)
     shutil.rmtree(log_dir, ignore_errors=True)
     return status

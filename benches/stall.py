@@ -44,8 +44,11 @@ MANAGERS = {
 
 
 def sizes(quick: bool) -> dict:
-    return {"entries": 1000, "notebook": 5 * MB, "tree": 200, "repeats": 1} if quick else {
-        "entries": 10000, "notebook": 50 * MB, "tree": 2000, "repeats": 2}
+    return (
+        {"entries": 1000, "notebook": 5 * MB, "tree": 200, "repeats": 1}
+        if quick
+        else {"entries": 10000, "notebook": 50 * MB, "tree": 2000, "repeats": 2}
+    )
 
 
 def prepare(endpoint: str, s: dict) -> None:
@@ -66,11 +69,20 @@ class Server:
         self.home = tempfile.mkdtemp(prefix=f"stall-{name}-")
         env = dict(os.environ, JUPYTER_CONFIG_DIR=self.home, JUPYTER_DATA_DIR=self.home, JUPYTER_RUNTIME_DIR=self.home)
         cmd = [
-            python, "-m", "jupyter_server", "--no-browser", f"--port={self.port}", "--ServerApp.ip=127.0.0.1",
-            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.home}",
+            python,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            f"--port={self.port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.home}",
             f"--ServerApp.contents_manager_class={cls}",
-            f"--{short}.bucket={BUCKET}", f"--{short}.prefix={PREFIX}", f"--{short}.endpoint_url={endpoint}",
-            f"--{short}.access_key_id={CREDS['key']}", f"--{short}.secret_access_key={CREDS['secret']}",
+            f"--{short}.bucket={BUCKET}",
+            f"--{short}.prefix={PREFIX}",
+            f"--{short}.endpoint_url={endpoint}",
+            f"--{short}.access_key_id={CREDS['key']}",
+            f"--{short}.secret_access_key={CREDS['secret']}",
             f"--{short}.region_name=us-east-1",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -140,10 +152,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--results-dir", type=Path, default=HERE / "results")
-    parser.add_argument("--servers", choices=["both", "ours"], default="both",
-                        help="'ours' skips the s3contents server (its rename alone takes minutes)")
-    parser.add_argument("--only", action="append", default=[],
-                        help="run operations whose name contains this (repeatable); idle always runs")
+    parser.add_argument(
+        "--servers",
+        choices=["both", "ours"],
+        default="both",
+        help="'ours' skips the s3contents server (its rename alone takes minutes)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="run operations whose name contains this (repeatable); idle always runs",
+    )
     args = parser.parse_args(argv)
     s = sizes(args.quick)
     args.results_dir.mkdir(parents=True, exist_ok=True)
@@ -170,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
             return {
                 "idle": lambda: time.sleep(0.5),
                 f"list_{s['entries']}": lambda: server.request(conn, "GET", "/api/contents/big?content=1"),
-                f"get_notebook_{s['notebook'] // MB}mb": lambda: server.request(conn, "GET", "/api/contents/big.ipynb?content=1"),
+                f"get_notebook_{s['notebook'] // MB}mb": lambda: server.request(
+                    conn, "GET", "/api/contents/big.ipynb?content=1"
+                ),
                 f"rename_tree_{s['tree']}": rename,
             }
 
@@ -193,24 +215,39 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for (op, name), runs in samples.items():
         latencies = [v for run in runs for v in run["latencies_ms"]]
-        rows.append({
-            "operation": op, "server": name, "polls": len(latencies),
-            "operation_s_median": statistics.median(r["duration_s"] for r in runs),
-            "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99), "max_ms": max(latencies),
-        })
+        rows.append(
+            {
+                "operation": op,
+                "server": name,
+                "polls": len(latencies),
+                "operation_s_median": statistics.median(r["duration_s"] for r in runs),
+                "p50_ms": percentile(latencies, 50),
+                "p99_ms": percentile(latencies, 99),
+                "max_ms": max(latencies),
+            }
+        )
     print(f"/api/status latency while an operation runs (polled every {POLL_INTERVAL * 1000:.0f} ms)")
     head = f"{'operation':<22} {'server':<11} {'op time':>9} {'polls':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>9}"
     print(head + "\n" + "-" * len(head))
     for r in rows:
-        print(f"{r['operation']:<22} {r['server']:<11} {r['operation_s_median']:>8.2f}s {r['polls']:>6} "
-              f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['max_ms']:>9.1f}")
+        print(
+            f"{r['operation']:<22} {r['server']:<11} {r['operation_s_median']:>8.2f}s {r['polls']:>6} "
+            f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['max_ms']:>9.1f}"
+        )
     ours_worst = max(r["p99_ms"] for r in rows if r["server"] == "ours")
     verdict = "ok" if ours_worst < P99_TARGET_MS else "MISSED"
     print(f"target p99 < {P99_TARGET_MS:.0f} ms for ours: worst p99 {ours_worst:.1f} ms -> {verdict}")
     stamp = dt.datetime.now(dt.timezone.utc)
-    report = {"date": stamp.isoformat(timespec="seconds"), "machine": machine(), "quick": args.quick,
-              "poll_interval_ms": POLL_INTERVAL * 1000, "sizes": s, "rows": rows,
-              "target_p99_ms": P99_TARGET_MS, "ours_worst_p99_ms": ours_worst}
+    report = {
+        "date": stamp.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "quick": args.quick,
+        "poll_interval_ms": POLL_INTERVAL * 1000,
+        "sizes": s,
+        "rows": rows,
+        "target_p99_ms": P99_TARGET_MS,
+        "ours_worst_p99_ms": ours_worst,
+    }
     path = args.results_dir / f"stall-{stamp.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if args.quick else ''}.json"
     path.write_text(json.dumps(report, indent=2))
     (args.results_dir / "stall-latest.json").write_text(json.dumps(report, indent=2))

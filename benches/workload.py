@@ -44,8 +44,11 @@ class Op:
 def operations(quick: bool) -> list[Op]:
     q = quick
     list_sizes = (10, 100, 1000) if q else (10, 1000, 10000)
-    nb_sizes = (("10k", 10 * KB), ("1m", 1 * MB), ("5m", 5 * MB)) if q else (
-        ("10k", 10 * KB), ("5m", 5 * MB), ("50m", 50 * MB))
+    nb_sizes = (
+        (("10k", 10 * KB), ("1m", 1 * MB), ("5m", 5 * MB))
+        if q
+        else (("10k", 10 * KB), ("5m", 5 * MB), ("50m", 50 * MB))
+    )
     tree = 200 if q else 2000
     upload = 20 * MB if q else 200 * MB
     reps, heavy = (1, 1) if q else (7, 3)
@@ -78,17 +81,23 @@ def make_notebook(size: int) -> dict:
     while total < size:
         text = " ".join(rng.choice(words) for _ in range(min(800, max(10, (size - total) // 6)))) + "\n"
         source = f"values_{n} = [{', '.join(str(rng.randint(0, 999)) for _ in range(20))}]\nprint(values_{n})"
-        cells.append({
-            "cell_type": "code", "execution_count": n + 1, "id": f"cell-{n}", "metadata": {},
-            "source": source,
-            "outputs": [{"output_type": "stream", "name": "stdout", "text": text}],
-        })
+        cells.append(
+            {
+                "cell_type": "code",
+                "execution_count": n + 1,
+                "id": f"cell-{n}",
+                "metadata": {},
+                "source": source,
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": text}],
+            }
+        )
         total += len(text) + len(source) + 200
         n += 1
     return {
         "cells": cells,
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
 
 
@@ -111,11 +120,18 @@ def s3_client(endpoint: str, creds: dict):
     from botocore.config import Config
 
     return boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id=creds["key"], aws_secret_access_key=creds["secret"],
-        config=Config(s3={"addressing_style": "path"}, max_pool_connections=32,
-                      retries={"max_attempts": 1}, request_checksum_calculation="when_required",
-                      response_checksum_validation="when_required"),
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=creds["key"],
+        aws_secret_access_key=creds["secret"],
+        config=Config(
+            s3={"addressing_style": "path"},
+            max_pool_connections=32,
+            retries={"max_attempts": 1},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
     )
 
 
@@ -139,10 +155,11 @@ def rename_names(rep: int) -> tuple[str, str]:
 
 def check_renamed(client, bucket: str, prefix: str, files: int, result: dict) -> None:
     """The renamed tree is whole (every file, with its one-byte body) and the source is gone."""
+
     def keys(folder: str) -> dict[str, int]:
         root, out = f"{prefix}/{folder}/", {}
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root):
-            out.update({o["Key"][len(root):]: o["Size"] for o in page.get("Contents", [])})
+            out.update({o["Key"][len(root) :]: o["Size"] for o in page.get("Contents", [])})
         return out
 
     left = keys(result["from"])
@@ -152,8 +169,10 @@ def check_renamed(client, bucket: str, prefix: str, files: int, result: dict) ->
     if left or moved != want:
         missing, extra = sorted(set(want) - set(moved))[:3], sorted(set(moved) - set(want))[:3]
         wrong = sorted(k for k in set(want) & set(moved) if moved[k] != 1)[:3]
-        raise AssertionError(f"rename {result['from']} -> {result['to']}: {len(left)} objects left at the source, "
-                             f"{len(moved)} of {files} at the target (missing {missing}, extra {extra}, wrong size {wrong})")
+        raise AssertionError(
+            f"rename {result['from']} -> {result['to']}: {len(left)} objects left at the source, "
+            f"{len(moved)} of {files} at the target (missing {missing}, extra {extra}, wrong size {wrong})"
+        )
 
 
 def prepare_shared(client, ops: list[Op]) -> None:
@@ -167,8 +186,9 @@ def prepare_shared(client, ops: list[Op]) -> None:
             n = op.params["entries"]
             put_many(client, op.bucket, [f"shared/dir/file{i:05d}.txt" for i in range(n)])
         elif op.kind == "get":
-            client.put_object(Bucket=op.bucket, Key=f"shared/nb_{op.params['label']}.ipynb",
-                              Body=notebook_bytes(op.params["size"]))
+            client.put_object(
+                Bucket=op.bucket, Key=f"shared/nb_{op.params['label']}.ipynb", Body=notebook_bytes(op.params["size"])
+            )
         elif op.kind == "new_untitled":
             body = notebook_bytes(1 * KB)
             names = ["Untitled.ipynb"] + [f"Untitled{i}.ipynb" for i in range(1, op.params["existing"])]
@@ -176,7 +196,9 @@ def prepare_shared(client, ops: list[Op]) -> None:
                 put_many(client, op.bucket, [f"{who}/untitled/{n}" for n in names], body)
         elif op.kind == "copy":
             for who in CONTENDERS:
-                client.put_object(Bucket=op.bucket, Key=f"{who}/copy/source.ipynb", Body=notebook_bytes(op.params["size"]))
+                client.put_object(
+                    Bucket=op.bucket, Key=f"{who}/copy/source.ipynb", Body=notebook_bytes(op.params["size"])
+                )
         elif op.kind.startswith("checkpoint_") and "ckpt" not in done:
             done.add("ckpt")
             for who in CONTENDERS:
@@ -256,15 +278,22 @@ class ManagerContender(Contender):
                 # s3contents deletes for real; our default moves to a trash prefix first.
                 extra["delete_to_trash"] = False
             self.managers[key] = self.cls(
-                bucket=op.bucket, prefix=key[1], endpoint_url=self.endpoint, region_name="us-east-1",
-                access_key_id=self.creds["key"], secret_access_key=self.creds["secret"], **extra,
+                bucket=op.bucket,
+                prefix=key[1],
+                endpoint_url=self.endpoint,
+                region_name="us-east-1",
+                access_key_id=self.creds["key"],
+                secret_access_key=self.creds["secret"],
+                **extra,
             )
         return self.managers[key]
 
     def wait(self, value):
         if self.loop is not None and hasattr(value, "__await__"):
+
             async def await_it():
                 return await value
+
             return self.loop.run_until_complete(await_it())
         return value
 
@@ -376,9 +405,13 @@ class FloorContender(Contender):
             data = raw.get_object(Bucket=b, Key=self.key(op, f"nb_{op.params['label']}.ipynb"))["Body"].read()
             return {"cells": len(self.read_notebook(data)["cells"])}
         if kind == "stat":
-            return {"size": raw.head_object(Bucket=b, Key=self.key(op, f"nb_{op.params['label']}.ipynb"))["ContentLength"]}
+            return {
+                "size": raw.head_object(Bucket=b, Key=self.key(op, f"nb_{op.params['label']}.ipynb"))["ContentLength"]
+            }
         if kind == "save":
-            return {"size": self.write_notebook(op, f"saved_{op.params['label']}.ipynb", self.state[op.name]["nb"])["size"]}
+            return {
+                "size": self.write_notebook(op, f"saved_{op.params['label']}.ipynb", self.state[op.name]["nb"])["size"]
+            }
         if kind == "new_untitled":
             import nbformat
 
@@ -401,7 +434,7 @@ class FloorContender(Contender):
             assert not hit.get("Contents") and not hit.get("CommonPrefixes"), hit
             keys = self.tree(op, a)
             src, dst = self.key(op, a) + "/", self.key(op, b2) + "/"
-            list(self.pool.map(lambda k: self.copy(op, k, dst + k[len(src):]), keys))
+            list(self.pool.map(lambda k: self.copy(op, k, dst + k[len(src) :]), keys))
             self.bulk_delete(op, keys)
             return {"from": a, "to": b2}
         if kind == "delete_tree":
@@ -425,13 +458,17 @@ class FloorContender(Contender):
 
     def tree(self, op: Op, folder: str) -> list[str]:
         keys = []
-        for page in self.raw.get_paginator("list_objects_v2").paginate(Bucket=op.bucket, Prefix=self.key(op, folder) + "/"):
+        for page in self.raw.get_paginator("list_objects_v2").paginate(
+            Bucket=op.bucket, Prefix=self.key(op, folder) + "/"
+        ):
             keys += [o["Key"] for o in page.get("Contents", [])]
         return keys
 
     def bulk_delete(self, op: Op, keys: list[str]) -> None:
         for i in range(0, len(keys), 1000):
-            self.raw.delete_objects(Bucket=op.bucket, Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]], "Quiet": True})
+            self.raw.delete_objects(
+                Bucket=op.bucket, Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]], "Quiet": True}
+            )
 
     def upload(self, op: Op) -> int:
         """Multipart upload in parts of PART bytes: memory bounded like ours."""
@@ -441,7 +478,9 @@ class FloorContender(Contender):
 
         def send(data: bytes) -> None:
             number = len(parts) + 1
-            etag = self.raw.upload_part(Bucket=op.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data)["ETag"]
+            etag = self.raw.upload_part(Bucket=op.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data)[
+                "ETag"
+            ]
             parts.append({"PartNumber": number, "ETag": etag})
 
         for chunk in self.state["chunks"]:
@@ -451,7 +490,9 @@ class FloorContender(Contender):
                 del buffer[:PART]
         if buffer or not parts:
             send(bytes(buffer))
-        self.raw.complete_multipart_upload(Bucket=op.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+        self.raw.complete_multipart_upload(
+            Bucket=op.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+        )
         return self.raw.head_object(Bucket=op.bucket, Key=key)["ContentLength"]
 
     def remove(self, op: Op, path: str) -> None:
@@ -466,7 +507,9 @@ def proxy_counts(proxy: str, reset: bool = False) -> dict:
     """Requests the counting proxy (benches/proxy.py) saw since its last reset."""
     import urllib.request
 
-    request = urllib.request.Request(f"{proxy}/__proxy__/{'reset' if reset else 'counts'}", method="POST" if reset else "GET")
+    request = urllib.request.Request(
+        f"{proxy}/__proxy__/{'reset' if reset else 'counts'}", method="POST" if reset else "GET"
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 

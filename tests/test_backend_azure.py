@@ -35,8 +35,13 @@ def azure_cm(request, azure_settings, jp_asyncio_loop):
     raw = RawAzure(azure_settings, prefix)
 
     def make(**traits) -> ManagerAdapter:
-        kwargs = {"account": azure_settings.account, "container": azure_settings.container,
-                  "endpoint_url": azure_settings.endpoint_url, "prefix": prefix, **traits}
+        kwargs = {
+            "account": azure_settings.account,
+            "container": azure_settings.container,
+            "endpoint_url": azure_settings.endpoint_url,
+            "prefix": prefix,
+            **traits,
+        }
         return ManagerAdapter(cls(**kwargs), request.param, jp_asyncio_loop)
 
     make.raw = raw
@@ -52,7 +57,9 @@ def container_sas(settings, **permissions) -> str:
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     return generate_container_sas(
-        settings.account, settings.container, account_key=settings.key,
+        settings.account,
+        settings.container,
+        account_key=settings.key,
         permission=ContainerSasPermissions(**permissions),
         expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1),
     )
@@ -68,8 +75,19 @@ def test_import_paths_and_traits():
     assert issubclass(azure.AzureContentsManager, ContentsManager)
     assert issubclass(azure.AsyncAzureContentsManager, AsyncContentsManager)
     traits = azure.AzureContentsManager.class_traits()
-    for name in ("account", "container", "prefix", "endpoint_url", "account_key", "sas_token",
-                 "client_id", "client_secret", "tenant_id", "federated_token_file", "use_managed_identity"):
+    for name in (
+        "account",
+        "container",
+        "prefix",
+        "endpoint_url",
+        "account_key",
+        "sas_token",
+        "client_id",
+        "client_secret",
+        "tenant_id",
+        "federated_token_file",
+        "use_managed_identity",
+    ):
         assert traits[name].metadata.get("config") is True, name
 
 
@@ -112,10 +130,17 @@ def test_identity_settings_map_to_store_options():
     from s3contents_rs.azure import AzureTraits
 
     managed = AzureTraits(account="acct", use_managed_identity=True, client_id="user-assigned-id")._azure_options()
-    assert managed == {"azure_storage_account_name": "acct", "azure_credential_type": "managed_identity",
-                       "azure_storage_client_id": "user-assigned-id"}
-    workload = AzureTraits(account="acct", client_id="app", tenant_id="tenant",
-                           federated_token_file="/var/run/secrets/azure/tokens/azure-identity-token")._azure_options()
+    assert managed == {
+        "azure_storage_account_name": "acct",
+        "azure_credential_type": "managed_identity",
+        "azure_storage_client_id": "user-assigned-id",
+    }
+    workload = AzureTraits(
+        account="acct",
+        client_id="app",
+        tenant_id="tenant",
+        federated_token_file="/var/run/secrets/azure/tokens/azure-identity-token",
+    )._azure_options()
     assert workload["azure_federated_token_file"].endswith("azure-identity-token")
     assert workload["azure_storage_tenant_id"] == "tenant"
     principal = AzureTraits(account="acct", client_id="app", tenant_id="t", client_secret="s")._azure_options()
@@ -153,16 +178,33 @@ class _ManagedIdentityEndpoint:
         from support.login_fixtures import HttpsServer, QuietHandler
 
         now = int(time.time())
-        token = _jwt({"aud": audience, "iss": "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/",
-                      "iat": now - 60, "nbf": now - 60, "exp": now + 3600, "oid": "notebooks-identity"})
+        token = _jwt(
+            {
+                "aud": audience,
+                "iss": "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/",
+                "iat": now - 60,
+                "nbf": now - 60,
+                "exp": now + 3600,
+                "oid": "notebooks-identity",
+            }
+        )
         outer = self
         self.requests: list[tuple[str, str | None]] = []
 
         class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
                 outer.requests.append((self.path, self.headers.get("metadata")))
-                self.reply(200, json.dumps({"access_token": token, "expires_on": str(now + 3600),
-                                            "token_type": "Bearer", "resource": "https://storage.azure.com"}).encode())
+                self.reply(
+                    200,
+                    json.dumps(
+                        {
+                            "access_token": token,
+                            "expires_on": str(now + 3600),
+                            "token_type": "Bearer",
+                            "resource": "https://storage.azure.com",
+                        }
+                    ).encode(),
+                )
 
         self.server = HttpsServer(Handler)
         self.url = f"{self.server.url}/metadata/identity/oauth2/token"
@@ -183,9 +225,23 @@ def azurite_oauth(tmp_path_factory):
     workspace = tmp_path_factory.mktemp("azurite-oauth")
     cert, key = self_signed_certificate(workspace)
     port = free_port()
-    argv = [str(azurite), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
-            "--skipApiVersionCheck", "--disableTelemetry", "--silent", "--oauth", "basic",
-            "--cert", str(cert), "--key", str(key)]
+    argv = [
+        str(azurite),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--inMemoryPersistence",
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+        "--silent",
+        "--oauth",
+        "basic",
+        "--cert",
+        str(cert),
+        "--key",
+        str(key),
+    ]
     server = Server("azurite (https, oauth)", argv, workspace / "azurite.log", cwd=workspace)
     endpoint = f"https://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
     try:
@@ -208,8 +264,9 @@ def azurite_oauth(tmp_path_factory):
                 time.sleep(0.2)
         from azure.storage.blob import BlobServiceClient
 
-        service = BlobServiceClient(endpoint, credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY},
-                                    connection_verify=False)
+        service = BlobServiceClient(
+            endpoint, credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY}, connection_verify=False
+        )
         service.create_container("identity")
         yield endpoint, service.get_container_client("identity")
     finally:
@@ -225,18 +282,28 @@ def test_managed_identity(azurite_oauth, flavor, jp_asyncio_loop):
     cls = AsyncAzureContentsManager if flavor == "async" else AzureContentsManager
     identity = _ManagedIdentityEndpoint("https://storage.azure.com")
     wrong = _ManagedIdentityEndpoint("https://vault.azure.net")
-    traits = {"account": AZURITE_ACCOUNT, "container": "identity", "endpoint_url": endpoint,
-              "prefix": f"mi-{flavor}", "use_managed_identity": True, "client_id": "user-assigned-id"}
+    traits = {
+        "account": AZURITE_ACCOUNT,
+        "container": "identity",
+        "endpoint_url": endpoint,
+        "prefix": f"mi-{flavor}",
+        "use_managed_identity": True,
+        "client_id": "user-assigned-id",
+    }
     try:
-        cm = ManagerAdapter(cls(**traits, store_options={"azure_msi_endpoint": identity.url,
-                                                         "allow_invalid_certificates": "true"}),
-                            flavor, jp_asyncio_loop)
+        cm = ManagerAdapter(
+            cls(**traits, store_options={"azure_msi_endpoint": identity.url, "allow_invalid_certificates": "true"}),
+            flavor,
+            jp_asyncio_loop,
+        )
         cm.save(text("managed identity"), "m.txt")
         assert cm.get("m.txt")["content"] == "managed identity"
 
-        refused = ManagerAdapter(cls(**traits, store_options={"azure_msi_endpoint": wrong.url,
-                                                              "allow_invalid_certificates": "true"}),
-                                 flavor, jp_asyncio_loop)
+        refused = ManagerAdapter(
+            cls(**traits, store_options={"azure_msi_endpoint": wrong.url, "allow_invalid_certificates": "true"}),
+            flavor,
+            jp_asyncio_loop,
+        )
         with pytest.raises(HTTPError) as info:
             refused.save(text("x"), "w.txt")
         assert info.value.status_code == 403, info.value.log_message
@@ -262,8 +329,15 @@ class _EntraTokenEndpoint:
         from support.net_proxies import TlsProxy
 
         now = int(time.time())
-        token = _jwt({"aud": "https://storage.azure.com", "iss": "https://sts.windows.net/tenant-1/",
-                      "iat": now - 60, "nbf": now - 60, "exp": now + 3600})
+        token = _jwt(
+            {
+                "aud": "https://storage.azure.com",
+                "iss": "https://sts.windows.net/tenant-1/",
+                "iat": now - 60,
+                "nbf": now - 60,
+                "exp": now + 3600,
+            }
+        )
         outer = self
         self.requests: list[tuple[str, dict]] = []
 
@@ -271,7 +345,9 @@ class _EntraTokenEndpoint:
             def do_POST(self):  # noqa: N802
                 form = urllib.parse.parse_qs(self.read_body().decode())
                 outer.requests.append((self.path, {k: v[0] for k, v in form.items()}))
-                self.reply(200, json.dumps({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}).encode())
+                self.reply(
+                    200, json.dumps({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}).encode()
+                )
 
         self.server = HttpsServer(Handler)
         self.tls = TlsProxy(self.server.port, directory)
@@ -292,16 +368,26 @@ def test_entra_id_logins(azurite_oauth, login, tmp_path, jp_asyncio_loop):
     token_file = tmp_path / "azure-identity-token"
     token_file.write_text("federated-kubernetes-token")
     credentials = (
-        {"client_secret": "principal-secret"} if login == "service principal"
+        {"client_secret": "principal-secret"}
+        if login == "service principal"
         else {"federated_token_file": str(token_file)}
     )
     prefix = "sp" if login == "service principal" else "wi"
     try:
-        cm = ManagerAdapter(AsyncAzureContentsManager(
-            account=AZURITE_ACCOUNT, container="identity", endpoint_url=endpoint, prefix=prefix,
-            client_id="app-id", tenant_id="tenant-1", **credentials,
-            store_options={"azure_storage_authority_host": entra.url, "allow_invalid_certificates": "true"},
-        ), "async", jp_asyncio_loop)
+        cm = ManagerAdapter(
+            AsyncAzureContentsManager(
+                account=AZURITE_ACCOUNT,
+                container="identity",
+                endpoint_url=endpoint,
+                prefix=prefix,
+                client_id="app-id",
+                tenant_id="tenant-1",
+                **credentials,
+                store_options={"azure_storage_authority_host": entra.url, "allow_invalid_certificates": "true"},
+            ),
+            "async",
+            jp_asyncio_loop,
+        )
         cm.save(text(login), "e.txt")
     finally:
         entra.stop()
@@ -344,8 +430,13 @@ def put_described(raw: RawAzure, path: str, data: bytes) -> None:
     """A blob with a content type and metadata, which a copy must keep."""
     from azure.storage.blob import ContentSettings
 
-    raw.container.upload_blob(raw.key(path), data, overwrite=True, metadata={"owner": "ann"},
-                              content_settings=ContentSettings(content_type="application/x-test"))
+    raw.container.upload_blob(
+        raw.key(path),
+        data,
+        overwrite=True,
+        metadata={"owner": "ann"},
+        content_settings=ContentSettings(content_type="application/x-test"),
+    )
 
 
 def assert_same_blob(raw: RawAzure, path: str, data: bytes) -> None:
@@ -429,12 +520,18 @@ def test_a_copy_whose_status_cannot_be_read_fails_and_leaves_no_target(azure_cm,
 
     proxy = FaultProxy(azure_settings.endpoint_url)
     try:
-        cm = azure_cm(account_key=azure_settings.key, multipart_copy_threshold=MiB, max_retries=0,
-                      endpoint_url=f"{proxy.url}/{azure_settings.account}")
+        cm = azure_cm(
+            account_key=azure_settings.key,
+            multipart_copy_threshold=MiB,
+            max_retries=0,
+            endpoint_url=f"{proxy.url}/{azure_settings.account}",
+        )
         raw = azure_cm.raw
         data = random.Random(4).randbytes(2 * MiB)
         put_described(raw, "src.bin", data)
-        target = {"copy": "dst.bin", "rename": "dst.bin", "checkpoint": ".ipynb_checkpoints/src-checkpoint.bin"}[operation]
+        target = {"copy": "dst.bin", "rename": "dst.bin", "checkpoint": ".ipynb_checkpoints/src-checkpoint.bin"}[
+            operation
+        ]
         target_path = re.escape("/" + urllib.parse.quote(raw.key(target), safe="/")) + "$"
 
         def fail_status_reads():
@@ -442,8 +539,11 @@ def test_a_copy_whose_status_cannot_be_read_fails_and_leaves_no_target(azure_cm,
             proxy.add(Fault.error("InternalError"), method="HEAD", target=target_path, times=None)
 
         proxy.add(Fault("call", callback=fail_status_reads), method="PUT", target=target_path)
-        run = {"copy": lambda: cm.copy("src.bin", "dst.bin"), "rename": lambda: cm.rename("src.bin", "dst.bin"),
-               "checkpoint": lambda: cm.create_checkpoint("src.bin")}[operation]
+        run = {
+            "copy": lambda: cm.copy("src.bin", "dst.bin"),
+            "rename": lambda: cm.rename("src.bin", "dst.bin"),
+            "checkpoint": lambda: cm.create_checkpoint("src.bin"),
+        }[operation]
         with pytest.raises(HTTPError) as info:
             run()
         assert info.value.status_code >= 500, info.value

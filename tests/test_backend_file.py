@@ -101,6 +101,13 @@ def test_named_managers_refuse_a_url(manager_class, manager_kwargs):
 
 
 def test_store_options_accept_booleans_and_numbers(generic, tmp_path):
-    cm = generic(url="s3://bucket", store_options={"aws_allow_http": True, "aws_endpoint": "http://127.0.0.1:1",
-                                                   "aws_skip_signature": True, "aws_region": "eu-west-1"})
+    cm = generic(
+        url="s3://bucket",
+        store_options={
+            "aws_allow_http": True,
+            "aws_endpoint": "http://127.0.0.1:1",
+            "aws_skip_signature": True,
+            "aws_region": "eu-west-1",
+        },
+    )
     assert cm.store.url == "s3://bucket"

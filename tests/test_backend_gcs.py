@@ -80,9 +80,13 @@ def test_separator_other_than_slash_is_rejected(gcs_class):
 def test_gs_url_bucket_form(gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop):
     raw = RawGcs(gcs_settings, gcs_prefix)
     cm = save_and_read(
-        gcs_class, jp_asyncio_loop, raw,
-        bucket=f"gs://{gcs_settings.bucket}/ignored", prefix=gcs_prefix,
-        endpoint_url=gcs_settings.endpoint_url, token="anon",
+        gcs_class,
+        jp_asyncio_loop,
+        raw,
+        bucket=f"gs://{gcs_settings.bucket}/ignored",
+        prefix=gcs_prefix,
+        endpoint_url=gcs_settings.endpoint_url,
+        token="anon",
     )
     assert cm.bucket == gcs_settings.bucket
 
@@ -91,16 +95,24 @@ def test_storage_emulator_host_is_honoured(gcs_class, gcs_settings, gcs_prefix, 
     """As Google's client libraries: the emulator address, without credentials."""
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_settings.endpoint_url.removeprefix("http://"))
     gcs_settings.gateway.authorizations.clear()
-    save_and_read(gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix),
-                  bucket=gcs_settings.bucket, prefix=gcs_prefix)
+    save_and_read(
+        gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix), bucket=gcs_settings.bucket, prefix=gcs_prefix
+    )
     assert gcs_settings.gateway.authorizations, "no request reached the emulator"
     assert all(a in (None, "Bearer", "Bearer ") for a in gcs_settings.gateway.authorizations)
 
 
 def test_anonymous_sends_no_credentials(gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop):
     gcs_settings.gateway.authorizations.clear()
-    save_and_read(gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix), bucket=gcs_settings.bucket,
-                  prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, token="anon")
+    save_and_read(
+        gcs_class,
+        jp_asyncio_loop,
+        RawGcs(gcs_settings, gcs_prefix),
+        bucket=gcs_settings.bucket,
+        prefix=gcs_prefix,
+        endpoint_url=gcs_settings.endpoint_url,
+        token="anon",
+    )
     assert all(a in (None, "Bearer", "Bearer ") for a in gcs_settings.gateway.authorizations)
 
 
@@ -146,8 +158,15 @@ def test_service_account_json_signs_requests(
     else:
         monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
         login = {}
-    save_and_read(gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix), bucket=gcs_settings.bucket,
-                  prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, **login)
+    save_and_read(
+        gcs_class,
+        jp_asyncio_loop,
+        RawGcs(gcs_settings, gcs_prefix),
+        bucket=gcs_settings.bucket,
+        prefix=gcs_prefix,
+        endpoint_url=gcs_settings.endpoint_url,
+        **login,
+    )
     bearers = {a for a in gcs_settings.gateway.authorizations if a}
     assert bearers, "no request carried credentials"
     for header in bearers:
@@ -196,8 +215,14 @@ def test_metadata_server_token(gcs_class, gcs_settings, gcs_prefix, monkeypatch,
     try:
         monkeypatch.setenv("GCE_METADATA_HOST", metadata.host)
         gcs_settings.gateway.authorizations.clear()
-        save_and_read(gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix), bucket=gcs_settings.bucket,
-                      prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url)
+        save_and_read(
+            gcs_class,
+            jp_asyncio_loop,
+            RawGcs(gcs_settings, gcs_prefix),
+            bucket=gcs_settings.bucket,
+            prefix=gcs_prefix,
+            endpoint_url=gcs_settings.endpoint_url,
+        )
     finally:
         metadata.stop()
     assert any("/token" in p for p in metadata.requests), metadata.requests
@@ -210,7 +235,9 @@ def test_token_file_kinds_map_to_store_options(tmp_path):
     from s3contents_rs.gcs import GCSTraits
 
     adc = tmp_path / "application_default_credentials.json"
-    adc.write_text(json.dumps({"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"}))
+    adc.write_text(
+        json.dumps({"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"})
+    )
     assert GCSTraits(bucket="b", token=str(adc))._gcs_options() == {"google_application_credentials": str(adc)}
     for default in (None, "google_default", "cloud"):
         assert GCSTraits(bucket="b", token=default)._gcs_options() == {}
@@ -230,7 +257,9 @@ def put_described(gcs_settings, raw: RawGcs, path: str, data: bytes) -> None:
     """An object with a content type and custom metadata, which a copy must keep."""
     query = urllib.parse.urlencode({"uploadType": "media", "name": raw.key(path)})
     _json_request("POST", f"{raw.upload}?{query}", data, "application/x-test")
-    _json_request("PATCH", raw._object_url(path), json.dumps({"metadata": {"owner": "ann"}}).encode(), "application/json")
+    _json_request(
+        "PATCH", raw._object_url(path), json.dumps({"metadata": {"owner": "ann"}}).encode(), "application/json"
+    )
 
 
 def _json_request(method: str, url: str, body: bytes | None = None, content_type: str | None = None) -> dict:
@@ -251,7 +280,11 @@ def assert_same_object(raw: RawGcs, path: str, data: bytes) -> None:
 
 def rewrites(gateway, since: int) -> list[tuple[str, str | None]]:
     """The rewrite calls (target, Authorization) the gateway passed on since `since`."""
-    return [(target, auth) for method, target, auth in gateway.requests[since:] if method == "POST" and "/rewriteTo/" in target]
+    return [
+        (target, auth)
+        for method, target, auth in gateway.requests[since:]
+        if method == "POST" and "/rewriteTo/" in target
+    ]
 
 
 def test_copies_above_the_threshold_are_rewrites(gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop):
@@ -263,9 +296,15 @@ def test_copies_above_the_threshold_are_rewrites(gcs_class, gcs_settings, gcs_pr
     raw = RawGcs(gcs_settings, gcs_prefix)
     gateway = gcs_settings.gateway
     cm = ManagerAdapter(
-        cls(bucket=gcs_settings.bucket, prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, token="anon",
-            multipart_copy_threshold=MiB),
-        flavor, jp_asyncio_loop,
+        cls(
+            bucket=gcs_settings.bucket,
+            prefix=gcs_prefix,
+            endpoint_url=gcs_settings.endpoint_url,
+            token="anon",
+            multipart_copy_threshold=MiB,
+        ),
+        flavor,
+        jp_asyncio_loop,
     )
     data = random.Random(1).randbytes(3 * MiB + 3)
     put_described(gcs_settings, raw, "big/data.bin", data)
@@ -315,9 +354,15 @@ def test_files_at_or_below_the_threshold_keep_the_single_copy(gcs_class, gcs_set
     flavor, cls = gcs_class
     raw = RawGcs(gcs_settings, gcs_prefix)
     cm = ManagerAdapter(
-        cls(bucket=gcs_settings.bucket, prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, token="anon",
-            multipart_copy_threshold=MiB),
-        flavor, jp_asyncio_loop,
+        cls(
+            bucket=gcs_settings.bucket,
+            prefix=gcs_prefix,
+            endpoint_url=gcs_settings.endpoint_url,
+            token="anon",
+            multipart_copy_threshold=MiB,
+        ),
+        flavor,
+        jp_asyncio_loop,
     )
     data = random.Random(2).randbytes(MiB)
     put_described(gcs_settings, raw, "small.bin", data)
@@ -336,9 +381,14 @@ def test_a_rewrite_sends_the_store_token(gcs_class, gcs_settings, gcs_prefix, mo
     try:
         monkeypatch.setenv("GCE_METADATA_HOST", metadata.host)
         cm = ManagerAdapter(
-            cls(bucket=gcs_settings.bucket, prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url,
-                multipart_copy_threshold=MiB),
-            flavor, jp_asyncio_loop,
+            cls(
+                bucket=gcs_settings.bucket,
+                prefix=gcs_prefix,
+                endpoint_url=gcs_settings.endpoint_url,
+                multipart_copy_threshold=MiB,
+            ),
+            flavor,
+            jp_asyncio_loop,
         )
         data = random.Random(3).randbytes(2 * MiB)
         put_described(gcs_settings, raw, "a.bin", data)

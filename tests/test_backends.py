@@ -22,9 +22,11 @@ def test_named_managers_keep_checkpoints_in_their_own_class(kind, flavour):
     import s3contents_rs
     from s3contents_rs.checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
 
-    settings = {"S3": dict(bucket="bkt", access_key_id="key", secret_access_key="secret"),
-                "GCS": dict(bucket="bkt", token="anon"),
-                "Azure": dict(account="acct", container="ctr", account_key="a2V5")}[kind]
+    settings = {
+        "S3": dict(bucket="bkt", access_key_id="key", secret_access_key="secret"),
+        "GCS": dict(bucket="bkt", token="anon"),
+        "Azure": dict(account="acct", container="ctr", account_key="a2V5"),
+    }[kind]
     manager = getattr(s3contents_rs, f"{flavour}{kind}ContentsManager")(**settings)
     expected = getattr(s3contents_rs, f"{flavour}{kind}Checkpoints")
     assert manager.checkpoints_class is expected

@@ -24,8 +24,10 @@ pytestmark = pytest.mark.benchmarks
 def ref_python_env() -> dict:
     ref = os.environ.get("S3CONTENTS_REF_PYTHON", "")
     if not ref or not Path(ref).exists():
-        pytest.fail("S3CONTENTS_REF_PYTHON must point at the s3contents reference venv's python "
-                    "(./dev.sh test sets it up)", pytrace=False)
+        pytest.fail(
+            "S3CONTENTS_REF_PYTHON must point at the s3contents reference venv's python (./dev.sh test sets it up)",
+            pytrace=False,
+        )
     return dict(os.environ)
 
 
@@ -46,10 +48,26 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
     assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert report["quick"] is True and report["machine"]["cores"] >= 1 and report["date"]
     rows = {row["name"]: row for row in report["operations"]}
-    expected = {"list_10", "list_100", "list_1000", "get_nb_10k", "get_nb_1m", "get_nb_5m", "get_nb_1m_no_content",
-                "save_nb_10k", "save_nb_1m", "save_nb_5m", "new_untitled_after_100", "copy_file",
-                "rename_tree_200", "delete_tree_200", "checkpoint_create", "checkpoint_list", "checkpoint_restore",
-                "upload_chunked_20m"}
+    expected = {
+        "list_10",
+        "list_100",
+        "list_1000",
+        "get_nb_10k",
+        "get_nb_1m",
+        "get_nb_5m",
+        "get_nb_1m_no_content",
+        "save_nb_10k",
+        "save_nb_1m",
+        "save_nb_5m",
+        "new_untitled_after_100",
+        "copy_file",
+        "rename_tree_200",
+        "delete_tree_200",
+        "checkpoint_create",
+        "checkpoint_list",
+        "checkpoint_restore",
+        "upload_chunked_20m",
+    }
     assert set(rows) == expected
     for row in rows.values():
         assert row["name"] in out  # the terminal table
@@ -58,7 +76,8 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
             assert len(stats["seconds"]) == row["repeats"] >= 1
             assert stats["min"] <= stats["median"] <= stats["max"]
             assert stats["requests"]["total"] == sum(stats["requests"]["by_kind"].values()) > 0 or (
-                name == "s3contents" and row["kind"] == "checkpoint_list")  # s3contents keeps checkpoints on local disk
+                name == "s3contents" and row["kind"] == "checkpoint_list"
+            )  # s3contents keeps checkpoints on local disk
         assert row["ratio_s3contents_over_ours"] > 0 and row["ratio_ours_over_floor"] > 0
         assert "requests_equal_floor" in row["targets"]
 
@@ -69,8 +88,18 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
     for name in ("list_10", "list_100", "list_1000"):
         assert {rows[name]["contenders"][c]["result"]["entries"] for c in CONTENDERS} == {int(name.split("_")[1])}
     # Where we claim the floor's request count exactly.
-    for name in ("list_10", "list_100", "list_1000", "get_nb_10k", "get_nb_1m", "get_nb_5m", "get_nb_1m_no_content",
-                 "checkpoint_create", "checkpoint_list", "checkpoint_restore"):
+    for name in (
+        "list_10",
+        "list_100",
+        "list_1000",
+        "get_nb_10k",
+        "get_nb_1m",
+        "get_nb_5m",
+        "get_nb_1m_no_content",
+        "checkpoint_create",
+        "checkpoint_list",
+        "checkpoint_restore",
+    ):
         assert requests(name) == requests(name, "floor"), name
     assert requests("list_1000")["by_kind"] == {"LIST": 1}
     assert requests("get_nb_5m")["by_kind"] == {"GET": 1}
@@ -107,10 +136,14 @@ S3S_FS = ROOT / ".tools" / "bin" / "bench-s3s-fs"
 def test_quick_rename_on_s3s_fs(tmp_path):
     """The tree rename on the second server, plain and behind the 10 ms proxy: every
     contender's tree arrives whole (the workers check it), with the same requests as on moto."""
-    out = run_script("run.py", tmp_path, 180, "--s3-servers", "s3s-fs,s3s-fs+10ms", "--only", "rename_tree", "--no-chart")
+    out = run_script(
+        "run.py", tmp_path, 180, "--s3-servers", "s3s-fs,s3s-fs+10ms", "--only", "rename_tree", "--no-chart"
+    )
     rows = json.loads((tmp_path / "latest.json").read_text())["operations"]
     assert [(r["name"], r["server"]) for r in rows] == [
-        ("rename_tree_200@s3s-fs", "s3s-fs"), ("rename_tree_200@s3s-fs+10ms", "s3s-fs+10ms")]
+        ("rename_tree_200@s3s-fs", "s3s-fs"),
+        ("rename_tree_200@s3s-fs+10ms", "s3s-fs+10ms"),
+    ]
     for row in rows:
         assert row["name"] in out
         counts = {c: row["contenders"][c]["requests"]["by_kind"] for c in CONTENDERS}
@@ -119,7 +152,9 @@ def test_quick_rename_on_s3s_fs(tmp_path):
         assert counts["s3contents"]["COPY"] == 200 and counts["s3contents"]["DELETE_MULTI"] == 1
         assert "10x_faster_than_s3contents" in row["targets"]
     # Every request waits 10 ms: s3contents' 400-odd, one after another, take seconds.
-    assert rows[1]["contenders"]["s3contents"]["median"] > 0.01 * rows[1]["contenders"]["s3contents"]["requests"]["total"]
+    assert (
+        rows[1]["contenders"]["s3contents"]["median"] > 0.01 * rows[1]["contenders"]["s3contents"]["requests"]["total"]
+    )
 
 
 @pytest.mark.timeout(300)

@@ -50,8 +50,11 @@ def cell_sources(nb) -> list[str]:
 def command(page, name: str, args: dict | None = None, wait: bool = True):
     """Run a JupyterLab command, as its menu entry does; `wait=False` for commands that
     open a dialog (their promise settles only once the dialog is answered)."""
-    script = "([n, a]) => window.jupyterapp.commands.execute(n, a)" if wait else \
-        "([n, a]) => { window.jupyterapp.commands.execute(n, a); }"
+    script = (
+        "([n, a]) => window.jupyterapp.commands.execute(n, a)"
+        if wait
+        else "([n, a]) => { window.jupyterapp.commands.execute(n, a); }"
+    )
     return page.evaluate(script, [name, args or {}])
 
 
@@ -64,7 +67,9 @@ def current_panel(page):
 
 
 def listing_item(page, name: str):
-    return page.locator(".jp-DirListing-item", has=page.locator(".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$")))
+    return page.locator(
+        ".jp-DirListing-item", has=page.locator(".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$"))
+    )
 
 
 def refresh_browser(page) -> None:
@@ -90,10 +95,16 @@ def save(page, panel) -> None:
 
 
 def make_notebook(raw, path: str, sources: list[str]) -> None:
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [], "source": s}
-             for i, s in enumerate(sources)]
-    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
+    cells = [
+        {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [], "source": s}
+        for i, s in enumerate(sources)
+    ]
+    nb = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     raw.put(path, json.dumps(nb))
 
 
@@ -153,7 +164,9 @@ def test_rename_in_file_browser(page, lab_raw):
     editor.fill("renamed.txt")
     editor.press("Enter")
     listing_item(page, "renamed.txt").wait_for()
-    wait_until(lambda: lab_raw.exists("renamed.txt") and not lab_raw.exists("rename-me.txt"), "the rename in the bucket")
+    wait_until(
+        lambda: lab_raw.exists("renamed.txt") and not lab_raw.exists("rename-me.txt"), "the rename in the bucket"
+    )
     assert lab_raw.read("renamed.txt") == b"some text\n"
 
 
@@ -172,7 +185,9 @@ def test_new_folder_and_move_a_notebook_into_it(page, lab_raw):
     page.locator("#filebrowser .jp-BreadCrumbs", has_text="box").wait_for()
     command(page, "filebrowser:paste")  # Edit > Paste (the empty listing has no item to right-click)
     listing_item(page, "to-move.ipynb").wait_for()
-    wait_until(lambda: lab_raw.exists("box/to-move.ipynb") and not lab_raw.exists("to-move.ipynb"), "the move in the bucket")
+    wait_until(
+        lambda: lab_raw.exists("box/to-move.ipynb") and not lab_raw.exists("to-move.ipynb"), "the move in the bucket"
+    )
     assert cell_sources(json.loads(lab_raw.read("box/to-move.ipynb"))) == ["x = 1"]
     page.locator("#filebrowser .jp-BreadCrumbs-home").click()
     listing_item(page, "box").wait_for()
@@ -187,8 +202,11 @@ def test_upload_20mb_chunked(page, lab_raw, tmp_path):
     chooser.value.set_files(str(path))
     page.locator(".jp-Dialog", has_text="Large file size warning").locator(".jp-Dialog-button.jp-mod-accept").click()
     listing_item(page, "big-upload.bin").wait_for(timeout=120_000)
-    wait_until(lambda: lab_raw.exists("big-upload.bin") and lab_raw.head("big-upload.bin")["ContentLength"] == len(data),
-               "the 20 MB upload in the bucket", timeout=120)
+    wait_until(
+        lambda: lab_raw.exists("big-upload.bin") and lab_raw.head("big-upload.bin")["ContentLength"] == len(data),
+        "the 20 MB upload in the bucket",
+        timeout=120,
+    )
     stored = lab_raw.read("big-upload.bin")
     assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(data).hexdigest()
     # JupyterLab sends files over 15 MB in 1 MB chunks; ours streams them into a multipart
@@ -213,7 +231,9 @@ def test_revert_to_checkpoint(page, lab_raw):
     type_in_cell(page, panel, 0, "checkpointed = True")
     save(page, panel)  # JupyterLab's save also creates the checkpoint
     wait_until(lambda: lab_raw.exists(".ipynb_checkpoints/revert-checkpoint.ipynb"), "the checkpoint in the bucket")
-    assert cell_sources(json.loads(lab_raw.read(".ipynb_checkpoints/revert-checkpoint.ipynb"))) == ["checkpointed = True"]
+    assert cell_sources(json.loads(lab_raw.read(".ipynb_checkpoints/revert-checkpoint.ipynb"))) == [
+        "checkpointed = True"
+    ]
     type_in_cell(page, panel, 0, "unsaved = True")
     command(page, "docmanager:restore-checkpoint", wait=False)  # File > Revert Notebook to Checkpoint
     page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
@@ -246,8 +266,10 @@ def test_no_folder_shows_a_1970_date(page, lab, lab_raw):
     import urllib.request
 
     request = urllib.request.Request(
-        f"{lab.url}/api/contents/dated-by-api?token={lab.token}", method="PUT",
-        data=json.dumps({"type": "directory"}).encode(), headers={"Content-Type": "application/json"},
+        f"{lab.url}/api/contents/dated-by-api?token={lab.token}",
+        method="PUT",
+        data=json.dumps({"type": "directory"}).encode(),
+        headers={"Content-Type": "application/json"},
     )
     assert urllib.request.urlopen(request, timeout=30).status == 201
     lab_raw.put("dated-by-keys/inner/data.csv", b"a,b\n1,2\n")

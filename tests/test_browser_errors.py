@@ -36,11 +36,22 @@ FAST = {"max_retries": 1, "retry_timeout": 2.0, "connect_timeout": 1.0, "request
 SHOWN_LENGTH = 140
 SIGNED_BUCKET = "refusing"
 # Every way the AWS chain could find credentials, taken away.
-NO_AWS_LOGIN = {name: None for name in (
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-)}
+NO_AWS_LOGIN = {
+    name: None
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "AWS_ROLE_SESSION_NAME",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    )
+}
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +71,13 @@ def start_lab(s3_settings, tmp_path):
     def start(traits: dict, env: dict | None = None) -> Lab:
         workdir = tmp_path / f"lab{len(labs)}"
         workdir.mkdir()
-        lab = Lab(s3_settings, f"labnotice-{uuid.uuid4().hex}", workdir, traits={**FAST, **traits},
-                  env={"JUPYTER_PATH": str(LAB_DATA), **(env or {})})
+        lab = Lab(
+            s3_settings,
+            f"labnotice-{uuid.uuid4().hex}",
+            workdir,
+            traits={**FAST, **traits},
+            env={"JUPYTER_PATH": str(LAB_DATA), **(env or {})},
+        )
         labs.append(lab)
         return lab
 
@@ -84,7 +100,9 @@ def open_page(request, browser_context):
         else:
             # JupyterLab is up (the file browser may never show its listing: on a 404 at the
             # root JupyterLab's own "Directory not found" dialog covers the page).
-            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('docmanager:open')")
+            page.wait_for_function(
+                "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('docmanager:open')"
+            )
         # The extension has asked the server (document.body.dataset.s3contentsStore is set
         # once it has the answer): it is loaded and its notification, if any, is made.
         page.wait_for_function("() => document.body.dataset.s3contentsStore !== undefined")
@@ -125,12 +143,16 @@ def assert_notified(page, message: str) -> None:
     """`message` is visible in the page, once, in an error notification: whole, or cut by
     JupyterLab at 140 characters and then whole in the dialog its Details button opens."""
     if len(message) <= SHOWN_LENGTH:
-        toast = page.locator(".Toastify__toast--error .jp-toast-message", has_text=re.compile(f"^{re.escape(message)}$"))
+        toast = page.locator(
+            ".Toastify__toast--error .jp-toast-message", has_text=re.compile(f"^{re.escape(message)}$")
+        )
         toast.wait_for(state="visible")
         assert toast.count() == 1
         return
-    toast = page.locator(".Toastify__toast--error", has=page.locator(
-        ".jp-toast-message", has_text=re.compile(f"^{re.escape(message[:SHOWN_LENGTH])}…$")))
+    toast = page.locator(
+        ".Toastify__toast--error",
+        has=page.locator(".jp-toast-message", has_text=re.compile(f"^{re.escape(message[:SHOWN_LENGTH])}…$")),
+    )
     toast.wait_for(state="visible")
     assert toast.count() == 1
     toast.get_by_role("button", name="Details").click()
@@ -148,8 +170,15 @@ def test_missing_bucket(start_lab, open_page):
 
 def test_access_denied(start_lab, open_page, refusing_s3):
     key_id, secret = refusing_s3.reader  # may read objects, not list them
-    lab = start_lab({"bucket": SIGNED_BUCKET, "endpoint_url": refusing_s3.endpoint, "access_key_id": key_id,
-                     "secret_access_key": secret, "region_name": "us-east-1"})
+    lab = start_lab(
+        {
+            "bucket": SIGNED_BUCKET,
+            "endpoint_url": refusing_s3.endpoint,
+            "access_key_id": key_id,
+            "secret_access_key": secret,
+            "region_name": "us-east-1",
+        }
+    )
     message = server_message(lab, 403)
     assert "s3:ListBucket" in message
     assert_notified(open_page(lab), message)
@@ -166,13 +195,16 @@ def test_unreachable_endpoint(start_lab, open_page):
 def test_no_credentials(start_lab, open_page, tmp_path):
     # No keys anywhere, and the instance metadata endpoint (the chain's last resort) on a
     # closed port, so that the login fails at once.
-    lab = start_lab({}, env={
-        **NO_AWS_LOGIN,
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
-        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_METADATA_ENDPOINT": f"http://127.0.0.1:{free_port()}",
-    })
+    lab = start_lab(
+        {},
+        env={
+            **NO_AWS_LOGIN,
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+            "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_METADATA_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        },
+    )
     message = server_message(lab, 403)
     assert_notified(open_page(lab), message)
 

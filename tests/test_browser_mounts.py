@@ -8,6 +8,7 @@ import uuid
 
 import nbformat
 import pytest
+
 from support.backend_fixtures import RawGcs
 from support.browser_fixtures import Lab, wait_ready
 from test_browser import command, listing_item, refresh_browser, wait_until
@@ -75,9 +76,7 @@ def test_a_notebook_of_a_read_only_mount_opens_read_only(lab_page, gcs_views):
     assert "print('lesson')" in panel.locator(".jp-Cell").first.inner_text()
     # JupyterLab's own marker of a document it cannot save (the model says writable: false)
     panel.locator('.jp-Toolbar-item[data-jp-item-name="read-only-indicator"]').wait_for()
-    assert page.evaluate(
-        "() => window.jupyterapp.shell.currentWidget.context.contentsModel.writable"
-    ) is False
+    assert page.evaluate("() => window.jupyterapp.shell.currentWidget.context.contentsModel.writable") is False
     assert gcs_views[1]["course"].keys() == {"lesson.ipynb"}
 
 

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.timeout(120)
 def run_check(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "s3contents_rs", "check", *args],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -37,8 +39,13 @@ def test_good_config_passes_and_leaves_nothing_behind(manager_kwargs, raw):
     result = run_check(*trait_args(manager_kwargs))
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
-    for step in ("list the root", "write a probe object", "read the probe back",
-                 "create, list and delete a checkpoint", "delete the probe object"):
+    for step in (
+        "list the root",
+        "write a probe object",
+        "read the probe back",
+        "create, list and delete a checkpoint",
+        "delete the probe object",
+    ):
         assert f"ok      {step}" in out, out
     assert "All checks passed." in out
     assert raw.keys() == set(), "the probe or its checkpoint was left in the bucket"
@@ -156,7 +163,7 @@ def test_jupyter_s3contents_help_all_lists_every_trait_with_its_help(via_jupyter
                 assert " ".join(help_words) in flat, f"help of {cls.__name__}.{name} not shown"
     assert not missing, f"not in --help-all: {missing}"
     # A trait this package defines, checked by hand: the option line then its help.
-    section = out[out.index("--AsyncS3ContentsManager.max_checkpoints="):]
+    section = out[out.index("--AsyncS3ContentsManager.max_checkpoints=") :]
     assert "How many checkpoints to keep per file" in section.split("--AsyncS3ContentsManager.", 2)[1]
 
 

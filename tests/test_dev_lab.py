@@ -27,13 +27,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def client(endpoint: str):
-    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY, aws_secret_access_key=SECRET,
-                        region_name=REGION)
+    return boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=KEY, aws_secret_access_key=SECRET, region_name=REGION
+    )
 
 
 def manager(endpoint: str) -> AsyncS3ContentsManager:
-    return AsyncS3ContentsManager(bucket=BUCKET, endpoint_url=endpoint, access_key_id=KEY,
-                                  secret_access_key=SECRET, region_name=REGION)
+    return AsyncS3ContentsManager(
+        bucket=BUCKET, endpoint_url=endpoint, access_key_id=KEY, secret_access_key=SECRET, region_name=REGION
+    )
 
 
 def snapshot(endpoint: str) -> dict[str, tuple[bytes, str, object, str]]:
@@ -136,5 +138,7 @@ def test_dev_sh_lab_keeps_its_data_in_the_checkout_and_passes_arguments_on():
     text = (ROOT / "dev.sh").read_text()
     assert 'exec "$VENV/bin/python" -m s3contents_rs lab --local-s3-data "$PWD/.lab-data" "$@"' in text
     assert "/.lab-data/" in (ROOT / ".gitignore").read_text().splitlines()
-    help_text = subprocess.run(["bash", str(ROOT / "dev.sh"), "help"], capture_output=True, text=True, check=True).stdout
+    help_text = subprocess.run(
+        ["bash", str(ROOT / "dev.sh"), "help"], capture_output=True, text=True, check=True
+    ).stdout
     assert "--port 9999 --no-browser" in help_text and ".lab-data" in help_text

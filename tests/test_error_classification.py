@@ -115,8 +115,7 @@ def test_s3_unreachable_endpoint_is_503(s3_store):
 
 # ---------------------------------------------------------- S3 with signatures (moto IAM auth)
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-READ_POLICY = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]}
+READ_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]}
 BUCKET = "signed-errors"
 
 
@@ -129,14 +128,24 @@ def signing_moto(tmp_path_factory):
 
     port = closed_port()
     log = open(tmp_path_factory.mktemp("moto-errors") / "moto.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"})
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"},
+    )
     endpoint = f"http://127.0.0.1:{port}"
 
     def client(service, key_id, secret):
-        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id,
-                            aws_secret_access_key=secret, config=BotoConfig(retries={"max_attempts": 1}))
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            config=BotoConfig(retries={"max_attempts": 1}),
+        )
 
     try:
         deadline = time.monotonic() + 60
@@ -178,8 +187,16 @@ def signed_store(signing_moto, monkeypatch, tmp_path):
     endpoint, admin, reader = signing_moto
 
     def make(keys):
-        return store_of(S3ContentsManager, bucket=BUCKET, prefix="errors", endpoint_url=endpoint,
-                        access_key_id=keys[0], secret_access_key=keys[1], region_name="us-east-1", **FAST)
+        return store_of(
+            S3ContentsManager,
+            bucket=BUCKET,
+            prefix="errors",
+            endpoint_url=endpoint,
+            access_key_id=keys[0],
+            secret_access_key=keys[1],
+            region_name="us-east-1",
+            **FAST,
+        )
 
     make.admin, make.reader = admin, reader
     return make
@@ -221,22 +238,42 @@ def test_s3_no_credentials_anywhere_says_so_and_where_it_looked(signing_moto, mo
     (on a closed port here, as off EC2): the message says that, not a network error."""
     from s3contents_rs import S3ContentsManager
 
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                 "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     endpoint = signing_moto[0]
-    store = store_of(S3ContentsManager, bucket=BUCKET, prefix="errors", endpoint_url=endpoint, region_name="us-east-1",
-                     store_options={"aws_metadata_endpoint": f"http://127.0.0.1:{closed_port()}"}, **FAST)
+    store = store_of(
+        S3ContentsManager,
+        bucket=BUCKET,
+        prefix="errors",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        store_options={"aws_metadata_endpoint": f"http://127.0.0.1:{closed_port()}"},
+        **FAST,
+    )
     for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x"))):
         error = raises(exceptions.PermissionDeniedError, 403, call, *args)
         message = str(error)
-        assert message.startswith(f"cannot log in to s3://{BUCKET}/errors: no AWS credentials found. Looked in "), message
-        for source in ("access_key_id", "AWS_ACCESS_KEY_ID", "~/.aws/credentials", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                       "instance metadata"):
+        assert message.startswith(f"cannot log in to s3://{BUCKET}/errors: no AWS credentials found. Looked in "), (
+            message
+        )
+        for source in (
+            "access_key_id",
+            "AWS_ACCESS_KEY_ID",
+            "~/.aws/credentials",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "instance metadata",
+        ):
             assert source in message, (source, message)
         assert "169.254" not in message and "127.0.0.1" not in message, message
 
@@ -251,8 +288,14 @@ def gcs_store(gcs_settings, monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
 
     def make(**traits):
-        kwargs = {"bucket": gcs_settings.bucket, "prefix": f"errclass-{uuid.uuid4().hex}",
-                  "endpoint_url": gcs_settings.endpoint_url, "token": "anon", **FAST, **traits}
+        kwargs = {
+            "bucket": gcs_settings.bucket,
+            "prefix": f"errclass-{uuid.uuid4().hex}",
+            "endpoint_url": gcs_settings.endpoint_url,
+            "token": "anon",
+            **FAST,
+            **traits,
+        }
         return store_of(GCSContentsManager, **kwargs)
 
     return make
@@ -284,9 +327,15 @@ def azure_store(azure_settings):
     from s3contents_rs import AzureContentsManager
 
     def make(**traits):
-        kwargs = {"account": azure_settings.account, "container": azure_settings.container,
-                  "endpoint_url": azure_settings.endpoint_url, "account_key": azure_settings.key,
-                  "prefix": f"errclass-{uuid.uuid4().hex}", **FAST, **traits}
+        kwargs = {
+            "account": azure_settings.account,
+            "container": azure_settings.container,
+            "endpoint_url": azure_settings.endpoint_url,
+            "account_key": azure_settings.key,
+            "prefix": f"errclass-{uuid.uuid4().hex}",
+            **FAST,
+            **traits,
+        }
         return store_of(AzureContentsManager, **kwargs)
 
     return make
@@ -296,7 +345,9 @@ def container_sas(settings, **permissions) -> str:
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     return generate_container_sas(
-        settings.account, settings.container, account_key=settings.key,
+        settings.account,
+        settings.container,
+        account_key=settings.key,
         permission=ContainerSasPermissions(**permissions),
         expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1),
     )

@@ -11,12 +11,19 @@ from s3contents_rs._core import ERROR_STATUS
 
 
 def test_every_exception_class_has_the_status_of_the_core_table():
-    classes = {c.__name__: c for c in vars(exceptions).values()
-               if isinstance(c, type) and issubclass(c, exceptions.S3ContentsError) and c is not exceptions.S3ContentsError}
+    classes = {
+        c.__name__: c
+        for c in vars(exceptions).values()
+        if isinstance(c, type) and issubclass(c, exceptions.S3ContentsError) and c is not exceptions.S3ContentsError
+    }
     assert set(classes) == set(ERROR_STATUS)
     for name, status in ERROR_STATUS.items():
         assert classes[name].status_code == status, name
-    assert {ERROR_STATUS[n] for n in ("NotFoundError", "AlreadyExistsError", "PermissionDeniedError")} == {404, 409, 403}
+    assert {ERROR_STATUS[n] for n in ("NotFoundError", "AlreadyExistsError", "PermissionDeniedError")} == {
+        404,
+        409,
+        403,
+    }
 
 
 @pytest.fixture

@@ -95,8 +95,13 @@ def test_folder_metadata_asks_the_store_for_one_key(make_proxied_cm, fault_proxy
 
 @pytest.mark.parametrize(
     "fault",
-    [Fault.error("InternalError"), Fault.error("SlowDown"), Fault.error("ServiceUnavailable"), Fault("reset"),
-     Fault("drop")],
+    [
+        Fault.error("InternalError"),
+        Fault.error("SlowDown"),
+        Fault.error("ServiceUnavailable"),
+        Fault("reset"),
+        Fault("drop"),
+    ],
     ids=["500", "SlowDown", "503", "reset", "drop"],
 )
 def test_transient_faults_are_retried(make_proxied_cm, fault_proxy, raw, fault):
@@ -229,14 +234,19 @@ def test_tree_rename_survives_a_fault_at_every_request(make_proxied_cm, fault_pr
             check_invariant(raw, TREE, "tree", "moved")
 
     at_every_position(
-        make_proxied_cm, fault_proxy, lambda: write_tree(raw), lambda cm: cm.rename("tree", "moved"),
-        FAILING_FAULTS[fault_name], check,
+        make_proxied_cm,
+        fault_proxy,
+        lambda: write_tree(raw),
+        lambda cm: cm.rename("tree", "moved"),
+        FAILING_FAULTS[fault_name],
+        check,
     )
 
 
 def test_tree_copy_survives_a_fault_at_every_request(make_proxied_cm, fault_proxy, raw, flavor):
     if flavor == "async":
         pytest.skip("same Rust core as the sync flavour (run time); rename covers the async flavour")
+
     def check(position, succeeded):
         now = check_invariant(raw, TREE, "tree", "copied/tree")
         assert all(now.get(k) == v for k, v in TREE.items()), f"position {position}: a source changed"
@@ -248,8 +258,12 @@ def test_tree_copy_survives_a_fault_at_every_request(make_proxied_cm, fault_prox
             assert not any(k.startswith("copied/") for k in now), f"position {position}: {sorted(now)}"
 
     at_every_position(
-        make_proxied_cm, fault_proxy, lambda: write_tree(raw), lambda cm: cm.copy("tree", "copied"),
-        Fault.error("InternalError"), check,
+        make_proxied_cm,
+        fault_proxy,
+        lambda: write_tree(raw),
+        lambda cm: cm.copy("tree", "copied"),
+        Fault.error("InternalError"),
+        check,
     )
 
 
@@ -257,6 +271,7 @@ def test_tree_copy_survives_a_fault_at_every_request(make_proxied_cm, fault_prox
 def test_tree_delete_to_trash_survives_a_fault_at_every_request(make_proxied_cm, fault_proxy, raw, flavor, fault_name):
     if flavor == "async":
         pytest.skip("same Rust core as the sync flavour (run time); rename covers the async flavour")
+
     def check(position, succeeded):
         now = fast_snapshot(raw)
         trashed = {k.split("/", 2)[2]: v for k, v in now.items() if k.startswith(".Trash/")}
@@ -266,8 +281,12 @@ def test_tree_delete_to_trash_survives_a_fault_at_every_request(make_proxied_cm,
             assert not any(k.startswith("tree/") for k in now), f"position {position}: {sorted(now)}"
 
     at_every_position(
-        make_proxied_cm, fault_proxy, lambda: write_tree(raw), lambda cm: cm.delete("tree"),
-        FAILING_FAULTS[fault_name], check,
+        make_proxied_cm,
+        fault_proxy,
+        lambda: write_tree(raw),
+        lambda cm: cm.delete("tree"),
+        FAILING_FAULTS[fault_name],
+        check,
     )
 
 
@@ -280,14 +299,21 @@ def test_checkpoint_restore_survives_a_fault_at_every_request(make_proxied_cm, f
         assert raw.read(".ipynb_checkpoints/n-checkpoint.txt") == b"checkpointed"
 
     at_every_position(
-        make_proxied_cm, fault_proxy, lambda: write_tree(raw, originals),
-        lambda cm: cm.restore_checkpoint("checkpoint", "n.txt"), Fault("drop_response"), check,
+        make_proxied_cm,
+        fault_proxy,
+        lambda: write_tree(raw, originals),
+        lambda cm: cm.restore_checkpoint("checkpoint", "n.txt"),
+        Fault("drop_response"),
+        check,
     )
 
 
 def test_rename_with_checkpoints_survives_a_fault_at_every_request(make_proxied_cm, fault_proxy, raw):
     originals = {"d/nb.ipynb": b'{"nbformat": 4}\n', "d/.ipynb_checkpoints/nb-checkpoint.ipynb": b'{"old": 1}\n'}
-    renamed = {"d/nb.ipynb": "d/nb2.ipynb", "d/.ipynb_checkpoints/nb-checkpoint.ipynb": "d/.ipynb_checkpoints/nb2-checkpoint.ipynb"}
+    renamed = {
+        "d/nb.ipynb": "d/nb2.ipynb",
+        "d/.ipynb_checkpoints/nb-checkpoint.ipynb": "d/.ipynb_checkpoints/nb2-checkpoint.ipynb",
+    }
 
     def check(position, succeeded):
         now = fast_snapshot(raw)
@@ -297,8 +323,12 @@ def test_rename_with_checkpoints_survives_a_fault_at_every_request(make_proxied_
             assert set(now) == set(renamed.values()), f"position {position}: {sorted(now)}"
 
     at_every_position(
-        make_proxied_cm, fault_proxy, lambda: write_tree(raw, originals),
-        lambda cm: cm.rename("d/nb.ipynb", "d/nb2.ipynb"), Fault.error("InternalError"), check,
+        make_proxied_cm,
+        fault_proxy,
+        lambda: write_tree(raw, originals),
+        lambda cm: cm.rename("d/nb.ipynb", "d/nb2.ipynb"),
+        Fault.error("InternalError"),
+        check,
     )
 
 

@@ -23,7 +23,7 @@ from support.reference import ref_python
 pytestmark = pytest.mark.timeout(300)
 
 SCRIPT = textwrap.dedent(
-    r'''
+    r"""
     import base64, datetime, json, sys
     from tornado.web import HTTPError
     cfg = json.loads(sys.argv[1])
@@ -97,7 +97,7 @@ SCRIPT = textwrap.dedent(
     call("read", full + "/a.txt", "text")
     out.append(["get_prefix", [], norm(fs.get_prefix())])
     print("RESULT:" + json.dumps(out))
-    '''
+    """
 )
 
 
@@ -110,11 +110,16 @@ def run(python: str, impl: str, kwargs: dict, tmp_path: Path, pythonpath: str | 
     env["JUPYTER_DATA_DIR"] = str(tmp_path / f"data-{impl}")
     proc = subprocess.run(
         [python, str(script), json.dumps({"impl": impl, "kwargs": kwargs})],
-        capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path, check=False,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        cwd=tmp_path,
+        check=False,
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT:")]
     assert proc.returncode == 0 and lines, f"{impl} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-    return json.loads(lines[-1][len("RESULT:"):])
+    return json.loads(lines[-1][len("RESULT:") :])
 
 
 @pytest.mark.compatibility

@@ -125,13 +125,22 @@ BAD_SAVES = [
     ("no format", {"type": "file", "content": "x"}, "f.txt"),
     ("unknown type", {"type": "spreadsheet", "content": "x", "format": "text"}, "f.txt"),
     ("notebook not json", {"type": "notebook", "content": "not a notebook", "format": "json"}, "n.ipynb"),
-    ("notebook wrong nbformat", {"type": "notebook", "content": {"nbformat": 99, "cells": []}, "format": "json"},
-     "n.ipynb"),
+    (
+        "notebook wrong nbformat",
+        {"type": "notebook", "content": {"nbformat": 99, "cells": []}, "format": "json"},
+        "n.ipynb",
+    ),
     ("notebook no cells", {"type": "notebook", "content": {"metadata": {}}, "format": "json"}, "n.ipynb"),
     ("file over directory", {"type": "file", "format": "text", "content": "x"}, "dir"),
-    ("notebook over directory", {"type": "notebook", "format": "json",
-                                 "content": {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}},
-     "dir"),
+    (
+        "notebook over directory",
+        {
+            "type": "notebook",
+            "format": "json",
+            "content": {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5},
+        },
+        "dir",
+    ),
     ("directory over file", {"type": "directory"}, "existing.txt"),
     ("root", {"type": "file", "format": "text", "content": "x"}, ""),
 ]

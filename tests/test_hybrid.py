@@ -91,7 +91,13 @@ def test_hybrid_save_and_get_in_s3(fetch, raw, local_dir):
     got = body(fetch("api", "contents", "work/s3.ipynb"))
     assert got["type"] == "notebook"
     assert got["content"]["cells"][0]["source"] == "s3 = True"
-    r = fetch("api", "contents", "blob.bin", method="PUT", body=json.dumps({"type": "file", "format": "base64", "content": base64.b64encode(b"\x00\xff").decode()}))
+    r = fetch(
+        "api",
+        "contents",
+        "blob.bin",
+        method="PUT",
+        body=json.dumps({"type": "file", "format": "base64", "content": base64.b64encode(b"\x00\xff").decode()}),
+    )
     assert raw.read("blob.bin") == b"\x00\xff"
     assert not (local_dir / "work").exists()
     with pytest.raises(HTTPClientError) as info:
@@ -100,7 +106,13 @@ def test_hybrid_save_and_get_in_s3(fetch, raw, local_dir):
 
 
 def test_hybrid_save_and_get_local(fetch, raw, local_dir):
-    r = fetch("api", "contents", "local/l.txt", method="PUT", body=json.dumps({"type": "file", "format": "text", "content": "local text"}))
+    r = fetch(
+        "api",
+        "contents",
+        "local/l.txt",
+        method="PUT",
+        body=json.dumps({"type": "file", "format": "text", "content": "local text"}),
+    )
     assert r.code == 201
     assert body(r)["path"] == "local/l.txt"
     assert (local_dir / "l.txt").read_text() == "local text"

@@ -37,9 +37,24 @@ NUMBERS = st.one_of(
         lambda x: st.sampled_from([repr(x), f"{x:.17g}", f"{x:.17e}", f"{x:.20f}" if abs(x) < 1e30 else repr(x)])
     ),
     st.integers(min_value=-(2**256), max_value=2**256).map(str),
-    st.sampled_from(["-0", "-0.0", "1e308", "1.7976931348623157e308", "1.7976931348623159e308", "4.9e-324",
-                     "2e-324", "2.4703282292062328e-324", "1e-400", "1E400", "9223372036854775807",
-                     "9223372036854775808", "-9223372036854775809", "18446744073709551616"]),
+    st.sampled_from(
+        [
+            "-0",
+            "-0.0",
+            "1e308",
+            "1.7976931348623157e308",
+            "1.7976931348623159e308",
+            "4.9e-324",
+            "2e-324",
+            "2.4703282292062328e-324",
+            "1e-400",
+            "1E400",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551616",
+        ]
+    ),
 )
 
 
@@ -57,8 +72,11 @@ def escape(c: str) -> st.SearchStrategy[str]:
 
 
 STRING_PIECE = st.one_of(
-    st.text(alphabet=st.characters(blacklist_characters='"\\', min_codepoint=0x20, blacklist_categories=["Cs"]),
-            min_size=1, max_size=8),
+    st.text(
+        alphabet=st.characters(blacklist_characters='"\\', min_codepoint=0x20, blacklist_categories=["Cs"]),
+        min_size=1,
+        max_size=8,
+    ),
     st.characters().flatmap(escape),  # every code point, surrogates included (as \\u escapes)
     st.sampled_from(["\\ud83d\\ude00", "\\ud800", "\\udfff", "\\ud800\\u0041", "\\u0000", "é", "漢字", "😀", "\x7f"]),
 )
@@ -99,9 +117,9 @@ def test_loads_is_json_loads_on_broken_text(text, data):
     junk = data.draw(st.sampled_from(list(',:[]{}"\\ 0-.eE+\x00\x1f\ufeffnNIu') + ["\ud800"]))
     edit = data.draw(st.sampled_from(["delete", "replace", "insert"]))
     if edit == "delete":
-        broken = text[:at] + text[at + 1:]
+        broken = text[:at] + text[at + 1 :]
     elif edit == "replace":
-        broken = text[:at] + junk + text[at + 1:]
+        broken = text[:at] + junk + text[at + 1 :]
     else:
         broken = text[:at] + junk + text[at:]
     assert_loads_like_json(broken)
@@ -109,12 +127,23 @@ def test_loads_is_json_loads_on_broken_text(text, data):
 
 
 @PROPERTY
-@given(st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**200), max_value=2**200),
-              st.floats(allow_nan=False, allow_infinity=False), st.text()),
-    lambda children: st.one_of(st.lists(children, max_size=5), st.dictionaries(st.text(max_size=5), children, max_size=5)),
-    max_leaves=60,
-), st.booleans(), st.sampled_from([None, 1, "\t"]))
+@given(
+    st.recursive(
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(min_value=-(2**200), max_value=2**200),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.text(),
+        ),
+        lambda children: st.one_of(
+            st.lists(children, max_size=5), st.dictionaries(st.text(max_size=5), children, max_size=5)
+        ),
+        max_leaves=60,
+    ),
+    st.booleans(),
+    st.sampled_from([None, 1, "\t"]),
+)
 def test_loads_is_json_loads_on_what_json_dumps_writes(value, ascii_only, indent):
     text = json.dumps(value, ensure_ascii=ascii_only, indent=indent)
     assert_loads_like_json(text)
@@ -148,13 +177,22 @@ def test_big_ints_beyond_the_interpreter_limit_fail_as_json_loads_does():
 
 
 DUMPABLE = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**200), max_value=2**200),
-              st.floats(), st.text(alphabet=st.characters()), st.binary(max_size=8),
-              st.datetimes(timezones=st.just(datetime.timezone.utc)), st.sets(st.integers(), max_size=3)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**200), max_value=2**200),
+        st.floats(),
+        st.text(alphabet=st.characters()),
+        st.binary(max_size=8),
+        st.datetimes(timezones=st.just(datetime.timezone.utc)),
+        st.sets(st.integers(), max_size=3),
+    ),
     lambda children: st.one_of(
-        st.lists(children, max_size=5), st.tuples(children, children),
-        st.dictionaries(st.one_of(st.text(max_size=5), st.integers(), st.floats(), st.booleans(), st.none()),
-                        children, max_size=5),
+        st.lists(children, max_size=5),
+        st.tuples(children, children),
+        st.dictionaries(
+            st.one_of(st.text(max_size=5), st.integers(), st.floats(), st.booleans(), st.none()), children, max_size=5
+        ),
     ),
     max_leaves=60,
 )
@@ -168,7 +206,10 @@ DUMPABLE = st.recursive(
 @example({"k\udc00": ["\u00e9\ud800\u2028", "\x7f"]})
 def test_dumps_is_json_dumps(value):
     try:
-        expected = ("bytes", json.dumps(value, default=json_default, ensure_ascii=False).encode("utf-8", "backslashreplace"))
+        expected = (
+            "bytes",
+            json.dumps(value, default=json_default, ensure_ascii=False).encode("utf-8", "backslashreplace"),
+        )
     except (TypeError, ValueError) as e:
         expected = ("error", type(e), str(e))
     try:
@@ -193,20 +234,54 @@ def real_outputs_notebook() -> str:
     ys = [rng.lognormvariate(0, 1) * 1e-7 for _ in range(2000)]
     plotly_fig = go.Figure(go.Scatter(x=xs, y=ys, mode="markers")).update_layout(title="random")
     plotly_json = json.loads(plotly_fig.to_json())
-    chart = alt.Chart(alt.Data(values=[{"x": x, "y": y} for x, y in zip(xs[:500], ys[:500])])).mark_point().encode(x="x:Q", y="y:Q")
+    chart = (
+        alt.Chart(alt.Data(values=[{"x": x, "y": y} for x, y in zip(xs[:500], ys[:500])]))
+        .mark_point()
+        .encode(x="x:Q", y="y:Q")
+    )
     vega = chart.to_dict()
     slider = ipywidgets.FloatSlider(value=float(xs[0]), min=-1e300, max=1e300, step=1e-9)
     state = ipywidgets.Widget.get_manager_state(drop_defaults=False)
     nb = nbformat.v4.new_notebook()
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": state}
     nb.cells = [
-        nbformat.v4.new_code_cell("fig", execution_count=1, outputs=[nbformat.v4.new_output(
-            "execute_result", {"application/vnd.plotly.v1+json": plotly_json, "text/plain": "Figure"}, execution_count=1)]),
-        nbformat.v4.new_code_cell("chart", execution_count=2, outputs=[nbformat.v4.new_output(
-            "display_data", {"application/vnd.vegalite.v5+json": vega, "text/plain": "Chart"})]),
-        nbformat.v4.new_code_cell("slider", execution_count=3, outputs=[nbformat.v4.new_output(
-            "display_data", {"application/vnd.jupyter.widget-view+json": {"model_id": slider.model_id, "version_major": 2,
-                                                                         "version_minor": 0}, "text/plain": "Slider"})]),
+        nbformat.v4.new_code_cell(
+            "fig",
+            execution_count=1,
+            outputs=[
+                nbformat.v4.new_output(
+                    "execute_result",
+                    {"application/vnd.plotly.v1+json": plotly_json, "text/plain": "Figure"},
+                    execution_count=1,
+                )
+            ],
+        ),
+        nbformat.v4.new_code_cell(
+            "chart",
+            execution_count=2,
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data", {"application/vnd.vegalite.v5+json": vega, "text/plain": "Chart"}
+                )
+            ],
+        ),
+        nbformat.v4.new_code_cell(
+            "slider",
+            execution_count=3,
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data",
+                    {
+                        "application/vnd.jupyter.widget-view+json": {
+                            "model_id": slider.model_id,
+                            "version_major": 2,
+                            "version_minor": 0,
+                        },
+                        "text/plain": "Slider",
+                    },
+                )
+            ],
+        ),
     ]
     return nbformat.writes(nb)
 

@@ -81,8 +81,13 @@ def test_invalid_json_is_json_decode_error(text):
 
 def large_document() -> str:
     cells = [
-        {"cell_type": "code", "execution_count": i, "metadata": {}, "source": f"print({i})",
-         "outputs": [{"output_type": "stream", "name": "stdout", "text": [f"line {j}\n" for j in range(200)]}]}
+        {
+            "cell_type": "code",
+            "execution_count": i,
+            "metadata": {},
+            "source": f"print({i})",
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": [f"line {j}\n" for j in range(200)]}],
+        }
         for i in range(12000)
     ]
     return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
@@ -179,11 +184,38 @@ class ItemsOverride(dict):
 
 
 DUMPED = [
-    None, True, False, 0, -5, 2**70, -(2**80), 1.5, 1e-05, 1e16, -0.0, 0.1, float("nan"), float("inf"), -float("inf"),
-    "", "a\"b\\c\n\r\t\b\f\x00\x01\x1f\x7f é 漢字 😀 /", [], {}, (), [1, [2, [3, []]]], (1, "two"),
-    {"a": {"b": [{}, []]}, "z": None}, {1: "int", 1.5: "float", None: "none", "s": "str", -2: 0}, {True: "bool", False: 0},
-    Color.RED, {"color": Color.RED}, datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc),
-    b"raw bytes", {"when": datetime.date(2026, 1, 2)}, ItemsOverride(a=1), nbformat.NotebookNode(a=[nbformat.NotebookNode(b=1)]),
+    None,
+    True,
+    False,
+    0,
+    -5,
+    2**70,
+    -(2**80),
+    1.5,
+    1e-05,
+    1e16,
+    -0.0,
+    0.1,
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    "",
+    'a"b\\c\n\r\t\b\f\x00\x01\x1f\x7f é 漢字 😀 /',
+    [],
+    {},
+    (),
+    [1, [2, [3, []]]],
+    (1, "two"),
+    {"a": {"b": [{}, []]}, "z": None},
+    {1: "int", 1.5: "float", None: "none", "s": "str", -2: 0},
+    {True: "bool", False: 0},
+    Color.RED,
+    {"color": Color.RED},
+    datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc),
+    b"raw bytes",
+    {"when": datetime.date(2026, 1, 2)},
+    ItemsOverride(a=1),
+    nbformat.NotebookNode(a=[nbformat.NotebookNode(b=1)]),
     "x" * 200_000 + '"\n\x02',
 ]
 
@@ -218,7 +250,8 @@ class Unknown:
 
 
 @pytest.mark.parametrize(
-    "obj", [circular_list(), circular_dict(), {(1, 2): "tuple key"}, [Unknown()], {"a": {"b": object()}}],
+    "obj",
+    [circular_list(), circular_dict(), {(1, 2): "tuple key"}, [Unknown()], {"a": {"b": object()}}],
     ids=["circular-list", "circular-dict", "tuple-key", "unknown-object", "nested-unknown"],
 )
 def test_dumps_yielding_fails_as_json_dumps_does(obj):
@@ -270,21 +303,54 @@ def test_large_document_dumps_the_same_and_other_threads_keep_running():
 
 V4_LINES = {
     "cells": [
-        {"cell_type": "code", "execution_count": 1, "id": "a1", "metadata": {"trusted": True, "tags": ["t"]},
-         "source": ["x = 1\n", "print(x)"],
-         "outputs": [{"output_type": "stream", "name": "stdout", "text": ["1\n", "2\n"]},
-                     {"output_type": "execute_result", "execution_count": 1, "metadata": {},
-                      "data": {"text/plain": ["a\n", "b"], "image/png": "iVBOR\n"}}]},
+        {
+            "cell_type": "code",
+            "execution_count": 1,
+            "id": "a1",
+            "metadata": {"trusted": True, "tags": ["t"]},
+            "source": ["x = 1\n", "print(x)"],
+            "outputs": [
+                {"output_type": "stream", "name": "stdout", "text": ["1\n", "2\n"]},
+                {
+                    "output_type": "execute_result",
+                    "execution_count": 1,
+                    "metadata": {},
+                    "data": {"text/plain": ["a\n", "b"], "image/png": "iVBOR\n"},
+                },
+            ],
+        },
         {"cell_type": "markdown", "id": "m1", "metadata": {}, "source": ["# Title\n", "text"]},
     ],
     "metadata": {"signature": "sha256:abc", "orig_nbformat": 3, "kernelspec": {"name": "python3", "display_name": "P"}},
-    "nbformat": 4, "nbformat_minor": 5,
+    "nbformat": 4,
+    "nbformat_minor": 5,
 }
-INVALID_V4 = {"cells": [{"cell_type": "code", "metadata": {}, "source": "x", "id": "c"}], "metadata": {},
-              "nbformat": 4, "nbformat_minor": 5}  # a code cell without outputs / execution_count
-V3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": "old"},
-      "worksheets": [{"cells": [{"cell_type": "code", "input": "1+1", "language": "python", "outputs": [],
-                                 "prompt_number": 1, "metadata": {}}], "metadata": {}}]}
+INVALID_V4 = {
+    "cells": [{"cell_type": "code", "metadata": {}, "source": "x", "id": "c"}],
+    "metadata": {},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}  # a code cell without outputs / execution_count
+V3 = {
+    "nbformat": 3,
+    "nbformat_minor": 0,
+    "metadata": {"name": "old"},
+    "worksheets": [
+        {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "input": "1+1",
+                    "language": "python",
+                    "outputs": [],
+                    "prompt_number": 1,
+                    "metadata": {},
+                }
+            ],
+            "metadata": {},
+        }
+    ],
+}
 
 
 def node_types_everywhere(a, b) -> bool:

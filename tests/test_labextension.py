@@ -61,8 +61,9 @@ def test_installed_in_the_environment():
     assert installed.is_file(), f"{installed} is missing: reinstall the package (maturin develop, pip install -e .)"
     assert json.loads(installed.read_text())["version"] == json.loads(SOURCE.read_text())["version"]
     jupyter = Path(sys.executable).parent / "jupyter"
-    out = subprocess.run([str(jupyter), "labextension", "list"], capture_output=True, text=True, timeout=120,
-                         check=True)
+    out = subprocess.run(
+        [str(jupyter), "labextension", "list"], capture_output=True, text=True, timeout=120, check=True
+    )
     text = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout + out.stderr)  # its colours
     assert re.search(r"^\s*s3contents-rs v\S+ enabled OK", text, re.M), text
 
@@ -86,8 +87,12 @@ def jp_server_config(server_kind, manager_kwargs, store_traits):
     if server_kind == "file":
         return Config({"ServerApp": {"contents_manager_class": FileContentsManager, "jpserver_extensions": extensions}})
     cls = manager_classes()[server_kind]
-    return Config({"ServerApp": {"contents_manager_class": cls, "jpserver_extensions": extensions},
-                   cls.__name__: {**manager_kwargs, **FAST, **store_traits}})
+    return Config(
+        {
+            "ServerApp": {"contents_manager_class": cls, "jpserver_extensions": extensions},
+            cls.__name__: {**manager_kwargs, **FAST, **store_traits},
+        }
+    )
 
 
 def contents_error(fetch) -> tuple[int, str]:
@@ -113,8 +118,9 @@ def test_status_of_a_failing_store_is_what_the_contents_api_says(fetch, s3_setti
         pytest.skip("needs the local moto_server")
     status = body(fetch("api", "s3contents", "status"))  # answered, never an HTTP error
     code, reply = contents_error(fetch)
-    assert status == {"ok": False, "status": 503, "message": json.loads(reply)["message"],
-                      "place": status["place"]}, status
+    assert status == {"ok": False, "status": 503, "message": json.loads(reply)["message"], "place": status["place"]}, (
+        status
+    )
     assert status["message"] and status["place"], status
 
 

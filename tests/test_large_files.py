@@ -131,12 +131,11 @@ REFUSED_CHUNKS = {
     "not base64": ({**chunk_model(b"", 2), "content": "***not base64***"}, None),
     "no type": ({"format": "base64", "content": "eA==", "chunk": 2}, "No file type provided"),
     "notebook type": (
-        chunk_model(b"2", 2, type="notebook"), 'File type "notebook" is not supported for large file transfer'
+        chunk_model(b"2", 2, type="notebook"),
+        'File type "notebook" is not supported for large file transfer',
     ),
     "no content": ({"type": "file", "format": "base64", "chunk": 2}, "No file content provided"),
-    "json format": (
-        chunk_model(b"2", 2, format="json"), "Must specify format of file contents as 'text' or 'base64'"
-    ),
+    "json format": (chunk_model(b"2", 2, format="json"), "Must specify format of file contents as 'text' or 'base64'"),
     "chunk zero": (chunk_model(b"0", 0), None),
     "chunk not a number": (chunk_model(b"x", "2"), None),
 }

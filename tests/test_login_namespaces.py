@@ -54,20 +54,47 @@ def test_gcs_authorized_user_application_default_credentials(tmp_path):
     client = ("123-notebooks.apps.googleusercontent.com", "d-FL95Q19q7MQmFpd7hHD0Ty", "1//0g-refresh-token")
     adc = tmp_path / "home" / ".config" / "gcloud" / "application_default_credentials.json"
     adc.parent.mkdir(parents=True)
-    adc.write_text(json.dumps({"type": "authorized_user", "client_id": client[0], "client_secret": client[1],
-                               "refresh_token": client[2]}))
+    adc.write_text(
+        json.dumps(
+            {"type": "authorized_user", "client_id": client[0], "client_secret": client[1], "refresh_token": client[2]}
+        )
+    )
     other_client = ("456-ci.apps.googleusercontent.com", "other-secret", "1//0g-other-refresh-token")
     other = tmp_path / "other-adc.json"
-    other.write_text(json.dumps({"type": "authorized_user", "client_id": other_client[0],
-                                 "client_secret": other_client[1], "refresh_token": other_client[2]}))
+    other.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": other_client[0],
+                "client_secret": other_client[1],
+                "refresh_token": other_client[2],
+            }
+        )
+    )
     revoked = tmp_path / "revoked.json"
-    revoked.write_text(json.dumps({"type": "authorized_user", "client_id": client[0], "client_secret": client[1],
-                                   "refresh_token": "1//0g-revoked"}))
+    revoked.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": client[0],
+                "client_secret": client[1],
+                "refresh_token": "1//0g-revoked",
+            }
+        )
+    )
     result = run_in_namespace(
         "support.login_scenarios:gcs_authorized_user",
-        {"home": str(tmp_path / "home"), "ca": str(ca.path), "certificate": [str(p) for p in ca.issue("accounts.google.com")],
-         "client": client, "other_client": other_client, "other_adc": str(other), "access_token": "ya29.a0-test-access-token", "fake_gcs": str(fake_gcs_binary()),
-         "revoked_adc": str(revoked)},
+        {
+            "home": str(tmp_path / "home"),
+            "ca": str(ca.path),
+            "certificate": [str(p) for p in ca.issue("accounts.google.com")],
+            "client": client,
+            "other_client": other_client,
+            "other_adc": str(other),
+            "access_token": "ya29.a0-test-access-token",
+            "fake_gcs": str(fake_gcs_binary()),
+            "revoked_adc": str(revoked),
+        },
         hosts={"accounts.google.com": "127.0.0.1"},
     )
     for flavor, run in result["runs"].items():

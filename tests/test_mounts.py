@@ -18,11 +18,12 @@ import uuid
 
 import nbformat
 import pytest
+from traitlets.config import Config
+
 from support.backend_fixtures import RawAzure, RawGcs
 from support.fault_proxy import Fault
 from support.rest_fixtures import body, expect_status, put_json
 from support.s3_fixtures import RawBucket
-from traitlets.config import Config
 
 pytestmark = [pytest.mark.gcs, pytest.mark.azure]
 

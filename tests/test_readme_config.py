@@ -48,8 +48,12 @@ def test_the_settings_reference_is_generated_from_the_traits():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "settings_reference.py"), "--check"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "settings_reference.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     text = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     for setting in ("bucket", "endpoint_url", "max_checkpoints", "project", "container"):

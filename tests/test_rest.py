@@ -162,7 +162,9 @@ def test_post_copy(fetch, raw):
     assert body(r)["path"] == "src/sub-Copy1"
     assert body(r)["type"] == "directory"
     assert raw.read("src/sub-Copy1/x.txt") == b"x"
-    expect_status(404, fetch, "api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/missing.ipynb"}))
+    expect_status(
+        404, fetch, "api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/missing.ipynb"})
+    )
 
 
 def test_patch_rename(fetch, raw):
@@ -212,8 +214,24 @@ def test_error_status_codes(fetch, raw):
     expect_status(400, fetch, "api", "contents", "d/f.txt", params={"type": "directory"})
     expect_status(400, fetch, "api", "contents", "bin.dat", params={"format": "text"})
     expect_status(404, fetch, "api", "contents", ".hidden.txt")
-    expect_status(400, fetch, "api", "contents", ".new.txt", method="PUT", body=json.dumps({"type": "file", "format": "text", "content": "x"}))
-    expect_status(400, fetch, "api", "contents", "bad.bin", method="PUT", body=json.dumps({"type": "file", "format": "base64", "content": "abc"}))
+    expect_status(
+        400,
+        fetch,
+        "api",
+        "contents",
+        ".new.txt",
+        method="PUT",
+        body=json.dumps({"type": "file", "format": "text", "content": "x"}),
+    )
+    expect_status(
+        400,
+        fetch,
+        "api",
+        "contents",
+        "bad.bin",
+        method="PUT",
+        body=json.dumps({"type": "file", "format": "base64", "content": "abc"}),
+    )
     assert not raw.exists(".new.txt")
     assert not raw.exists("bad.bin")
     assert ".hidden.txt" not in names(body(fetch("api", "contents")))
@@ -381,7 +399,12 @@ def test_a_percent_sign_in_a_path_reaches_the_message_once(fetch, raw):
     jupyter_server's API error reply shows it: messages must not say `50%% off`."""
     raw.put("50% off/item.txt", b"x")
     error = expect_status(
-        400, fetch, "api", "contents", "50% off", method="PUT",
+        400,
+        fetch,
+        "api",
+        "contents",
+        "50% off",
+        method="PUT",
         body=json.dumps({"type": "file", "format": "text", "content": "over a folder"}),
     )
     assert body(error.response)["message"] == '"50% off" is a directory; cannot save a file over it'

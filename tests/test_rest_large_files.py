@@ -108,7 +108,9 @@ def test_files_etag_last_modified_and_304(fetch, raw):
 
     from tornado.httputil import format_timestamp
 
-    assert r.headers["Last-Modified"] == format_timestamp(datetime.fromisoformat(model["last_modified"].replace("Z", "+00:00")))
+    assert r.headers["Last-Modified"] == format_timestamp(
+        datetime.fromisoformat(model["last_modified"].replace("Z", "+00:00"))
+    )
     expect_status(304, fetch, "files", "e/a.txt", headers={"If-None-Match": etag})
     raw.put("e/a.txt", b"second version")
     r = fetch("files", "e/a.txt", headers={"If-None-Match": etag})

@@ -25,8 +25,9 @@ def status_of(fetch, *parts, **kwargs) -> int:
 
 
 def put_text(fetch, path: str, text: str):
-    return fetch("api", "contents", path, method="PUT",
-                 body=json.dumps({"type": "file", "format": "text", "content": text}))
+    return fetch(
+        "api", "contents", path, method="PUT", body=json.dumps({"type": "file", "format": "text", "content": text})
+    )
 
 
 def test_rest_delete_moves_to_trash_which_is_unreachable(fetch, raw):
@@ -58,8 +59,12 @@ def test_rest_read_only(fetch, raw):
     ]
     for url, method, payload in attempts:
         with pytest.raises(HTTPClientError) as info:
-            fetch(*url.split("/"), method=method, body=None if payload is None else json.dumps(payload),
-                  allow_nonstandard_methods=True)
+            fetch(
+                *url.split("/"),
+                method=method,
+                body=None if payload is None else json.dumps(payload),
+                allow_nonstandard_methods=True,
+            )
         assert info.value.code == 403, (url, method, info.value.code)
         assert b"read-only" in info.value.response.body, info.value.response.body
     assert snapshot(raw) == before
@@ -67,8 +72,13 @@ def test_rest_read_only(fetch, raw):
 
 # (jupyter_server does not percent-decode the path, so "%00" is a literal name there; NUL
 # and control characters are covered at the manager level in test_hostile.py.)
-HOSTILE_URLS = ["..%2Fsecret.txt", "%2e%2e/secret.txt", "a/%2E%2E/%2e%2e/secret.txt", "..%5Csecret.txt",
-                quote("x" * 1100)]
+HOSTILE_URLS = [
+    "..%2Fsecret.txt",
+    "%2e%2e/secret.txt",
+    "a/%2E%2E/%2e%2e/secret.txt",
+    "..%5Csecret.txt",
+    quote("x" * 1100),
+]
 
 
 def test_rest_hostile_paths_are_4xx(fetch, raw, s3_client, s3_settings, test_prefix):
@@ -79,11 +89,21 @@ def test_rest_hostile_paths_are_4xx(fetch, raw, s3_client, s3_settings, test_pre
     try:
         before = snapshot(raw)
         for url in HOSTILE_URLS:
-            for method, payload in (("GET", None), ("PUT", {"type": "file", "format": "text", "content": "x"}),
-                                    ("DELETE", None), ("PATCH", {"path": "x.txt"})):
-                status = status_of(fetch, "api", "contents", url, method=method,
-                                   body=None if payload is None else json.dumps(payload),
-                                   allow_nonstandard_methods=True)
+            for method, payload in (
+                ("GET", None),
+                ("PUT", {"type": "file", "format": "text", "content": "x"}),
+                ("DELETE", None),
+                ("PATCH", {"path": "x.txt"}),
+            ):
+                status = status_of(
+                    fetch,
+                    "api",
+                    "contents",
+                    url,
+                    method=method,
+                    body=None if payload is None else json.dumps(payload),
+                    allow_nonstandard_methods=True,
+                )
                 assert 400 <= status < 500, (url, method, status)
         assert snapshot(raw) == before
         assert outside.read("secret.txt") == b"secret"
@@ -144,5 +164,3 @@ def test_rest_unreachable_endpoint_is_503_naming_it(unreachable_config, server_m
     assert info.value.code == 503
     message = json.loads(info.value.response.body)["message"]
     assert message.startswith(f"cannot reach {endpoint}: "), message
-
-

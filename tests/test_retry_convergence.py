@@ -28,8 +28,9 @@ from support.fault_proxy import Fault
 pytestmark = pytest.mark.timeout(600)
 
 NOTEBOOK = {
-    "cells": [{"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {}, "outputs": [],
-               "source": "x = 1"}],
+    "cells": [
+        {"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {}, "outputs": [], "source": "x = 1"}
+    ],
     "metadata": {},
     "nbformat": 4,
     "nbformat_minor": 5,
@@ -71,7 +72,9 @@ OPERATIONS = {
     "save": ({"s.txt": b"old"}, None, lambda cm: cm.save(text("new"), "s.txt")),
     "save_new_notebook": ({}, None, lambda cm: cm.save(notebook_model(), "n.ipynb")),
     "save_notebook_again": (
-        {}, lambda cm: cm.save(notebook_model(), "n.ipynb"), lambda cm: cm.save(notebook_model("y = 2"), "n.ipynb")
+        {},
+        lambda cm: cm.save(notebook_model(), "n.ipynb"),
+        lambda cm: cm.save(notebook_model("y = 2"), "n.ipynb"),
     ),
     "new_notebook": ({}, None, lambda cm: cm.new(path="fresh.ipynb")),
     "new_directory": ({}, None, lambda cm: cm.new({"type": "directory"}, "folder")),
@@ -84,7 +87,9 @@ OPERATIONS = {
     "copy_file": ({"c.txt": b"copy me", "dst/.s3keep": b""}, None, lambda cm: cm.copy("c.txt", "dst")),
     "copy_tree": (TREE, None, lambda cm: cm.copy("t", "t2")),
     "delete_file": (
-        {"x.txt": b"bye", ".ipynb_checkpoints/x-checkpoint.txt": b"old bye"}, None, lambda cm: cm.delete("x.txt")
+        {"x.txt": b"bye", ".ipynb_checkpoints/x-checkpoint.txt": b"old bye"},
+        None,
+        lambda cm: cm.delete("x.txt"),
     ),
     "delete_tree": (TREE, None, lambda cm: cm.delete("t")),
     "checkpoint_create": ({"n.ipynb": NOTEBOOK_BYTES}, None, lambda cm: cm.create_checkpoint("n.ipynb")),
@@ -167,9 +172,7 @@ def converges(make_proxied_cm, fault_proxy, raw, s3_client, name, add_fault, **c
 
 @pytest.mark.parametrize("fault_name", list(FAULTS))
 @pytest.mark.parametrize("name", OPERATIONS)
-def test_one_fault_then_one_retry_converges(
-    make_proxied_cm, fault_proxy, raw, s3_client, flavor, name, fault_name
-):
+def test_one_fault_then_one_retry_converges(make_proxied_cm, fault_proxy, raw, s3_client, flavor, name, fault_name):
     if flavor == "async" and fault_name != "lost_response":
         pytest.skip("same Rust core as the sync flavour; the async flavour runs the lost-response case (run time)")
     fault = FAULTS[fault_name]
@@ -188,7 +191,11 @@ def test_outage_then_one_retry_converges(make_proxied_cm, fault_proxy, raw, s3_c
     if flavor == "async":
         pytest.skip("same Rust core as the sync flavour (run time)")
     converges(
-        make_proxied_cm, fault_proxy, raw, s3_client, name,
+        make_proxied_cm,
+        fault_proxy,
+        raw,
+        s3_client,
+        name,
         lambda position: fault_proxy.add(Fault.error("ServiceUnavailable"), from_index=position, times=None),
     )
 

@@ -42,8 +42,11 @@ class SigningS3:
         profile = os.environ.pop("AWS_PROFILE", None)
         try:
             return boto3.client(
-                service, endpoint_url=self.endpoint, region_name="us-east-1",
-                aws_access_key_id=key_id or self.key_id, aws_secret_access_key=secret or self.secret,
+                service,
+                endpoint_url=self.endpoint,
+                region_name="us-east-1",
+                aws_access_key_id=key_id or self.key_id,
+                aws_secret_access_key=secret or self.secret,
                 config=BotoConfig(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
             )
         finally:
@@ -69,8 +72,10 @@ class SigningS3:
         """A role allowed everything; returns its ARN."""
         iam = self.client("iam")
         name = f"role-{time.monotonic_ns()}"
-        trust = {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+        }
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
         iam.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=ADMIN_POLICY)
         return f"arn:aws:iam::123456789012:role/{name}"
@@ -96,8 +101,12 @@ def signing_s3(tmp_path_factory):
     port = free_port()
     # The first three actions (user, policy, key) are not checked; every later request
     # must carry a valid signature of an existing key.
-    server = Server("moto_server (IAM auth)", [str(moto), "-H", "127.0.0.1", "-p", str(port)],
-                    tmp_path_factory.mktemp("moto-auth") / "moto.log", env={"INITIAL_NO_AUTH_ACTION_COUNT": "3"})
+    server = Server(
+        "moto_server (IAM auth)",
+        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+        tmp_path_factory.mktemp("moto-auth") / "moto.log",
+        env={"INITIAL_NO_AUTH_ACTION_COUNT": "3"},
+    )
     endpoint = f"http://127.0.0.1:{port}"
     try:
         server.wait_for_http(endpoint + "/moto-api/")  # not an S3 action: not counted
@@ -120,11 +129,23 @@ def s3_manager(request, signing_s3, jp_asyncio_loop, monkeypatch, tmp_path):
     """s3_manager(**traits) -> a manager on the signing server, no ambient AWS config."""
     from s3contents_rs import AsyncS3ContentsManager, S3ContentsManager
 
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                 "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
-                 "AWS_ENDPOINT_URL_STS", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-                 "AWS_METADATA_ENDPOINT", "AWS_REGION", "AWS_DEFAULT_REGION"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "AWS_ROLE_SESSION_NAME",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        "AWS_METADATA_ENDPOINT",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ):
         monkeypatch.delenv(name, raising=False)
     # No profiles of the person running the tests.
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
@@ -231,7 +252,7 @@ def test_aws_profile_keys_and_region(s3_manager, signing_s3, aws_home, profile_r
     key_id, secret = signing_s3.new_key(user)
     aws_home(
         credentials=f"[default]\naws_access_key_id = AKIAWRONGDEFAULT\naws_secret_access_key = wrong\n\n"
-                    f"[notebooks]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n",
+        f"[notebooks]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n",
         config="[default]\nregion = us-west-1\n\n[profile notebooks]\nregion = eu-west-2\n",
     )
     monkeypatch.setenv("AWS_PROFILE", "notebooks")
@@ -245,9 +266,11 @@ def test_aws_profile_keys_and_region(s3_manager, signing_s3, aws_home, profile_r
 def test_default_profile_without_aws_profile(s3_manager, signing_s3, aws_home, profile_reader):
     """No keys configured anywhere else: the [default] profile is used, as boto3 does."""
     role = signing_s3.role_credentials()
-    aws_home(credentials=f"[default]\naws_access_key_id = {role['AccessKeyId']}\n"
-                         f"aws_secret_access_key = {role['SecretAccessKey']}\n"
-                         f"aws_session_token = {role['SessionToken']}\n")
+    aws_home(
+        credentials=f"[default]\naws_access_key_id = {role['AccessKeyId']}\n"
+        f"aws_secret_access_key = {role['SecretAccessKey']}\n"
+        f"aws_session_token = {role['SessionToken']}\n"
+    )
     cm = s3_manager()
     cm.save(text("default profile"), "d.txt")
     assert signing_s3.read(f"{s3_manager.prefix}/d.txt") == b"default profile"
@@ -269,8 +292,10 @@ def test_explicit_keys_win_over_the_profile(s3_manager, signing_s3, aws_home, mo
 def test_unknown_profile_stops_the_server(s3_manager, aws_home, profile_reader, monkeypatch):
     from traitlets import TraitError
 
-    aws_home(credentials="[default]\naws_access_key_id = AKIAX\naws_secret_access_key = x\n",
-             config="[profile team-a]\nregion = eu-west-1\n")
+    aws_home(
+        credentials="[default]\naws_access_key_id = AKIAX\naws_secret_access_key = x\n",
+        config="[profile team-a]\nregion = eu-west-1\n",
+    )
     monkeypatch.setenv("AWS_PROFILE", "team-b")
     with pytest.raises(TraitError, match="AWS_PROFILE: the profile 'team-b' is in neither"):
         s3_manager()
@@ -330,8 +355,9 @@ def test_credential_process_profile(s3_manager, signing_s3, aws_home, monkeypatc
     user = signing_s3.new_user()
     key_id, secret = signing_s3.new_key(user)
     script = tmp_path / "vault.py"
-    script.write_text(f"import json; print(json.dumps({{'Version': 1, 'AccessKeyId': {key_id!r}, "
-                      f"'SecretAccessKey': {secret!r}}}))")
+    script.write_text(
+        f"import json; print(json.dumps({{'Version': 1, 'AccessKeyId': {key_id!r}, 'SecretAccessKey': {secret!r}}}))"
+    )
     aws_home(config=f"[profile vault]\ncredential_process = {sys.executable} {script}\n")
     monkeypatch.setenv("AWS_PROFILE", "vault")
     s3_manager().save(text("from a process"), "v.txt")
@@ -435,8 +461,11 @@ class _CredentialEndpoint:
         outer = self
         self.requests: list[tuple[str, str]] = []
         document = {
-            "Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": credentials["AccessKeyId"],
-            "SecretAccessKey": credentials["SecretAccessKey"], "Token": credentials["SessionToken"],
+            "Code": "Success",
+            "Type": "AWS-HMAC",
+            "AccessKeyId": credentials["AccessKeyId"],
+            "SecretAccessKey": credentials["SecretAccessKey"],
+            "Token": credentials["SessionToken"],
             "Expiration": credentials["Expiration"].strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
@@ -594,8 +623,10 @@ def test_addressing_style(s3_manager, signing_s3, style, expect_virtual):
     proxy = ForwardProxy(int(port))
     try:
         cm = s3_manager(
-            endpoint_url=f"http://localhost:{port}", addressing_style=style,
-            access_key_id=signing_s3.key_id, secret_access_key=signing_s3.secret,
+            endpoint_url=f"http://localhost:{port}",
+            addressing_style=style,
+            access_key_id=signing_s3.key_id,
+            secret_access_key=signing_s3.secret,
             store_options={"proxy_url": proxy.url},
         )
         cm.save(text(style), "style.txt")
@@ -616,8 +647,9 @@ def test_addressing_style(s3_manager, signing_s3, style, expect_virtual):
 def test_addressing_style_from_s3fs_config_kwargs():
     from s3contents_rs.s3 import S3Traits
 
-    options = S3Traits(bucket="b", endpoint_url="http://127.0.0.1:9000",
-                       s3fs_config_kwargs={"s3": {"addressing_style": "virtual"}})._s3_options()
+    options = S3Traits(
+        bucket="b", endpoint_url="http://127.0.0.1:9000", s3fs_config_kwargs={"s3": {"addressing_style": "virtual"}}
+    )._s3_options()
     assert options["aws_virtual_hosted_style_request"] == "true"
     assert options["aws_endpoint"] == "http://b.127.0.0.1:9000"
 
@@ -645,8 +677,12 @@ def test_region_name_reaches_the_signature(s3_manager, signing_s3):
 
     proxy = ForwardProxy(int(signing_s3.endpoint.rsplit(":", 1)[1]))
     try:
-        cm = s3_manager(region_name="ap-southeast-2", access_key_id=signing_s3.key_id,
-                        secret_access_key=signing_s3.secret, store_options={"proxy_url": proxy.url})
+        cm = s3_manager(
+            region_name="ap-southeast-2",
+            access_key_id=signing_s3.key_id,
+            secret_access_key=signing_s3.secret,
+            store_options={"proxy_url": proxy.url},
+        )
         cm.save(text("r"), "region.txt")
     finally:
         proxy.stop()
@@ -661,8 +697,13 @@ def test_sse_kms_on_multipart_upload(s3_manager, signing_s3):
     import base64
 
     key_id = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-    cm = s3_manager(access_key_id=signing_s3.key_id, secret_access_key=signing_s3.secret,
-                    sse="aws:kms", kms_key_id=key_id, upload_part_size=5 * 1024 * 1024)
+    cm = s3_manager(
+        access_key_id=signing_s3.key_id,
+        secret_access_key=signing_s3.secret,
+        sse="aws:kms",
+        kms_key_id=key_id,
+        upload_part_size=5 * 1024 * 1024,
+    )
     chunk = base64.b64encode(b"x" * (1024 * 1024)).decode()
     for number in (1, 2, 3, 4, 5, -1):
         cm.save({"type": "file", "format": "base64", "content": chunk, "chunk": number}, "big.bin")
@@ -685,14 +726,19 @@ def test_a_lost_upload_start_is_aborted_with_signed_requests(s3_manager, signing
     s3 = signing_s3.client("s3")
     theirs = s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
     try:
-        cm = s3_manager(access_key_id=signing_s3.key_id, secret_access_key=signing_s3.secret,
-                        endpoint_url=proxy.url, max_retries=0)
+        cm = s3_manager(
+            access_key_id=signing_s3.key_id, secret_access_key=signing_s3.secret, endpoint_url=proxy.url, max_retries=0
+        )
         proxy.add(Fault("drop_response"), method="POST", target=r"\?uploads")
 
         def upload():
             for number, data in ((1, b"first "), (-1, b"last")):
-                model = {"type": "file", "format": "base64", "content": base64.b64encode(data).decode(),
-                         "chunk": number}
+                model = {
+                    "type": "file",
+                    "format": "base64",
+                    "content": base64.b64encode(data).decode(),
+                    "chunk": number,
+                }
                 cm.save(model, path)
 
         with pytest.raises(HTTPError) as info:
@@ -720,7 +766,11 @@ def test_credential_provider_return_forms():
     sts_style = {"AccessKeyId": "k", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": "2030-01-02T03:04:05Z"}
     assert _credential_tuple(sts_style) == ("k", "s", "t", seconds)
     assert _credential_tuple({"access_key": "k", "secret_key": "s", "token": None, "expiry_time": seconds}) == (
-        "k", "s", None, seconds)
+        "k",
+        "s",
+        None,
+        seconds,
+    )
     with pytest.raises(TypeError, match="credential_provider must return"):
         _credential_tuple("k:s")
     with pytest.raises(ValueError, match="no access key"):
@@ -737,12 +787,20 @@ def plain_moto(tmp_path_factory):
     """A moto without signature checks, standing in for a public bucket."""
     moto = Path(sys.executable).parent / "moto_server"
     port = free_port()
-    server = Server("moto_server (public)", [str(moto), "-H", "127.0.0.1", "-p", str(port)],
-                    tmp_path_factory.mktemp("moto-public") / "moto.log")
+    server = Server(
+        "moto_server (public)",
+        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+        tmp_path_factory.mktemp("moto-public") / "moto.log",
+    )
     try:
         server.wait_for_http(f"http://127.0.0.1:{port}/moto-api/")
-        owner = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                             aws_access_key_id="x", aws_secret_access_key="x")
+        owner = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
         owner.create_bucket(Bucket="public", ACL="public-read")
         owner.put_object(Bucket="public", Key="shared/readme.txt", Body=b"for everyone", ACL="public-read")
         yield port
@@ -750,8 +808,7 @@ def plain_moto(tmp_path_factory):
         server.stop()
 
 
-@pytest.mark.parametrize("traits", [{"anon": True}, {"signature_version": "UNSIGNED"}],
-                         ids=["anon", "unsigned"])
+@pytest.mark.parametrize("traits", [{"anon": True}, {"signature_version": "UNSIGNED"}], ids=["anon", "unsigned"])
 def test_anonymous_requests_are_unsigned(s3_manager, plain_moto, traits, monkeypatch):
     """anon: no credentials are looked up or sent, even with AWS keys in the environment;
     a public bucket can be browsed and read."""
@@ -761,8 +818,13 @@ def test_anonymous_requests_are_unsigned(s3_manager, plain_moto, traits, monkeyp
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "environment-secret")
     proxy = ForwardProxy(plain_moto)
     try:
-        cm = s3_manager(bucket="public", prefix="shared", endpoint_url=f"http://127.0.0.1:{plain_moto}",
-                        store_options={"proxy_url": proxy.url}, **traits)
+        cm = s3_manager(
+            bucket="public",
+            prefix="shared",
+            endpoint_url=f"http://127.0.0.1:{plain_moto}",
+            store_options={"proxy_url": proxy.url},
+            **traits,
+        )
         assert [m["name"] for m in cm.get("")["content"]] == ["readme.txt"]
         assert cm.get("readme.txt")["content"] == "for everyone"
     finally:
@@ -788,8 +850,12 @@ def test_slow_credential_provider_does_not_block_the_event_loop(signing_s3, jp_a
             time.sleep(1.0)
         return signing_s3.key_id, signing_s3.secret, None, time.time() + 60
 
-    cm = AsyncS3ContentsManager(bucket=BUCKET, prefix=f"slow-{time.monotonic_ns()}",
-                                endpoint_url=signing_s3.endpoint, credential_provider=slow_provider)
+    cm = AsyncS3ContentsManager(
+        bucket=BUCKET,
+        prefix=f"slow-{time.monotonic_ns()}",
+        endpoint_url=signing_s3.endpoint,
+        credential_provider=slow_provider,
+    )
 
     async def scenario():
         ticks = 0

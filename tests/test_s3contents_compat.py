@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.timeout(180), pytest.mark.compatibility]
 BINARY = bytes(range(256))
 
 REF_SCRIPT = textwrap.dedent(
-    r'''
+    r"""
     import base64, json, sys
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -70,7 +70,7 @@ REF_SCRIPT = textwrap.dedent(
             "dir_exists": m.dir_exists("ours/empty"),
         }
     print("RESULT:" + json.dumps(out))
-    '''
+    """
 )
 
 
@@ -106,7 +106,13 @@ def test_read_bucket_written_by_s3contents(cm, raw, manager_kwargs, tmp_path):
     ref = run_ref("write", manager_kwargs, tmp_path)
     # sanity: what s3contents itself sees
     assert ref["root"] == sorted(
-        [["compat.ipynb", "notebook"], ["data.bin", "file"], ["empty", "directory"], ["folder", "directory"], ["hello.txt", "file"]]
+        [
+            ["compat.ipynb", "notebook"],
+            ["data.bin", "file"],
+            ["empty", "directory"],
+            ["folder", "directory"],
+            ["hello.txt", "file"],
+        ]
     ), ref
     assert raw.exists("folder/.s3keep")
 

@@ -27,7 +27,7 @@ def secrets(s3_settings):
 
 def assert_hidden(text: str, secrets: dict) -> None:
     for name, value in secrets.items():
-        assert value not in text, f"{name} leaked: ...{text[max(0, text.find(value) - 80):][:200]}"
+        assert value not in text, f"{name} leaked: ...{text[max(0, text.find(value) - 80) :][:200]}"
 
 
 def test_logs_errors_and_repr_never_show_secrets(make_cm, make_proxied_cm, fault_proxy, raw, secrets, caplog):
@@ -47,7 +47,10 @@ def test_logs_errors_and_repr_never_show_secrets(make_cm, make_proxied_cm, fault
     proxied = make_proxied_cm(**secrets)
     fault_proxy.add(Fault.error("AccessDenied"), method="GET")
     fault_proxy.add(Fault.error("SlowDown"), method="PUT", times=None)
-    for call in (lambda: proxied.get(""), lambda: proxied.save({"type": "file", "format": "text", "content": "x"}, "c.txt")):
+    for call in (
+        lambda: proxied.get(""),
+        lambda: proxied.save({"type": "file", "format": "text", "content": "x"}, "c.txt"),
+    ):
         try:
             call()
         except HTTPError as e:

@@ -60,9 +60,7 @@ def jp_server_config(server_kind, manager_kwargs):
     else:
         cls = {"file": FileContentsManager, "async_file": AsyncFileContentsManager}[server_kind]
         traits = {}
-    return Config(
-        {"ServerApp": {"contents_manager_class": cls, "jpserver_extensions": extensions}, **traits}
-    )
+    return Config({"ServerApp": {"contents_manager_class": cls, "jpserver_extensions": extensions}, **traits})
 
 
 # --------------------------------------------------------------------------- helpers

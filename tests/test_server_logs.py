@@ -51,8 +51,10 @@ def test_debug_level_logs_each_request_with_its_timing(manager_kwargs, raw):
     lines = records.store_lines()
     key = raw.key("notes.txt")
     assert any(re.fullmatch(rf"GET {re.escape(key)} \(5 bytes\) -> ok in \d+\.\d ms", line) for line in lines), lines
-    assert any(re.fullmatch(rf"LIST {re.escape(raw.prefix)}/ \(1 files, 0 folders\) -> ok in \d+\.\d ms", line)
-               for line in lines), lines
+    assert any(
+        re.fullmatch(rf"LIST {re.escape(raw.prefix)}/ \(1 files, 0 folders\) -> ok in \d+\.\d ms", line)
+        for line in lines
+    ), lines
     secret = manager_kwargs["secret_access_key"]
     assert not any(secret in message for _, message in records.lines)
 
@@ -69,15 +71,28 @@ def test_jupyter_server_debug_log_shows_store_requests(s3_settings, test_prefix,
     raw.put("hello.txt", b"hi")
     port, token = free_port(), secrets.token_hex(16)
     cls = "AsyncS3ContentsManager"
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=s3_settings.access_key_id,
-               AWS_SECRET_ACCESS_KEY=s3_settings.secret_access_key, AWS_REGION=s3_settings.region_name)
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID=s3_settings.access_key_id,
+        AWS_SECRET_ACCESS_KEY=s3_settings.secret_access_key,
+        AWS_REGION=s3_settings.region_name,
+    )
     log_path = tmp_path / "server.log"
     cmd = [
-        sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", "--log-level=DEBUG",
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={tmp_path}",
+        "--log-level=DEBUG",
         f"--ServerApp.contents_manager_class=s3contents_rs.{cls}",
-        f"--{cls}.bucket={s3_settings.bucket}", f"--{cls}.prefix={test_prefix}",
-        f"--{cls}.endpoint_url={s3_settings.endpoint_url}", f"--{cls}.region_name={s3_settings.region_name}",
+        f"--{cls}.bucket={s3_settings.bucket}",
+        f"--{cls}.prefix={test_prefix}",
+        f"--{cls}.endpoint_url={s3_settings.endpoint_url}",
+        f"--{cls}.region_name={s3_settings.region_name}",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
@@ -101,7 +116,9 @@ def test_jupyter_server_debug_log_shows_store_requests(s3_settings, test_prefix,
         proc.wait(timeout=20)
     text = log_path.read_text(errors="replace")
     key = raw.key("hello.txt")
-    assert re.search(rf"{re.escape(STORE_LOGGER)}\]\S* GET {re.escape(key)} \(2 bytes\) -> ok in \d+\.\d ms", text), text[-4000:]
+    assert re.search(rf"{re.escape(STORE_LOGGER)}\]\S* GET {re.escape(key)} \(2 bytes\) -> ok in \d+\.\d ms", text), (
+        text[-4000:]
+    )
     assert s3_settings.secret_access_key not in text
     # The manager's info_string, which jupyter_server logs at start-up, is its one line there.
     started = re.findall(rf"s3contents_rs \S+: \w+ContentsManager on s3://{re.escape(s3_settings.bucket)}/\S+", text)

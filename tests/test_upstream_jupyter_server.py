@@ -54,8 +54,19 @@ def jupyter_server_tests() -> Path:
             archive = CACHE / f"jupyter_server-{wanted}.tar.gz"
             if not archive.exists():
                 subprocess.run(
-                    [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                     f"jupyter_server=={wanted}", "-d", str(CACHE)],
+                    [
+                        sys.executable,
+                        "-m",
+                        "pip",
+                        "download",
+                        "-q",
+                        "--no-deps",
+                        "--no-binary",
+                        ":all:",
+                        f"jupyter_server=={wanted}",
+                        "-d",
+                        str(CACHE),
+                    ],
                     check=True,
                 )
             staging = CACHE / f"extracting-{uuid.uuid4().hex}"
@@ -104,9 +115,22 @@ def upstream_run(request, tmp_path, backend, flavor):
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     argv = [
-        sys.executable, "-m", "pytest", *(f"tests/services/contents/{f}" for f in TEST_FILES),
-        "-p", "no:cacheprovider", "-p", "no:asyncio", "-p", "no:xdist", "--color=no", "-q", "-rfEs",
-        "--durations=5", "--basetemp", str(tmp_path / "basetemp"),
+        sys.executable,
+        "-m",
+        "pytest",
+        *(f"tests/services/contents/{f}" for f in TEST_FILES),
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:asyncio",
+        "-p",
+        "no:xdist",
+        "--color=no",
+        "-q",
+        "-rfEs",
+        "--durations=5",
+        "--basetemp",
+        str(tmp_path / "basetemp"),
         *shlex.split(os.environ.get("S3CONTENTS_UPSTREAM_ARGS", "")),
     ]
     log = open(tmp_path / "output.txt", "w+")  # noqa: SIM115

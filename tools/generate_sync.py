@@ -45,12 +45,12 @@ MORE = [
         PACKAGE / "_mounts_async.py",
         PACKAGE / "_mounts_sync.py",
         {
-            '''otherwise (download -> chunked upload, in bounded memory).''': '''otherwise (download -> chunked upload, in bounded memory). Blocking flavour.''',
-            '''finishes it, skipping what already arrived. The synchronous twin, _mounts_sync.py, is
-generated from this file (``./dev.sh generate``).''': '''finishes it, skipping what already arrived.
+            """otherwise (download -> chunked upload, in bounded memory).""": """otherwise (download -> chunked upload, in bounded memory). Blocking flavour.""",
+            """finishes it, skipping what already arrived. The synchronous twin, _mounts_sync.py, is
+generated from this file (``./dev.sh generate``).""": """finishes it, skipping what already arrived.
 
 Generated from _mounts_async.py by tools/generate_sync.py (``./dev.sh generate``): edit
-that file, not this one.''',
+that file, not this one.""",
         },
     ),
 ]
@@ -61,7 +61,7 @@ class _SyncNames(unasync.Rule):
         if name.endswith("_async"):
             return name[: -len("_async")]
         if name.startswith("Async") and name[5:6].isupper():
-            return name[len("Async"):]
+            return name[len("Async") :]
         return super()._unasync_name(name)
 
 

@@ -1,7 +1,7 @@
 """Write docs/settings.md from the managers' traits, so the reference cannot drift from the code.
 
-    python tools/settings_reference.py          # rewrite docs/settings.md
-    python tools/settings_reference.py --check  # exit 1 if docs/settings.md is stale (the tests run this)
+python tools/settings_reference.py          # rewrite docs/settings.md
+python tools/settings_reference.py --check  # exit 1 if docs/settings.md is stale (the tests run this)
 """
 
 from __future__ import annotations
@@ -64,7 +64,14 @@ def render() -> str:
         cls = getattr(s3contents_rs, class_name)
         traits = {n: t for n, t in sorted(_our_traits(cls).items()) if n not in seen}
         seen.update(traits)
-        lines += [f"## {title}", "", f"`{class_name}` and its sync twin.", "", "| setting | default | meaning |", "| --- | --- | --- |"]
+        lines += [
+            f"## {title}",
+            "",
+            f"`{class_name}` and its sync twin.",
+            "",
+            "| setting | default | meaning |",
+            "| --- | --- | --- |",
+        ]
         lines += [f"| `{name}` | {_default(t)} | {_cell(t.help)} |" for name, t in traits.items()]
         lines.append("")
     return "\n".join(lines)

@@ -181,7 +181,8 @@ def inside(expected_version: str) -> None:
     try:
         moto = subprocess.Popen(
             [bin_path("moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         procs.append(moto)
         endpoint = f"http://127.0.0.1:{s3_port}"
@@ -194,10 +195,19 @@ def inside(expected_version: str) -> None:
         root.mkdir()
         cls = "AsyncS3ContentsManager"
         cmd = [
-            sys.executable, "-m", "jupyter_server", "--no-browser", "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}", f"--ServerApp.contents_manager_class=s3contents_rs.{cls}",
-            f"--{cls}.bucket={bucket}", f"--{cls}.prefix={prefix}", f"--{cls}.endpoint_url={endpoint}",
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            f"--ServerApp.contents_manager_class=s3contents_rs.{cls}",
+            f"--{cls}.bucket={bucket}",
+            f"--{cls}.prefix={prefix}",
+            f"--{cls}.endpoint_url={endpoint}",
             f"--{cls}.region_name={region}",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -224,9 +234,19 @@ def inside(expected_version: str) -> None:
                 return e.code, {}
 
         notebook = {
-            "nbformat": 4, "nbformat_minor": 5, "metadata": {},
-            "cells": [{"cell_type": "code", "id": "smoke-cell", "metadata": {}, "execution_count": None,
-                       "outputs": [], "source": "print('hello from s3contents-rs')"}],
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {},
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "id": "smoke-cell",
+                    "metadata": {},
+                    "execution_count": None,
+                    "outputs": [],
+                    "source": "print('hello from s3contents-rs')",
+                }
+            ],
         }
         status, saved = call("PUT", "smoke.ipynb", {"type": "notebook", "format": "json", "content": notebook})
         if status not in (200, 201) or saved.get("path") != "smoke.ipynb":

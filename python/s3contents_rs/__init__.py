@@ -53,4 +53,3 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     from .server_extension import load
 
     load(serverapp)
-

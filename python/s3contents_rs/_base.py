@@ -90,8 +90,8 @@ class StoreContentsMixin(StoreSettings):
 
     def _read_only_at(self, path: str) -> bool:
         """Whether ``path`` cannot be changed (with ``mounts``, each mount says)."""
-        read_only_at = getattr(self._store, "read_only_at", None)  # type: ignore[attr-defined]
-        return self.read_only if read_only_at is None else read_only_at(path)  # type: ignore[attr-defined]
+        read_only_at = getattr(self._store, "read_only_at", None)
+        return self.read_only if read_only_at is None else bool(read_only_at(path))
 
     @staticmethod
     def _content_encoding(
@@ -249,7 +249,9 @@ class StoreContentsMixin(StoreSettings):
         """Bytes to store for a file or notebook model, plus any notebook validation error."""
         if model["type"] == "notebook":
             data, validation_error, _ = self._notebook_bytes(
-                model, path, lambda nb: self.check_and_sign(nb, path)  # type: ignore[attr-defined]
+                model,
+                path,
+                lambda nb: self.check_and_sign(nb, path),  # type: ignore[attr-defined]
             )
             return data, validation_error
         validation_error = {}
@@ -306,9 +308,7 @@ class StoreContentsMixin(StoreSettings):
             "hash_algorithm": None,
         }
 
-    def _saved_model(
-        self, entry: Entry, model: dict[str, Any], validation_error: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _saved_model(self, entry: Entry, model: dict[str, Any], validation_error: dict[str, Any]) -> dict[str, Any]:
         message = None
         if model["type"] == "notebook":
             self.validate_notebook_model(model, validation_error=validation_error)  # type: ignore[attr-defined]
@@ -337,7 +337,9 @@ class StoreContentsMixin(StoreSettings):
                 self.log.debug("Running post-save hook on %s", os_path)  # type: ignore[attr-defined]
                 hook(model=model, s3_path=os_path, contents_manager=self)
             except Exception as e:
-                self.log.error("Post-save hook %s failed on %s", getattr(hook, "__name__", hook), os_path, exc_info=True)  # type: ignore[attr-defined]
+                self.log.error(  # type: ignore[attr-defined]
+                    "Post-save hook %s failed on %s", getattr(hook, "__name__", hook), os_path, exc_info=True
+                )
                 raise http_error(500, f"Unexpected error while running post hook save: {e}") from e
 
     # -- creating --------------------------------------------------------------------

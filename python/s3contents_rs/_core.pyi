@@ -46,9 +46,7 @@ class Checkpoint:
 
 # (entry, content, content format, children): content is bytes when the format is
 # "bytes", the final model string when it is "text" or "base64"; None without content.
-Fetched = tuple[
-    Entry, Optional[Union[bytes, str]], Optional[Literal["bytes", "text", "base64"]], Optional[list[Entry]]
-]
+Fetched = tuple[Entry, Optional[Union[bytes, str]], Optional[Literal["bytes", "text", "base64"]], Optional[list[Entry]]]
 Encoding = Literal["bytes", "text", "base64", "auto"]
 
 @final
@@ -86,9 +84,7 @@ class ContentsStore:
         retry_timeout: float = 30.0,
         connect_timeout: float = 5.0,
         request_timeout: float = 60.0,
-        credential_provider: Optional[
-            Callable[[], tuple[str, str, Optional[str], Optional[float]]]
-        ] = None,
+        credential_provider: Optional[Callable[[], tuple[str, str, Optional[str], Optional[float]]]] = None,
         multipart_copy_threshold: int = ...,  # 5 GiB
         multipart_copy_part_size: int = ...,  # 512 MiB
         max_content_size: int = ...,  # 2 GiB
@@ -107,9 +103,7 @@ class ContentsStore:
     def create_listed_async(self, api_path: str, data: bytes) -> Awaitable[Entry]: ...
     def create_dir(self, api_path: str) -> Entry: ...
     def create_dir_async(self, api_path: str) -> Awaitable[Entry]: ...
-    def move_to_trash(
-        self, api_path: str, allow_non_empty: bool
-    ) -> tuple[str, Literal["file", "directory"]]:
+    def move_to_trash(self, api_path: str, allow_non_empty: bool) -> tuple[str, Literal["file", "directory"]]:
         """The trashed copy's location, and what was moved."""
     def move_to_trash_async(
         self, api_path: str, allow_non_empty: bool
@@ -117,9 +111,7 @@ class ContentsStore:
     @property
     def uploads_in_progress(self) -> int: ...
     def write_chunk(self, api_path: str, chunk: int, data: bytes) -> tuple[Optional[Entry], int]: ...
-    def write_chunk_async(
-        self, api_path: str, chunk: int, data: bytes
-    ) -> Awaitable[tuple[Optional[Entry], int]]: ...
+    def write_chunk_async(self, api_path: str, chunk: int, data: bytes) -> Awaitable[tuple[Optional[Entry], int]]: ...
     def abort_uploads(self) -> int: ...
     def abort_uploads_async(self) -> Awaitable[int]: ...
     def abort_upload(self, api_path: str) -> bool: ...
@@ -134,9 +126,7 @@ class ContentsStore:
     def get(self, api_path: str, encoding: Optional[Encoding]) -> Fetched:
         """Metadata, plus content in ``encoding`` (or a directory listing) unless None."""
     def get_async(self, api_path: str, encoding: Optional[Encoding]) -> Awaitable[Fetched]: ...
-    def open_download(
-        self, api_path: str, range: Optional[str], if_none_match: Optional[str]
-    ) -> Download:
+    def open_download(self, api_path: str, range: Optional[str], if_none_match: Optional[str]) -> Download:
         """Start streaming a file; ``range`` is an HTTP Range header value."""
     def open_download_async(
         self, api_path: str, range: Optional[str], if_none_match: Optional[str]
@@ -166,9 +156,7 @@ class ContentsStore:
     def make_dir_async(self, api_path: str) -> Awaitable[Entry]: ...
     def delete(self, api_path: str, allow_non_empty: bool) -> Literal["file", "directory"]:
         """Delete a file or folder; says which it was."""
-    def delete_async(
-        self, api_path: str, allow_non_empty: bool
-    ) -> Awaitable[Literal["file", "directory"]]: ...
+    def delete_async(self, api_path: str, allow_non_empty: bool) -> Awaitable[Literal["file", "directory"]]: ...
     def rename(self, old_path: str, new_path: str) -> Literal["file", "directory"]:
         """Move a file or folder; says which it was."""
     def rename_async(self, old_path: str, new_path: str) -> Awaitable[Literal["file", "directory"]]: ...
@@ -189,9 +177,7 @@ class ContentsStore:
     def delete_checkpoint(self, api_path: str, checkpoint_id: str) -> None: ...
     def delete_checkpoint_async(self, api_path: str, checkpoint_id: str) -> Awaitable[None]: ...
     def rename_checkpoint(self, checkpoint_id: str, old_path: str, new_path: str) -> None: ...
-    def rename_checkpoint_async(
-        self, checkpoint_id: str, old_path: str, new_path: str
-    ) -> Awaitable[None]: ...
+    def rename_checkpoint_async(self, checkpoint_id: str, old_path: str, new_path: str) -> Awaitable[None]: ...
 
 def loads_yielding(data: Union[str, bytes], dict_type: Optional[type[dict[str, Any]]] = None) -> Any:
     """`json.loads(data)`, value for value (same types, floats to the last bit, ints of any

@@ -12,10 +12,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
+from ._core import ContentsStore
 from .exceptions import BadRequestError, NotFoundError, PermissionDeniedError
 
-# The date a folder of the root shows when its store cannot say (an empty bucket).
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# The date a folder of the root shows when its store cannot say: stable for the process,
+# and never 1970 (which JupyterLab shows as "56 years ago").
+_FIRST_NEEDED = datetime.now(timezone.utc).replace(microsecond=0)
 
 
 class MountEntry:
@@ -45,7 +47,7 @@ class Mount:
     def __init__(
         self,
         name: str,
-        store: Any,
+        store: ContentsStore,
         *,
         read_only: bool,
         max_checkpoints: Optional[int],
@@ -146,11 +148,11 @@ class MountTable:
     # -- the root folder ----------------------------------------------------------------
 
     def _mount_point_entry(self, mount: Mount, inner_root: Any) -> MountEntry:
-        date = inner_root.last_modified if inner_root is not None else _EPOCH
+        date = inner_root.last_modified if inner_root is not None else _FIRST_NEEDED
         return MountEntry(mount.name, "directory", None, date)
 
     def _root_entry(self, points: list[MountEntry]) -> Any:
-        date = max((p.last_modified for p in points), default=_EPOCH)
+        date = max((p.last_modified for p in points), default=_FIRST_NEEDED)
         return MountEntry("", "directory", None, date)
 
     def _with_points(self, children: Optional[list[Any]], points: list[MountEntry]) -> list[Any]:
@@ -199,7 +201,7 @@ class MountTable:
 
     # -- the same store behind two mounts -----------------------------------------------
 
-    def _shared(self, a: Mount, b: Mount) -> Optional[tuple[Any, str, str]]:
+    def _shared(self, a: Mount, b: Mount) -> Optional[tuple[ContentsStore, str, str]]:
         """When both mounts are the same store (same URL, options and login), one store on
         the prefix they share, and the path of each mount's root in it: a copy or move
         between them is then the store's own server-side copy."""
@@ -215,14 +217,12 @@ class MountTable:
         key = (a.location, tuple(common))
         store = self._shared_stores.get(key)
         if store is None:
-            from ._core import ContentsStore
-
             url, options, _ = a.location
             kwargs = dict(a.store_kwargs, read_only=False)
             store = ContentsStore(url, "/".join(common), dict(options), **kwargs)
             store.set_max_copy_folder_bytes(getattr(self, "_max_copy_folder_bytes", 0))
             self._shared_stores[key] = store
-        return store, "/".join(sa[len(common):]), "/".join(sb[len(common):])
+        return store, "/".join(sa[len(common) :]), "/".join(sb[len(common) :])
 
 
 def join(*parts: str) -> str:

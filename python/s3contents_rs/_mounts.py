@@ -49,7 +49,7 @@ class _MountSettings(StoreSettings):
         HasTraits.__init__(self, **kwargs)
 
 
-def _settings_class(kind: str) -> type:
+def _settings_class(kind: str) -> type[HasTraits]:
     if kind == "s3":
         from .s3 import S3Traits
 
@@ -130,7 +130,7 @@ def _mount(manager: Any, name: str, value: Any) -> Mount:
             owner = cls(container=parsed.netloc, **inherited, **settings)
         else:
             owner = cls(url=url, **inherited, **settings)
-        store_url, options, credentials = owner._store_location()
+        store_url, options, credentials = owner._store_location()  # type: ignore[attr-defined]  # each backend's traits class has it
         return _build(name, owner, store_url, prefix, options, credentials, manager)
     except TraitError as e:
         raise TraitError(f"{where}: {e}") from e

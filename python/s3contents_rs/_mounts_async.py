@@ -12,10 +12,14 @@ generated from this file (``./dev.sh generate``).
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ._mount_table import Mount, MountTable, join, outer_entry, split_ext
 from .exceptions import AlreadyExistsError, BadRequestError, NotFoundError, S3ContentsError
+
+if TYPE_CHECKING:
+    from ._core import Download as CoreDownload
+    from ._core import Encoding  # a name of the stub only
 
 # Files up to this size are copied between stores in one read and one write; larger
 # ones stream: pieces of the download gathered into chunks of _CHUNK bytes.
@@ -29,7 +33,7 @@ _TRASH = ".Trash"
 class AsyncDownload:
     """A mounted store's download, whose entry has its path in the whole tree."""
 
-    def __init__(self, download: Any, mount: Mount) -> None:
+    def __init__(self, download: CoreDownload, mount: Mount) -> None:
         self._download = download
         self.entry = outer_entry(mount, download.entry)
         self.range = download.range
@@ -55,7 +59,7 @@ class AsyncMountOps(MountTable):
                 points.append(self._mount_point_entry(mount, inner))
         return points
 
-    async def get_async(self, api_path: str, encoding: Optional[str]) -> Any:
+    async def get_async(self, api_path: str, encoding: Optional[Encoding]) -> Any:
         path = self._clean(api_path)
         if not path:
             points = await self._mount_points_async()
@@ -238,7 +242,8 @@ class AsyncMountOps(MountTable):
         shared = self._shared(source, target)
         if shared is not None:
             store, a, b = shared
-            return await store.rename_async(join(a, old), join(b, new))
+            kind: str = await store.rename_async(join(a, old), join(b, new))
+            return kind
         return await self._transfer_async(source, old, target, new, move=True)
 
     async def copy_async(self, from_path: str, to_path: str) -> Any:
@@ -342,6 +347,7 @@ class AsyncMountOps(MountTable):
         chunked upload (memory: one chunk)."""
         if size is not None and size <= _WHOLE:
             _, data, _, _ = await source.store.get_async(path, "bytes")
+            assert isinstance(data, bytes)  # what the "bytes" encoding gives
             await target.store.write_async(to, data)
             return
         download = await source.store.open_download_async(path, None, None)
@@ -377,4 +383,4 @@ def _checkpoint_path(path: str, checkpoint_id: str) -> str:
 
 def _moved(path: str, old: str, new: str) -> str:
     """``path`` (``old`` or inside it) at the same place under ``new``."""
-    return new + path[len(old):] if old else join(new, path)
+    return new + path[len(old) :] if old else join(new, path)

@@ -14,10 +14,14 @@ that file, not this one.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ._mount_table import Mount, MountTable, join, outer_entry, split_ext
 from .exceptions import AlreadyExistsError, BadRequestError, NotFoundError, S3ContentsError
+
+if TYPE_CHECKING:
+    from ._core import Download as CoreDownload
+    from ._core import Encoding  # a name of the stub only
 
 # Files up to this size are copied between stores in one read and one write; larger
 # ones stream: pieces of the download gathered into chunks of _CHUNK bytes.
@@ -31,7 +35,7 @@ _TRASH = ".Trash"
 class Download:
     """A mounted store's download, whose entry has its path in the whole tree."""
 
-    def __init__(self, download: Any, mount: Mount) -> None:
+    def __init__(self, download: CoreDownload, mount: Mount) -> None:
         self._download = download
         self.entry = outer_entry(mount, download.entry)
         self.range = download.range
@@ -57,7 +61,7 @@ class MountOps(MountTable):
                 points.append(self._mount_point_entry(mount, inner))
         return points
 
-    def get(self, api_path: str, encoding: Optional[str]) -> Any:
+    def get(self, api_path: str, encoding: Optional[Encoding]) -> Any:
         path = self._clean(api_path)
         if not path:
             points = self._mount_points()
@@ -240,7 +244,8 @@ class MountOps(MountTable):
         shared = self._shared(source, target)
         if shared is not None:
             store, a, b = shared
-            return store.rename(join(a, old), join(b, new))
+            kind: str = store.rename(join(a, old), join(b, new))
+            return kind
         return self._transfer(source, old, target, new, move=True)
 
     def copy(self, from_path: str, to_path: str) -> Any:
@@ -344,6 +349,7 @@ class MountOps(MountTable):
         chunked upload (memory: one chunk)."""
         if size is not None and size <= _WHOLE:
             _, data, _, _ = source.store.get(path, "bytes")
+            assert isinstance(data, bytes)  # what the "bytes" encoding gives
             target.store.write(to, data)
             return
         download = source.store.open_download(path, None, None)
@@ -379,4 +385,4 @@ def _checkpoint_path(path: str, checkpoint_id: str) -> str:
 
 def _moved(path: str, old: str, new: str) -> str:
     """``path`` (``old`` or inside it) at the same place under ``new``."""
-    return new + path[len(old):] if old else join(new, path)
+    return new + path[len(old) :] if old else join(new, path)

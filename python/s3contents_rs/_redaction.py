@@ -26,7 +26,8 @@ def _redacted(config: Any, secret: frozenset[str] = frozenset()) -> Any:
     if not isinstance(config, dict):
         return config
     return {
-        name: _Redacted() if (name in secret or _SECRET_NAME.search(str(name))) and isinstance(value, str)
+        name: _Redacted()
+        if (name in secret or _SECRET_NAME.search(str(name))) and isinstance(value, str)
         else _redacted(value, secret)
         for name, value in config.items()
     }

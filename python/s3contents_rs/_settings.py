@@ -11,7 +11,7 @@ import atexit
 import hashlib
 import logging
 import weakref
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 from tornado.web import StaticFileHandler
 from traitlets import (
@@ -49,9 +49,7 @@ def _abort_uploads_at_exit() -> None:
         except Exception:  # noqa: BLE001 (shutting down: nothing left to report to)
             continue
         if aborted:
-            logging.getLogger(__name__).warning(
-                "Aborted %d unfinished upload(s) in %s at shutdown", aborted, store.url
-            )
+            logging.getLogger(__name__).warning("Aborted %d unfinished upload(s) in %s at shutdown", aborted, store.url)
 
 
 class StoreSettings(HasTraits):
@@ -279,7 +277,8 @@ class StoreSettings(HasTraits):
                 if self.mounts:
                     from ._mounts import open_mounted_store
 
-                    store = open_mounted_store(self)
+                    # A MountedStore answers every ContentsStore method (for the whole tree).
+                    store = cast(ContentsStore, open_mounted_store(self))
                 else:
                     store = self._open_store()
             except S3ContentsError as e:

@@ -273,9 +273,7 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
         self.emit(data={"action": "copy", "path": target, "source_path": path})  # type: ignore[no-untyped-call]
         return model
 
-    async def _copy_target(
-        self, path: str, from_dir: str, from_name: str, to_path: Optional[str]
-    ) -> tuple[str, bool]:
+    async def _copy_target(self, path: str, from_dir: str, from_name: str, to_path: Optional[str]) -> tuple[str, bool]:
         to_dir = from_dir if to_path is None else to_path.strip("/")
         try:
             name = await self.increment_filename(copy_pat.sub(".", from_name), to_dir, insert="-Copy")

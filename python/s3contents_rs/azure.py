@@ -37,7 +37,9 @@ class AzureTraits(HasTraits):
         config=True
     )
     client_id = Unicode(
-        None, allow_none=True, help="Client id of a service principal, workload identity or user-assigned managed identity."
+        None,
+        allow_none=True,
+        help="Client id of a service principal, workload identity or user-assigned managed identity.",
     ).tag(config=True)
     client_secret = Unicode(None, allow_none=True, help="Service principal secret.").tag(config=True)
     tenant_id = Unicode(None, allow_none=True, help="Microsoft Entra tenant id.").tag(config=True)

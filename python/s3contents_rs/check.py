@@ -43,6 +43,7 @@ def run_checks(manager: Any, say: Callable[[str], None]) -> bool:
         def register(fn: Callable[[], None]) -> Callable[[], None]:
             steps.append((action, fn))
             return fn
+
         return register
 
     @step("list the root")
@@ -136,8 +137,10 @@ class CheckApp(JupyterApp):
             say(f"FAILED  configuration: ServerApp.contents_manager_class cannot be imported: {e}")
             return False
         if not hasattr(cls, "store"):
-            say(f"FAILED  configuration: ServerApp.contents_manager_class is {cls.__module__}.{cls.__name__}, "
-                "not an s3contents_rs manager; nothing to check")
+            say(
+                f"FAILED  configuration: ServerApp.contents_manager_class is {cls.__module__}.{cls.__name__}, "
+                "not an s3contents_rs manager; nothing to check"
+            )
             return False
         try:
             manager = cls(parent=self, log=self.log)

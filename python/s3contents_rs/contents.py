@@ -275,9 +275,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         self.emit(data={"action": "copy", "path": target, "source_path": path})  # type: ignore[no-untyped-call]
         return model
 
-    def _copy_target(
-        self, path: str, from_dir: str, from_name: str, to_path: Optional[str]
-    ) -> tuple[str, bool]:
+    def _copy_target(self, path: str, from_dir: str, from_name: str, to_path: Optional[str]) -> tuple[str, bool]:
         to_dir = from_dir if to_path is None else to_path.strip("/")
         try:
             name = self.increment_filename(copy_pat.sub(".", from_name), to_dir, insert="-Copy")

@@ -28,9 +28,7 @@ class _AsIs(str):
         return self if args == () else str.__mod__(self, args)
 
 
-def http_error(
-    status_code: int, message: str, reason: Optional[str] = None
-) -> HTTPError:
+def http_error(status_code: int, message: str, reason: Optional[str] = None) -> HTTPError:
     """Tornado's own ``HTTPError`` (jupyter_server's tests check the exact type) whose
     message reaches the user as written. Tornado 6.5 doubles every ``%`` of a message
     that has no arguments, expecting ``%``-formatting later, but jupyter_server's API

@@ -103,9 +103,7 @@ class StoreFilesHandler(JupyterHandler):
             raise http_error(400, f"{path} is a directory, not a file", reason="bad type")
         return entry
 
-    def _set_headers(
-        self, path: str, entry: Entry, served: Optional[tuple[int, int]], first: Optional[bytes]
-    ) -> None:
+    def _set_headers(self, path: str, entry: Entry, served: Optional[tuple[int, int]], first: Optional[bytes]) -> None:
         name = path.rsplit("/", 1)[-1]
         if self.get_argument("download", None):
             self.set_attachment_header(name)

@@ -116,7 +116,7 @@ class ContentsFS:
         old, new = self._rel(old_path), self._rel(new_path)
         if self.isdir(old):
             for item in self.ls(old):
-                self.cp(item, new + item[len(old):] if old else self.join(new, item))
+                self.cp(item, new + item[len(old) :] if old else self.join(new, item))
             self.mkdir(new)
         elif self.isfile(old):
             try:
@@ -131,7 +131,9 @@ class ContentsFS:
         (Deletes are final, not to the trash, as in s3contents.)"""
         rel = self._rel(path)
         if not rel:
-            raise http_error(400, "fs.rm: refusing to delete everything under the prefix; remove the entries of ls('') instead")
+            raise http_error(
+                400, "fs.rm: refusing to delete everything under the prefix; remove the entries of ls('') instead"
+            )
         try:
             self._store.delete(rel, True)
         except NotFoundError:
@@ -223,7 +225,7 @@ class ContentsFS:
             return [self.remove_prefix(p) for p in path]
         full = self.prefix_
         if full and path.startswith(full):
-            path = path[len(full):]
+            path = path[len(full) :]
         return path[1:] if path.startswith(self.delimiter) else path
 
     def path(self, *path: str) -> str:
@@ -241,5 +243,5 @@ class ContentsFS:
         if path == full:
             return ""
         if full and path.startswith(full + self.delimiter):
-            path = path[len(full) + 1:]
+            path = path[len(full) + 1 :]
         return path.strip(self.delimiter)

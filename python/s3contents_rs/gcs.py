@@ -111,9 +111,7 @@ def _credentials_file_options(path: str) -> dict[str, str]:
         return {"google_service_account": path}
     if kind == "authorized_user":
         return {"google_application_credentials": path}
-    raise TraitError(
-        f"token: {path!r} has credentials of type {kind!r}; use a service_account or authorized_user file"
-    )
+    raise TraitError(f"token: {path!r} has credentials of type {kind!r}; use a service_account or authorized_user file")
 
 
 class GCSCheckpoints(ObjectStoreCheckpoints):

@@ -83,9 +83,9 @@ class S3Traits(HasTraits):
     endpoint_url = Unicode(
         "", help="S3 endpoint URL, e.g. http://127.0.0.1:9000 for MinIO. Empty: AWS for region_name."
     ).tag(config=True, env="JPY_S3_ENDPOINT_URL")
-    region_name = Unicode(
-        help="Region name (default: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1)."
-    ).tag(config=True, env="JPY_S3_REGION_NAME")
+    region_name = Unicode(help="Region name (default: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1).").tag(
+        config=True, env="JPY_S3_REGION_NAME"
+    )
     access_key_id = Unicode(None, allow_none=True, help="S3/AWS access key ID.").tag(
         config=True, env="JPY_S3_ACCESS_KEY_ID"
     )
@@ -96,9 +96,9 @@ class S3Traits(HasTraits):
         config=True, env="JPY_S3_SESSION_TOKEN", secret=True
     )
     anon = Bool(False, help="Anonymous access: send unsigned requests.").tag(config=True, env="JPY_S3_ANON")
-    signature_version = Unicode(
-        "", help="Signature version: '' or 's3v4' (SigV4), or 'UNSIGNED' (same as anon)."
-    ).tag(config=True, env="JPY_S3_SIGNATURE_VERSION")
+    signature_version = Unicode("", help="Signature version: '' or 's3v4' (SigV4), or 'UNSIGNED' (same as anon).").tag(
+        config=True, env="JPY_S3_SIGNATURE_VERSION"
+    )
     sse = Unicode("", help="Server-side encryption: '', 'AES256', 'aws:kms' or 'aws:kms:dsse'.").tag(
         config=True, env="JPY_S3_SSE"
     )
@@ -265,10 +265,19 @@ class S3Traits(HasTraits):
 
 
 # Profile settings that give credentials (any other profile only sets a region etc.).
-_CREDENTIAL_SETTINGS = frozenset({
-    "aws_access_key_id", "role_arn", "credential_process", "sso_session", "sso_start_url",
-    "sso_account_id", "web_identity_token_file", "credential_source", "login_session",
-})
+_CREDENTIAL_SETTINGS = frozenset(
+    {
+        "aws_access_key_id",
+        "role_arn",
+        "credential_process",
+        "sso_session",
+        "sso_start_url",
+        "sso_account_id",
+        "web_identity_token_file",
+        "credential_source",
+        "login_session",
+    }
+)
 
 
 class AwsProfile:
@@ -407,6 +416,7 @@ def _credential_tuple(value: Any) -> tuple[str, str, Optional[str], Optional[flo
     """Accepts a tuple/list (key, secret[, token[, expiry]]), a dict with boto3 or
     botocore names, or an object with access_key/secret_key/token (botocore credentials)."""
     if isinstance(value, dict):
+
         def pick(*names: str) -> Any:
             return next((value[n] for n in names if value.get(n) is not None), None)
 

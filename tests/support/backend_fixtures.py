@@ -41,7 +41,11 @@ class Server:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
+            argv,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
             env=None if env is None else {**os.environ, **env},
         )
 
@@ -63,7 +67,9 @@ class Server:
             except Exception as e:  # noqa: BLE001
                 last = e
                 time.sleep(0.1)
-        pytest.fail(f"{self.name} did not answer at {url} within {timeout}s ({last!r}); log:\n{self.log()}", pytrace=False)
+        pytest.fail(
+            f"{self.name} did not answer at {url} within {timeout}s ({last!r}); log:\n{self.log()}", pytrace=False
+        )
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -105,8 +111,21 @@ def gcs_settings(tmp_path_factory):
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     argv = [
-        str(fake_gcs_binary()), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1",
-        "-port", str(port), "-external-url", endpoint, "-public-host", f"127.0.0.1:{port}", "-log-level", "warn",
+        str(fake_gcs_binary()),
+        "-scheme",
+        "http",
+        "-backend",
+        "memory",
+        "-host",
+        "127.0.0.1",
+        "-port",
+        str(port),
+        "-external-url",
+        endpoint,
+        "-public-host",
+        f"127.0.0.1:{port}",
+        "-log-level",
+        "warn",
     ]
     server = Server("fake-gcs-server", argv, tmp_path_factory.mktemp("gcs") / "fake-gcs-server.log")
     gateway = None
@@ -173,7 +192,7 @@ class RawGcs(PrefixView):
 
     def keys(self) -> set[str]:
         pfx = f"{self.prefix}/" if self.prefix else ""
-        return {name[len(pfx):] for name in self._list()}
+        return {name[len(pfx) :] for name in self._list()}
 
     def delete_all(self) -> None:
         assert self.prefix, "refusing to delete a whole bucket"
@@ -197,7 +216,9 @@ class AzureSettings:
     def container_client(self):
         from azure.storage.blob import BlobServiceClient
 
-        service = BlobServiceClient(account_url=self.endpoint_url, credential={"account_name": self.account, "account_key": self.key})
+        service = BlobServiceClient(
+            account_url=self.endpoint_url, credential={"account_name": self.account, "account_key": self.key}
+        )
         return service.get_container_client(self.container)
 
 
@@ -209,8 +230,15 @@ def azure_settings(tmp_path_factory):
     port = free_port()
     workspace = tmp_path_factory.mktemp("azurite")
     argv = [
-        str(azurite), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
-        "--skipApiVersionCheck", "--disableTelemetry", "--silent",
+        str(azurite),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--inMemoryPersistence",
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+        "--silent",
     ]
     server = Server("azurite", argv, workspace / "azurite.log", cwd=workspace)
     try:
@@ -246,7 +274,7 @@ class RawAzure(PrefixView):
 
     def keys(self) -> set[str]:
         pfx = f"{self.prefix}/" if self.prefix else ""
-        return {b.name[len(pfx):] for b in self.container.list_blobs(name_starts_with=pfx)}
+        return {b.name[len(pfx) :] for b in self.container.list_blobs(name_starts_with=pfx)}
 
     def delete_all(self) -> None:
         assert self.prefix, "refusing to delete a whole container"

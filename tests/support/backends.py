@@ -60,12 +60,18 @@ _S3_FIXTURES = {"s3_settings", "s3_client"}
 # (test, backend) pairs that do not apply (reported as skips with the reason);
 # test_backend_*.py covers what the backend does instead.
 NOT_ON = {
-    ("test_console_style_directory_markers", "file"): "a key ending in '/' (AWS console folder) cannot exist in a filesystem",
+    (
+        "test_console_style_directory_markers",
+        "file",
+    ): "a key ending in '/' (AWS console folder) cannot exist in a filesystem",
     ("test_rename_console_style_dir", "file"): "a key ending in '/' cannot exist in a filesystem",
     ("test_delete_console_style_dir", "file"): "a key ending in '/' cannot exist in a filesystem",
     ("test_exists_family", "file"): "writes an AWS-console folder key ('dir/')",
     ("test_directory_timestamps_are_aware", "file"): "writes an AWS-console folder key ('dir/')",
-    ("test_special_character_names_round_trip", "file"): "the local store refuses names ending in '#<digits>' (400, tested in test_backend_file.py)",
+    (
+        "test_special_character_names_round_trip",
+        "file",
+    ): "the local store refuses names ending in '#<digits>' (400, tested in test_backend_file.py)",
     # object_store's Azure listing skips blobs whose names end in '/': such an
     # AWS-console folder marker is invisible there (no folder, nothing left over to see).
     ("test_console_style_directory_markers", "azure"): "blobs named 'dir/' are not listed by object_store on Azure",
@@ -173,8 +179,13 @@ def manager_kwargs(backend, request, test_prefix) -> dict:
         return {"bucket": gcs.bucket, "prefix": test_prefix, "endpoint_url": gcs.endpoint_url, "token": "anon"}
     if backend == "azure":
         azure = request.getfixturevalue("azure_settings")
-        return {"account": azure.account, "account_key": azure.key, "container": azure.container,
-                "endpoint_url": azure.endpoint_url, "prefix": test_prefix}
+        return {
+            "account": azure.account,
+            "account_key": azure.key,
+            "container": azure.container,
+            "endpoint_url": azure.endpoint_url,
+            "prefix": test_prefix,
+        }
     if backend == "file":
         root = request.getfixturevalue("file_store_root")
         return {"url": root.as_uri(), "prefix": test_prefix}

@@ -24,8 +24,14 @@ from support.s3c_helpers import free_port
 
 CHROMIUM = os.environ.get("S3CONTENTS_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 MANAGER = "AsyncS3ContentsManager"
@@ -37,29 +43,47 @@ class Lab:
     `traits` replace or add manager settings (``{"bucket": "other"}``); `env` replaces
     environment variables of the server, a None value removes one."""
 
-    def __init__(self, settings, prefix: str, workdir: Path, traits: dict | None = None,
-                 env: dict | None = None) -> None:
+    def __init__(
+        self, settings, prefix: str, workdir: Path, traits: dict | None = None, env: dict | None = None
+    ) -> None:
         self.port, self.token, self.prefix = free_port(), secrets.token_hex(16), prefix
         self.url = f"http://127.0.0.1:{self.port}"
         home = workdir / "home"
         home.mkdir()
-        server_env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home), JUPYTER_DATA_DIR=str(home),
-                          JUPYTER_RUNTIME_DIR=str(home), AWS_ACCESS_KEY_ID=settings.access_key_id,
-                          AWS_SECRET_ACCESS_KEY=settings.secret_access_key)
+        server_env = dict(
+            os.environ,
+            JUPYTER_CONFIG_DIR=str(home),
+            JUPYTER_DATA_DIR=str(home),
+            JUPYTER_RUNTIME_DIR=str(home),
+            AWS_ACCESS_KEY_ID=settings.access_key_id,
+            AWS_SECRET_ACCESS_KEY=settings.secret_access_key,
+        )
         for name, value in (env or {}).items():
             if value is None:
                 server_env.pop(name, None)
             else:
                 server_env[name] = value
-        manager_traits = {"bucket": settings.bucket, "prefix": prefix, "endpoint_url": settings.endpoint_url,
-                          "region_name": settings.region_name, **(traits or {})}
+        manager_traits = {
+            "bucket": settings.bucket,
+            "prefix": prefix,
+            "endpoint_url": settings.endpoint_url,
+            "region_name": settings.region_name,
+            **(traits or {}),
+        }
         cmd = [
-            sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={self.port}", "--ServerApp.ip=127.0.0.1",
-            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={workdir}",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            f"--port={self.port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={workdir}",
             f"--ServerApp.contents_manager_class=s3contents_rs.{MANAGER}",
             *(f"--{MANAGER}.{name}={value}" for name, value in manager_traits.items()),
             "--LabApp.expose_app_in_browser=True",  # window.jupyterapp, to run commands like the menus do
-            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             "--ServerApp.jpserver_extensions={'jupyter_server_terminals': False}",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -75,8 +99,10 @@ class Lab:
             except (urllib.error.URLError, OSError):
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    pytest.fail(f"JupyterLab did not start; log:\n{self.log_path.read_text(errors='replace')[-5000:]}",
-                                pytrace=False)
+                    pytest.fail(
+                        f"JupyterLab did not start; log:\n{self.log_path.read_text(errors='replace')[-5000:]}",
+                        pytrace=False,
+                    )
                 time.sleep(0.3)
 
     def stop(self) -> None:
@@ -125,8 +151,12 @@ def browser_context(tmp_path_factory, jp_asyncio_loop):
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
-            accept_downloads=True, viewport={"width": 1400, "height": 900},
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            accept_downloads=True,
+            viewport={"width": 1400, "height": 900},
         )
         context.set_default_timeout(30_000)
         yield context
@@ -153,4 +183,3 @@ def page(request, browser_context, lab):
         ARTIFACTS.mkdir(exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"))
     tab.close()
-

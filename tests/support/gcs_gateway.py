@@ -91,7 +91,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _split(self) -> tuple[str, str, dict[str, list[str]]]:
         path, _, query = self.path.partition("?")
         bucket, _, name = path.lstrip("/").partition("/")
-        return urllib.parse.unquote(bucket), urllib.parse.unquote(name), urllib.parse.parse_qs(query, keep_blank_values=True)
+        return (
+            urllib.parse.unquote(bucket),
+            urllib.parse.unquote(name),
+            urllib.parse.parse_qs(query, keep_blank_values=True),
+        )
 
     def _precondition(self) -> str:
         match = self.headers.get("x-goog-if-generation-match")
@@ -119,7 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
         meta = json.loads(body)
         headers = {"ETag": f'"{meta.get("etag", "")}"', "x-goog-generation": str(meta.get("generation", ""))}
         if multipart:
-            xml = f"<CompleteMultipartUploadResult><ETag>\"{meta.get('etag', '')}\"</ETag></CompleteMultipartUploadResult>"
+            xml = (
+                f'<CompleteMultipartUploadResult><ETag>"{meta.get("etag", "")}"</ETag></CompleteMultipartUploadResult>'
+            )
             self._reply(200, xml.encode(), headers)
         else:
             self._reply(200, b"", headers)
@@ -199,6 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(404, b"no such upload")
                 return
             order = [int(n) for n in _PARTS.findall(data)]
-            self._media_upload(bucket, name, b"".join(parts[n] for n in order), "application/octet-stream", multipart=True)
+            self._media_upload(
+                bucket, name, b"".join(parts[n] for n in order), "application/octet-stream", multipart=True
+            )
             return
         self._passthrough()

@@ -146,8 +146,10 @@ class ForwardProxy(_Listener):
                         length = int(value.strip())
                 body = reader.read(length) if length else b""
                 method, target, version = request_line.decode("latin-1").split(" ", 2)
-                host = next((h.decode("latin-1").split(":", 1)[1].strip() for h in headers
-                             if h.lower().startswith(b"host:")), "")
+                host = next(
+                    (h.decode("latin-1").split(":", 1)[1].strip() for h in headers if h.lower().startswith(b"host:")),
+                    "",
+                )
                 # absolute-form (http://host/path) becomes origin-form for the server
                 path = target.split("://", 1)[1].split("/", 1)[1] if "://" in target else target.lstrip("/")
                 self.seen.append((host, "/" + path))
@@ -155,7 +157,9 @@ class ForwardProxy(_Listener):
                 self.headers.append({k.strip().lower(): v.strip() for k, v in fields.items()})
                 self.authorizations += [v for k, v in self.headers[-1].items() if k == "authorization"]
                 with socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
-                    upstream.sendall(f"{method} /{path} {version}".encode("latin-1") + b"".join(headers) + b"\r\n" + body)
+                    upstream.sendall(
+                        f"{method} /{path} {version}".encode("latin-1") + b"".join(headers) + b"\r\n" + body
+                    )
                     if not self._relay_response(upstream.makefile("rb"), client, method):
                         break
         except OSError:

@@ -60,14 +60,30 @@ def run_in_namespace(
     Returns the function's result; raises AssertionError with the child's output on failure."""
     with tempfile.TemporaryDirectory(prefix="netns-") as tmp:
         work = Path(tmp)
-        request = {"target": target, "params": params, "addresses": list(addresses), "result": str(work / "result.json")}
+        request = {
+            "target": target,
+            "params": params,
+            "addresses": list(addresses),
+            "result": str(work / "result.json"),
+        }
         if hosts is not None:
             lines = ["127.0.0.1 localhost", "::1 localhost"] + [f"{ip} {name}" for name, ip in hosts.items()]
             (work / "hosts").write_text("\n".join(lines) + "\n")
             request["hosts"] = str(work / "hosts")
         (work / "request.json").write_text(json.dumps(request))
-        argv = ["unshare", "-rnm" if hosts is not None else "-rn", sys.executable, "-m", "support.netns", str(work / "request.json")]
-        child_env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")])}
+        argv = [
+            "unshare",
+            "-rnm" if hosts is not None else "-rn",
+            sys.executable,
+            "-m",
+            "support.netns",
+            str(work / "request.json"),
+        ]
+        child_env = {
+            **os.environ,
+            **(env or {}),
+            "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]),
+        }
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=child_env)
         result_path = Path(request["result"])
         if done.returncode != 0 or not result_path.exists():

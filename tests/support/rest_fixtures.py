@@ -81,8 +81,7 @@ def expect_status(status: int, fetch, *parts, **kwargs) -> HTTPClientError:
     with pytest.raises(HTTPClientError) as info:
         fetch(*parts, **kwargs)
     assert info.value.code == status, (
-        f"expected {status}, got {info.value.code}: "
-        f"{info.value.response.body if info.value.response else ''}"
+        f"expected {status}, got {info.value.code}: {info.value.response.body if info.value.response else ''}"
     )
     return info.value
 

@@ -133,9 +133,7 @@ def s3_settings(request, tmp_path_factory):
     present = [k for k in keys if env.get(k)]
     if present and len(present) != len(keys):
         missing = sorted(set(keys) - set(present))
-        pytest.fail(
-            f"external S3 endpoint partially configured: missing {missing}", pytrace=False
-        )
+        pytest.fail(f"external S3 endpoint partially configured: missing {missing}", pytrace=False)
     if present:
         settings = S3Settings(
             endpoint_url=env["S3CONTENTS_TEST_ENDPOINT"].rstrip("/"),
@@ -148,8 +146,7 @@ def s3_settings(request, tmp_path_factory):
         _ensure_bucket(settings)
         announce(
             request,
-            f"\n[s3contents-rs tests] using external S3 endpoint {settings.endpoint_url} "
-            f"bucket {settings.bucket!r}",
+            f"\n[s3contents-rs tests] using external S3 endpoint {settings.endpoint_url} bucket {settings.bucket!r}",
         )
         yield settings
         return

@@ -118,7 +118,6 @@ ASYNC_API = frozenset(
 )
 
 
-
 def manager_classes():
     from s3contents_rs import AsyncS3ContentsManager, S3ContentsManager
 
@@ -164,8 +163,7 @@ class ManagerAdapter:
                     if inspect.iscoroutine(result):
                         result.close()
                     raise AssertionError(
-                        f"S3ContentsManager.{name}() returned an awaitable; the sync "
-                        "manager must return plain values"
+                        f"S3ContentsManager.{name}() returned an awaitable; the sync manager must return plain values"
                     )
                 return result
 
@@ -179,8 +177,7 @@ class ManagerAdapter:
                     return await result
                 if name in ASYNC_API:
                     raise AssertionError(
-                        f"AsyncS3ContentsManager.{name}() returned {type(result).__name__}, "
-                        "not an awaitable"
+                        f"AsyncS3ContentsManager.{name}() returned {type(result).__name__}, not an awaitable"
                     )
                 return result
 

@@ -23,8 +23,7 @@ from support.s3c_helpers import free_port
 
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 # Reads objects, may not list them: a store check (one LIST) is refused.
-READ_POLICY = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]}
+READ_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]}
 
 
 @dataclass
@@ -37,8 +36,14 @@ class SigningMoto:
         import boto3
         from botocore.config import Config as BotoConfig
 
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id=keys[0],
-                            aws_secret_access_key=keys[1], config=BotoConfig(retries={"max_attempts": 1}))
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=keys[0],
+            aws_secret_access_key=keys[1],
+            config=BotoConfig(retries={"max_attempts": 1}),
+        )
 
 
 @contextlib.contextmanager
@@ -47,9 +52,13 @@ def signing_moto(directory: Path, buckets: tuple[str, ...] = ()) -> Iterator[Sig
     `buckets` made by the admin."""
     port = free_port()
     log = open(directory / "moto.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"})
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"},
+    )
     server = SigningMoto(f"http://127.0.0.1:{port}", ("setup", "setup"), ("setup", "setup"))
     try:
         deadline = time.monotonic() + 60
