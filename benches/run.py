@@ -51,7 +51,7 @@ SUITES = ["stall", "upload_rss", "load", "json_read"]
 # Targets from the issue: listings, gets and saves within 1.3x of the floor; new_untitled
 # in O(1) requests; a 2 000-file tree rename at least 10x faster than s3contents.
 FLOOR_TARGET = 1.3
-FLOOR_KINDS = ("list", "get", "stat", "save")
+FLOOR_KINDS = ("list", "dir_stat", "get", "stat", "save")
 RENAME_TARGET = 10.0
 # Local S3 servers. moto serves every operation family; the others serve only the families
 # in EXTRA_SERVER_KINDS. moto spends 3-5 ms of CPU in one Python process on each request,

@@ -55,6 +55,10 @@ def operations(quick: bool) -> list[Op]:
     ops: list[Op] = []
     for n in list_sizes:
         ops.append(Op(f"list_{n}", "list", f"bench-list-{n}", {"entries": n}, reps))
+    # A folder's model without content (JupyterLab asks for it when it opens a path): the
+    # largest listed folder, whose floor is one LIST of one key.
+    n = list_sizes[-1]
+    ops.append(Op(f"dir_meta_{n}", "dir_stat", f"bench-list-{n}", {"entries": n}, reps))
     for label, size in nb_sizes:
         big = size >= 50 * MB
         ops.append(Op(f"get_nb_{label}", "get", "bench-nb", {"label": label, "size": size}, heavy if big else reps))
@@ -182,7 +186,8 @@ def prepare_shared(client, ops: list[Op]) -> None:
         client.create_bucket(Bucket=bucket)
     done: set[str] = set()
     for op in ops:
-        if op.kind == "list":
+        if op.kind in ("list", "dir_stat") and op.bucket not in done:
+            done.add(op.bucket)
             n = op.params["entries"]
             put_many(client, op.bucket, [f"shared/dir/file{i:05d}.txt" for i in range(n)])
         elif op.kind == "get":
@@ -218,7 +223,7 @@ class Contender:
         self.state: dict[str, Any] = {}
 
     def prefix(self, op: Op) -> str:
-        return "shared" if op.kind in ("list", "get", "stat") else self.name
+        return "shared" if op.kind in ("list", "dir_stat", "get", "stat") else self.name
 
     def prepare(self, op: Op, rep: int) -> None:
         if op.kind == "delete_tree":
@@ -308,6 +313,8 @@ class ManagerContender(Contender):
         if kind == "stat":
             model = w(cm.get(f"nb_{op.params['label']}.ipynb", content=False))
             return {"size": model["size"]}
+        if kind == "dir_stat":
+            return {"type": w(cm.get("dir", content=False))["type"]}
         if kind == "save":
             nb = self.state[op.name]["nb"]
             model = w(cm.save({"type": "notebook", "content": nb}, f"saved_{op.params['label']}.ipynb"))
@@ -408,6 +415,9 @@ class FloorContender(Contender):
             return {
                 "size": raw.head_object(Bucket=b, Key=self.key(op, f"nb_{op.params['label']}.ipynb"))["ContentLength"]
             }
+        if kind == "dir_stat":
+            page = raw.list_objects_v2(Bucket=b, Prefix=self.key(op, "dir") + "/", MaxKeys=1)
+            return {"type": "directory" if page.get("KeyCount") else None}
         if kind == "save":
             return {
                 "size": self.write_notebook(op, f"saved_{op.params['label']}.ipynb", self.state[op.name]["nb"])["size"]
