@@ -18,12 +18,13 @@ use url::Url;
 use crate::answer::LoginFailure;
 use crate::azure_copy::AzureCopyWaiter;
 use crate::console_dirs::DirKeyDeleter;
-use crate::contents::backend::{DirKeys, OpenUploads};
+use crate::contents::backend::{DirKeys, OpenUploads, UrlSigner};
 use crate::error::{Error, Result};
 use crate::gcs_rewrite::GcsRewriter;
 use crate::large_copy::{LargeCopier, S3PartCopier};
 use crate::logged::LoggedStore;
 use crate::open_uploads::UploadJanitor;
+use crate::presign::PresignedGets;
 use crate::signed_s3::SignedS3;
 use crate::tuning::Tuning;
 
@@ -38,6 +39,9 @@ pub struct BuiltStore {
     pub large_copier: Option<Arc<dyn LargeCopier>>,
     /// S3 only: lists and aborts the multipart uploads a lost answer left open.
     pub open_uploads: Option<Arc<dyn OpenUploads>>,
+    /// Presigned download URLs; `None` where the store cannot sign (anonymous access, SAS
+    /// tokens, local files, memory).
+    pub url_signer: Option<Arc<dyn UrlSigner>>,
     /// Where requests go, for messages (`https://s3.us-east-1.amazonaws.com`).
     pub endpoint: String,
 }
@@ -67,6 +71,7 @@ pub fn build_store_tuned(
     let mut dir_keys: Option<Arc<dyn DirKeys>> = None;
     let mut large_copier: Option<Arc<dyn LargeCopier>> = None;
     let mut open_uploads: Option<Arc<dyn OpenUploads>> = None;
+    let mut url_signer: Option<Arc<dyn UrlSigner>> = None;
     let mut endpoint = url.to_string();
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
@@ -85,6 +90,9 @@ pub fn build_store_tuned(
                 builder = builder.with_credentials(Arc::new(LastResortCredentials { metadata }));
             }
             let s3 = Arc::new(builder.clone().build().map_err(config_error)?);
+            if !is_true(builder.get_config_value(&AmazonS3ConfigKey::SkipSignature)) {
+                url_signer = Some(Arc::new(PresignedGets::with_response_headers(s3.clone())));
+            }
             let bucket = parsed.host_str().unwrap_or_default();
             if let Some(signed) = SignedS3::new(&builder, s3.clone(), bucket) {
                 let janitor: Arc<dyn OpenUploads> = Arc::new(UploadJanitor::new(signed.clone()));
@@ -111,6 +119,9 @@ pub fn build_store_tuned(
                 .get_config_value(&GoogleConfigKey::BaseUrl)
                 .unwrap_or_else(|| "https://storage.googleapis.com".into());
             let gcs = Arc::new(builder.clone().build().map_err(config_error)?);
+            if !is_true(builder.get_config_value(&GoogleConfigKey::SkipSignature)) {
+                url_signer = Some(Arc::new(PresignedGets::with_response_headers(gcs.clone())));
+            }
             if let Some(rewriter) = GcsRewriter::new(&builder, gcs.clone(), parsed.host_str().unwrap_or_default()) {
                 large_copier = Some(Arc::new(rewriter));
             }
@@ -126,6 +137,11 @@ pub fn build_store_tuned(
                 .get_config_value(&AzureConfigKey::Endpoint)
                 .unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"));
             let azure = Arc::new(builder.clone().build().map_err(config_error)?);
+            // A SAS token cannot sign another SAS; anonymous access signs nothing.
+            let set = |key| builder.get_config_value(&key).is_some_and(|v| !v.is_empty());
+            if !is_true(builder.get_config_value(&AzureConfigKey::SkipSignature)) && !set(AzureConfigKey::SasKey) {
+                url_signer = Some(Arc::new(PresignedGets::without_response_headers(azure.clone())));
+            }
             if let Some(waiter) = AzureCopyWaiter::new(&builder, azure.clone(), &parsed) {
                 large_copier = Some(Arc::new(waiter));
             }
@@ -144,6 +160,7 @@ pub fn build_store_tuned(
                 dir_keys: None,
                 large_copier: None,
                 open_uploads: None,
+                url_signer: None,
                 endpoint,
             });
         }
@@ -164,6 +181,7 @@ pub fn build_store_tuned(
         dir_keys,
         large_copier,
         open_uploads,
+        url_signer,
         endpoint,
     })
 }
@@ -215,6 +233,10 @@ impl CredentialProvider for LastResortCredentials {
             object_store::Error::Generic { store: "S3", source: Box::new(LoginFailure(failure)) }
         })
     }
+}
+
+fn is_true(value: Option<String>) -> bool {
+    value.is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {

@@ -110,6 +110,7 @@ pub struct Contents {
     read_only: bool,
     dir_keys: Option<Arc<dyn backend::DirKeys>>,
     open_uploads: Option<Arc<dyn backend::OpenUploads>>,
+    url_signer: Option<Arc<dyn backend::UrlSigner>>,
     versions: write::KnownVersions,
     /// Largest folder `copy` accepts, in bytes (0: no limit); FileContentsManager's
     /// `max_copy_folder_size_mb`, settable while serving as that trait is.
@@ -132,6 +133,7 @@ impl Contents {
             read_only: false,
             dir_keys: None,
             open_uploads: None,
+            url_signer: None,
             versions: write::KnownVersions::default(),
             max_copy_folder_bytes: std::sync::atomic::AtomicU64::new(0),
             max_content_size: DEFAULT_MAX_CONTENT_SIZE,
@@ -176,6 +178,16 @@ impl Contents {
     pub fn with_open_uploads(mut self, open_uploads: Option<Arc<dyn backend::OpenUploads>>) -> Self {
         self.open_uploads = open_uploads;
         self
+    }
+
+    /// How to presign download URLs (S3, GCS, Azure with a key or a login).
+    pub fn with_url_signer(mut self, url_signer: Option<Arc<dyn backend::UrlSigner>>) -> Self {
+        self.url_signer = url_signer;
+        self
+    }
+
+    pub(crate) fn url_signer(&self) -> Option<&Arc<dyn backend::UrlSigner>> {
+        self.url_signer.as_ref()
     }
 
     pub(crate) fn open_uploads(&self) -> Option<&Arc<dyn backend::OpenUploads>> {
