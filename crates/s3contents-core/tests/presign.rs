@@ -64,7 +64,7 @@ async fn azure_urls_cannot_carry_content_disposition() {
     let download = ResponseHeaders { content_disposition: Some("attachment".into()), content_type: None };
     assert!(signer.refuses(&Path::from("a.txt"), &download).unwrap().contains("Content-Disposition"));
     let plain = ResponseHeaders { content_disposition: None, content_type: Some("text/plain".into()) };
-    assert_eq!(signer.refuses(&Path::from("d-1/a_b~.txt"), &plain), None);
+    assert_eq!(signer.refuses(&Path::from("d-1/a_b.txt"), &plain), None);
     assert!(signer.refuses(&Path::from("a b.txt"), &plain).unwrap().contains("spaces"));
     let url = signer.signed_get(&Path::from("a.txt"), Duration::from_secs(60), &plain).await.unwrap();
     assert!(url.contains("/devstoreaccount1/container/a.txt?") && url.contains("sig="), "{url}");
