@@ -59,7 +59,13 @@ class Report:
             "server_errors": len(self.server_errors),
             "problems": self.problems,
             "latency_ms": {
-                op: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "p99": pct(v, 0.99), "max": max(v) * 1000, "n": len(v)}
+                op: {
+                    "p50": pct(v, 0.5),
+                    "p95": pct(v, 0.95),
+                    "p99": pct(v, 0.99),
+                    "max": max(v) * 1000,
+                    "n": len(v),
+                }
                 for op, v in sorted(self.latencies.items())
             },
         }
@@ -68,7 +74,14 @@ class Report:
 class Client:
     """One user: owns files under `u<n>/`, and also writes the shared file."""
 
-    def __init__(self, number: int, base: str, http: AsyncHTTPClient, report: Report, shared: dict):
+    def __init__(
+        self,
+        number: int,
+        base: str,
+        http: AsyncHTTPClient,
+        report: Report,
+        shared: dict,
+    ):
         self.n, self.base, self.http, self.report = number, base, http, report
         self.folder = f"load/u{number}"
         self.files: dict[str, str] = {}  # path -> last acknowledged content
@@ -76,7 +89,14 @@ class Client:
         self.rng = random.Random(number)
         self.counter = 0
 
-    async def call(self, op: str, method: str, path: str, body: dict | None = None, ok=(200, 201, 204)):
+    async def call(
+        self,
+        op: str,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        ok=(200, 201, 204),
+    ):
         url = f"{self.base}api/contents/{quote(path)}"
         request = HTTPRequest(
             url, method=method, body=None if body is None else json.dumps(body),
@@ -99,10 +119,14 @@ class Client:
 
     def text(self) -> str:
         self.counter += 1
-        return f"client {self.n} write {self.counter} " + "x" * self.rng.randint(0, 4000)
+        return f"client {self.n} write {self.counter} " + "x" * self.rng.randint(
+            0, 4000
+        )
 
     async def save(self, path: str, content: str) -> bool:
-        code, _ = await self.call("save", "PUT", path, {"type": "file", "format": "text", "content": content})
+        code, _ = await self.call(
+            "save", "PUT", path, {"type": "file", "format": "text", "content": content}
+        )
         return code in (200, 201)
 
     async def step(self) -> None:
@@ -116,7 +140,9 @@ class Client:
             path = self.rng.choice(sorted(self.files))
             _, model = await self.call("get", "GET", path)
             if model is None or model["content"] != self.files[path]:
-                self.report.problems.append(f"{path}: read back something other than the last write")
+                self.report.problems.append(
+                    f"{path}: read back something other than the last write"
+                )
         elif choice < 0.55:
             path = self.rng.choice(sorted(self.files))
             content = self.text()
@@ -144,7 +170,9 @@ class Client:
         for path, content in self.files.items():
             _, model = await self.call("verify", "GET", path)
             if model is None or model["content"] != content:
-                self.report.problems.append(f"{path}: acknowledged write missing or different at the end")
+                self.report.problems.append(
+                    f"{path}: acknowledged write missing or different at the end"
+                )
 
 
 async def run_load(base: str, clients: int, seconds: float) -> Report:
@@ -165,19 +193,27 @@ async def run_load(base: str, clients: int, seconds: float) -> Report:
     if shared["acked"]:
         _, model = await users[0].call("verify", "GET", "load/shared.txt")
         if model is None or model["content"] not in shared["acked"]:
-            report.problems.append("load/shared.txt holds content nobody was told was saved")
+            report.problems.append(
+                "load/shared.txt holds content nobody was told was saved"
+            )
     http.close()
     return report
 
 
-def start_server(python: str, endpoint: str, bucket: str, prefix: str, creds: dict, workdir: Path):
+def start_server(
+    python: str, endpoint: str, bucket: str, prefix: str, creds: dict, workdir: Path
+):
     """A Jupyter server with AsyncS3ContentsManager on a free port; returns (proc, base URL)."""
     sys.path.insert(0, str(HERE))
     from run import free_port, wait_http
 
     port = free_port()
     traits = {"bucket": bucket, "prefix": prefix, "endpoint_url": endpoint, **creds}
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(workdir / "cfg"), JUPYTER_RUNTIME_DIR=str(workdir / "rt"))
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(workdir / "cfg"),
+        JUPYTER_RUNTIME_DIR=str(workdir / "rt"),
+    )
     proc = subprocess.Popen(
         [python, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
          f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={workdir}", "--ServerApp.log_level=WARN",
@@ -193,15 +229,25 @@ def start_server(python: str, endpoint: str, bucket: str, prefix: str, creds: di
 def print_report(summary: dict, clients: int) -> None:
     print(f"{clients} clients, {summary['seconds']:.1f} s: {summary['requests']} requests, "
           f"{summary['throughput_rps']:.0f} requests/s; statuses {summary['statuses']}")  # fmt: skip
-    print(f"{'operation':<18} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(
+        f"{'operation':<18} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+    )
     for op, s in summary["latency_ms"].items():
-        print(f"{op:<18} {s['n']:>6} {s['p50']:>8.1f} {s['p95']:>8.1f} {s['p99']:>8.1f} {s['max']:>8.1f}")
-    verdict = "OK" if not summary["problems"] and not summary["server_errors"] else "FAILED"
-    print(f"correctness: {verdict}; 5xx responses: {summary['server_errors']}; problems: {summary['problems'][:5]}")
+        print(
+            f"{op:<18} {s['n']:>6} {s['p50']:>8.1f} {s['p95']:>8.1f} {s['p99']:>8.1f} {s['max']:>8.1f}"
+        )
+    verdict = (
+        "OK" if not summary["problems"] and not summary["server_errors"] else "FAILED"
+    )
+    print(
+        f"correctness: {verdict}; 5xx responses: {summary['server_errors']}; problems: {summary['problems'][:5]}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--quick", action="store_true", help="8 clients for 5 s")
@@ -214,13 +260,19 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    creds = {"access_key_id": "load", "secret_access_key": "load-secret", "region_name": "us-east-1"}
+    creds = {
+        "access_key_id": "load",
+        "secret_access_key": "load-secret",
+        "region_name": "us-east-1",
+    }
     moto, endpoint = start_moto(open(workdir / "moto.log", "wb"))
     server = None
     try:
         boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="load", aws_secret_access_key="load-secret",
                      region_name="us-east-1").create_bucket(Bucket="load")  # fmt: skip
-        server, base = start_server(sys.executable, endpoint, "load", "bench", creds, workdir)
+        server, base = start_server(
+            sys.executable, endpoint, "load", "bench", creds, workdir
+        )
         summary = asyncio.run(run_load(base, clients, seconds)).summary()
     finally:
         if server:

@@ -35,7 +35,16 @@ def classify(method: str, target: str, headers: dict[str, str]) -> str:
     key = url.path.lstrip("/").partition("/")[2]
     if method == "GET":
         if not key:
-            return "LIST" if ("list-type" in query or "prefix" in query or "delimiter" in query or not query) else "BUCKET"
+            return (
+                "LIST"
+                if (
+                    "list-type" in query
+                    or "prefix" in query
+                    or "delimiter" in query
+                    or not query
+                )
+                else "BUCKET"
+            )
         return "GET"
     if method == "HEAD":
         return "HEAD" if key else "BUCKET"
@@ -65,10 +74,15 @@ class Counts:
         self.by_kind: Counter[str] = Counter()
 
     def snapshot(self) -> dict:
-        return {"total": sum(self.by_kind.values()), "by_kind": dict(sorted(self.by_kind.items()))}
+        return {
+            "total": sum(self.by_kind.values()),
+            "by_kind": dict(sorted(self.by_kind.items())),
+        }
 
 
-async def read_head(reader: asyncio.StreamReader) -> tuple[str, list[tuple[str, str]]] | None:
+async def read_head(
+    reader: asyncio.StreamReader,
+) -> tuple[str, list[tuple[str, str]]] | None:
     try:
         raw = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, ConnectionError):
@@ -83,11 +97,16 @@ async def read_head(reader: asyncio.StreamReader) -> tuple[str, list[tuple[str, 
 
 
 def encode_head(first: str, headers: list[tuple[str, str]]) -> bytes:
-    return ("\r\n".join([first] + [f"{k}: {v}" for k, v in headers]) + "\r\n\r\n").encode("latin-1")
+    return (
+        "\r\n".join([first] + [f"{k}: {v}" for k, v in headers]) + "\r\n\r\n"
+    ).encode("latin-1")
 
 
 async def relay_body(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, headers: dict[str, str], until_close: bool
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    headers: dict[str, str],
+    until_close: bool,
 ) -> None:
     """Copy one message body (Content-Length, chunked, or until EOF) from reader to writer."""
     if "chunked" in headers.get("transfer-encoding", "").lower():
@@ -114,7 +133,9 @@ async def relay_body(
             await writer.drain()
 
 
-async def copy_exact(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+async def copy_exact(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int
+) -> None:
     while n > 0:
         chunk = await reader.read(min(n, COPY_BUFFER))
         if not chunk:
@@ -131,17 +152,27 @@ class Proxy:
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.counts = Counts()
 
-    async def control(self, method: str, target: str, writer: asyncio.StreamWriter) -> None:
+    async def control(
+        self, method: str, target: str, writer: asyncio.StreamWriter
+    ) -> None:
         if target.startswith(CONTROL + "reset"):
             self.counts = Counts()
         body = json.dumps(self.counts.snapshot()).encode()
         writer.write(
-            encode_head("HTTP/1.1 200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            encode_head(
+                "HTTP/1.1 200 OK",
+                [
+                    ("Content-Type", "application/json"),
+                    ("Content-Length", str(len(body))),
+                ],
+            )
             + body
         )
         await writer.drain()
 
-    async def handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+    async def handle(
+        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
         upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         try:
             while True:
@@ -162,7 +193,9 @@ class Proxy:
                 up_reader, up_writer = upstream
                 # Answer "Expect: 100-continue" ourselves and stream the body straight on.
                 if headers.get("expect", "").lower() == "100-continue":
-                    header_list = [(k, v) for k, v in header_list if k.lower() != "expect"]
+                    header_list = [
+                        (k, v) for k, v in header_list if k.lower() != "expect"
+                    ]
                     client_writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                     await client_writer.drain()
                 up_writer.write(encode_head(first, header_list))
@@ -182,11 +215,17 @@ class Proxy:
                     await relay_body(up_reader, client_writer, lower, until_close=True)
                 await client_writer.drain()
                 if lower.get("connection", "").lower() == "close" or (
-                    "content-length" not in lower and "chunked" not in lower.get("transfer-encoding", "")
-                    and method != "HEAD" and status not in (204, 304)
+                    "content-length" not in lower
+                    and "chunked" not in lower.get("transfer-encoding", "")
+                    and method != "HEAD"
+                    and status not in (204, 304)
                 ):
                     return
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except (
+            ConnectionError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+        ):
             return
         finally:
             if upstream is not None:
@@ -204,10 +243,17 @@ async def serve(upstream: str, port: int, delay_ms: float = 0.0) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--delay-ms", type=float, default=0.0, help="hold every request this long before forwarding it")
+    parser.add_argument(
+        "--delay-ms",
+        type=float,
+        default=0.0,
+        help="hold every request this long before forwarding it",
+    )
     args = parser.parse_args()
     try:
         asyncio.run(serve(args.upstream, args.port, args.delay_ms))

@@ -44,15 +44,22 @@ MANAGERS = {
 
 
 def sizes(quick: bool) -> dict:
-    return {"entries": 1000, "notebook": 5 * MB, "tree": 200, "repeats": 1} if quick else {
-        "entries": 10000, "notebook": 50 * MB, "tree": 2000, "repeats": 2}
+    return (
+        {"entries": 1000, "notebook": 5 * MB, "tree": 200, "repeats": 1}
+        if quick
+        else {"entries": 10000, "notebook": 50 * MB, "tree": 2000, "repeats": 2}
+    )
 
 
 def prepare(endpoint: str, s: dict) -> None:
     client = s3_client(endpoint, CREDS)
     client.create_bucket(Bucket=BUCKET)
-    put_many(client, BUCKET, [f"{PREFIX}/big/file{i:05d}.txt" for i in range(s["entries"])])
-    client.put_object(Bucket=BUCKET, Key=f"{PREFIX}/big.ipynb", Body=notebook_bytes(s["notebook"]))
+    put_many(
+        client, BUCKET, [f"{PREFIX}/big/file{i:05d}.txt" for i in range(s["entries"])]
+    )
+    client.put_object(
+        Bucket=BUCKET, Key=f"{PREFIX}/big.ipynb", Body=notebook_bytes(s["notebook"])
+    )
     put_many(client, BUCKET, tree_keys(f"{PREFIX}/tree_a", s["tree"]))
 
 
@@ -64,22 +71,48 @@ class Server:
         cls = MANAGERS[name]
         short = cls.rsplit(".", 1)[1]
         self.home = tempfile.mkdtemp(prefix=f"stall-{name}-")
-        env = dict(os.environ, JUPYTER_CONFIG_DIR=self.home, JUPYTER_DATA_DIR=self.home, JUPYTER_RUNTIME_DIR=self.home)
+        env = dict(
+            os.environ,
+            JUPYTER_CONFIG_DIR=self.home,
+            JUPYTER_DATA_DIR=self.home,
+            JUPYTER_RUNTIME_DIR=self.home,
+        )
         cmd = [
-            python, "-m", "jupyter_server", "--no-browser", f"--port={self.port}", "--ServerApp.ip=127.0.0.1",
-            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.home}",
+            python,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            f"--port={self.port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.home}",
             f"--ServerApp.contents_manager_class={cls}",
-            f"--{short}.bucket={BUCKET}", f"--{short}.prefix={PREFIX}", f"--{short}.endpoint_url={endpoint}",
-            f"--{short}.access_key_id={CREDS['key']}", f"--{short}.secret_access_key={CREDS['secret']}",
+            f"--{short}.bucket={BUCKET}",
+            f"--{short}.prefix={PREFIX}",
+            f"--{short}.endpoint_url={endpoint}",
+            f"--{short}.access_key_id={CREDS['key']}",
+            f"--{short}.secret_access_key={CREDS['secret']}",
             f"--{short}.region_name=us-east-1",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
         self.log = open(log_dir / f"server-{name}.log", "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.home, env=env)
-        wait_http(f"http://127.0.0.1:{self.port}/api/status?token={self.token}", self.proc, f"jupyter server ({name})")
+        self.proc = subprocess.Popen(
+            cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.home, env=env
+        )
+        wait_http(
+            f"http://127.0.0.1:{self.port}/api/status?token={self.token}",
+            self.proc,
+            f"jupyter server ({name})",
+        )
 
-    def request(self, conn: http.client.HTTPConnection, method: str, path: str, body: dict | None = None) -> bytes:
+    def request(
+        self,
+        conn: http.client.HTTPConnection,
+        method: str,
+        path: str,
+        body: dict | None = None,
+    ) -> bytes:
         headers = {"Authorization": f"token {self.token}"}
         data = None
         if body is not None:
@@ -89,7 +122,9 @@ class Server:
         response = conn.getresponse()
         payload = response.read()
         if response.status >= 400:
-            raise RuntimeError(f"{self.name}: {method} {path} -> {response.status} {payload[:300]!r}")
+            raise RuntimeError(
+                f"{self.name}: {method} {path} -> {response.status} {payload[:300]!r}"
+            )
         return payload
 
     def connection(self) -> http.client.HTTPConnection:
@@ -137,13 +172,23 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--results-dir", type=Path, default=HERE / "results")
-    parser.add_argument("--servers", choices=["both", "ours"], default="both",
-                        help="'ours' skips the s3contents server (its rename alone takes minutes)")
-    parser.add_argument("--only", action="append", default=[],
-                        help="run operations whose name contains this (repeatable); idle always runs")
+    parser.add_argument(
+        "--servers",
+        choices=["both", "ours"],
+        default="both",
+        help="'ours' skips the s3contents server (its rename alone takes minutes)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="run operations whose name contains this (repeatable); idle always runs",
+    )
     args = parser.parse_args(argv)
     s = sizes(args.quick)
     args.results_dir.mkdir(parents=True, exist_ok=True)
@@ -156,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         prepare(endpoint, s)
         servers["ours"] = Server("ours", sys.executable, endpoint, log_dir)
         if args.servers == "both":
-            servers["s3contents"] = Server("s3contents", reference_python(), endpoint, log_dir)
+            servers["s3contents"] = Server(
+                "s3contents", reference_python(), endpoint, log_dir
+            )
         conns = {name: server.connection() for name, server in servers.items()}
         tree = {"from": "tree_a", "to": "tree_b"}
 
@@ -164,13 +211,19 @@ def main(argv: list[str] | None = None) -> int:
             server, conn = servers[name], conns[name]
 
             def rename() -> None:
-                server.request(conn, "PATCH", f"/api/contents/{tree['from']}", {"path": tree["to"]})
+                server.request(
+                    conn, "PATCH", f"/api/contents/{tree['from']}", {"path": tree["to"]}
+                )
                 tree["from"], tree["to"] = tree["to"], tree["from"]
 
             return {
                 "idle": lambda: time.sleep(0.5),
-                f"list_{s['entries']}": lambda: server.request(conn, "GET", "/api/contents/big?content=1"),
-                f"get_notebook_{s['notebook'] // MB}mb": lambda: server.request(conn, "GET", "/api/contents/big.ipynb?content=1"),
+                f"list_{s['entries']}": lambda: server.request(
+                    conn, "GET", "/api/contents/big?content=1"
+                ),
+                f"get_notebook_{s['notebook'] // MB}mb": lambda: server.request(
+                    conn, "GET", "/api/contents/big.ipynb?content=1"
+                ),
                 f"rename_tree_{s['tree']}": rename,
             }
 
@@ -181,9 +234,13 @@ def main(argv: list[str] | None = None) -> int:
             for op in operations("ours"):
                 if args.only and op != "idle" and not any(o in op for o in args.only):
                     continue
-                order = ("ours", "s3contents") if rep % 2 == 0 else ("s3contents", "ours")
+                order = (
+                    ("ours", "s3contents") if rep % 2 == 0 else ("s3contents", "ours")
+                )
                 for name in (n for n in order if n in servers):
-                    samples.setdefault((op, name), []).append(poll_during(servers[name], operations(name)[op]))
+                    samples.setdefault((op, name), []).append(
+                        poll_during(servers[name], operations(name)[op])
+                    )
     finally:
         for server in servers.values():
             server.stop()
@@ -193,25 +250,47 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for (op, name), runs in samples.items():
         latencies = [v for run in runs for v in run["latencies_ms"]]
-        rows.append({
-            "operation": op, "server": name, "polls": len(latencies),
-            "operation_s_median": statistics.median(r["duration_s"] for r in runs),
-            "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99), "max_ms": max(latencies),
-        })
-    print(f"/api/status latency while an operation runs (polled every {POLL_INTERVAL * 1000:.0f} ms)")
+        rows.append(
+            {
+                "operation": op,
+                "server": name,
+                "polls": len(latencies),
+                "operation_s_median": statistics.median(r["duration_s"] for r in runs),
+                "p50_ms": percentile(latencies, 50),
+                "p99_ms": percentile(latencies, 99),
+                "max_ms": max(latencies),
+            }
+        )
+    print(
+        f"/api/status latency while an operation runs (polled every {POLL_INTERVAL * 1000:.0f} ms)"
+    )
     head = f"{'operation':<22} {'server':<11} {'op time':>9} {'polls':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>9}"
     print(head + "\n" + "-" * len(head))
     for r in rows:
-        print(f"{r['operation']:<22} {r['server']:<11} {r['operation_s_median']:>8.2f}s {r['polls']:>6} "
-              f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['max_ms']:>9.1f}")
+        print(
+            f"{r['operation']:<22} {r['server']:<11} {r['operation_s_median']:>8.2f}s {r['polls']:>6} "
+            f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['max_ms']:>9.1f}"
+        )
     ours_worst = max(r["p99_ms"] for r in rows if r["server"] == "ours")
     verdict = "ok" if ours_worst < P99_TARGET_MS else "MISSED"
-    print(f"target p99 < {P99_TARGET_MS:.0f} ms for ours: worst p99 {ours_worst:.1f} ms -> {verdict}")
+    print(
+        f"target p99 < {P99_TARGET_MS:.0f} ms for ours: worst p99 {ours_worst:.1f} ms -> {verdict}"
+    )
     stamp = dt.datetime.now(dt.timezone.utc)
-    report = {"date": stamp.isoformat(timespec="seconds"), "machine": machine(), "quick": args.quick,
-              "poll_interval_ms": POLL_INTERVAL * 1000, "sizes": s, "rows": rows,
-              "target_p99_ms": P99_TARGET_MS, "ours_worst_p99_ms": ours_worst}
-    path = args.results_dir / f"stall-{stamp.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if args.quick else ''}.json"
+    report = {
+        "date": stamp.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "quick": args.quick,
+        "poll_interval_ms": POLL_INTERVAL * 1000,
+        "sizes": s,
+        "rows": rows,
+        "target_p99_ms": P99_TARGET_MS,
+        "ours_worst_p99_ms": ours_worst,
+    }
+    path = (
+        args.results_dir
+        / f"stall-{stamp.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if args.quick else ''}.json"
+    )
     path.write_text(json.dumps(report, indent=2))
     (args.results_dir / "stall-latest.json").write_text(json.dumps(report, indent=2))
     print(f"JSON: {path}")

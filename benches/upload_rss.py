@@ -58,7 +58,9 @@ class PeakSampler(threading.Thread):
         return self.peak
 
 
-def start_jupyter(python: str, manager: str, prefix: str, endpoint: str, workdir: Path) -> tuple[subprocess.Popen, int]:
+def start_jupyter(
+    python: str, manager: str, prefix: str, endpoint: str, workdir: Path
+) -> tuple[subprocess.Popen, int]:
     port = free_port()
     cls = manager.rsplit(".", 1)[1]
     traits = {
@@ -70,14 +72,20 @@ def start_jupyter(python: str, manager: str, prefix: str, endpoint: str, workdir
         "region_name": "us-east-1",
     }
     args = [f"--{cls}.{k}={v}" for k, v in traits.items()]
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(workdir / "cfg"), JUPYTER_RUNTIME_DIR=str(workdir / "rt"))
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(workdir / "cfg"),
+        JUPYTER_RUNTIME_DIR=str(workdir / "rt"),
+    )
     proc = subprocess.Popen(
         [python, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}",
          "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={workdir}",
          f"--ServerApp.contents_manager_class={manager}", "--ServerApp.log_level=WARN", *args],
         stdout=subprocess.DEVNULL, stderr=open(workdir / f"{cls}-{port}.log", "wb"), env=env,
     )  # fmt: skip
-    wait_http(f"http://127.0.0.1:{port}/api/status?token={TOKEN}", proc, f"{cls} server")
+    wait_http(
+        f"http://127.0.0.1:{port}/api/status?token={TOKEN}", proc, f"{cls} server"
+    )
     return proc, port
 
 
@@ -91,8 +99,15 @@ def upload(port: int, path: str, size: int, seed: int) -> float:
     for i in range(count):
         piece = rng.randbytes(min(MiB, size - i * MiB))
         number = -1 if i == count - 1 else i + 1
-        model = {"type": "file", "format": "base64", "chunk": number, "content": base64.b64encode(piece).decode()}
-        conn.request("PUT", f"/api/contents/{path}", body=json.dumps(model), headers=headers)
+        model = {
+            "type": "file",
+            "format": "base64",
+            "chunk": number,
+            "content": base64.b64encode(piece).decode(),
+        }
+        conn.request(
+            "PUT", f"/api/contents/{path}", body=json.dumps(model), headers=headers
+        )
         response = conn.getresponse()
         response.read()
         if response.status not in (200, 201):
@@ -100,7 +115,9 @@ def upload(port: int, path: str, size: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
-def measure(name: str, python: str, manager: str, size_mb: int, endpoint: str, s3, workdir: Path) -> dict:
+def measure(
+    name: str, python: str, manager: str, size_mb: int, endpoint: str, s3, workdir: Path
+) -> dict:
     prefix = f"{name}-{size_mb}mb-{time.time_ns()}"
     proc, port = start_jupyter(python, manager, prefix, endpoint, workdir)
     try:
@@ -127,18 +144,30 @@ def measure(name: str, python: str, manager: str, size_mb: int, endpoint: str, s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="50,500", help="file sizes in MB, comma-separated")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sizes", default="50,500", help="file sizes in MB, comma-separated"
+    )
     parser.add_argument("--quick", action="store_true", help="10 and 50 MB only")
-    parser.add_argument("--results-dir", default=str(Path(__file__).resolve().parent / "results"))
+    parser.add_argument(
+        "--results-dir", default=str(Path(__file__).resolve().parent / "results")
+    )
     args = parser.parse_args()
     sizes = [10, 50] if args.quick else [int(s) for s in args.sizes.split(",")]
     ref_python = os.environ.get("S3CONTENTS_REF_PYTHON")
-    implementations = [("s3contents-rs", sys.executable, "s3contents_rs.AsyncS3ContentsManager")]
+    implementations = [
+        ("s3contents-rs", sys.executable, "s3contents_rs.AsyncS3ContentsManager")
+    ]
     if ref_python:
-        implementations.append(("s3contents", ref_python, "s3contents.S3ContentsManager"))
+        implementations.append(
+            ("s3contents", ref_python, "s3contents.S3ContentsManager")
+        )
     else:
-        print("S3CONTENTS_REF_PYTHON is not set: measuring s3contents-rs only (run ./dev.sh bench)")
+        print(
+            "S3CONTENTS_REF_PYTHON is not set: measuring s3contents-rs only (run ./dev.sh bench)"
+        )
     workdir = Path(tempfile.mkdtemp(prefix="bench-rss-"))
     moto, endpoint = start_moto(open(workdir / "moto.log", "wb"))
     s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="bench",
@@ -149,11 +178,15 @@ def main() -> None:
         for size in sizes:  # interleaved: ours, theirs, for each size
             for name, python, manager in implementations:
                 print(f"uploading {size} MB through {name} ...", flush=True)
-                results.append(measure(name, python, manager, size, endpoint, s3, workdir))
+                results.append(
+                    measure(name, python, manager, size, endpoint, s3, workdir)
+                )
     finally:
         moto.terminate()
     print()
-    print(f"{'implementation':<15} {'size MB':>8} {'peak RSS growth MB':>19} {'MB/s':>7} {'complete':>9}")
+    print(
+        f"{'implementation':<15} {'size MB':>8} {'peak RSS growth MB':>19} {'MB/s':>7} {'complete':>9}"
+    )
     for r in results:
         print(f"{r['implementation']:<15} {r['size_mb']:>8} {r['peak_rss_growth_mb']:>19.1f} "
               f"{r['throughput_mb_s']:>7.1f} {str(r['stored_complete']):>9}")  # fmt: skip
@@ -165,7 +198,9 @@ def main() -> None:
                   f"more; throughput ratio ours/s3contents {ours['throughput_mb_s'] / theirs['throughput_mb_s']:.2f}")  # fmt: skip
     out = Path(args.results_dir) / "upload_rss.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "results": results}, indent=2))
+    out.write_text(
+        json.dumps({"date": time.strftime("%Y-%m-%d"), "results": results}, indent=2)
+    )
     print(f"\nwritten {out}")
 
 

@@ -44,8 +44,11 @@ class Op:
 def operations(quick: bool) -> list[Op]:
     q = quick
     list_sizes = (10, 100, 1000) if q else (10, 1000, 10000)
-    nb_sizes = (("10k", 10 * KB), ("1m", 1 * MB), ("5m", 5 * MB)) if q else (
-        ("10k", 10 * KB), ("5m", 5 * MB), ("50m", 50 * MB))
+    nb_sizes = (
+        (("10k", 10 * KB), ("1m", 1 * MB), ("5m", 5 * MB))
+        if q
+        else (("10k", 10 * KB), ("5m", 5 * MB), ("50m", 50 * MB))
+    )
     tree = 200 if q else 2000
     upload = 20 * MB if q else 200 * MB
     reps, heavy = (1, 1) if q else (7, 3)
@@ -54,18 +57,70 @@ def operations(quick: bool) -> list[Op]:
         ops.append(Op(f"list_{n}", "list", f"bench-list-{n}", {"entries": n}, reps))
     for label, size in nb_sizes:
         big = size >= 50 * MB
-        ops.append(Op(f"get_nb_{label}", "get", "bench-nb", {"label": label, "size": size}, heavy if big else reps))
-    ops.append(Op(f"get_nb_{nb_sizes[1][0]}_no_content", "stat", "bench-nb", {"label": nb_sizes[1][0]}, reps))
+        ops.append(
+            Op(
+                f"get_nb_{label}",
+                "get",
+                "bench-nb",
+                {"label": label, "size": size},
+                heavy if big else reps,
+            )
+        )
+    ops.append(
+        Op(
+            f"get_nb_{nb_sizes[1][0]}_no_content",
+            "stat",
+            "bench-nb",
+            {"label": nb_sizes[1][0]},
+            reps,
+        )
+    )
     for label, size in nb_sizes:
         big = size >= 50 * MB
-        ops.append(Op(f"save_nb_{label}", "save", "bench-rw", {"label": label, "size": size}, heavy if big else reps))
-    ops.append(Op("new_untitled_after_100", "new_untitled", "bench-rw", {"existing": 100}, reps))
+        ops.append(
+            Op(
+                f"save_nb_{label}",
+                "save",
+                "bench-rw",
+                {"label": label, "size": size},
+                heavy if big else reps,
+            )
+        )
+    ops.append(
+        Op(
+            "new_untitled_after_100",
+            "new_untitled",
+            "bench-rw",
+            {"existing": 100},
+            reps,
+        )
+    )
     ops.append(Op("copy_file", "copy", "bench-rw", {"size": 10 * KB}, reps))
-    ops.append(Op(f"rename_tree_{tree}", "rename_tree", "bench-tree", {"files": tree}, heavy))
-    ops.append(Op(f"delete_tree_{tree}", "delete_tree", "bench-tree", {"files": tree}, heavy))
+    ops.append(
+        Op(f"rename_tree_{tree}", "rename_tree", "bench-tree", {"files": tree}, heavy)
+    )
+    ops.append(
+        Op(f"delete_tree_{tree}", "delete_tree", "bench-tree", {"files": tree}, heavy)
+    )
     for step in ("create", "list", "restore"):
-        ops.append(Op(f"checkpoint_{step}", f"checkpoint_{step}", "bench-rw", {"size": 1 * MB}, reps))
-    ops.append(Op(f"upload_chunked_{upload // MB}m", "upload", "bench-upload", {"size": upload}, heavy))
+        ops.append(
+            Op(
+                f"checkpoint_{step}",
+                f"checkpoint_{step}",
+                "bench-rw",
+                {"size": 1 * MB},
+                reps,
+            )
+        )
+    ops.append(
+        Op(
+            f"upload_chunked_{upload // MB}m",
+            "upload",
+            "bench-upload",
+            {"size": upload},
+            heavy,
+        )
+    )
     return ops
 
 
@@ -73,22 +128,50 @@ def operations(quick: bool) -> list[Op]:
 def make_notebook(size: int) -> dict:
     """A deterministic nbformat-4 notebook of about `size` bytes of JSON (code + outputs)."""
     rng = random.Random(size)
-    words = ["alpha", "beta", "gamma", "delta", "frame", "value", "result", "index", "x", "y"]
+    words = [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "frame",
+        "value",
+        "result",
+        "index",
+        "x",
+        "y",
+    ]
     cells, total, n = [], 200, 0
     while total < size:
-        text = " ".join(rng.choice(words) for _ in range(min(800, max(10, (size - total) // 6)))) + "\n"
+        text = (
+            " ".join(
+                rng.choice(words) for _ in range(min(800, max(10, (size - total) // 6)))
+            )
+            + "\n"
+        )
         source = f"values_{n} = [{', '.join(str(rng.randint(0, 999)) for _ in range(20))}]\nprint(values_{n})"
-        cells.append({
-            "cell_type": "code", "execution_count": n + 1, "id": f"cell-{n}", "metadata": {},
-            "source": source,
-            "outputs": [{"output_type": "stream", "name": "stdout", "text": text}],
-        })
+        cells.append(
+            {
+                "cell_type": "code",
+                "execution_count": n + 1,
+                "id": f"cell-{n}",
+                "metadata": {},
+                "source": source,
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": text}],
+            }
+        )
         total += len(text) + len(source) + 200
         n += 1
     return {
         "cells": cells,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3",
+                "language": "python",
+            }
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
 
 
@@ -103,7 +186,9 @@ def upload_chunks(size: int) -> list[str]:
     rng = random.Random(7)
     block = bytes(rng.getrandbits(8) for _ in range(64 * 1024))
     data = (block * (size // len(block) + 1))[:size]
-    return [base64.b64encode(data[i : i + CHUNK]).decode() for i in range(0, size, CHUNK)]
+    return [
+        base64.b64encode(data[i : i + CHUNK]).decode() for i in range(0, size, CHUNK)
+    ]
 
 
 def s3_client(endpoint: str, creds: dict):
@@ -111,17 +196,26 @@ def s3_client(endpoint: str, creds: dict):
     from botocore.config import Config
 
     return boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id=creds["key"], aws_secret_access_key=creds["secret"],
-        config=Config(s3={"addressing_style": "path"}, max_pool_connections=32,
-                      retries={"max_attempts": 1}, request_checksum_calculation="when_required",
-                      response_checksum_validation="when_required"),
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=creds["key"],
+        aws_secret_access_key=creds["secret"],
+        config=Config(
+            s3={"addressing_style": "path"},
+            max_pool_connections=32,
+            retries={"max_attempts": 1},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
     )
 
 
 def put_many(client, bucket: str, keys: list[str], body: bytes = b"x") -> None:
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda k: client.put_object(Bucket=bucket, Key=k, Body=body), keys))
+        list(
+            pool.map(lambda k: client.put_object(Bucket=bucket, Key=k, Body=body), keys)
+        )
 
 
 def tree_keys(root: str, files: int) -> list[str]:
@@ -139,21 +233,35 @@ def rename_names(rep: int) -> tuple[str, str]:
 
 def check_renamed(client, bucket: str, prefix: str, files: int, result: dict) -> None:
     """The renamed tree is whole (every file, with its one-byte body) and the source is gone."""
+
     def keys(folder: str) -> dict[str, int]:
         root, out = f"{prefix}/{folder}/", {}
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root):
-            out.update({o["Key"][len(root):]: o["Size"] for o in page.get("Contents", [])})
+        for page in client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=root
+        ):
+            out.update(
+                {o["Key"][len(root) :]: o["Size"] for o in page.get("Contents", [])}
+            )
         return out
 
     left = keys(result["from"])
     # Folder markers are fine (s3contents writes one in every sub-folder it creates).
-    moved = {k: size for k, size in keys(result["to"]).items() if k.rsplit("/", 1)[-1] != ".s3keep"}
+    moved = {
+        k: size
+        for k, size in keys(result["to"]).items()
+        if k.rsplit("/", 1)[-1] != ".s3keep"
+    }
     want = {k.split("/", 1)[1]: 1 for k in tree_keys("tree", files)}
     if left or moved != want:
-        missing, extra = sorted(set(want) - set(moved))[:3], sorted(set(moved) - set(want))[:3]
+        missing, extra = (
+            sorted(set(want) - set(moved))[:3],
+            sorted(set(moved) - set(want))[:3],
+        )
         wrong = sorted(k for k in set(want) & set(moved) if moved[k] != 1)[:3]
-        raise AssertionError(f"rename {result['from']} -> {result['to']}: {len(left)} objects left at the source, "
-                             f"{len(moved)} of {files} at the target (missing {missing}, extra {extra}, wrong size {wrong})")
+        raise AssertionError(
+            f"rename {result['from']} -> {result['to']}: {len(left)} objects left at the source, "
+            f"{len(moved)} of {files} at the target (missing {missing}, extra {extra}, wrong size {wrong})"
+        )
 
 
 def prepare_shared(client, ops: list[Op]) -> None:
@@ -165,25 +273,44 @@ def prepare_shared(client, ops: list[Op]) -> None:
     for op in ops:
         if op.kind == "list":
             n = op.params["entries"]
-            put_many(client, op.bucket, [f"shared/dir/file{i:05d}.txt" for i in range(n)])
+            put_many(
+                client, op.bucket, [f"shared/dir/file{i:05d}.txt" for i in range(n)]
+            )
         elif op.kind == "get":
-            client.put_object(Bucket=op.bucket, Key=f"shared/nb_{op.params['label']}.ipynb",
-                              Body=notebook_bytes(op.params["size"]))
+            client.put_object(
+                Bucket=op.bucket,
+                Key=f"shared/nb_{op.params['label']}.ipynb",
+                Body=notebook_bytes(op.params["size"]),
+            )
         elif op.kind == "new_untitled":
             body = notebook_bytes(1 * KB)
-            names = ["Untitled.ipynb"] + [f"Untitled{i}.ipynb" for i in range(1, op.params["existing"])]
+            names = ["Untitled.ipynb"] + [
+                f"Untitled{i}.ipynb" for i in range(1, op.params["existing"])
+            ]
             for who in CONTENDERS:
-                put_many(client, op.bucket, [f"{who}/untitled/{n}" for n in names], body)
+                put_many(
+                    client, op.bucket, [f"{who}/untitled/{n}" for n in names], body
+                )
         elif op.kind == "copy":
             for who in CONTENDERS:
-                client.put_object(Bucket=op.bucket, Key=f"{who}/copy/source.ipynb", Body=notebook_bytes(op.params["size"]))
+                client.put_object(
+                    Bucket=op.bucket,
+                    Key=f"{who}/copy/source.ipynb",
+                    Body=notebook_bytes(op.params["size"]),
+                )
         elif op.kind.startswith("checkpoint_") and "ckpt" not in done:
             done.add("ckpt")
             for who in CONTENDERS:
-                client.put_object(Bucket=op.bucket, Key=f"{who}/ckpt/nb.ipynb", Body=notebook_bytes(op.params["size"]))
+                client.put_object(
+                    Bucket=op.bucket,
+                    Key=f"{who}/ckpt/nb.ipynb",
+                    Body=notebook_bytes(op.params["size"]),
+                )
         elif op.kind == "rename_tree":
             for who in CONTENDERS:
-                put_many(client, op.bucket, tree_keys(f"{who}/tree_a", op.params["files"]))
+                put_many(
+                    client, op.bucket, tree_keys(f"{who}/tree_a", op.params["files"])
+                )
 
 
 # ----------------------------------------------------------------------------- contenders
@@ -200,7 +327,11 @@ class Contender:
 
     def prepare(self, op: Op, rep: int) -> None:
         if op.kind == "delete_tree":
-            put_many(self.raw, op.bucket, tree_keys(f"{self.name}/tree_d", op.params["files"]))
+            put_many(
+                self.raw,
+                op.bucket,
+                tree_keys(f"{self.name}/tree_d", op.params["files"]),
+            )
         elif op.kind == "checkpoint_restore" and "restore_id" not in self.state:
             self.call(op, "checkpoint_create")
             # Finding the id is not part of the operation: JupyterLab already has it.
@@ -228,7 +359,12 @@ class Contender:
 
 def _upload_models(chunks: list[str]):
     for i, content in enumerate(chunks, start=1):
-        yield {"type": "file", "format": "base64", "chunk": -1 if i == len(chunks) else i, "content": content}
+        yield {
+            "type": "file",
+            "format": "base64",
+            "chunk": -1 if i == len(chunks) else i,
+            "content": content,
+        }
 
 
 class ManagerContender(Contender):
@@ -256,15 +392,22 @@ class ManagerContender(Contender):
                 # s3contents deletes for real; our default moves to a trash prefix first.
                 extra["delete_to_trash"] = False
             self.managers[key] = self.cls(
-                bucket=op.bucket, prefix=key[1], endpoint_url=self.endpoint, region_name="us-east-1",
-                access_key_id=self.creds["key"], secret_access_key=self.creds["secret"], **extra,
+                bucket=op.bucket,
+                prefix=key[1],
+                endpoint_url=self.endpoint,
+                region_name="us-east-1",
+                access_key_id=self.creds["key"],
+                secret_access_key=self.creds["secret"],
+                **extra,
             )
         return self.managers[key]
 
     def wait(self, value):
         if self.loop is not None and hasattr(value, "__await__"):
+
             async def await_it():
                 return await value
+
             return self.loop.run_until_complete(await_it())
         return value
 
@@ -281,7 +424,12 @@ class ManagerContender(Contender):
             return {"size": model["size"]}
         if kind == "save":
             nb = self.state[op.name]["nb"]
-            model = w(cm.save({"type": "notebook", "content": nb}, f"saved_{op.params['label']}.ipynb"))
+            model = w(
+                cm.save(
+                    {"type": "notebook", "content": nb},
+                    f"saved_{op.params['label']}.ipynb",
+                )
+            )
             return {"size": model["size"]}
         if kind == "new_untitled":
             model = w(cm.new_untitled(path="untitled", type="notebook"))
@@ -339,7 +487,10 @@ class FloorContender(Contender):
             Bucket=op.bucket, Prefix=self.key(op, folder) + "/", Delimiter="/"
         ):
             out += [o["Key"].rsplit("/", 1)[1] for o in page.get("Contents", [])]
-            out += [p["Prefix"].rstrip("/").rsplit("/", 1)[1] for p in page.get("CommonPrefixes", [])]
+            out += [
+                p["Prefix"].rstrip("/").rsplit("/", 1)[1]
+                for p in page.get("CommonPrefixes", [])
+            ]
         return out
 
     def read_notebook(self, data: bytes):
@@ -366,58 +517,102 @@ class FloorContender(Contender):
         return self.key(op, f"{folder}/.ipynb_checkpoints/{name[:-6]}-checkpoint.ipynb")
 
     def copy(self, op: Op, source_key: str, target_key: str) -> None:
-        self.raw.copy_object(Bucket=op.bucket, Key=target_key, CopySource={"Bucket": op.bucket, "Key": source_key})
+        self.raw.copy_object(
+            Bucket=op.bucket,
+            Key=target_key,
+            CopySource={"Bucket": op.bucket, "Key": source_key},
+        )
 
     def call(self, op: Op, kind: str, rep: int = 0) -> dict:
         raw, b = self.raw, op.bucket
         if kind == "list":
             return {"entries": len(self.names(op, "dir"))}
         if kind == "get":
-            data = raw.get_object(Bucket=b, Key=self.key(op, f"nb_{op.params['label']}.ipynb"))["Body"].read()
+            data = raw.get_object(
+                Bucket=b, Key=self.key(op, f"nb_{op.params['label']}.ipynb")
+            )["Body"].read()
             return {"cells": len(self.read_notebook(data)["cells"])}
         if kind == "stat":
-            return {"size": raw.head_object(Bucket=b, Key=self.key(op, f"nb_{op.params['label']}.ipynb"))["ContentLength"]}
+            return {
+                "size": raw.head_object(
+                    Bucket=b, Key=self.key(op, f"nb_{op.params['label']}.ipynb")
+                )["ContentLength"]
+            }
         if kind == "save":
-            return {"size": self.write_notebook(op, f"saved_{op.params['label']}.ipynb", self.state[op.name]["nb"])["size"]}
+            return {
+                "size": self.write_notebook(
+                    op, f"saved_{op.params['label']}.ipynb", self.state[op.name]["nb"]
+                )["size"]
+            }
         if kind == "new_untitled":
             import nbformat
 
             taken = set(self.names(op, "untitled"))
-            name = next(n for n in (f"Untitled{i or ''}.ipynb" for i in range(10**6)) if n not in taken)
+            name = next(
+                n
+                for n in (f"Untitled{i or ''}.ipynb" for i in range(10**6))
+                if n not in taken
+            )
             path = f"untitled/{name}"
             self.write_notebook(op, path, nbformat.v4.new_notebook())
-            self.copy(op, self.key(op, path), self.checkpoint_key(op, path))  # Jupyter's first checkpoint
+            self.copy(
+                op, self.key(op, path), self.checkpoint_key(op, path)
+            )  # Jupyter's first checkpoint
             return {"path": path}
         if kind == "copy":
             taken = set(self.names(op, "copy"))
-            name = next(n for n in (f"source-Copy{i}.ipynb" for i in range(1, 10**6)) if n not in taken)
-            self.copy(op, self.key(op, "copy/source.ipynb"), self.key(op, f"copy/{name}"))
-            raw.head_object(Bucket=b, Key=self.key(op, f"copy/{name}"))  # the model's timestamp
+            name = next(
+                n
+                for n in (f"source-Copy{i}.ipynb" for i in range(1, 10**6))
+                if n not in taken
+            )
+            self.copy(
+                op, self.key(op, "copy/source.ipynb"), self.key(op, f"copy/{name}")
+            )
+            raw.head_object(
+                Bucket=b, Key=self.key(op, f"copy/{name}")
+            )  # the model's timestamp
             return {"path": f"copy/{name}"}
         if kind == "rename_tree":
             a, b2 = rename_names(rep)
             # One LIST answers "is the target taken?" for a file or a folder of that name.
-            hit = raw.list_objects_v2(Bucket=b, Prefix=self.key(op, b2), Delimiter="/", MaxKeys=2)
+            hit = raw.list_objects_v2(
+                Bucket=b, Prefix=self.key(op, b2), Delimiter="/", MaxKeys=2
+            )
             assert not hit.get("Contents") and not hit.get("CommonPrefixes"), hit
             keys = self.tree(op, a)
             src, dst = self.key(op, a) + "/", self.key(op, b2) + "/"
-            list(self.pool.map(lambda k: self.copy(op, k, dst + k[len(src):]), keys))
+            list(self.pool.map(lambda k: self.copy(op, k, dst + k[len(src) :]), keys))
             self.bulk_delete(op, keys)
             return {"from": a, "to": b2}
         if kind == "delete_tree":
             self.bulk_delete(op, self.tree(op, "tree_d"))
             return {}
         if kind == "checkpoint_create":
-            self.copy(op, self.key(op, "ckpt/nb.ipynb"), self.checkpoint_key(op, "ckpt/nb.ipynb"))
-            raw.head_object(Bucket=b, Key=self.checkpoint_key(op, "ckpt/nb.ipynb"))  # its timestamp
+            self.copy(
+                op,
+                self.key(op, "ckpt/nb.ipynb"),
+                self.checkpoint_key(op, "ckpt/nb.ipynb"),
+            )
+            raw.head_object(
+                Bucket=b, Key=self.checkpoint_key(op, "ckpt/nb.ipynb")
+            )  # its timestamp
             return {"id": "checkpoint"}
         if kind == "checkpoint_list":
             prefix = self.checkpoint_key(op, "ckpt/nb.ipynb").rsplit("-", 1)[0] + "-"
-            return {"checkpoints": raw.list_objects_v2(Bucket=b, Prefix=prefix, Delimiter="/")["KeyCount"]}
+            return {
+                "checkpoints": raw.list_objects_v2(
+                    Bucket=b, Prefix=prefix, Delimiter="/"
+                )["KeyCount"]
+            }
         if kind == "checkpoint_list_ids":
             return {"ids": ["checkpoint"]}
         if kind == "checkpoint_restore":
-            self.copy(op, self.checkpoint_key(op, "ckpt/nb.ipynb"), self.key(op, "ckpt/nb.ipynb"))
+            self.copy(
+                op,
+                self.checkpoint_key(op, "ckpt/nb.ipynb"),
+                self.key(op, "ckpt/nb.ipynb"),
+            )
             return {"id": "checkpoint"}
         if kind == "upload":
             return {"size": self.upload(op)}
@@ -425,23 +620,39 @@ class FloorContender(Contender):
 
     def tree(self, op: Op, folder: str) -> list[str]:
         keys = []
-        for page in self.raw.get_paginator("list_objects_v2").paginate(Bucket=op.bucket, Prefix=self.key(op, folder) + "/"):
+        for page in self.raw.get_paginator("list_objects_v2").paginate(
+            Bucket=op.bucket, Prefix=self.key(op, folder) + "/"
+        ):
             keys += [o["Key"] for o in page.get("Contents", [])]
         return keys
 
     def bulk_delete(self, op: Op, keys: list[str]) -> None:
         for i in range(0, len(keys), 1000):
-            self.raw.delete_objects(Bucket=op.bucket, Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]], "Quiet": True})
+            self.raw.delete_objects(
+                Bucket=op.bucket,
+                Delete={
+                    "Objects": [{"Key": k} for k in keys[i : i + 1000]],
+                    "Quiet": True,
+                },
+            )
 
     def upload(self, op: Op) -> int:
         """Multipart upload in parts of PART bytes: memory bounded like ours."""
         key = self.key(op, "upload.bin")
-        upload_id = self.raw.create_multipart_upload(Bucket=op.bucket, Key=key)["UploadId"]
+        upload_id = self.raw.create_multipart_upload(Bucket=op.bucket, Key=key)[
+            "UploadId"
+        ]
         parts, buffer = [], bytearray()
 
         def send(data: bytes) -> None:
             number = len(parts) + 1
-            etag = self.raw.upload_part(Bucket=op.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data)["ETag"]
+            etag = self.raw.upload_part(
+                Bucket=op.bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=data,
+            )["ETag"]
             parts.append({"PartNumber": number, "ETag": etag})
 
         for chunk in self.state["chunks"]:
@@ -451,7 +662,12 @@ class FloorContender(Contender):
                 del buffer[:PART]
         if buffer or not parts:
             send(bytes(buffer))
-        self.raw.complete_multipart_upload(Bucket=op.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+        self.raw.complete_multipart_upload(
+            Bucket=op.bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": parts},
+        )
         return self.raw.head_object(Bucket=op.bucket, Key=key)["ContentLength"]
 
     def remove(self, op: Op, path: str) -> None:
@@ -466,7 +682,10 @@ def proxy_counts(proxy: str, reset: bool = False) -> dict:
     """Requests the counting proxy (benches/proxy.py) saw since its last reset."""
     import urllib.request
 
-    request = urllib.request.Request(f"{proxy}/__proxy__/{'reset' if reset else 'counts'}", method="POST" if reset else "GET")
+    request = urllib.request.Request(
+        f"{proxy}/__proxy__/{'reset' if reset else 'counts'}",
+        method="POST" if reset else "GET",
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -474,9 +693,13 @@ def proxy_counts(proxy: str, reset: bool = False) -> dict:
 def worker(name: str, endpoint: str, proxy: str, creds: dict, quick: bool) -> None:
     """Answer commands from the runner on stdin/stdout until EOF."""
     out = sys.stdout
-    sys.stdout = sys.stderr  # anything printed by libraries must not corrupt the protocol
+    sys.stdout = (
+        sys.stderr
+    )  # anything printed by libraries must not corrupt the protocol
     ops = {op.name: op for op in operations(quick)}
-    make: Callable[..., Contender] = FloorContender if name == "floor" else ManagerContender
+    make: Callable[..., Contender] = (
+        FloorContender if name == "floor" else ManagerContender
+    )
     direct, counted = make(endpoint, creds, name), make(proxy, creds, name)
     for line in sys.stdin:
         command = json.loads(line)
@@ -486,7 +709,9 @@ def worker(name: str, endpoint: str, proxy: str, creds: dict, quick: bool) -> No
         try:
             who.prepare(op, command["rep"])
             if isinstance(who, ManagerContender):
-                who.cm(op)  # made before counting: its start-up bucket check is not the operation's
+                who.cm(
+                    op
+                )  # made before counting: its start-up bucket check is not the operation's
             if command.get("counted"):
                 proxy_counts(proxy, reset=True)
             start = time.perf_counter()
@@ -499,7 +724,10 @@ def worker(name: str, endpoint: str, proxy: str, creds: dict, quick: bool) -> No
         except Exception as e:  # noqa: BLE001 (reported to the runner, which fails loudly)
             import traceback
 
-            answer = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
+            answer = {
+                "error": f"{type(e).__name__}: {e}",
+                "traceback": traceback.format_exc(),
+            }
         out.write(json.dumps(answer, default=str) + "\n")
         out.flush()
 
@@ -509,4 +737,12 @@ if __name__ == "__main__":
     worker(args["name"], args["endpoint"], args["proxy"], args["creds"], args["quick"])
 
 
-__all__ = ["CONTENDERS", "Op", "asdict", "operations", "prepare_shared", "s3_client", "notebook_bytes"]
+__all__ = [
+    "CONTENDERS",
+    "Op",
+    "asdict",
+    "operations",
+    "prepare_shared",
+    "s3_client",
+    "notebook_bytes",
+]

@@ -15,9 +15,16 @@ pytestmark = [pytest.mark.timeout(60), pytest.mark.file]
 
 @pytest.fixture(params=["sync", "async"])
 def generic(request, jp_asyncio_loop):
-    from s3contents_rs import AsyncObjectStoreContentsManager, ObjectStoreContentsManager
+    from s3contents_rs import (
+        AsyncObjectStoreContentsManager,
+        ObjectStoreContentsManager,
+    )
 
-    cls = AsyncObjectStoreContentsManager if request.param == "async" else ObjectStoreContentsManager
+    cls = (
+        AsyncObjectStoreContentsManager
+        if request.param == "async"
+        else ObjectStoreContentsManager
+    )
 
     def make(**traits) -> ManagerAdapter:
         return ManagerAdapter(cls(**traits), request.param, jp_asyncio_loop)
@@ -85,7 +92,10 @@ def test_names_the_local_store_cannot_hold_are_400(generic, tmp_path):
         ({"url": "ftp://host/x"}, "unsupported store URL scheme"),
         ({"url": "not a url"}, "invalid store URL"),
         ({"url": "memory://", "store_options": {"aws_region": "x"}}, "takes no option"),
-        ({"url": "gs://bucket", "store_options": {"no_such_option": "1"}}, "unknown GCS store option"),
+        (
+            {"url": "gs://bucket", "store_options": {"no_such_option": "1"}},
+            "unknown GCS store option",
+        ),
     ],
 )
 def test_bad_store_configuration_fails_at_startup(generic, traits, message):
@@ -100,6 +110,13 @@ def test_named_managers_refuse_a_url(manager_class, manager_kwargs):
 
 
 def test_store_options_accept_booleans_and_numbers(generic, tmp_path):
-    cm = generic(url="s3://bucket", store_options={"aws_allow_http": True, "aws_endpoint": "http://127.0.0.1:1",
-                                                   "aws_skip_signature": True, "aws_region": "eu-west-1"})
+    cm = generic(
+        url="s3://bucket",
+        store_options={
+            "aws_allow_http": True,
+            "aws_endpoint": "http://127.0.0.1:1",
+            "aws_skip_signature": True,
+            "aws_region": "eu-west-1",
+        },
+    )
     assert cm.store.url == "s3://bucket"

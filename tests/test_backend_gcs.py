@@ -28,7 +28,9 @@ pytestmark = [pytest.mark.timeout(60), pytest.mark.gcs]
 def gcs_class(request):
     from s3contents_rs import AsyncGCSContentsManager, GCSContentsManager
 
-    return request.param, (AsyncGCSContentsManager if request.param == "async" else GCSContentsManager)
+    return request.param, (
+        AsyncGCSContentsManager if request.param == "async" else GCSContentsManager
+    )
 
 
 @pytest.fixture
@@ -43,7 +45,11 @@ def gcs_prefix(gcs_settings):
 def _no_ambient_google_credentials(monkeypatch, tmp_path):
     """Only what a test configures: no ADC file in HOME, no GOOGLE_* variables."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_SERVICE_ACCOUNT", "STORAGE_EMULATOR_HOST"):
+    for name in (
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "GOOGLE_SERVICE_ACCOUNT",
+        "STORAGE_EMULATOR_HOST",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -59,14 +65,25 @@ def save_and_read(cls_info, jp_asyncio_loop, raw: RawGcs, **traits) -> list:
 def test_import_paths_and_traits():
     import s3contents_rs
     import s3contents_rs.gcs as gcs
-    from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
+    from jupyter_server.services.contents.manager import (
+        AsyncContentsManager,
+        ContentsManager,
+    )
 
     assert s3contents_rs.GCSContentsManager is gcs.GCSContentsManager
     assert s3contents_rs.AsyncGCSContentsManager is gcs.AsyncGCSContentsManager
     assert issubclass(gcs.GCSContentsManager, ContentsManager)
     assert issubclass(gcs.AsyncGCSContentsManager, AsyncContentsManager)
     traits = gcs.GCSContentsManager.class_traits()
-    for name in ("project", "token", "bucket", "prefix", "region_name", "separator", "endpoint_url"):
+    for name in (
+        "project",
+        "token",
+        "bucket",
+        "prefix",
+        "region_name",
+        "separator",
+        "endpoint_url",
+    ):
         assert traits[name].metadata.get("config") is True, name
 
 
@@ -78,28 +95,54 @@ def test_separator_other_than_slash_is_rejected(gcs_class):
 def test_gs_url_bucket_form(gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop):
     raw = RawGcs(gcs_settings, gcs_prefix)
     cm = save_and_read(
-        gcs_class, jp_asyncio_loop, raw,
-        bucket=f"gs://{gcs_settings.bucket}/ignored", prefix=gcs_prefix,
-        endpoint_url=gcs_settings.endpoint_url, token="anon",
+        gcs_class,
+        jp_asyncio_loop,
+        raw,
+        bucket=f"gs://{gcs_settings.bucket}/ignored",
+        prefix=gcs_prefix,
+        endpoint_url=gcs_settings.endpoint_url,
+        token="anon",
     )
     assert cm.bucket == gcs_settings.bucket
 
 
-def test_storage_emulator_host_is_honoured(gcs_class, gcs_settings, gcs_prefix, monkeypatch, jp_asyncio_loop):
+def test_storage_emulator_host_is_honoured(
+    gcs_class, gcs_settings, gcs_prefix, monkeypatch, jp_asyncio_loop
+):
     """As Google's client libraries: the emulator address, without credentials."""
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_settings.endpoint_url.removeprefix("http://"))
+    monkeypatch.setenv(
+        "STORAGE_EMULATOR_HOST", gcs_settings.endpoint_url.removeprefix("http://")
+    )
     gcs_settings.gateway.authorizations.clear()
-    save_and_read(gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix),
-                  bucket=gcs_settings.bucket, prefix=gcs_prefix)
+    save_and_read(
+        gcs_class,
+        jp_asyncio_loop,
+        RawGcs(gcs_settings, gcs_prefix),
+        bucket=gcs_settings.bucket,
+        prefix=gcs_prefix,
+    )
     assert gcs_settings.gateway.authorizations, "no request reached the emulator"
-    assert all(a in (None, "Bearer", "Bearer ") for a in gcs_settings.gateway.authorizations)
+    assert all(
+        a in (None, "Bearer", "Bearer ") for a in gcs_settings.gateway.authorizations
+    )
 
 
-def test_anonymous_sends_no_credentials(gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop):
+def test_anonymous_sends_no_credentials(
+    gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop
+):
     gcs_settings.gateway.authorizations.clear()
-    save_and_read(gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix), bucket=gcs_settings.bucket,
-                  prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, token="anon")
-    assert all(a in (None, "Bearer", "Bearer ") for a in gcs_settings.gateway.authorizations)
+    save_and_read(
+        gcs_class,
+        jp_asyncio_loop,
+        RawGcs(gcs_settings, gcs_prefix),
+        bucket=gcs_settings.bucket,
+        prefix=gcs_prefix,
+        endpoint_url=gcs_settings.endpoint_url,
+        token="anon",
+    )
+    assert all(
+        a in (None, "Bearer", "Bearer ") for a in gcs_settings.gateway.authorizations
+    )
 
 
 def _rsa_key():
@@ -108,7 +151,9 @@ def _rsa_key():
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
     ).decode()
     return key, pem
 
@@ -119,7 +164,13 @@ def _b64url_decode(part: str) -> bytes:
 
 @pytest.mark.parametrize("configured_by", ["token", "GOOGLE_APPLICATION_CREDENTIALS"])
 def test_service_account_json_signs_requests(
-    gcs_class, gcs_settings, gcs_prefix, tmp_path, monkeypatch, jp_asyncio_loop, configured_by
+    gcs_class,
+    gcs_settings,
+    gcs_prefix,
+    tmp_path,
+    monkeypatch,
+    jp_asyncio_loop,
+    configured_by,
 ):
     """A service-account JSON (as `token`, or found through the default chain): every
     request carries a JWT signed with its key."""
@@ -144,8 +195,15 @@ def test_service_account_json_signs_requests(
     else:
         monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
         login = {}
-    save_and_read(gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix), bucket=gcs_settings.bucket,
-                  prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, **login)
+    save_and_read(
+        gcs_class,
+        jp_asyncio_loop,
+        RawGcs(gcs_settings, gcs_prefix),
+        bucket=gcs_settings.bucket,
+        prefix=gcs_prefix,
+        endpoint_url=gcs_settings.endpoint_url,
+        **login,
+    )
     bearers = {a for a in gcs_settings.gateway.authorizations if a}
     assert bearers, "no request carried credentials"
     for header in bearers:
@@ -153,7 +211,10 @@ def test_service_account_json_signs_requests(
         assert scheme == "Bearer"
         head, claims, signature = jwt.split(".")
         key.public_key().verify(
-            _b64url_decode(signature), f"{head}.{claims}".encode(), padding.PKCS1v15(), hashes.SHA256()
+            _b64url_decode(signature),
+            f"{head}.{claims}".encode(),
+            padding.PKCS1v15(),
+            hashes.SHA256(),
         )
         assert json.loads(_b64url_decode(head))["kid"] == "test-key-id"
         assert json.loads(_b64url_decode(claims))["iss"] == account["client_email"]
@@ -174,7 +235,13 @@ class _MetadataServer:
                 if self.headers.get("Metadata-Flavor") != "Google":
                     self.reply(403, b"")
                     return
-                body = json.dumps({"access_token": outer.token, "expires_in": 3600, "token_type": "Bearer"}).encode()
+                body = json.dumps(
+                    {
+                        "access_token": outer.token,
+                        "expires_in": 3600,
+                        "token_type": "Bearer",
+                    }
+                ).encode()
                 self.reply(200, body, headers={"Metadata-Flavor": "Google"})
 
         self.server = HttpsServer(Handler)
@@ -187,15 +254,23 @@ class _MetadataServer:
         self.server.stop()
 
 
-def test_metadata_server_token(gcs_class, gcs_settings, gcs_prefix, monkeypatch, jp_asyncio_loop):
+def test_metadata_server_token(
+    gcs_class, gcs_settings, gcs_prefix, monkeypatch, jp_asyncio_loop
+):
     """No token configured, no ADC file: the token comes from the metadata server
     (GCE_METADATA_HOST points object_store at a local one)."""
     metadata = _MetadataServer()
     try:
         monkeypatch.setenv("GCE_METADATA_HOST", metadata.host)
         gcs_settings.gateway.authorizations.clear()
-        save_and_read(gcs_class, jp_asyncio_loop, RawGcs(gcs_settings, gcs_prefix), bucket=gcs_settings.bucket,
-                      prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url)
+        save_and_read(
+            gcs_class,
+            jp_asyncio_loop,
+            RawGcs(gcs_settings, gcs_prefix),
+            bucket=gcs_settings.bucket,
+            prefix=gcs_prefix,
+            endpoint_url=gcs_settings.endpoint_url,
+        )
     finally:
         metadata.stop()
     assert any("/token" in p for p in metadata.requests), metadata.requests
@@ -208,8 +283,19 @@ def test_token_file_kinds_map_to_store_options(tmp_path):
     from s3contents_rs.gcs import GCSTraits
 
     adc = tmp_path / "application_default_credentials.json"
-    adc.write_text(json.dumps({"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"}))
-    assert GCSTraits(bucket="b", token=str(adc))._gcs_options() == {"google_application_credentials": str(adc)}
+    adc.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": "c",
+                "client_secret": "s",
+                "refresh_token": "r",
+            }
+        )
+    )
+    assert GCSTraits(bucket="b", token=str(adc))._gcs_options() == {
+        "google_application_credentials": str(adc)
+    }
     for default in (None, "google_default", "cloud"):
         assert GCSTraits(bucket="b", token=default)._gcs_options() == {}
     bad = tmp_path / "external.json"
@@ -228,10 +314,17 @@ def put_described(gcs_settings, raw: RawGcs, path: str, data: bytes) -> None:
     """An object with a content type and custom metadata, which a copy must keep."""
     query = urllib.parse.urlencode({"uploadType": "media", "name": raw.key(path)})
     _json_request("POST", f"{raw.upload}?{query}", data, "application/x-test")
-    _json_request("PATCH", raw._object_url(path), json.dumps({"metadata": {"owner": "ann"}}).encode(), "application/json")
+    _json_request(
+        "PATCH",
+        raw._object_url(path),
+        json.dumps({"metadata": {"owner": "ann"}}).encode(),
+        "application/json",
+    )
 
 
-def _json_request(method: str, url: str, body: bytes | None = None, content_type: str | None = None) -> dict:
+def _json_request(
+    method: str, url: str, body: bytes | None = None, content_type: str | None = None
+) -> dict:
     headers = {"Content-Type": content_type} if content_type else {}
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
@@ -241,7 +334,9 @@ def _json_request(method: str, url: str, body: bytes | None = None, content_type
 def assert_same_object(raw: RawGcs, path: str, data: bytes) -> None:
     stored = raw.read(path)
     assert len(stored) == len(data)
-    assert hashlib.sha256(stored).digest() == hashlib.sha256(data).digest(), f"{path} differs"
+    assert hashlib.sha256(stored).digest() == hashlib.sha256(data).digest(), (
+        f"{path} differs"
+    )
     meta = _json_request("GET", raw._object_url(path))
     assert meta["contentType"] == "application/x-test"
     assert meta.get("metadata") == {"owner": "ann"}
@@ -249,10 +344,16 @@ def assert_same_object(raw: RawGcs, path: str, data: bytes) -> None:
 
 def rewrites(gateway, since: int) -> list[tuple[str, str | None]]:
     """The rewrite calls (target, Authorization) the gateway passed on since `since`."""
-    return [(target, auth) for method, target, auth in gateway.requests[since:] if method == "POST" and "/rewriteTo/" in target]
+    return [
+        (target, auth)
+        for method, target, auth in gateway.requests[since:]
+        if method == "POST" and "/rewriteTo/" in target
+    ]
 
 
-def test_copies_above_the_threshold_are_rewrites(gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop):
+def test_copies_above_the_threshold_are_rewrites(
+    gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop
+):
     """With the threshold at 1 MiB, copy, rename, checkpoint, restore, trash and a folder
     rename of a 3 MiB file go through the JSON API's rewrite, 1 MiB per call (fake-gcs-server
     copies everything in its first call, so the token loop runs once here), and every copy
@@ -261,9 +362,15 @@ def test_copies_above_the_threshold_are_rewrites(gcs_class, gcs_settings, gcs_pr
     raw = RawGcs(gcs_settings, gcs_prefix)
     gateway = gcs_settings.gateway
     cm = ManagerAdapter(
-        cls(bucket=gcs_settings.bucket, prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, token="anon",
-            multipart_copy_threshold=MiB),
-        flavor, jp_asyncio_loop,
+        cls(
+            bucket=gcs_settings.bucket,
+            prefix=gcs_prefix,
+            endpoint_url=gcs_settings.endpoint_url,
+            token="anon",
+            multipart_copy_threshold=MiB,
+        ),
+        flavor,
+        jp_asyncio_loop,
     )
     data = random.Random(1).randbytes(3 * MiB + 3)
     put_described(gcs_settings, raw, "big/data.bin", data)
@@ -275,7 +382,9 @@ def test_copies_above_the_threshold_are_rewrites(gcs_class, gcs_settings, gcs_pr
         assert calls, f"{operation.__name__} made no rewrite"
         for target, auth in calls:
             assert "maxBytesRewrittenPerCall=1048576" in target, target
-            assert "ifSourceGenerationMatch=" in target, target  # bound to the source read
+            assert "ifSourceGenerationMatch=" in target, (
+                target
+            )  # bound to the source read
             assert auth is None, auth  # anonymous store: no token
         return result
 
@@ -295,7 +404,11 @@ def test_copies_above_the_threshold_are_rewrites(gcs_class, gcs_settings, gcs_pr
 
     rewritten(cm.delete, "big/renamed.bin")
     assert not raw.exists("big/renamed.bin")
-    [trashed] = [k for k in raw.keys() if k.startswith(".Trash/") and k.endswith("big/renamed.bin")]
+    [trashed] = [
+        k
+        for k in raw.keys()
+        if k.startswith(".Trash/") and k.endswith("big/renamed.bin")
+    ]
     assert_same_object(raw, trashed, data)
 
     rewritten(cm.rename, "big", "moved")
@@ -309,13 +422,21 @@ def test_copies_above_the_threshold_are_rewrites(gcs_class, gcs_settings, gcs_pr
     assert raw.read("moved/other.bin") == b"keep"
 
 
-def test_files_at_or_below_the_threshold_keep_the_single_copy(gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop):
+def test_files_at_or_below_the_threshold_keep_the_single_copy(
+    gcs_class, gcs_settings, gcs_prefix, jp_asyncio_loop
+):
     flavor, cls = gcs_class
     raw = RawGcs(gcs_settings, gcs_prefix)
     cm = ManagerAdapter(
-        cls(bucket=gcs_settings.bucket, prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url, token="anon",
-            multipart_copy_threshold=MiB),
-        flavor, jp_asyncio_loop,
+        cls(
+            bucket=gcs_settings.bucket,
+            prefix=gcs_prefix,
+            endpoint_url=gcs_settings.endpoint_url,
+            token="anon",
+            multipart_copy_threshold=MiB,
+        ),
+        flavor,
+        jp_asyncio_loop,
     )
     data = random.Random(2).randbytes(MiB)
     put_described(gcs_settings, raw, "small.bin", data)
@@ -325,7 +446,9 @@ def test_files_at_or_below_the_threshold_keep_the_single_copy(gcs_class, gcs_set
     assert_same_object(raw, "small-copy.bin", data)
 
 
-def test_a_rewrite_sends_the_store_token(gcs_class, gcs_settings, gcs_prefix, monkeypatch, jp_asyncio_loop):
+def test_a_rewrite_sends_the_store_token(
+    gcs_class, gcs_settings, gcs_prefix, monkeypatch, jp_asyncio_loop
+):
     """The rewrite carries the bearer token of the store's credentials (here from a
     metadata server)."""
     flavor, cls = gcs_class
@@ -334,16 +457,23 @@ def test_a_rewrite_sends_the_store_token(gcs_class, gcs_settings, gcs_prefix, mo
     try:
         monkeypatch.setenv("GCE_METADATA_HOST", metadata.host)
         cm = ManagerAdapter(
-            cls(bucket=gcs_settings.bucket, prefix=gcs_prefix, endpoint_url=gcs_settings.endpoint_url,
-                multipart_copy_threshold=MiB),
-            flavor, jp_asyncio_loop,
+            cls(
+                bucket=gcs_settings.bucket,
+                prefix=gcs_prefix,
+                endpoint_url=gcs_settings.endpoint_url,
+                multipart_copy_threshold=MiB,
+            ),
+            flavor,
+            jp_asyncio_loop,
         )
         data = random.Random(3).randbytes(2 * MiB)
         put_described(gcs_settings, raw, "a.bin", data)
         since = len(gcs_settings.gateway.requests)
         cm.copy("a.bin", "b.bin")
         calls = rewrites(gcs_settings.gateway, since)
-        assert calls and all(auth == f"Bearer {metadata.token}" for _, auth in calls), calls
+        assert calls and all(auth == f"Bearer {metadata.token}" for _, auth in calls), (
+            calls
+        )
         assert_same_object(raw, "b.bin", data)
     finally:
         metadata.stop()

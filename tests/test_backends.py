@@ -20,13 +20,20 @@ def test_named_managers_keep_checkpoints_in_their_own_class(kind, flavour):
     """Each named manager checkpoints with its own class (what logs and --help-all show),
     of the matching flavour; building a store sends no request, so no server is needed."""
     import s3contents_rs
-    from s3contents_rs.checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
+    from s3contents_rs.checkpoints import (
+        AsyncObjectStoreCheckpoints,
+        ObjectStoreCheckpoints,
+    )
 
-    settings = {"S3": dict(bucket="bkt", access_key_id="key", secret_access_key="secret"),
-                "GCS": dict(bucket="bkt", token="anon"),
-                "Azure": dict(account="acct", container="ctr", account_key="a2V5")}[kind]
+    settings = {
+        "S3": dict(bucket="bkt", access_key_id="key", secret_access_key="secret"),
+        "GCS": dict(bucket="bkt", token="anon"),
+        "Azure": dict(account="acct", container="ctr", account_key="a2V5"),
+    }[kind]
     manager = getattr(s3contents_rs, f"{flavour}{kind}ContentsManager")(**settings)
     expected = getattr(s3contents_rs, f"{flavour}{kind}Checkpoints")
     assert manager.checkpoints_class is expected
     assert type(manager.checkpoints) is expected
-    assert issubclass(expected, AsyncObjectStoreCheckpoints if flavour else ObjectStoreCheckpoints)
+    assert issubclass(
+        expected, AsyncObjectStoreCheckpoints if flavour else ObjectStoreCheckpoints
+    )

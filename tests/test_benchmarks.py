@@ -24,17 +24,31 @@ pytestmark = pytest.mark.benchmarks
 def ref_python_env() -> dict:
     ref = os.environ.get("S3CONTENTS_REF_PYTHON", "")
     if not ref or not Path(ref).exists():
-        pytest.fail("S3CONTENTS_REF_PYTHON must point at the s3contents reference venv's python "
-                    "(./dev.sh test sets it up)", pytrace=False)
+        pytest.fail(
+            "S3CONTENTS_REF_PYTHON must point at the s3contents reference venv's python "
+            "(./dev.sh test sets it up)",
+            pytrace=False,
+        )
     return dict(os.environ)
 
 
 def run_script(script: str, results: Path, timeout: int, *extra: str) -> str:
-    cmd = [sys.executable, str(ROOT / "benches" / script), "--quick", "--results-dir", str(results), *extra]
+    cmd = [
+        sys.executable,
+        str(ROOT / "benches" / script),
+        "--quick",
+        "--results-dir",
+        str(results),
+        *extra,
+    ]
     if script == "run.py":
         cmd.append("--no-suites")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=ref_python_env())
-    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env=ref_python_env()
+    )
+    assert proc.returncode == 0, (
+        f"{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     return proc.stdout
 
 
@@ -44,12 +58,30 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
     out = run_script("run.py", tmp_path, 400, "--s3-servers", "moto")
     report = json.loads((tmp_path / "latest.json").read_text())
     assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert report["quick"] is True and report["machine"]["cores"] >= 1 and report["date"]
+    assert (
+        report["quick"] is True and report["machine"]["cores"] >= 1 and report["date"]
+    )
     rows = {row["name"]: row for row in report["operations"]}
-    expected = {"list_10", "list_100", "list_1000", "get_nb_10k", "get_nb_1m", "get_nb_5m", "get_nb_1m_no_content",
-                "save_nb_10k", "save_nb_1m", "save_nb_5m", "new_untitled_after_100", "copy_file",
-                "rename_tree_200", "delete_tree_200", "checkpoint_create", "checkpoint_list", "checkpoint_restore",
-                "upload_chunked_20m"}
+    expected = {
+        "list_10",
+        "list_100",
+        "list_1000",
+        "get_nb_10k",
+        "get_nb_1m",
+        "get_nb_5m",
+        "get_nb_1m_no_content",
+        "save_nb_10k",
+        "save_nb_1m",
+        "save_nb_5m",
+        "new_untitled_after_100",
+        "copy_file",
+        "rename_tree_200",
+        "delete_tree_200",
+        "checkpoint_create",
+        "checkpoint_list",
+        "checkpoint_restore",
+        "upload_chunked_20m",
+    }
     assert set(rows) == expected
     for row in rows.values():
         assert row["name"] in out  # the terminal table
@@ -57,9 +89,14 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
             stats = row["contenders"][name]
             assert len(stats["seconds"]) == row["repeats"] >= 1
             assert stats["min"] <= stats["median"] <= stats["max"]
-            assert stats["requests"]["total"] == sum(stats["requests"]["by_kind"].values()) > 0 or (
-                name == "s3contents" and row["kind"] == "checkpoint_list")  # s3contents keeps checkpoints on local disk
-        assert row["ratio_s3contents_over_ours"] > 0 and row["ratio_ours_over_floor"] > 0
+            assert stats["requests"]["total"] == sum(
+                stats["requests"]["by_kind"].values()
+            ) > 0 or (
+                name == "s3contents" and row["kind"] == "checkpoint_list"
+            )  # s3contents keeps checkpoints on local disk
+        assert (
+            row["ratio_s3contents_over_ours"] > 0 and row["ratio_ours_over_floor"] > 0
+        )
         assert "requests_equal_floor" in row["targets"]
 
     def requests(row: str, who: str = "ours") -> dict:
@@ -67,10 +104,22 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
 
     # Every contender did the same work.
     for name in ("list_10", "list_100", "list_1000"):
-        assert {rows[name]["contenders"][c]["result"]["entries"] for c in CONTENDERS} == {int(name.split("_")[1])}
+        assert {
+            rows[name]["contenders"][c]["result"]["entries"] for c in CONTENDERS
+        } == {int(name.split("_")[1])}
     # Where we claim the floor's request count exactly.
-    for name in ("list_10", "list_100", "list_1000", "get_nb_10k", "get_nb_1m", "get_nb_5m", "get_nb_1m_no_content",
-                 "checkpoint_create", "checkpoint_list", "checkpoint_restore"):
+    for name in (
+        "list_10",
+        "list_100",
+        "list_1000",
+        "get_nb_10k",
+        "get_nb_1m",
+        "get_nb_5m",
+        "get_nb_1m_no_content",
+        "checkpoint_create",
+        "checkpoint_list",
+        "checkpoint_restore",
+    ):
         assert requests(name) == requests(name, "floor"), name
     assert requests("list_1000")["by_kind"] == {"LIST": 1}
     assert requests("get_nb_5m")["by_kind"] == {"GET": 1}
@@ -79,47 +128,95 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
     for name in ("save_nb_10k", "save_nb_5m"):
         assert requests(name)["by_kind"] == {"PUT": 1, "HEAD": 1}, name
     # new_untitled next to Untitled ... Untitled99: the floor's LIST, PUT, HEAD, checkpoint COPY.
-    assert requests("new_untitled_after_100") == requests("new_untitled_after_100", "floor")
-    assert requests("new_untitled_after_100")["by_kind"] == {"LIST": 1, "PUT": 1, "HEAD": 1, "COPY": 1}
+    assert requests("new_untitled_after_100") == requests(
+        "new_untitled_after_100", "floor"
+    )
+    assert requests("new_untitled_after_100")["by_kind"] == {
+        "LIST": 1,
+        "PUT": 1,
+        "HEAD": 1,
+        "COPY": 1,
+    }
     assert requests("new_untitled_after_100", "s3contents")["total"] >= 1
     # A copy: the floor's LIST, COPY, HEAD plus the create-only claim of the target.
-    assert requests("copy_file")["by_kind"] == {"LIST": 1, "PUT": 1, "COPY": 1, "HEAD": 1}
+    assert requests("copy_file")["by_kind"] == {
+        "LIST": 1,
+        "PUT": 1,
+        "COPY": 1,
+        "HEAD": 1,
+    }
     # A 200-file folder: one server-side COPY per file, one bulk DELETE, and a few requests
     # to claim the target and re-check the source before deleting it (README, Reliability).
     rename = requests("rename_tree_200")["by_kind"]
     assert rename["COPY"] == 200 and rename["DELETE_MULTI"] == 1
     # ... exactly: the target check (LIST + HEAD), the listing, the claim, the second listing.
-    assert rename == {"COPY": 200, "DELETE_MULTI": 1, "LIST": 3, "HEAD": 1, "PUT": 1}, rename
-    assert requests("rename_tree_200")["total"] == requests("rename_tree_200", "floor")["total"] + 3
+    assert rename == {"COPY": 200, "DELETE_MULTI": 1, "LIST": 3, "HEAD": 1, "PUT": 1}, (
+        rename
+    )
+    assert (
+        requests("rename_tree_200")["total"]
+        == requests("rename_tree_200", "floor")["total"] + 3
+    )
     # A folder delete: the floor's listing and bulk delete, no HEAD, no checkpoint listing.
     assert requests("delete_tree_200") == requests("delete_tree_200", "floor")
     assert requests("delete_tree_200")["by_kind"] == {"LIST": 1, "DELETE_MULTI": 1}
     # A 20 MB chunked upload: multipart, 8 MiB parts, never one big PUT.
     upload = requests("upload_chunked_20m")["by_kind"]
-    assert upload["MPU_CREATE"] == 1 and upload["MPU_PART"] == 3 and upload["MPU_COMPLETE"] == 1 and "PUT" not in upload
+    assert (
+        upload["MPU_CREATE"] == 1
+        and upload["MPU_PART"] == 3
+        and upload["MPU_COMPLETE"] == 1
+        and "PUT" not in upload
+    )
 
 
 S3S_FS = ROOT / ".tools" / "bin" / "bench-s3s-fs"
 
 
 @pytest.mark.timeout(200)
-@pytest.mark.skipif(not S3S_FS.exists(), reason="s3s-fs not built: ./dev.sh test and ./dev.sh bench build it")
+@pytest.mark.skipif(
+    not S3S_FS.exists(),
+    reason="s3s-fs not built: ./dev.sh test and ./dev.sh bench build it",
+)
 def test_quick_rename_on_s3s_fs(tmp_path):
     """The tree rename on the second server, plain and behind the 10 ms proxy: every
     contender's tree arrives whole (the workers check it), with the same requests as on moto."""
-    out = run_script("run.py", tmp_path, 180, "--s3-servers", "s3s-fs,s3s-fs+10ms", "--only", "rename_tree", "--no-chart")
+    out = run_script(
+        "run.py",
+        tmp_path,
+        180,
+        "--s3-servers",
+        "s3s-fs,s3s-fs+10ms",
+        "--only",
+        "rename_tree",
+        "--no-chart",
+    )
     rows = json.loads((tmp_path / "latest.json").read_text())["operations"]
     assert [(r["name"], r["server"]) for r in rows] == [
-        ("rename_tree_200@s3s-fs", "s3s-fs"), ("rename_tree_200@s3s-fs+10ms", "s3s-fs+10ms")]
+        ("rename_tree_200@s3s-fs", "s3s-fs"),
+        ("rename_tree_200@s3s-fs+10ms", "s3s-fs+10ms"),
+    ]
     for row in rows:
         assert row["name"] in out
         counts = {c: row["contenders"][c]["requests"]["by_kind"] for c in CONTENDERS}
-        assert counts["ours"] == {"COPY": 200, "DELETE_MULTI": 1, "LIST": 3, "HEAD": 1, "PUT": 1}
+        assert counts["ours"] == {
+            "COPY": 200,
+            "DELETE_MULTI": 1,
+            "LIST": 3,
+            "HEAD": 1,
+            "PUT": 1,
+        }
         assert counts["floor"] == {"COPY": 200, "DELETE_MULTI": 1, "LIST": 2}
-        assert counts["s3contents"]["COPY"] == 200 and counts["s3contents"]["DELETE_MULTI"] == 1
+        assert (
+            counts["s3contents"]["COPY"] == 200
+            and counts["s3contents"]["DELETE_MULTI"] == 1
+        )
         assert "10x_faster_than_s3contents" in row["targets"]
     # Every request waits 10 ms: s3contents' 400-odd, one after another, take seconds.
-    assert rows[1]["contenders"]["s3contents"]["median"] > 0.01 * rows[1]["contenders"]["s3contents"]["requests"]["total"]
+    assert (
+        rows[1]["contenders"]["s3contents"]["median"]
+        > 0.01 * rows[1]["contenders"]["s3contents"]["requests"]["total"]
+    )
 
 
 @pytest.mark.timeout(300)
@@ -128,7 +225,12 @@ def test_quick_stall_benchmark_reports_latencies(tmp_path):
     report = json.loads((tmp_path / "stall-latest.json").read_text())
     rows = report["rows"]
     assert {r["server"] for r in rows} == {"ours", "s3contents"}
-    assert {r["operation"] for r in rows} == {"idle", "list_1000", "get_notebook_5mb", "rename_tree_200"}
+    assert {r["operation"] for r in rows} == {
+        "idle",
+        "list_1000",
+        "get_notebook_5mb",
+        "rename_tree_200",
+    }
     for r in rows:
         assert r["polls"] >= 1 and 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"]
     assert "p99" in out and "target p99 < 20 ms" in out

@@ -43,14 +43,20 @@ def stored_notebook(raw, path: str):
 
 
 def cell_sources(nb) -> list[str]:
-    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in nb["cells"]]
+    return [
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in nb["cells"]
+    ]
 
 
 def command(page, name: str, args: dict | None = None, wait: bool = True):
     """Run a JupyterLab command, as its menu entry does; `wait=False` for commands that
     open a dialog (their promise settles only once the dialog is answered)."""
-    script = "([n, a]) => window.jupyterapp.commands.execute(n, a)" if wait else \
-        "([n, a]) => { window.jupyterapp.commands.execute(n, a); }"
+    script = (
+        "([n, a]) => window.jupyterapp.commands.execute(n, a)"
+        if wait
+        else "([n, a]) => { window.jupyterapp.commands.execute(n, a); }"
+    )
     return page.evaluate(script, [name, args or {}])
 
 
@@ -63,7 +69,12 @@ def current_panel(page):
 
 
 def listing_item(page, name: str):
-    return page.locator(".jp-DirListing-item", has=page.locator(".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$")))
+    return page.locator(
+        ".jp-DirListing-item",
+        has=page.locator(
+            ".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$")
+        ),
+    )
 
 
 def refresh_browser(page) -> None:
@@ -85,14 +96,35 @@ def type_in_cell(page, panel, index: int, text: str) -> None:
 def save(page, panel) -> None:
     """Ctrl+S, then wait until the tab is no longer marked dirty (the save finished)."""
     page.keyboard.press("Control+s")
-    page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current.jp-mod-dirty").wait_for(state="detached")
+    page.locator(
+        "#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current.jp-mod-dirty"
+    ).wait_for(state="detached")
 
 
 def make_notebook(raw, path: str, sources: list[str]) -> None:
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [], "source": s}
-             for i, s in enumerate(sources)]
-    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
+    cells = [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": f"c{i}",
+            "metadata": {},
+            "outputs": [],
+            "source": s,
+        }
+        for i, s in enumerate(sources)
+    ]
+    nb = {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3",
+                "language": "python",
+            }
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     raw.put(path, json.dumps(nb))
 
 
@@ -103,13 +135,17 @@ def test_create_type_run_save_reload(page, lab_raw):
     assert name.endswith(".ipynb"), name
     type_in_cell(page, panel, 0, "print(6 * 7)")
     page.keyboard.press("Shift+Enter")
-    panel.locator(".jp-OutputArea-output", has_text="42").first.wait_for(timeout=KERNEL_TIMEOUT)
+    panel.locator(".jp-OutputArea-output", has_text="42").first.wait_for(
+        timeout=KERNEL_TIMEOUT
+    )
     page.keyboard.press("Control+s")
     # JupyterLab offers to rename an untitled notebook on its first save.
     dialog = page.locator(".jp-Dialog")
     dialog.locator("input[type=text]").fill("first.ipynb")
     dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
-    page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current.jp-mod-dirty").wait_for(state="detached")
+    page.locator(
+        "#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current.jp-mod-dirty"
+    ).wait_for(state="detached")
     name = "first.ipynb"
 
     def saved_and_renamed():
@@ -118,14 +154,22 @@ def test_create_type_run_save_reload(page, lab_raw):
         nb = stored_notebook(lab_raw, name)
         if nb is None or lab_raw.exists("Untitled.ipynb"):
             return None
-        outputs = ["".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])]
+        outputs = [
+            "".join(o.get("text", ""))
+            for c in nb["cells"]
+            for o in c.get("outputs", [])
+        ]
         return nb if any("42" in text for text in outputs) else None
 
-    nb = wait_until(saved_and_renamed, f"{name} saved with its output, and no Untitled.ipynb left")
+    nb = wait_until(
+        saved_and_renamed, f"{name} saved with its output, and no Untitled.ipynb left"
+    )
     assert "print(6 * 7)" in cell_sources(nb)
     # Reload without the fixture's `reset` flag: a workspace reset that lands after the
     # open below would close the notebook again.
-    page.goto(page.url.replace("&reset", "").replace("?reset&", "?").replace("?reset", ""))
+    page.goto(
+        page.url.replace("&reset", "").replace("?reset&", "?").replace("?reset", "")
+    )
     wait_ready(page)
     # Open it once JupyterLab has restored its layout (a restore that lands later can
     # activate another tab), and read the cell from the model loaded from the bucket.
@@ -139,8 +183,12 @@ def test_create_type_run_save_reload(page, lab_raw):
         name,
     )  # fmt: skip
     assert "print(6 * 7)" in source
-    page.locator(".jp-Cell:visible .cm-content", has_text="print(6 * 7)").first.wait_for(timeout=KERNEL_TIMEOUT)
-    page.locator(".jp-OutputArea-output:visible", has_text="42").first.wait_for(timeout=KERNEL_TIMEOUT)
+    page.locator(
+        ".jp-Cell:visible .cm-content", has_text="print(6 * 7)"
+    ).first.wait_for(timeout=KERNEL_TIMEOUT)
+    page.locator(".jp-OutputArea-output:visible", has_text="42").first.wait_for(
+        timeout=KERNEL_TIMEOUT
+    )
 
 
 def test_rename_in_file_browser(page, lab_raw):
@@ -152,26 +200,41 @@ def test_rename_in_file_browser(page, lab_raw):
     editor.fill("renamed.txt")
     editor.press("Enter")
     listing_item(page, "renamed.txt").wait_for()
-    wait_until(lambda: lab_raw.exists("renamed.txt") and not lab_raw.exists("rename-me.txt"), "the rename in the bucket")
+    wait_until(
+        lambda: lab_raw.exists("renamed.txt") and not lab_raw.exists("rename-me.txt"),
+        "the rename in the bucket",
+    )
     assert lab_raw.read("renamed.txt") == b"some text\n"
 
 
 def test_new_folder_and_move_a_notebook_into_it(page, lab_raw):
     make_notebook(lab_raw, "to-move.ipynb", ["x = 1"])
     refresh_browser(page)
-    page.locator('#filebrowser jp-button[data-command="filebrowser:create-new-directory"]').click()
+    page.locator(
+        '#filebrowser jp-button[data-command="filebrowser:create-new-directory"]'
+    ).click()
     editor = page.locator(".jp-DirListing-editor")
     editor.fill("box")
     editor.press("Enter")
     listing_item(page, "box").wait_for()
-    wait_until(lambda: any(k.startswith("box/") for k in lab_raw.keys()), "the folder in the bucket")
+    wait_until(
+        lambda: any(k.startswith("box/") for k in lab_raw.keys()),
+        "the folder in the bucket",
+    )
     listing_item(page, "to-move.ipynb").click(button="right")
     page.locator(".lm-Menu-item", has_text=re.compile(r"^Cut")).click()
     listing_item(page, "box").dblclick()
     page.locator("#filebrowser .jp-BreadCrumbs", has_text="box").wait_for()
-    command(page, "filebrowser:paste")  # Edit > Paste (the empty listing has no item to right-click)
+    command(
+        page, "filebrowser:paste"
+    )  # Edit > Paste (the empty listing has no item to right-click)
     listing_item(page, "to-move.ipynb").wait_for()
-    wait_until(lambda: lab_raw.exists("box/to-move.ipynb") and not lab_raw.exists("to-move.ipynb"), "the move in the bucket")
+    wait_until(
+        lambda: (
+            lab_raw.exists("box/to-move.ipynb") and not lab_raw.exists("to-move.ipynb")
+        ),
+        "the move in the bucket",
+    )
     assert cell_sources(json.loads(lab_raw.read("box/to-move.ipynb"))) == ["x = 1"]
     page.locator("#filebrowser .jp-BreadCrumbs-home").click()
     listing_item(page, "box").wait_for()
@@ -184,10 +247,18 @@ def test_upload_20mb_chunked(page, lab_raw, tmp_path):
     with page.expect_file_chooser() as chooser:
         page.locator('#filebrowser [data-jp-item-name="uploader"] jp-button').click()
     chooser.value.set_files(str(path))
-    page.locator(".jp-Dialog", has_text="Large file size warning").locator(".jp-Dialog-button.jp-mod-accept").click()
+    page.locator(".jp-Dialog", has_text="Large file size warning").locator(
+        ".jp-Dialog-button.jp-mod-accept"
+    ).click()
     listing_item(page, "big-upload.bin").wait_for(timeout=120_000)
-    wait_until(lambda: lab_raw.exists("big-upload.bin") and lab_raw.head("big-upload.bin")["ContentLength"] == len(data),
-               "the 20 MB upload in the bucket", timeout=120)
+    wait_until(
+        lambda: (
+            lab_raw.exists("big-upload.bin")
+            and lab_raw.head("big-upload.bin")["ContentLength"] == len(data)
+        ),
+        "the 20 MB upload in the bucket",
+        timeout=120,
+    )
     stored = lab_raw.read("big-upload.bin")
     assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(data).hexdigest()
     # JupyterLab sends files over 15 MB in 1 MB chunks; ours streams them into a multipart
@@ -206,7 +277,9 @@ def test_download_a_file(page, lab_raw):
         assert f.read() == body.encode()
 
 
-def test_download_a_file_through_the_redirect(browser_context, redirect_lab, lab_raw, s3_settings):
+def test_download_a_file_through_the_redirect(
+    browser_context, redirect_lab, lab_raw, s3_settings
+):
     """files_redirect on: the browser is sent from /files to a presigned URL of the bucket
     and downloads the file's bytes from there."""
     body = bytes(range(256)) * 4000 + "binary and text ✓\n".encode()
@@ -226,16 +299,23 @@ def test_download_a_file_through_the_redirect(browser_context, redirect_lab, lab
         # and the browser fetched the bytes from the bucket's presigned URL.
         log = redirect_lab.log_path.read_text(errors="replace")
         assert re.search(r"307 GET /files/redirected\.bin\?", log), log[-3000:]
-        assert download.value.url.startswith(f"{s3_settings.endpoint_url}/"), download.value.url
+        assert download.value.url.startswith(f"{s3_settings.endpoint_url}/"), (
+            download.value.url
+        )
         assert "X-Amz-Signature=" in download.value.url, download.value.url
     finally:
         page.close()
 
 
-@pytest.mark.xfail(strict=True, reason="JupyterLab's Download asks /files/<path>?_xsrf=... without ?download=1 and "
-                   "relies on <a download>, which Chromium ignores once the redirect leaves the Jupyter origin: "
-                   "a text file opens in the tab instead of being saved (docs/large-files.md)")
-def test_download_a_text_file_through_the_redirect(browser_context, redirect_lab, lab_raw):
+@pytest.mark.xfail(
+    strict=True,
+    reason="JupyterLab's Download asks /files/<path>?_xsrf=... without ?download=1 and "
+    "relies on <a download>, which Chromium ignores once the redirect leaves the Jupyter origin: "
+    "a text file opens in the tab instead of being saved (docs/large-files.md)",
+)
+def test_download_a_text_file_through_the_redirect(
+    browser_context, redirect_lab, lab_raw
+):
     lab_raw.put("redirected.txt", "text through the redirect\n" * 10)
     page = browser_context.new_page()
     try:
@@ -256,13 +336,24 @@ def test_revert_to_checkpoint(page, lab_raw):
     panel = open_notebook(page, "revert.ipynb")
     type_in_cell(page, panel, 0, "checkpointed = True")
     save(page, panel)  # JupyterLab's save also creates the checkpoint
-    wait_until(lambda: lab_raw.exists(".ipynb_checkpoints/revert-checkpoint.ipynb"), "the checkpoint in the bucket")
-    assert cell_sources(json.loads(lab_raw.read(".ipynb_checkpoints/revert-checkpoint.ipynb"))) == ["checkpointed = True"]
+    wait_until(
+        lambda: lab_raw.exists(".ipynb_checkpoints/revert-checkpoint.ipynb"),
+        "the checkpoint in the bucket",
+    )
+    assert cell_sources(
+        json.loads(lab_raw.read(".ipynb_checkpoints/revert-checkpoint.ipynb"))
+    ) == ["checkpointed = True"]
     type_in_cell(page, panel, 0, "unsaved = True")
-    command(page, "docmanager:restore-checkpoint", wait=False)  # File > Revert Notebook to Checkpoint
+    command(
+        page, "docmanager:restore-checkpoint", wait=False
+    )  # File > Revert Notebook to Checkpoint
     page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
-    panel.locator(".jp-Cell").first.locator(".cm-content", has_text="checkpointed = True").wait_for()
-    assert cell_sources(stored_notebook(lab_raw, "revert.ipynb")) == ["checkpointed = True"]
+    panel.locator(".jp-Cell").first.locator(
+        ".cm-content", has_text="checkpointed = True"
+    ).wait_for()
+    assert cell_sources(stored_notebook(lab_raw, "revert.ipynb")) == [
+        "checkpointed = True"
+    ]
 
 
 def test_saving_twice_raises_no_file_changed_dialog(page, lab_raw):
@@ -270,7 +361,9 @@ def test_saving_twice_raises_no_file_changed_dialog(page, lab_raw):
     panel = open_notebook(page, "twice.ipynb")
     for text in ("a = 2", "a = 3"):
         type_in_cell(page, panel, 0, text)
-        save(page, panel)  # a "File Changed" dialog would block the save: the dirty mark would stay
+        save(
+            page, panel
+        )  # a "File Changed" dialog would block the save: the dirty mark would stay
         assert page.locator(".jp-Dialog").count() == 0
     assert cell_sources(stored_notebook(lab_raw, "twice.ipynb")) == ["a = 3"]
 
@@ -290,13 +383,17 @@ def test_no_folder_shows_a_1970_date(page, lab, lab_raw):
     import urllib.request
 
     request = urllib.request.Request(
-        f"{lab.url}/api/contents/dated-by-api?token={lab.token}", method="PUT",
-        data=json.dumps({"type": "directory"}).encode(), headers={"Content-Type": "application/json"},
+        f"{lab.url}/api/contents/dated-by-api?token={lab.token}",
+        method="PUT",
+        data=json.dumps({"type": "directory"}).encode(),
+        headers={"Content-Type": "application/json"},
     )
     assert urllib.request.urlopen(request, timeout=30).status == 201
     lab_raw.put("dated-by-keys/inner/data.csv", b"a,b\n1,2\n")
     refresh_browser(page)
-    page.locator('#filebrowser jp-button[data-command="filebrowser:create-new-directory"]').click()
+    page.locator(
+        '#filebrowser jp-button[data-command="filebrowser:create-new-directory"]'
+    ).click()
     editor = page.locator(".jp-DirListing-editor")
     editor.fill("dated-by-lab")
     editor.press("Enter")
@@ -315,9 +412,14 @@ def test_no_folder_shows_a_1970_date(page, lab, lab_raw):
     def assert_recent(dates: dict[str, tuple[str, str]], names) -> None:
         for name in names:
             text, full = dates[name]
-            assert text and "year" not in text and "1970" not in full, f"{name} is dated {text!r} ({full!r})"
+            assert text and "year" not in text and "1970" not in full, (
+                f"{name} is dated {text!r} ({full!r})"
+            )
 
-    wait_until(lambda: {"dated-by-api", "dated-by-keys", "dated-by-lab"} <= set(shown_dates()), "the three folders")
+    wait_until(
+        lambda: {"dated-by-api", "dated-by-keys", "dated-by-lab"} <= set(shown_dates()),
+        "the three folders",
+    )
     assert_recent(shown_dates(), ["dated-by-api", "dated-by-keys", "dated-by-lab"])
     listing_item(page, "dated-by-keys").dblclick()
     page.locator("#filebrowser .jp-BreadCrumbs", has_text="dated-by-keys").wait_for()

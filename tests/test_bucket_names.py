@@ -38,17 +38,24 @@ def test_bucket_names_s3_serves_are_accepted(given, bucket, warned, caplog):
     assert bool(caplog.records) is warned, [r.getMessage() for r in caplog.records]
 
 
-@pytest.mark.parametrize("given", ["", "bad name", "Bad_Bucket!", "a..b", "..", "x" * 256])
+@pytest.mark.parametrize(
+    "given", ["", "bad name", "Bad_Bucket!", "a..b", "..", "x" * 256]
+)
 def test_names_no_bucket_can_have_are_refused(given):
     with pytest.raises(TraitError) as info:
         validate_bucket(given, LOG)
-    assert isinstance(info.value, ValueError)  # what s3contents raises for an empty name
+    assert isinstance(
+        info.value, ValueError
+    )  # what s3contents raises for an empty name
     assert "bucket" in str(info.value)
 
 
 def test_a_legacy_bucket_name_works_end_to_end(make_cm, s3_settings, s3_client, caplog):
     if s3_settings.external:
-        pytest.fail("this test creates its own bucket; run it against the local moto server", pytrace=False)
+        pytest.fail(
+            "this test creates its own bucket; run it against the local moto server",
+            pytrace=False,
+        )
     bucket = f"Legacy_{uuid.uuid4().hex[:8]}"
     s3_client.create_bucket(Bucket=bucket)
     try:
@@ -57,7 +64,9 @@ def test_a_legacy_bucket_name_works_end_to_end(make_cm, s3_settings, s3_client, 
         assert any("naming rules" in r.getMessage() for r in caplog.records)
         cm.save({"type": "file", "format": "text", "content": "old bucket"}, "x.txt")
         assert cm.get("x.txt")["content"] == "old bucket"
-        assert [o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket)["Contents"]] == ["x.txt"]
+        assert [
+            o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket)["Contents"]
+        ] == ["x.txt"]
     finally:
         for obj in s3_client.list_objects_v2(Bucket=bucket).get("Contents", []):
             s3_client.delete_object(Bucket=bucket, Key=obj["Key"])
@@ -65,16 +74,24 @@ def test_a_legacy_bucket_name_works_end_to_end(make_cm, s3_settings, s3_client, 
 
 
 def start_up_errors(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR and "cannot use" in r.getMessage()]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and "cannot use" in r.getMessage()
+    ]
 
 
-def test_a_missing_bucket_is_one_line_at_start_up_and_404_after(manager_class, manager_kwargs, caplog):
+def test_a_missing_bucket_is_one_line_at_start_up_and_404_after(
+    manager_class, manager_kwargs, caplog
+):
     missing = f"missing-{uuid.uuid4().hex[:12]}"
     said = f"bucket '{missing}' does not exist (create it, or fix the bucket setting)"
     with caplog.at_level(logging.INFO):
         cm = manager_class(**dict(manager_kwargs, bucket=missing))
     place = f"s3://{missing}/{manager_kwargs['prefix'].strip('/')}"
-    assert start_up_errors(caplog) == [f"{manager_class.__name__} cannot use {place}: {said}"]
+    assert start_up_errors(caplog) == [
+        f"{manager_class.__name__} cannot use {place}: {said}"
+    ]
     with pytest.raises(NotFoundError) as info:
         cm.store.list_dir("")
     assert info.value.status_code == 404 and str(info.value) == said
@@ -84,9 +101,13 @@ def test_a_missing_bucket_is_one_line_at_start_up_and_404_after(manager_class, m
 def test_a_missing_gcs_bucket_is_one_line_at_start_up(gcs_settings, caplog):
     missing = f"missing-{uuid.uuid4().hex[:12]}"
     with caplog.at_level(logging.INFO):
-        GCSContentsManager(bucket=missing, endpoint_url=gcs_settings.endpoint_url, token="anon")
+        GCSContentsManager(
+            bucket=missing, endpoint_url=gcs_settings.endpoint_url, token="anon"
+        )
     said = f"bucket '{missing}' does not exist (create it, or fix the bucket setting)"
-    assert start_up_errors(caplog) == [f"GCSContentsManager cannot use gs://{missing}: {said}"]
+    assert start_up_errors(caplog) == [
+        f"GCSContentsManager cannot use gs://{missing}: {said}"
+    ]
 
 
 def test_other_start_up_failures_only_warn(manager_class, manager_kwargs, caplog):
@@ -98,5 +119,7 @@ def test_other_start_up_failures_only_warn(manager_class, manager_kwargs, caplog
     with caplog.at_level(logging.WARNING):
         manager_class(**dict(manager_kwargs, endpoint_url=endpoint, max_retries=0))
     lines = start_up_errors(caplog)
-    assert len(lines) == 1 and f"cannot use s3://{manager_kwargs['bucket']}" in lines[0], lines
+    assert (
+        len(lines) == 1 and f"cannot use s3://{manager_kwargs['bucket']}" in lines[0]
+    ), lines
     assert f": cannot reach {endpoint}: " in lines[0], lines

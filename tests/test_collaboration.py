@@ -38,7 +38,9 @@ def jp_server_config(manager_kwargs, tmp_path):
             },
             manager.__name__: dict(manager_kwargs),
             # The bucket is not a local folder: ids follow the contents events instead.
-            "FileIdExtension": {"file_id_manager_class": "jupyter_server_fileid.manager.ArbitraryFileIdManager"},
+            "FileIdExtension": {
+                "file_id_manager_class": "jupyter_server_fileid.manager.ArbitraryFileIdManager"
+            },
             "BaseFileIdManager": {"db_path": str(tmp_path / "fileid.db")},
             "SQLiteYStore": {"db_path": str(tmp_path / "ystore.db")},
             "YDocExtension": {"document_save_delay": 0.5, "file_poll_interval": 0.5},
@@ -55,7 +57,9 @@ def notebook_bytes(*sources: str) -> bytes:
 async def wait_until(predicate, timeout: float = 20.0, what: str = "condition"):
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"timed out waiting for {what}"
+        )
         await asyncio.sleep(0.05)
 
 
@@ -87,28 +91,58 @@ def test_two_clients_edit_one_notebook_saved_to_the_bucket(
             Provider(bob.ydoc, HttpxWebsocket(ws_b, room)),
         ):
             # Both clients get the notebook the server loaded from the bucket.
-            await wait_until(lambda: cell_sources(alice) == ["x = 1"], what="alice to load the notebook")
-            await wait_until(lambda: cell_sources(bob) == ["x = 1"], what="bob to load the notebook")
-            alice.append_cell({"cell_type": "code", "source": "y = 2", "metadata": {}, "outputs": []})
-            await wait_until(lambda: cell_sources(bob) == ["x = 1", "y = 2"], what="bob to see alice's cell")
-            bob.append_cell({"cell_type": "markdown", "source": "from bob", "metadata": {}})
-            await wait_until(lambda: cell_sources(alice)[-1:] == ["from bob"], what="alice to see bob's cell")
+            await wait_until(
+                lambda: cell_sources(alice) == ["x = 1"],
+                what="alice to load the notebook",
+            )
+            await wait_until(
+                lambda: cell_sources(bob) == ["x = 1"], what="bob to load the notebook"
+            )
+            alice.append_cell(
+                {"cell_type": "code", "source": "y = 2", "metadata": {}, "outputs": []}
+            )
+            await wait_until(
+                lambda: cell_sources(bob) == ["x = 1", "y = 2"],
+                what="bob to see alice's cell",
+            )
+            bob.append_cell(
+                {"cell_type": "markdown", "source": "from bob", "metadata": {}}
+            )
+            await wait_until(
+                lambda: cell_sources(alice)[-1:] == ["from bob"],
+                what="alice to see bob's cell",
+            )
 
             def saved_sources() -> list[str]:
                 nb = nbformat.reads(raw.read("shared/nb.ipynb").decode(), as_version=4)
                 return [c.source for c in nb.cells]
 
-            await wait_until(lambda: saved_sources() == ["x = 1", "y = 2", "from bob"], what="the save to the bucket")
+            await wait_until(
+                lambda: saved_sources() == ["x = 1", "y = 2", "from bob"],
+                what="the save to the bucket",
+            )
         return room.rsplit(":", 1)[1]
 
     file_id = jp_asyncio_loop.run_until_complete(scenario())
 
     async def rename_and_resolve():
         await jp_fetch(
-            "api", "contents", "shared/nb.ipynb", method="PATCH", body=json.dumps({"path": "moved/renamed.ipynb"})
+            "api",
+            "contents",
+            "shared/nb.ipynb",
+            method="PATCH",
+            body=json.dumps({"path": "moved/renamed.ipynb"}),
         )
-        by_id = json.loads((await jp_fetch("api", "fileid", "path", params={"id": file_id})).body)
-        by_path = json.loads((await jp_fetch("api", "fileid", "id", params={"path": "moved/renamed.ipynb"})).body)
+        by_id = json.loads(
+            (await jp_fetch("api", "fileid", "path", params={"id": file_id})).body
+        )
+        by_path = json.loads(
+            (
+                await jp_fetch(
+                    "api", "fileid", "id", params={"path": "moved/renamed.ipynb"}
+                )
+            ).body
+        )
         return by_id, by_path
 
     by_id, by_path = jp_asyncio_loop.run_until_complete(rename_and_resolve())

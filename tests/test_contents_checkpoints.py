@@ -54,7 +54,9 @@ def test_checkpoint_of_root_level_file(cm, raw):
 
 def test_checkpoint_notebook_key_and_byte_identical_restore(cm, raw):
     nb = make_nb("original")
-    original = json.dumps(nb, separators=(",", ":")).encode("utf-8")  # non-nbformat layout
+    original = json.dumps(nb, separators=(",", ":")).encode(
+        "utf-8"
+    )  # non-nbformat layout
     raw.put("n/nb.ipynb", original)
     cp = cm.create_checkpoint("n/nb.ipynb")
     assert raw.read(f"n/.ipynb_checkpoints/nb-{cp['id']}.ipynb") == original
@@ -81,7 +83,9 @@ def test_single_checkpoint_is_replaced(cm, raw):
     assert cp["id"] == "checkpoint"
     assert [c["id"] for c in cm.list_checkpoints("f.txt")] == ["checkpoint"]
     assert raw.read(".ipynb_checkpoints/f-checkpoint.txt") == b"v2"
-    assert [k for k in raw.keys() if ".ipynb_checkpoints/" in k] == [".ipynb_checkpoints/f-checkpoint.txt"]
+    assert [k for k in raw.keys() if ".ipynb_checkpoints/" in k] == [
+        ".ipynb_checkpoints/f-checkpoint.txt"
+    ]
 
 
 @pytest.mark.timeout(90)
@@ -96,7 +100,10 @@ def test_max_checkpoints_three(make_cm, raw):
     assert len(set(ids)) == 4, ids
     listed = [c["id"] for c in cm.list_checkpoints("d/f.txt")]
     assert len(listed) == 3, listed
-    assert listed == [ids[3], ids[2], ids[1]], (listed, ids)  # newest first, oldest pruned
+    assert listed == [ids[3], ids[2], ids[1]], (
+        listed,
+        ids,
+    )  # newest first, oldest pruned
     cp_keys = {k for k in raw.keys() if k.startswith("d/.ipynb_checkpoints/")}
     assert cp_keys == {f"d/.ipynb_checkpoints/f-{i}.txt" for i in ids[1:]}, cp_keys
     assert raw.read(f"d/.ipynb_checkpoints/f-{ids[2]}.txt") == b"version 2"

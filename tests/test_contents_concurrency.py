@@ -26,10 +26,17 @@ def test_async_manager_concurrent_operations(manager_kwargs, raw, jp_asyncio_loo
 
     async def scenario():
         await asyncio.gather(
-            *(mgr.save(text_model(f"file {i}"), f"many/f{i:02d}.txt") for i in range(20))
+            *(
+                mgr.save(text_model(f"file {i}"), f"many/f{i:02d}.txt")
+                for i in range(20)
+            )
         )
-        models = await asyncio.gather(*(mgr.get(f"many/f{i:02d}.txt") for i in range(20)))
-        listing_model, exists = await asyncio.gather(mgr.get("many"), mgr.file_exists("many/f07.txt"))
+        models = await asyncio.gather(
+            *(mgr.get(f"many/f{i:02d}.txt") for i in range(20))
+        )
+        listing_model, exists = await asyncio.gather(
+            mgr.get("many"), mgr.file_exists("many/f07.txt")
+        )
         return models, listing_model, exists
 
     models, listing_model, exists = cm.run(scenario())

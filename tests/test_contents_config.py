@@ -11,7 +11,10 @@ import logging
 import boto3
 import pytest
 from jupyter_server.services.contents.checkpoints import AsyncCheckpoints, Checkpoints
-from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
+from jupyter_server.services.contents.manager import (
+    AsyncContentsManager,
+    ContentsManager,
+)
 from support.contents_helpers import text_model
 from support.s3c_helpers import listing, manager_classes
 from traitlets import TraitError
@@ -94,10 +97,18 @@ S3_TRAITS = [
 def test_traits_exist_and_are_configurable(flavor_name):
     cls = manager_classes()[flavor_name]
     traits = cls.class_traits()
-    for name in [*S3_TRAITS, "boto3_session", "allow_hidden", "hide_globs", "always_delete_dir"]:
+    for name in [
+        *S3_TRAITS,
+        "boto3_session",
+        "allow_hidden",
+        "hide_globs",
+        "always_delete_dir",
+    ]:
         assert name in traits, f"missing trait {name}"
     for name in S3_TRAITS:
-        assert traits[name].metadata.get("config") is True, f"trait {name} is not config=True"
+        assert traits[name].metadata.get("config") is True, (
+            f"trait {name} is not config=True"
+        )
 
 
 @pytest.mark.parametrize(
@@ -113,7 +124,9 @@ def test_invalid_config_rejected(manager_class, manager_kwargs, trait, value):
     kwargs[trait] = value
     with pytest.raises((TraitError, ValueError)) as info:
         manager_class(**kwargs)
-    assert trait in str(info.value), f"error message does not name {trait!r}: {info.value}"
+    assert trait in str(info.value), (
+        f"error message does not name {trait!r}: {info.value}"
+    )
 
 
 def test_bucket_url_form(make_cm, raw, s3_settings, caplog):
@@ -121,17 +134,23 @@ def test_bucket_url_form(make_cm, raw, s3_settings, caplog):
     with caplog.at_level(logging.WARNING):
         cm = make_cm(bucket=f"s3://{s3_settings.bucket}/ignored/part", log=log)
     assert cm.bucket == s3_settings.bucket
-    assert any(r.levelno >= logging.WARNING for r in caplog.records), "no warning was logged"
+    assert any(r.levelno >= logging.WARNING for r in caplog.records), (
+        "no warning was logged"
+    )
     cm.save(text_model("via url bucket"), "u.txt")
     assert raw.read("u.txt") == b"via url bucket"
     assert cm.get("u.txt")["content"] == "via url bucket"
 
 
-def test_parent_log_and_config_kwargs(manager_class, flavor, manager_kwargs, raw, jp_asyncio_loop):
+def test_parent_log_and_config_kwargs(
+    manager_class, flavor, manager_kwargs, raw, jp_asyncio_loop
+):
     """HybridContentsManager-style construction: cls(parent=..., log=..., **kwargs)."""
     from support.s3c_helpers import ManagerAdapter
 
-    parent = LoggingConfigurable(config=Config({manager_class.__name__: {"max_checkpoints": 2}}))
+    parent = LoggingConfigurable(
+        config=Config({manager_class.__name__: {"max_checkpoints": 2}})
+    )
     log = logging.getLogger("s3contents_rs.tests.parent")
     mgr = manager_class(parent=parent, log=log, **manager_kwargs)
     assert mgr.parent is parent
@@ -142,7 +161,9 @@ def test_parent_log_and_config_kwargs(manager_class, flavor, manager_kwargs, raw
     assert raw.read("p.txt") == b"x"
 
 
-def test_config_object_construction(manager_class, flavor, manager_kwargs, raw, jp_asyncio_loop):
+def test_config_object_construction(
+    manager_class, flavor, manager_kwargs, raw, jp_asyncio_loop
+):
     """Traits given through a traitlets Config (how jupyter_server configures it)."""
     from support.s3c_helpers import ManagerAdapter
 
@@ -202,7 +223,9 @@ def test_sse_aes256(make_cm, raw):
 def test_sse_kms_with_key_id(make_cm, raw, s3_settings):
     if s3_settings.external:
         pytest.skip("SSE-KMS needs a real KMS key id; only checked against moto")
-    key_id = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    key_id = (
+        "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    )
     cm = make_cm(sse="aws:kms", kms_key_id=key_id)
     cm.save(text_model("kms"), "kms.txt")
     head = raw.head("kms.txt")

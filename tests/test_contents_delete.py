@@ -104,4 +104,6 @@ def test_always_delete_dir_false_still_trashes_full_folders(make_cm, raw):
     raw.put("full/a.txt", b"a")
     cm.delete("full")
     assert not cm.dir_exists("full")
-    assert [k for k in raw.keys() if k.startswith(".Trash/") and k.endswith("/full/a.txt")]
+    assert [
+        k for k in raw.keys() if k.startswith(".Trash/") and k.endswith("/full/a.txt")
+    ]

@@ -10,7 +10,14 @@ import base64
 import datetime
 
 import pytest
-from support.contents_helpers import b64_model, make_nb, nb_bytes, nb_model, text_model, utc
+from support.contents_helpers import (
+    b64_model,
+    make_nb,
+    nb_bytes,
+    nb_model,
+    text_model,
+    utc,
+)
 from support.s3c_helpers import check_model, expect_http, listing, nb_sources, sha256
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.every_backend]
@@ -151,8 +158,16 @@ def test_require_hash(cm, raw, content):
     raw.put("h/nb.ipynb", nbdata)
     raw.put("h/f.txt", b"hash me")
     raw.put("h/b.bin", b"\x00\x01\xff")
-    for path, data in (("h/nb.ipynb", nbdata), ("h/f.txt", b"hash me"), ("h/b.bin", b"\x00\x01\xff")):
-        model = check_model(cm.get(path, content=content, require_hash=True), content=content, require_hash=True)
+    for path, data in (
+        ("h/nb.ipynb", nbdata),
+        ("h/f.txt", b"hash me"),
+        ("h/b.bin", b"\x00\x01\xff"),
+    ):
+        model = check_model(
+            cm.get(path, content=content, require_hash=True),
+            content=content,
+            require_hash=True,
+        )
         assert model["hash"] == sha256(data), path
         assert model["hash_algorithm"] == "sha256", path
         model = cm.get(path, content=content)
@@ -208,7 +223,13 @@ def test_last_modified_identical_everywhere(cm, raw, path, model):
         saved["last_modified"],
         s3_time,
     )
-    assert saved["size"] == meta["size"] == full["size"] == entry["size"] == len(raw.read(path))
+    assert (
+        saved["size"]
+        == meta["size"]
+        == full["size"]
+        == entry["size"]
+        == len(raw.read(path))
+    )
 
 
 def test_directory_timestamps_are_aware(cm, raw):

@@ -30,7 +30,9 @@ def test_new_notebook_file_directory(cm, raw):
     assert model["type"] == "directory"
     assert raw.exists("d/.s3keep")
 
-    model = cm.new({"type": "file", "format": "text", "content": "given"}, path="d/g.txt")
+    model = cm.new(
+        {"type": "file", "format": "text", "content": "given"}, path="d/g.txt"
+    )
     assert raw.read("d/g.txt") == b"given"
 
 
@@ -71,7 +73,9 @@ def test_new_untitled_in_subdir_and_missing_dir(cm, raw):
 
 
 def test_new_untitled_custom_names(make_cm):
-    cm = make_cm(untitled_notebook="Notes", untitled_file="draft", untitled_directory="Box")
+    cm = make_cm(
+        untitled_notebook="Notes", untitled_file="draft", untitled_directory="Box"
+    )
     assert cm.new_untitled(type="notebook")["path"] == "Notes.ipynb"
     assert cm.new_untitled(ext=".md")["path"] == "draft.md"
     assert cm.new_untitled(type="directory")["path"] == "Box"
@@ -112,7 +116,9 @@ def test_special_character_names_round_trip(cm, raw, name):
 
     base, ext = name[: name.rfind(".")], name[name.rfind(".") :]
     cp = cm.create_checkpoint(path)
-    assert raw.exists(f"{folder}/.ipynb_checkpoints/{base}-{cp['id']}{ext}"), sorted(raw.keys())
+    assert raw.exists(f"{folder}/.ipynb_checkpoints/{base}-{cp['id']}{ext}"), sorted(
+        raw.keys()
+    )
 
     new_name = "rénamed #2 + 100%" + ext
     cm.rename(path, f"{folder}/{new_name}")
@@ -120,7 +126,9 @@ def test_special_character_names_round_trip(cm, raw, name):
     assert not raw.exists(path)
     assert set(listing(cm.get(folder))) == {new_name}
     new_base = new_name[: new_name.rfind(".")]
-    assert raw.exists(f"{folder}/.ipynb_checkpoints/{new_base}-{cp['id']}{ext}"), sorted(raw.keys())
+    assert raw.exists(f"{folder}/.ipynb_checkpoints/{new_base}-{cp['id']}{ext}"), (
+        sorted(raw.keys())
+    )
     assert [c["id"] for c in cm.list_checkpoints(f"{folder}/{new_name}")] == [cp["id"]]
 
     cm.delete(f"{folder}/{new_name}")
@@ -132,7 +140,12 @@ def test_special_character_names_round_trip(cm, raw, name):
 @pytest.mark.parametrize(
     "path,status",
     # Outside the root: 404, as FileContentsManager. Inside it: refused as invalid.
-    [("../escape.txt", 404), ("a/../../escape.txt", 404), ("..", 404), ("a/../b.txt", 400)],
+    [
+        ("../escape.txt", 404),
+        ("a/../../escape.txt", 404),
+        ("..", 404),
+        ("a/../b.txt", 400),
+    ],
 )
 def test_dotdot_paths_are_refused(cm, raw, path, status):
     raw.put("a/.s3keep")

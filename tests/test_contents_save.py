@@ -32,7 +32,9 @@ def test_save_notebook(cm, raw):
     assert not model.get("message")
     stored = raw.read("work/nb.ipynb")
     assert model["size"] == len(stored)
-    assert nb_sources(nbformat.reads(stored.decode("utf-8"), as_version=4)) == nb_sources(nb)
+    assert nb_sources(
+        nbformat.reads(stored.decode("utf-8"), as_version=4)
+    ) == nb_sources(nb)
     got = cm.get("work/nb.ipynb")
     assert nb_sources(got["content"]) == nb_sources(nb)
 
@@ -59,7 +61,14 @@ def test_save_base64_file(cm, raw):
 def test_save_base64_with_newlines(cm, raw):
     """base64 as produced by base64.encodebytes (what FileContentsManager returns)."""
     data = b"\x00\x10\x80\xff" * 100
-    cm.save({"type": "file", "format": "base64", "content": base64.encodebytes(data).decode()}, "nl.bin")
+    cm.save(
+        {
+            "type": "file",
+            "format": "base64",
+            "content": base64.encodebytes(data).decode(),
+        },
+        "nl.bin",
+    )
     assert raw.read("nl.bin") == data
 
 
@@ -94,7 +103,14 @@ def test_save_directory_creates_marker(cm, raw):
         {"type": "file", "format": "base64", "content": "abc"},
         {"type": "file", "format": "nonsense", "content": "x"},
     ],
-    ids=["no-type", "no-content", "bad-type", "no-format", "invalid-base64", "bad-format"],
+    ids=[
+        "no-type",
+        "no-content",
+        "bad-type",
+        "no-format",
+        "invalid-base64",
+        "bad-format",
+    ],
 )
 def test_save_bad_model_is_400(cm, raw, model):
     expect_http(400, cm.save, model, "bad.txt")
@@ -152,7 +168,9 @@ def test_post_save_hook_readme_pattern_with_fs(make_cm, raw):
             return
         content, fmt = contents_manager.fs.read(s3_path, format="text")
         assert fmt == "text"
-        contents_manager.fs.write(s3_path[: -len(".txt")] + ".upper", content.upper(), "text")
+        contents_manager.fs.write(
+            s3_path[: -len(".txt")] + ".upper", content.upper(), "text"
+        )
 
     cm = make_cm(post_save_hook=hook)
     cm.save(text_model("derive me"), "d/src.txt")
@@ -171,7 +189,9 @@ def test_notebook_validation_message(cm, raw):
     nb = make_nb()
     nb.cells[1]["bogus_property"] = 1  # not allowed by the nbformat schema
     model = cm.save(nb_model(nb), "invalid.ipynb")
-    assert model["message"].startswith("Notebook validation failed"), model.get("message")
+    assert model["message"].startswith("Notebook validation failed"), model.get(
+        "message"
+    )
     assert raw.exists("invalid.ipynb")
     got = cm.get("invalid.ipynb")
     assert got["message"].startswith("Notebook validation failed"), got.get("message")
@@ -185,7 +205,12 @@ def test_unreadable_notebook_is_400(cm, raw):
 
 
 def test_trust_notebook(cm, raw):
-    nb = make_nb("1 + 1", outputs=[new_output("execute_result", data={"text/plain": "2"}, execution_count=1)])
+    nb = make_nb(
+        "1 + 1",
+        outputs=[
+            new_output("execute_result", data={"text/plain": "2"}, execution_count=1)
+        ],
+    )
     raw.put("t.ipynb", nb_bytes(nb))  # unsigned
     model = cm.get("t.ipynb")
     code = [c for c in model["content"]["cells"] if c["cell_type"] == "code"]
@@ -198,10 +223,19 @@ def test_trust_notebook(cm, raw):
 
 
 def test_save_trusted_notebook_is_signed(cm, raw):
-    nb = make_nb("2 + 2", outputs=[new_output("execute_result", data={"text/plain": "4"}, execution_count=1)])
+    nb = make_nb(
+        "2 + 2",
+        outputs=[
+            new_output("execute_result", data={"text/plain": "4"}, execution_count=1)
+        ],
+    )
     nb.cells[1]["metadata"]["trusted"] = True
     cm.save(nb_model(nb), "signed.ipynb")
-    code = [c for c in cm.get("signed.ipynb")["content"]["cells"] if c["cell_type"] == "code"]
+    code = [
+        c
+        for c in cm.get("signed.ipynb")["content"]["cells"]
+        if c["cell_type"] == "code"
+    ]
     assert all(c["metadata"].get("trusted") is True for c in code)
 
 
@@ -212,7 +246,13 @@ def big_nb(cells: int = 400, *, trusted_output: bool = True) -> nbformat.Noteboo
     for i in range(cells):
         outputs = [new_output("stream", name="stdout", text=f"line {i}\n" * 400)]
         if trusted_output:
-            outputs.append(new_output("execute_result", data={"text/html": f"<b>{i}</b>"}, execution_count=i))
+            outputs.append(
+                new_output(
+                    "execute_result",
+                    data={"text/html": f"<b>{i}</b>"},
+                    execution_count=i,
+                )
+            )
         nb.cells.append(new_code_cell(f"print({i})", outputs=outputs))
     return nb
 
@@ -232,9 +272,15 @@ def test_large_notebook_trust_and_validation(cm, raw):
         cell["metadata"]["trusted"] = True
     cm.save({"type": "notebook", "content": model["content"]}, "big.ipynb")
     stored = json.loads(raw.read("big.ipynb"))
-    assert all("trusted" not in c["metadata"] for c in stored["cells"]), "trust flags are not stored"
-    code = [c for c in cm.get("big.ipynb")["content"]["cells"] if c["cell_type"] == "code"]
-    assert all(c["metadata"]["trusted"] is True for c in code), "the save did not sign the notebook"
+    assert all("trusted" not in c["metadata"] for c in stored["cells"]), (
+        "trust flags are not stored"
+    )
+    code = [
+        c for c in cm.get("big.ipynb")["content"]["cells"] if c["cell_type"] == "code"
+    ]
+    assert all(c["metadata"]["trusted"] is True for c in code), (
+        "the save did not sign the notebook"
+    )
 
     invalid = json.loads(nb_bytes(nb))
     invalid["cells"][0]["bogus"] = 1
@@ -262,7 +308,9 @@ def test_large_notebook_does_not_block_the_event_loop(cm, raw):
         async def ticker():
             nonlocal ticks
             while not done:
-                await asyncio.sleep(0)  # runs whenever the loop is free, however briefly
+                await asyncio.sleep(
+                    0
+                )  # runs whenever the loop is free, however briefly
                 ticks += 1
 
         task = asyncio.ensure_future(ticker())
@@ -271,7 +319,9 @@ def test_large_notebook_does_not_block_the_event_loop(cm, raw):
         model = await manager._build_model_async(fetched, None, None, True, False)
         elapsed = time.perf_counter() - start
         saved_ticks = ticks
-        await manager._serialize_async({"type": "notebook", "content": model["content"]}, "big.ipynb")
+        await manager._serialize_async(
+            {"type": "notebook", "content": model["content"]}, "big.ipynb"
+        )
         done = True
         await task
         return model, elapsed, saved_ticks, ticks
@@ -279,8 +329,12 @@ def test_large_notebook_does_not_block_the_event_loop(cm, raw):
     model, elapsed, get_ticks, all_ticks = cm.run(scenario())
     assert len(model["content"]["cells"]) == 800
     # Counted, not timed: work done on the loop itself would leave no turn to the ticker.
-    assert get_ticks >= 1, f"the event loop did not run during {elapsed:.2f} s of parsing"
-    assert all_ticks - get_ticks >= 1, "the event loop did not run while the notebook was serialised"
+    assert get_ticks >= 1, (
+        f"the event loop did not run during {elapsed:.2f} s of parsing"
+    )
+    assert all_ticks - get_ticks >= 1, (
+        "the event loop did not run while the notebook was serialised"
+    )
 
 
 def test_large_notebook_is_parsed_by_the_yielding_parser(cm, raw, monkeypatch):
@@ -292,15 +346,24 @@ def test_large_notebook_is_parsed_by_the_yielding_parser(cm, raw, monkeypatch):
 
     parsed: list[int] = []
     real = notebooks.loads_yielding
-    monkeypatch.setattr(notebooks, "loads_yielding", lambda data, *args: parsed.append(len(data)) or real(data, *args))
+    monkeypatch.setattr(
+        notebooks,
+        "loads_yielding",
+        lambda data, *args: parsed.append(len(data)) or real(data, *args),
+    )
     raw.put("big.ipynb", nb_bytes(big_nb()))
     raw.put("small.ipynb", nb_bytes(make_nb("1 + 1")))
     big, small = cm.get("big.ipynb"), cm.get("small.ipynb")
     assert len(parsed) == 1 and parsed[0] > 1024 * 1024, parsed
-    assert len(big["content"]["cells"]) == 400 and small["content"]["cells"][1]["source"] == "1 + 1"
+    assert (
+        len(big["content"]["cells"]) == 400
+        and small["content"]["cells"][1]["source"] == "1 + 1"
+    )
     # Built as nbformat builds it, and out of the cyclic collector's way.
     cell = big["content"]["cells"][0]
-    assert isinstance(cell, nbformat.NotebookNode) and isinstance(cell.metadata, nbformat.NotebookNode)
+    assert isinstance(cell, nbformat.NotebookNode) and isinstance(
+        cell.metadata, nbformat.NotebookNode
+    )
     assert not gc.is_tracked(big["content"]["cells"]) and not gc.is_tracked(cell)
 
 
@@ -326,6 +389,9 @@ def test_chunked_upload(cm, raw):
     parts = [b"\x00first-", b"\x01second-", b"\x02last"]
     for i, part in enumerate(parts):
         chunk = -1 if i == len(parts) - 1 else i + 1
-        model = cm.save({"type": "file", "format": "base64", "content": b64(part), "chunk": chunk}, "big/up.bin")
+        model = cm.save(
+            {"type": "file", "format": "base64", "content": b64(part), "chunk": chunk},
+            "big/up.bin",
+        )
         assert model["path"] == "big/up.bin"
     assert raw.read("big/up.bin") == b"".join(parts)

@@ -26,13 +26,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def client(endpoint: str):
-    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY, aws_secret_access_key=SECRET,
-                        region_name=REGION)
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+        region_name=REGION,
+    )
 
 
 def manager(endpoint: str) -> AsyncS3ContentsManager:
-    return AsyncS3ContentsManager(bucket=BUCKET, endpoint_url=endpoint, access_key_id=KEY,
-                                  secret_access_key=SECRET, region_name=REGION)
+    return AsyncS3ContentsManager(
+        bucket=BUCKET,
+        endpoint_url=endpoint,
+        access_key_id=KEY,
+        secret_access_key=SECRET,
+        region_name=REGION,
+    )
 
 
 def snapshot(endpoint: str) -> dict[str, tuple[bytes, str, object, str]]:
@@ -40,7 +50,12 @@ def snapshot(endpoint: str) -> dict[str, tuple[bytes, str, object, str]]:
     out = {}
     for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
         got = s3.get_object(Bucket=BUCKET, Key=obj["Key"])
-        out[obj["Key"]] = (got["Body"].read(), got["ETag"], got["LastModified"], got["ContentType"])
+        out[obj["Key"]] = (
+            got["Body"].read(),
+            got["ETag"],
+            got["LastModified"],
+            got["ContentType"],
+        )
     return out
 
 
@@ -52,7 +67,10 @@ def kill(proc: subprocess.Popen) -> None:
 def test_lab_data_survive_a_restart_byte_for_byte(tmp_path):
     data = tmp_path / "lab-data"
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("print('héllo ✓')"), nbformat.v4.new_markdown_cell("# $x^2$ 1.0e-7")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("print('héllo ✓')"),
+        nbformat.v4.new_markdown_cell("# $x^2$ 1.0e-7"),
+    ]
     nb.metadata["custom"] = {"float": 0.1, "big": 2**70}
 
     server, endpoint = start_local_s3(data)
@@ -62,10 +80,19 @@ def test_lab_data_survive_a_restart_byte_for_byte(tmp_path):
 
         async def write():
             await cm.new(path="work", model={"type": "directory"})
-            await cm.save({"type": "notebook", "format": "json", "content": nb}, "work/analysis.ipynb")
+            await cm.save(
+                {"type": "notebook", "format": "json", "content": nb},
+                "work/analysis.ipynb",
+            )
             await cm.create_checkpoint("work/analysis.ipynb")
-            await cm.save({"type": "file", "format": "text", "content": "gone soon"}, "scratch.txt")
-            await cm.save({"type": "file", "format": "base64", "content": "AAEC/w=="}, "work/raw.bin")
+            await cm.save(
+                {"type": "file", "format": "text", "content": "gone soon"},
+                "scratch.txt",
+            )
+            await cm.save(
+                {"type": "file", "format": "base64", "content": "AAEC/w=="},
+                "work/raw.bin",
+            )
             await cm.delete("scratch.txt")
             return await cm.get("work/analysis.ipynb")
 
@@ -90,7 +117,9 @@ def test_lab_data_survive_a_restart_byte_for_byte(tmp_path):
         model, listing, checkpoints = asyncio.run(read())
         assert model["content"] == saved["content"]
         assert model["last_modified"] == saved["last_modified"]
-        assert [c["source"] for c in model["content"]["cells"]] == [c["source"] for c in nb.cells]
+        assert [c["source"] for c in model["content"]["cells"]] == [
+            c["source"] for c in nb.cells
+        ]
         assert {e["name"] for e in listing["content"]} == {"work"}
         assert len(checkpoints) == 1
         # Still a working store: a change after the restart is kept too.
@@ -133,7 +162,15 @@ def test_the_local_server_is_moto_from_this_environment():
 
 def test_dev_sh_lab_keeps_its_data_in_the_checkout_and_passes_arguments_on():
     text = (ROOT / "dev.sh").read_text()
-    assert 'exec "$VENV/bin/python" -m s3contents_rs lab --local-s3-data "$PWD/.lab-data" "$@"' in text
+    assert (
+        'exec "$VENV/bin/python" -m s3contents_rs lab --local-s3-data "$PWD/.lab-data" "$@"'
+        in text
+    )
     assert "/.lab-data/" in (ROOT / ".gitignore").read_text().splitlines()
-    help_text = subprocess.run(["bash", str(ROOT / "dev.sh"), "help"], capture_output=True, text=True, check=True).stdout
+    help_text = subprocess.run(
+        ["bash", str(ROOT / "dev.sh"), "help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "--port 9999 --no-browser" in help_text and ".lab-data" in help_text

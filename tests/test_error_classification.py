@@ -34,10 +34,17 @@ from s3contents_rs._core import ERROR_STATUS
 pytestmark = pytest.mark.timeout(120)
 
 # Short retries: an unreachable store should be reported in seconds.
-FAST = {"max_retries": 1, "retry_timeout": 2.0, "connect_timeout": 1.0, "request_timeout": 5.0}
+FAST = {
+    "max_retries": 1,
+    "retry_timeout": 2.0,
+    "connect_timeout": 1.0,
+    "request_timeout": 5.0,
+}
 
 
-def raises(expected: type[exceptions.S3ContentsError], status: int, call, *args) -> exceptions.S3ContentsError:
+def raises(
+    expected: type[exceptions.S3ContentsError], status: int, call, *args
+) -> exceptions.S3ContentsError:
     """`call(*args)` raises exactly `expected`, whose status is `status` in the core's table."""
     with pytest.raises(exceptions.S3ContentsError) as caught:
         call(*args)
@@ -73,7 +80,11 @@ def s3_store(s3_settings):
         pytest.skip("classification tests need the local moto_server")
 
     def make(**traits):
-        kwargs = {**s3_settings.manager_kwargs(f"errclass-{uuid.uuid4().hex}"), **FAST, **traits}
+        kwargs = {
+            **s3_settings.manager_kwargs(f"errclass-{uuid.uuid4().hex}"),
+            **FAST,
+            **traits,
+        }
         return store_of(S3ContentsManager, **kwargs)
 
     return make
@@ -92,7 +103,11 @@ def missing_bucket_message(bucket: str) -> str:
 def test_s3_missing_bucket_is_404_and_says_so(s3_store):
     bucket = f"no-such-bucket-{uuid.uuid4().hex[:12]}"
     store = s3_store(bucket=bucket)
-    for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x")), (store.check_store, ())):
+    for call, args in (
+        (store.list_dir, ("",)),
+        (store.write, ("a.txt", b"x")),
+        (store.check_store, ()),
+    ):
         error = raises(exceptions.NotFoundError, 404, call, *args)
         assert str(error) == missing_bucket_message(bucket)
 
@@ -106,7 +121,11 @@ def test_s3_create_over_an_existing_file_is_409(s3_store):
 def test_s3_unreachable_endpoint_is_503(s3_store):
     endpoint = f"http://127.0.0.1:{closed_port()}"
     store = s3_store(endpoint_url=endpoint)
-    for call, args in ((store.list_dir, ("",)), (store.get, ("a.txt", None)), (store.write, ("a.txt", b"x"))):
+    for call, args in (
+        (store.list_dir, ("",)),
+        (store.get, ("a.txt", None)),
+        (store.write, ("a.txt", b"x")),
+    ):
         error = raises(exceptions.StoreUnavailableError, 503, call, *args)
         assert str(error).startswith(f"cannot reach {endpoint}: "), str(error)
         assert "refused" in str(error).lower(), str(error)  # the transport's own words
@@ -114,9 +133,14 @@ def test_s3_unreachable_endpoint_is_503(s3_store):
 
 
 # ---------------------------------------------------------- S3 with signatures (moto IAM auth)
-ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-READ_POLICY = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]}
+ADMIN_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+READ_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}],
+}
 BUCKET = "signed-errors"
 
 
@@ -129,14 +153,30 @@ def signing_moto(tmp_path_factory):
 
     port = closed_port()
     log = open(tmp_path_factory.mktemp("moto-errors") / "moto.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"})
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "moto_server"),
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"},
+    )
     endpoint = f"http://127.0.0.1:{port}"
 
     def client(service, key_id, secret):
-        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id,
-                            aws_secret_access_key=secret, config=BotoConfig(retries={"max_attempts": 1}))
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            config=BotoConfig(retries={"max_attempts": 1}),
+        )
 
     try:
         deadline = time.monotonic() + 60
@@ -150,16 +190,22 @@ def signing_moto(tmp_path_factory):
                 time.sleep(0.2)
         iam = client("iam", "setup", "setup")
         iam.create_user(UserName="admin")
-        iam.put_user_policy(UserName="admin", PolicyName="all", PolicyDocument=json.dumps(ADMIN_POLICY))
+        iam.put_user_policy(
+            UserName="admin", PolicyName="all", PolicyDocument=json.dumps(ADMIN_POLICY)
+        )
         key = iam.create_access_key(UserName="admin")["AccessKey"]
         admin = (key["AccessKeyId"], key["SecretAccessKey"])
         iam = client("iam", *admin)
         iam.create_user(UserName="reader")
-        iam.put_user_policy(UserName="reader", PolicyName="read", PolicyDocument=json.dumps(READ_POLICY))
+        iam.put_user_policy(
+            UserName="reader", PolicyName="read", PolicyDocument=json.dumps(READ_POLICY)
+        )
         key = iam.create_access_key(UserName="reader")["AccessKey"]
         reader = (key["AccessKeyId"], key["SecretAccessKey"])
         client("s3", *admin).create_bucket(Bucket=BUCKET)
-        client("s3", *admin).put_object(Bucket=BUCKET, Key="errors/readable.txt", Body=b"readable")
+        client("s3", *admin).put_object(
+            Bucket=BUCKET, Key="errors/readable.txt", Body=b"readable"
+        )
         yield endpoint, admin, reader
     finally:
         proc.terminate()
@@ -171,15 +217,28 @@ def signing_moto(tmp_path_factory):
 def signed_store(signing_moto, monkeypatch, tmp_path):
     from s3contents_rs import S3ContentsManager
 
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     endpoint, admin, reader = signing_moto
 
     def make(keys):
-        return store_of(S3ContentsManager, bucket=BUCKET, prefix="errors", endpoint_url=endpoint,
-                        access_key_id=keys[0], secret_access_key=keys[1], region_name="us-east-1", **FAST)
+        return store_of(
+            S3ContentsManager,
+            bucket=BUCKET,
+            prefix="errors",
+            endpoint_url=endpoint,
+            access_key_id=keys[0],
+            secret_access_key=keys[1],
+            region_name="us-east-1",
+            **FAST,
+        )
 
     make.admin, make.reader = admin, reader
     return make
@@ -191,7 +250,9 @@ def test_s3_signature_mismatch_is_403(signed_store):
     for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x"))):
         error = raises(exceptions.PermissionDeniedError, 403, call, *args)
         assert "SignatureDoesNotMatch" in str(error), str(error)
-        assert str(error).startswith(f"access denied to s3://{BUCKET}/errors: "), str(error)
+        assert str(error).startswith(f"access denied to s3://{BUCKET}/errors: "), str(
+            error
+        )
         assert "<" not in str(error), str(error)  # the store's words, not its XML
     # A HEAD answer has no body: the status alone says it.
     raises(exceptions.PermissionDeniedError, 403, store.get, "readable.txt", None)
@@ -210,33 +271,55 @@ def test_s3_refused_permission_is_403_and_names_it(signed_store):
     error = raises(exceptions.PermissionDeniedError, 403, store.write, "a.txt", b"x")
     assert "AccessDenied" in str(error), str(error)
     error = raises(exceptions.PermissionDeniedError, 403, store.list_dir, "")
-    assert str(error).startswith(f"access denied to s3://{BUCKET}/errors: the credentials need s3:ListBucket"), str(
-        error
-    )
+    assert str(error).startswith(
+        f"access denied to s3://{BUCKET}/errors: the credentials need s3:ListBucket"
+    ), str(error)
     assert "<" not in str(error), str(error)
 
 
-def test_s3_no_credentials_anywhere_says_so_and_where_it_looked(signing_moto, monkeypatch, tmp_path):
+def test_s3_no_credentials_anywhere_says_so_and_where_it_looked(
+    signing_moto, monkeypatch, tmp_path
+):
     """No keys in the settings, the environment or ~/.aws, and no instance metadata service
     (on a closed port here, as off EC2): the message says that, not a network error."""
     from s3contents_rs import S3ContentsManager
 
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                 "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     endpoint = signing_moto[0]
-    store = store_of(S3ContentsManager, bucket=BUCKET, prefix="errors", endpoint_url=endpoint, region_name="us-east-1",
-                     store_options={"aws_metadata_endpoint": f"http://127.0.0.1:{closed_port()}"}, **FAST)
+    store = store_of(
+        S3ContentsManager,
+        bucket=BUCKET,
+        prefix="errors",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        store_options={"aws_metadata_endpoint": f"http://127.0.0.1:{closed_port()}"},
+        **FAST,
+    )
     for call, args in ((store.list_dir, ("",)), (store.write, ("a.txt", b"x"))):
         error = raises(exceptions.PermissionDeniedError, 403, call, *args)
         message = str(error)
-        assert message.startswith(f"cannot log in to s3://{BUCKET}/errors: no AWS credentials found. Looked in "), message
-        for source in ("access_key_id", "AWS_ACCESS_KEY_ID", "~/.aws/credentials", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                       "instance metadata"):
+        assert message.startswith(
+            f"cannot log in to s3://{BUCKET}/errors: no AWS credentials found. Looked in "
+        ), message
+        for source in (
+            "access_key_id",
+            "AWS_ACCESS_KEY_ID",
+            "~/.aws/credentials",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "instance metadata",
+        ):
             assert source in message, (source, message)
         assert "169.254" not in message and "127.0.0.1" not in message, message
 
@@ -247,12 +330,22 @@ def gcs_store(gcs_settings, monkeypatch, tmp_path):
     from s3contents_rs import GCSContentsManager
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_SERVICE_ACCOUNT", "STORAGE_EMULATOR_HOST"):
+    for name in (
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "GOOGLE_SERVICE_ACCOUNT",
+        "STORAGE_EMULATOR_HOST",
+    ):
         monkeypatch.delenv(name, raising=False)
 
     def make(**traits):
-        kwargs = {"bucket": gcs_settings.bucket, "prefix": f"errclass-{uuid.uuid4().hex}",
-                  "endpoint_url": gcs_settings.endpoint_url, "token": "anon", **FAST, **traits}
+        kwargs = {
+            "bucket": gcs_settings.bucket,
+            "prefix": f"errclass-{uuid.uuid4().hex}",
+            "endpoint_url": gcs_settings.endpoint_url,
+            "token": "anon",
+            **FAST,
+            **traits,
+        }
         return store_of(GCSContentsManager, **kwargs)
 
     return make
@@ -284,9 +377,15 @@ def azure_store(azure_settings):
     from s3contents_rs import AzureContentsManager
 
     def make(**traits):
-        kwargs = {"account": azure_settings.account, "container": azure_settings.container,
-                  "endpoint_url": azure_settings.endpoint_url, "account_key": azure_settings.key,
-                  "prefix": f"errclass-{uuid.uuid4().hex}", **FAST, **traits}
+        kwargs = {
+            "account": azure_settings.account,
+            "container": azure_settings.container,
+            "endpoint_url": azure_settings.endpoint_url,
+            "account_key": azure_settings.key,
+            "prefix": f"errclass-{uuid.uuid4().hex}",
+            **FAST,
+            **traits,
+        }
         return store_of(AzureContentsManager, **kwargs)
 
     return make
@@ -296,9 +395,12 @@ def container_sas(settings, **permissions) -> str:
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     return generate_container_sas(
-        settings.account, settings.container, account_key=settings.key,
+        settings.account,
+        settings.container,
+        account_key=settings.key,
         permission=ContainerSasPermissions(**permissions),
-        expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1),
+        expiry=datetime.datetime.now(datetime.timezone.utc)
+        + datetime.timedelta(hours=1),
     )
 
 
@@ -323,12 +425,18 @@ def test_azure_create_over_an_existing_file_is_409(azure_store):
 
 def test_azure_wrong_key_is_403(azure_store):
     store = azure_store(account_key=base64.b64encode(b"not the key").decode())
-    for call, args in ((store.list_dir, ("",)), (store.get, ("a.txt", None)), (store.write, ("a.txt", b"x"))):
+    for call, args in (
+        (store.list_dir, ("",)),
+        (store.get, ("a.txt", None)),
+        (store.write, ("a.txt", b"x")),
+    ):
         raises(exceptions.PermissionDeniedError, 403, call, *args)
 
 
 def test_azure_refused_permission_is_403(azure_store, azure_settings):
-    store = azure_store(account_key="", sas_token=container_sas(azure_settings, read=True))
+    store = azure_store(
+        account_key="", sas_token=container_sas(azure_settings, read=True)
+    )
     raises(exceptions.PermissionDeniedError, 403, store.write, "a.txt", b"x")
     raises(exceptions.PermissionDeniedError, 403, store.list_dir, "")
 

@@ -47,18 +47,24 @@ def fast_snapshot(raw) -> dict[str, bytes]:
     return dict(zip(keys, _POOL.map(raw.read, keys)))
 
 
-def check_invariant(raw, originals: dict[str, bytes], old: str, new: str) -> dict[str, bytes]:
+def check_invariant(
+    raw, originals: dict[str, bytes], old: str, new: str
+) -> dict[str, bytes]:
     """Every original is at its old or new path with its bytes; nothing else appeared
     except (possibly) the target folder's marker and trashed copies."""
     now = fast_snapshot(raw)
     for path, body in originals.items():
         moved = new + path[len(old) :]
         at_old, at_new = now.get(path), now.get(moved)
-        assert body in (at_old, at_new), f"{path} lost or changed: old={at_old!r:.40} new={at_new!r:.40}"
+        assert body in (at_old, at_new), (
+            f"{path} lost or changed: old={at_old!r:.40} new={at_new!r:.40}"
+        )
     for key, body in now.items():
         if key.startswith(new + "/"):
             source = old + key[len(new) :]
-            assert key == f"{new}/.s3keep" or originals.get(source) == body, f"half-written {key}"
+            assert key == f"{new}/.s3keep" or originals.get(source) == body, (
+                f"half-written {key}"
+            )
         else:
             assert key in originals, f"unexpected object {key}"
     return now
@@ -72,14 +78,21 @@ def test_proxy_passes_requests_through(make_proxied_cm, fault_proxy, raw):
     assert cm.get("p.txt")["content"] == "through the proxy"
     methods = [r.method for r in fault_proxy.records]
     assert "PUT" in methods and "GET" in methods, fault_proxy.records
-    assert all(r.status and r.status < 400 for r in fault_proxy.records if r.method != "HEAD"), fault_proxy.records
+    assert all(
+        r.status and r.status < 400 for r in fault_proxy.records if r.method != "HEAD"
+    ), fault_proxy.records
 
 
 # =========================================================================== retries
 @pytest.mark.parametrize(
     "fault",
-    [Fault.error("InternalError"), Fault.error("SlowDown"), Fault.error("ServiceUnavailable"), Fault("reset"),
-     Fault("drop")],
+    [
+        Fault.error("InternalError"),
+        Fault.error("SlowDown"),
+        Fault.error("ServiceUnavailable"),
+        Fault("reset"),
+        Fault("drop"),
+    ],
     ids=["500", "SlowDown", "503", "reset", "drop"],
 )
 def test_transient_faults_are_retried(make_proxied_cm, fault_proxy, raw, fault):
@@ -98,9 +111,10 @@ def test_retries_are_bounded(make_proxied_cm, fault_proxy, raw):
     cm = make_proxied_cm(max_retries=2)
     fault_proxy.add(Fault.error("SlowDown"), times=None)
     error = expect_status(503, cm.get, "r.txt")
-    assert "kept failing to read" in error.log_message and "after retries: SlowDown" in error.log_message, (
-        error.log_message
-    )
+    assert (
+        "kept failing to read" in error.log_message
+        and "after retries: SlowDown" in error.log_message
+    ), error.log_message
     # First attempt plus two retries, for the one request the get starts with (the
     # manager's start-up listing, which checks that the bucket exists, came before).
     reads = [r for r in fault_proxy.records if r.target.endswith("/r.txt")]
@@ -111,11 +125,18 @@ def test_dead_endpoint_fails_fast_with_a_clear_error(make_cm):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cm = make_cm(endpoint_url=f"http://127.0.0.1:{port}", max_retries=2, retry_timeout=3.0, connect_timeout=1.0)
+    cm = make_cm(
+        endpoint_url=f"http://127.0.0.1:{port}",
+        max_retries=2,
+        retry_timeout=3.0,
+        connect_timeout=1.0,
+    )
     start = time.monotonic()
     error = expect_status(503, cm.get, "")
     assert time.monotonic() - start < 15, "a dead endpoint must not hang the request"
-    assert error.log_message.startswith(f"cannot reach http://127.0.0.1:{port}: "), error.log_message
+    assert error.log_message.startswith(f"cannot reach http://127.0.0.1:{port}: "), (
+        error.log_message
+    )
 
 
 def test_request_timeout_bounds_a_stalled_store(make_proxied_cm, fault_proxy, raw):
@@ -124,10 +145,15 @@ def test_request_timeout_bounds_a_stalled_store(make_proxied_cm, fault_proxy, ra
     fault_proxy.add(Fault("delay", seconds=8), method="GET", times=None)
     start = time.monotonic()
     expect_status(503, cm.get, "slow.txt")
-    assert time.monotonic() - start < 7, "the request timeout must cut a stalled request"
+    assert time.monotonic() - start < 7, (
+        "the request timeout must cut a stalled request"
+    )
 
 
-@pytest.mark.parametrize("trait,value", [("request_timeout", 0), ("connect_timeout", -1), ("retry_timeout", 0)])
+@pytest.mark.parametrize(
+    "trait,value",
+    [("request_timeout", 0), ("connect_timeout", -1), ("retry_timeout", 0)],
+)
 def test_timeouts_must_be_positive(manager_class, manager_kwargs, trait, value):
     from traitlets import TraitError
 
@@ -136,13 +162,17 @@ def test_timeouts_must_be_positive(manager_class, manager_kwargs, trait, value):
 
 
 # =========================================================================== failed saves
-@pytest.mark.parametrize("fault", list(FAILING_FAULTS.values()), ids=list(FAILING_FAULTS))
+@pytest.mark.parametrize(
+    "fault", list(FAILING_FAULTS.values()), ids=list(FAILING_FAULTS)
+)
 def test_failed_save_keeps_previous_version(make_proxied_cm, fault_proxy, raw, fault):
     raw.put("keep.txt", b"previous version")
     cm = make_proxied_cm()
     fault_proxy.add(fault, method="PUT")
     try:
-        cm.save({"type": "file", "format": "text", "content": "new version"}, "keep.txt")
+        cm.save(
+            {"type": "file", "format": "text", "content": "new version"}, "keep.txt"
+        )
     except Exception:  # noqa: BLE001 (a failure is allowed; losing data is not)
         pass
     assert raw.read("keep.txt") in (b"previous version", b"new version")
@@ -150,8 +180,12 @@ def test_failed_save_keeps_previous_version(make_proxied_cm, fault_proxy, raw, f
         assert raw.read("keep.txt") == b"previous version"
 
 
-@pytest.mark.parametrize("fault", list(FAILING_FAULTS.values()), ids=list(FAILING_FAULTS))
-def test_failed_chunked_upload_keeps_previous_version(make_proxied_cm, fault_proxy, raw, fault):
+@pytest.mark.parametrize(
+    "fault", list(FAILING_FAULTS.values()), ids=list(FAILING_FAULTS)
+)
+def test_failed_chunked_upload_keeps_previous_version(
+    make_proxied_cm, fault_proxy, raw, fault
+):
     raw.put("big.bin", b"previous version")
     cm = make_proxied_cm()
     data = bytes(range(256)) * 4096
@@ -159,7 +193,12 @@ def test_failed_chunked_upload_keeps_previous_version(make_proxied_cm, fault_pro
     fault_proxy.add(fault, method="POST", target=r"uploadId=")
     for number, start in ((1, 0), (-1, len(data) // 2)):
         chunk = data[start : start + len(data) // 2]
-        model = {"type": "file", "format": "base64", "chunk": number, "content": base64.b64encode(chunk).decode()}
+        model = {
+            "type": "file",
+            "format": "base64",
+            "chunk": number,
+            "content": base64.b64encode(chunk).decode(),
+        }
         try:
             cm.save(model, "big.bin")
         except Exception:  # noqa: BLE001
@@ -189,7 +228,9 @@ def at_every_position(make_proxied_cm, fault_proxy, setup, operation, fault, che
             succeeded, failures = False, failures + 1
         fault_proxy.reset()
         check(position, succeeded)
-    assert failures > 0, "no injected fault made the operation fail: the test injects nothing"
+    assert failures > 0, (
+        "no injected fault made the operation fail: the test injects nothing"
+    )
     return failures
 
 
@@ -197,91 +238,158 @@ def at_every_position(make_proxied_cm, fault_proxy, setup, operation, fault, che
 # store acts on it), so the every-position runs use the 500 and the lost response; resets
 # are covered by the retry and failed-save tests above. (Run time: about 25 s per run.)
 @pytest.mark.parametrize("fault_name", ["error500", "lost_response"])
-def test_tree_rename_survives_a_fault_at_every_request(make_proxied_cm, fault_proxy, raw, flavor, fault_name):
+def test_tree_rename_survives_a_fault_at_every_request(
+    make_proxied_cm, fault_proxy, raw, flavor, fault_name
+):
     """A rename of a 24-object tree, failed at request 0, 1, 2, ... in turn."""
     if flavor == "async" and fault_name != "lost_response":
-        pytest.skip("same Rust core as the sync flavour; the async flavour runs the lost-response case only")
+        pytest.skip(
+            "same Rust core as the sync flavour; the async flavour runs the lost-response case only"
+        )
 
     def check(position, succeeded):
         now = check_invariant(raw, TREE, "tree", "moved")
         if succeeded:
-            assert not any(k.startswith("tree/") for k in now), f"position {position}: sources left {sorted(now)}"
+            assert not any(k.startswith("tree/") for k in now), (
+                f"position {position}: sources left {sorted(now)}"
+            )
         elif not any(k.startswith("moved/") for k in now):
             # Rolled back completely: the user can simply try again.
             make_proxied_cm().rename("tree", "moved")
             check_invariant(raw, TREE, "tree", "moved")
 
     at_every_position(
-        make_proxied_cm, fault_proxy, lambda: write_tree(raw), lambda cm: cm.rename("tree", "moved"),
-        FAILING_FAULTS[fault_name], check,
+        make_proxied_cm,
+        fault_proxy,
+        lambda: write_tree(raw),
+        lambda cm: cm.rename("tree", "moved"),
+        FAILING_FAULTS[fault_name],
+        check,
     )
 
 
-def test_tree_copy_survives_a_fault_at_every_request(make_proxied_cm, fault_proxy, raw, flavor):
+def test_tree_copy_survives_a_fault_at_every_request(
+    make_proxied_cm, fault_proxy, raw, flavor
+):
     if flavor == "async":
-        pytest.skip("same Rust core as the sync flavour (run time); rename covers the async flavour")
+        pytest.skip(
+            "same Rust core as the sync flavour (run time); rename covers the async flavour"
+        )
+
     def check(position, succeeded):
         now = check_invariant(raw, TREE, "tree", "copied/tree")
-        assert all(now.get(k) == v for k, v in TREE.items()), f"position {position}: a source changed"
+        assert all(now.get(k) == v for k, v in TREE.items()), (
+            f"position {position}: a source changed"
+        )
         if succeeded:
             # "copied" does not exist: the folder goes inside it (FileContentsManager).
-            assert all(now.get("copied/" + k) == v for k, v in TREE.items()), f"position {position}: incomplete"
+            assert all(now.get("copied/" + k) == v for k, v in TREE.items()), (
+                f"position {position}: incomplete"
+            )
         else:
             # A failed copy rolls back what it made (the rollback itself had no fault).
-            assert not any(k.startswith("copied/") for k in now), f"position {position}: {sorted(now)}"
+            assert not any(k.startswith("copied/") for k in now), (
+                f"position {position}: {sorted(now)}"
+            )
 
     at_every_position(
-        make_proxied_cm, fault_proxy, lambda: write_tree(raw), lambda cm: cm.copy("tree", "copied"),
-        Fault.error("InternalError"), check,
+        make_proxied_cm,
+        fault_proxy,
+        lambda: write_tree(raw),
+        lambda cm: cm.copy("tree", "copied"),
+        Fault.error("InternalError"),
+        check,
     )
 
 
 @pytest.mark.parametrize("fault_name", ["lost_response"])
-def test_tree_delete_to_trash_survives_a_fault_at_every_request(make_proxied_cm, fault_proxy, raw, flavor, fault_name):
+def test_tree_delete_to_trash_survives_a_fault_at_every_request(
+    make_proxied_cm, fault_proxy, raw, flavor, fault_name
+):
     if flavor == "async":
-        pytest.skip("same Rust core as the sync flavour (run time); rename covers the async flavour")
+        pytest.skip(
+            "same Rust core as the sync flavour (run time); rename covers the async flavour"
+        )
+
     def check(position, succeeded):
         now = fast_snapshot(raw)
-        trashed = {k.split("/", 2)[2]: v for k, v in now.items() if k.startswith(".Trash/")}
+        trashed = {
+            k.split("/", 2)[2]: v for k, v in now.items() if k.startswith(".Trash/")
+        }
         for path, body in TREE.items():
-            assert body in (now.get(path), trashed.get(path)), f"position {position}: {path} lost"
+            assert body in (now.get(path), trashed.get(path)), (
+                f"position {position}: {path} lost"
+            )
         if succeeded:
-            assert not any(k.startswith("tree/") for k in now), f"position {position}: {sorted(now)}"
+            assert not any(k.startswith("tree/") for k in now), (
+                f"position {position}: {sorted(now)}"
+            )
 
     at_every_position(
-        make_proxied_cm, fault_proxy, lambda: write_tree(raw), lambda cm: cm.delete("tree"),
-        FAILING_FAULTS[fault_name], check,
+        make_proxied_cm,
+        fault_proxy,
+        lambda: write_tree(raw),
+        lambda cm: cm.delete("tree"),
+        FAILING_FAULTS[fault_name],
+        check,
     )
 
 
-def test_checkpoint_restore_survives_a_fault_at_every_request(make_proxied_cm, fault_proxy, raw):
-    originals = {"n.txt": b"edited", ".ipynb_checkpoints/n-checkpoint.txt": b"checkpointed"}
+def test_checkpoint_restore_survives_a_fault_at_every_request(
+    make_proxied_cm, fault_proxy, raw
+):
+    originals = {
+        "n.txt": b"edited",
+        ".ipynb_checkpoints/n-checkpoint.txt": b"checkpointed",
+    }
 
     def check(position, succeeded):
-        assert raw.read("n.txt") == (b"checkpointed" if succeeded else raw.read("n.txt"))
+        assert raw.read("n.txt") == (
+            b"checkpointed" if succeeded else raw.read("n.txt")
+        )
         assert raw.read("n.txt") in (b"checkpointed", b"edited")
         assert raw.read(".ipynb_checkpoints/n-checkpoint.txt") == b"checkpointed"
 
     at_every_position(
-        make_proxied_cm, fault_proxy, lambda: write_tree(raw, originals),
-        lambda cm: cm.restore_checkpoint("checkpoint", "n.txt"), Fault("drop_response"), check,
+        make_proxied_cm,
+        fault_proxy,
+        lambda: write_tree(raw, originals),
+        lambda cm: cm.restore_checkpoint("checkpoint", "n.txt"),
+        Fault("drop_response"),
+        check,
     )
 
 
-def test_rename_with_checkpoints_survives_a_fault_at_every_request(make_proxied_cm, fault_proxy, raw):
-    originals = {"d/nb.ipynb": b'{"nbformat": 4}\n', "d/.ipynb_checkpoints/nb-checkpoint.ipynb": b'{"old": 1}\n'}
-    renamed = {"d/nb.ipynb": "d/nb2.ipynb", "d/.ipynb_checkpoints/nb-checkpoint.ipynb": "d/.ipynb_checkpoints/nb2-checkpoint.ipynb"}
+def test_rename_with_checkpoints_survives_a_fault_at_every_request(
+    make_proxied_cm, fault_proxy, raw
+):
+    originals = {
+        "d/nb.ipynb": b'{"nbformat": 4}\n',
+        "d/.ipynb_checkpoints/nb-checkpoint.ipynb": b'{"old": 1}\n',
+    }
+    renamed = {
+        "d/nb.ipynb": "d/nb2.ipynb",
+        "d/.ipynb_checkpoints/nb-checkpoint.ipynb": "d/.ipynb_checkpoints/nb2-checkpoint.ipynb",
+    }
 
     def check(position, succeeded):
         now = fast_snapshot(raw)
         for path, body in originals.items():
-            assert body in (now.get(path), now.get(renamed[path])), f"position {position}: {path} lost: {now}"
+            assert body in (now.get(path), now.get(renamed[path])), (
+                f"position {position}: {path} lost: {now}"
+            )
         if succeeded:
-            assert set(now) == set(renamed.values()), f"position {position}: {sorted(now)}"
+            assert set(now) == set(renamed.values()), (
+                f"position {position}: {sorted(now)}"
+            )
 
     at_every_position(
-        make_proxied_cm, fault_proxy, lambda: write_tree(raw, originals),
-        lambda cm: cm.rename("d/nb.ipynb", "d/nb2.ipynb"), Fault.error("InternalError"), check,
+        make_proxied_cm,
+        fault_proxy,
+        lambda: write_tree(raw, originals),
+        lambda cm: cm.rename("d/nb.ipynb", "d/nb2.ipynb"),
+        Fault.error("InternalError"),
+        check,
     )
 
 
@@ -292,7 +400,11 @@ def test_source_changed_midway_is_a_conflict(raw, fault_proxy, make_proxied_cm):
     edited = b"saved by someone else during the rename"
 
     # When the first object is copied, another client rewrites a file of the tree.
-    fault_proxy.add(Fault("call", callback=lambda: raw.put("tree/file03.txt", edited)), method="PUT", target=r"/moved/")
+    fault_proxy.add(
+        Fault("call", callback=lambda: raw.put("tree/file03.txt", edited)),
+        method="PUT",
+        target=r"/moved/",
+    )
     expect_status(409, cm.rename, "tree", "moved")
     now = snapshot(raw)
     assert now["tree/file03.txt"] == edited

@@ -19,7 +19,11 @@ def test_folder_copied_to_a_missing_folder_goes_inside_it(cm, raw):
     raw.put("src/a.txt", b"a")
     raw.put("src/sub/b.txt", b"b")
     model = cm.copy("src", "missing")
-    assert (model["path"], model["name"], model["type"]) == ("missing/src", "src", "directory")
+    assert (model["path"], model["name"], model["type"]) == (
+        "missing/src",
+        "src",
+        "directory",
+    )
     assert raw.read("missing/src/a.txt") == b"a"
     assert raw.read("missing/src/sub/b.txt") == b"b"
     # Missing parents too, as shutil.copytree makes them.
@@ -35,7 +39,10 @@ def test_copy_of_a_folder_above_max_copy_folder_size_mb_is_400(make_cm, raw):
     raw.put("big/sub/two.bin", b"x" * MiB)
     cm = make_cm(max_copy_folder_size_mb=1)
     err = expect_http(400, cm.copy, "big", "")
-    assert "Can't copy folders larger than 1MB" in err.log_message and "big" in err.log_message
+    assert (
+        "Can't copy folders larger than 1MB" in err.log_message
+        and "big" in err.log_message
+    )
     assert not any(k.startswith("big-Copy1") for k in raw.keys())
     # The trait applies when changed on a running manager, as on FileContentsManager.
     cm.max_copy_folder_size_mb = 3
@@ -75,7 +82,10 @@ def test_a_broken_signature_store_is_500_and_logged(cm, raw, tmp_path, caplog):
         err = expect_http(500, cm.save, {"type": "notebook", "content": nb}, "n.ipynb")
     assert err.log_message.startswith("Unexpected error while saving file: n.ipynb")
     assert "store is broken" in err.log_message
-    assert "corrupted or unavailable" in caplog.text and "Error while saving file" in caplog.text
+    assert (
+        "corrupted or unavailable" in caplog.text
+        and "Error while saving file" in caplog.text
+    )
     assert raw.read("n.ipynb") == before
 
 
@@ -84,12 +94,19 @@ def test_a_broken_signature_store_is_500_and_logged(cm, raw, tmp_path, caplog):
     [
         {"type": "file", "format": "text", "content": "a\ud800b"},
         {"type": "file", "format": "text", "content": "a\udc80", "chunk": 1},
-        {"type": "notebook", "content": nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x\udc80")])},
+        {
+            "type": "notebook",
+            "content": nbformat.v4.new_notebook(
+                cells=[nbformat.v4.new_markdown_cell("x\udc80")]
+            ),
+        },
     ],
     ids=["text", "text chunk", "notebook"],
 )
 def test_lone_surrogates_are_400_and_store_nothing(cm, raw, model):
-    err = expect_http(400, cm.save, model, "s.ipynb" if model["type"] == "notebook" else "s.txt")
+    err = expect_http(
+        400, cm.save, model, "s.ipynb" if model["type"] == "notebook" else "s.txt"
+    )
     assert err.log_message.startswith("Encoding error saving s.")
     assert raw.keys() == set()
     assert raw.uploads() == []

@@ -16,8 +16,14 @@ import pytest
 from support.rest_fixtures import expect_status
 
 DATA = bytes(range(256)) * 40
-FILES = {"d/data.bin": DATA, "d/notes.txt": "text ✓".encode(), "d/a b.txt": b"spaced", ".env": b"SECRET=1",
-         "p/.hidden/x.txt": b"x", "p/dir/y.txt": b"y"}
+FILES = {
+    "d/data.bin": DATA,
+    "d/notes.txt": "text ✓".encode(),
+    "d/a b.txt": b"spaced",
+    ".env": b"SECRET=1",
+    "p/.hidden/x.txt": b"x",
+    "p/dir/y.txt": b"y",
+}
 
 
 def _service_account(tmp_path) -> str:
@@ -28,14 +34,24 @@ def _service_account(tmp_path) -> str:
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
     ).decode()
     path = tmp_path / "service-account.json"
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": "test-project", "private_key_id": "k1", "private_key": pem,
-        "client_email": "notebooks@test-project.iam.gserviceaccount.com", "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "test-project",
+                "private_key_id": "k1",
+                "private_key": pem,
+                "client_email": "notebooks@test-project.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": "https://oauth2.googleapis.com/token",
+            }
+        )
+    )
     return str(path)
 
 
@@ -67,7 +83,9 @@ def download(url: str):
 @pytest.mark.s3_preexisting(FILES)
 def test_redirect_downloads_the_bytes_from_the_store(fetch, backend):
     if backend == "file":
-        pytest.skip("local files cannot be signed: test_local_files_stream_and_say_so_once")
+        pytest.skip(
+            "local files cannot be signed: test_local_files_stream_and_say_so_once"
+        )
     files = [("d/data.bin", DATA), ("d/notes.txt", FILES["d/notes.txt"])]
     if backend != "azure":  # see test_azure_downloads_with_disposition_stream
         files.append(("d/a b.txt", b"spaced"))
@@ -88,7 +106,9 @@ def test_s3_url_is_signed_with_the_response_headers(fetch):
     signed = query["X-Amz-SignedHeaders"][0].split(";")
     assert signed == ["host"]
     # Query parameters are part of SigV4's canonical request: these are signed.
-    assert query["response-content-disposition"] == ["attachment; filename*=utf-8''notes.txt"]
+    assert query["response-content-disposition"] == [
+        "attachment; filename*=utf-8''notes.txt"
+    ]
     assert query["response-content-type"] == ["text/plain; charset=UTF-8"]
     body, headers = download(location)
     assert body == FILES["d/notes.txt"]
@@ -103,7 +123,9 @@ def test_s3_url_is_signed_with_the_response_headers(fetch):
 @pytest.mark.s3_preexisting(FILES)
 @pytest.mark.cm_config(files_redirect_expiry=60)
 def test_expiry_setting(fetch):
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(redirected(fetch, "files", "d", "data.bin")).query)
+    query = urllib.parse.parse_qs(
+        urllib.parse.urlsplit(redirected(fetch, "files", "d", "data.bin")).query
+    )
     assert query["X-Amz-Expires"] == ["60"]
 
 
@@ -129,7 +151,11 @@ def test_hidden_files_redirect_when_allowed(fetch, backend):
 
 
 def _stream_lines(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("files_redirect:")]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.getMessage().startswith("files_redirect:")
+    ]
 
 
 def _streams_and_says_so_once(fetch, caplog, statuses=True):
@@ -155,7 +181,9 @@ def test_anonymous_s3_streams_and_says_so_once(fetch, caplog, raw):
     # Anonymous reads need public objects (the bucket stays private: the statuses of
     # missing files and folders are checked on local files below).
     for path in ("d/data.bin", "d/notes.txt"):
-        raw.client.put_object_acl(Bucket=raw.bucket, Key=raw.key(path), ACL="public-read")
+        raw.client.put_object_acl(
+            Bucket=raw.bucket, Key=raw.key(path), ACL="public-read"
+        )
     _streams_and_says_so_once(fetch, caplog, statuses=False)
 
 
@@ -175,12 +203,19 @@ def test_azure_downloads_with_disposition_stream(fetch, caplog):
     streams too: object_store 0.14 signs the encoded name, which Azure refuses (403)."""
     caplog.set_level(logging.INFO)
     for _ in range(2):
-        r = fetch("files", "d/notes.txt", params={"download": "1"}, follow_redirects=False)
+        r = fetch(
+            "files", "d/notes.txt", params={"download": "1"}, follow_redirects=False
+        )
         assert r.code == 200 and r.body == FILES["d/notes.txt"]
-        assert r.headers["Content-Disposition"] == "attachment; filename*=utf-8''notes.txt"
+        assert (
+            r.headers["Content-Disposition"] == "attachment; filename*=utf-8''notes.txt"
+        )
     lines = _stream_lines(caplog)
     assert len(lines) == 1 and "Content-Disposition" in lines[0], lines
-    assert download(redirected(fetch, "files", "d", "notes.txt"))[0] == FILES["d/notes.txt"]
+    assert (
+        download(redirected(fetch, "files", "d", "notes.txt"))[0]
+        == FILES["d/notes.txt"]
+    )
     for _ in range(2):
         r = fetch("files", "d/a b.txt", follow_redirects=False)
         assert r.code == 200 and r.body == b"spaced"

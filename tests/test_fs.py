@@ -23,7 +23,7 @@ import s3contents_rs
 pytestmark = pytest.mark.timeout(300)
 
 SCRIPT = textwrap.dedent(
-    r'''
+    r"""
     import base64, datetime, json, sys
     from tornado.web import HTTPError
     cfg = json.loads(sys.argv[1])
@@ -97,11 +97,13 @@ SCRIPT = textwrap.dedent(
     call("read", full + "/a.txt", "text")
     out.append(["get_prefix", [], norm(fs.get_prefix())])
     print("RESULT:" + json.dumps(out))
-    '''
+    """
 )
 
 
-def run(python: str, impl: str, kwargs: dict, tmp_path: Path, pythonpath: str | None = None) -> list:
+def run(
+    python: str, impl: str, kwargs: dict, tmp_path: Path, pythonpath: str | None = None
+) -> list:
     script = tmp_path / "fs_script.py"
     script.write_text(SCRIPT)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -110,26 +112,44 @@ def run(python: str, impl: str, kwargs: dict, tmp_path: Path, pythonpath: str | 
     env["JUPYTER_DATA_DIR"] = str(tmp_path / f"data-{impl}")
     proc = subprocess.run(
         [python, str(script), json.dumps({"impl": impl, "kwargs": kwargs})],
-        capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path, check=False,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        cwd=tmp_path,
+        check=False,
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT:")]
-    assert proc.returncode == 0 and lines, f"{impl} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-    return json.loads(lines[-1][len("RESULT:"):])
+    assert proc.returncode == 0 and lines, (
+        f"{impl} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    )
+    return json.loads(lines[-1][len("RESULT:") :])
 
 
 @pytest.mark.compatibility
-def test_fs_gives_what_s3contents_fs_gives(s3_settings, s3_client, test_prefix, tmp_path):
+def test_fs_gives_what_s3contents_fs_gives(
+    s3_settings, s3_client, test_prefix, tmp_path
+):
     from support.s3_fixtures import RawBucket
 
     theirs_prefix = f"{test_prefix}-s3contents"
     try:
-        theirs = run(ref_python(), "s3contents", s3_settings.manager_kwargs(theirs_prefix), tmp_path)
+        theirs = run(
+            ref_python(),
+            "s3contents",
+            s3_settings.manager_kwargs(theirs_prefix),
+            tmp_path,
+        )
     finally:
         RawBucket(s3_client, s3_settings.bucket, theirs_prefix).delete_all()
-    ours = run(sys.executable, "ours", s3_settings.manager_kwargs(test_prefix), tmp_path)
+    ours = run(
+        sys.executable, "ours", s3_settings.manager_kwargs(test_prefix), tmp_path
+    )
     assert len(ours) == len(theirs)
     for mine, reference in zip(ours, theirs):
-        assert mine == reference, f"fs.{mine[0]}{tuple(mine[1])}: ours {mine[2]!r}, s3contents {reference[2]!r}"
+        assert mine == reference, (
+            f"fs.{mine[0]}{tuple(mine[1])}: ours {mine[2]!r}, s3contents {reference[2]!r}"
+        )
     # and the script did something: the file written first is read back
     assert ["read", ["a.txt", "text"], ["hello", "text"]] in ours
 
@@ -147,4 +167,6 @@ def test_fs_is_stricter_where_s3contents_would_lose_data(make_cm, raw):
     # a missing file is NoSuchFile, which is also a FileNotFoundError (404)
     with pytest.raises(FileNotFoundError):
         fs.read("nope.txt", "text")
-    assert issubclass(s3contents_rs.fs.NoSuchFile, s3contents_rs.exceptions.NotFoundError)
+    assert issubclass(
+        s3contents_rs.fs.NoSuchFile, s3contents_rs.exceptions.NotFoundError
+    )

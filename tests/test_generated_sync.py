@@ -13,14 +13,18 @@ GENERATOR = ROOT / "tools" / "generate_sync.py"
 
 
 def test_contents_py_is_generated_from_async_contents_py():
-    result = subprocess.run([sys.executable, str(GENERATOR), "--check"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(GENERATOR), "--check"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_the_check_catches_a_hand_edit(tmp_path, monkeypatch):
     generate_sync = load_script("tools/generate_sync.py")
     edited = tmp_path / "contents.py"
-    edited.write_text(generate_sync.TARGET.read_text().replace("def get(", "def get_edited(", 1))
+    edited.write_text(
+        generate_sync.TARGET.read_text().replace("def get(", "def get_edited(", 1)
+    )
     monkeypatch.setattr(generate_sync, "TARGET", edited)
     assert generate_sync.main(["--check"]) == 1
     assert generate_sync.main([]) == 0
@@ -28,11 +32,18 @@ def test_the_check_catches_a_hand_edit(tmp_path, monkeypatch):
 
 
 def test_the_generated_manager_has_every_async_method_in_sync_form():
-    from s3contents_rs import AsyncObjectStoreContentsManager, ObjectStoreContentsManager
+    from s3contents_rs import (
+        AsyncObjectStoreContentsManager,
+        ObjectStoreContentsManager,
+    )
 
     import inspect
 
-    async_methods = {n for n, f in vars(AsyncObjectStoreContentsManager).items() if inspect.iscoroutinefunction(f)}
+    async_methods = {
+        n
+        for n, f in vars(AsyncObjectStoreContentsManager).items()
+        if inspect.iscoroutinefunction(f)
+    }
     assert async_methods, "the async manager defines no coroutine methods"
     for name in async_methods:
         method = vars(ObjectStoreContentsManager).get(name)

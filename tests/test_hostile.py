@@ -59,7 +59,11 @@ def every_call(cm, path: str):
         ("get-no-content", cm.get, (path,), {"content": False}),
         ("save", cm.save, (text, path)),
         ("save-dir", cm.save, ({"type": "directory"}, path)),
-        ("save-chunk", cm.save, (dict(text, format="base64", content="eA==", chunk=1), path)),
+        (
+            "save-chunk",
+            cm.save,
+            (dict(text, format="base64", content="eA==", chunk=1), path),
+        ),
         ("new", cm.new, (None, path)),
         ("new_untitled", cm.new_untitled, (path,)),
         ("delete", cm.delete, (path,)),
@@ -86,7 +90,9 @@ def test_bad_paths_are_4xx_and_change_nothing(alice, siblings, path):
         try:
             result = fn(*args, **(kwargs[0] if kwargs else {}))
         except HTTPError as e:
-            assert 400 <= e.status_code < 500, f"{name}({path!r}): {e.status_code} {e.log_message}"
+            assert 400 <= e.status_code < 500, (
+                f"{name}({path!r}): {e.status_code} {e.log_message}"
+            )
             assert SECRET.decode() not in str(e.log_message)
             continue
         # Only answers that reveal nothing are allowed without an error.
@@ -119,18 +125,56 @@ def test_bad_prefix_is_refused_at_startup(manager_class, manager_kwargs, prefix)
 
 # =========================================================================== bad content
 BAD_SAVES = [
-    ("invalid base64", {"type": "file", "format": "base64", "content": "not base64!!"}, "f.bin"),
-    ("text not a string", {"type": "file", "format": "text", "content": {"a": 1}}, "f.txt"),
+    (
+        "invalid base64",
+        {"type": "file", "format": "base64", "content": "not base64!!"},
+        "f.bin",
+    ),
+    (
+        "text not a string",
+        {"type": "file", "format": "text", "content": {"a": 1}},
+        "f.txt",
+    ),
     ("no format", {"type": "file", "content": "x"}, "f.txt"),
-    ("unknown type", {"type": "spreadsheet", "content": "x", "format": "text"}, "f.txt"),
-    ("notebook not json", {"type": "notebook", "content": "not a notebook", "format": "json"}, "n.ipynb"),
-    ("notebook wrong nbformat", {"type": "notebook", "content": {"nbformat": 99, "cells": []}, "format": "json"},
-     "n.ipynb"),
-    ("notebook no cells", {"type": "notebook", "content": {"metadata": {}}, "format": "json"}, "n.ipynb"),
+    (
+        "unknown type",
+        {"type": "spreadsheet", "content": "x", "format": "text"},
+        "f.txt",
+    ),
+    (
+        "notebook not json",
+        {"type": "notebook", "content": "not a notebook", "format": "json"},
+        "n.ipynb",
+    ),
+    (
+        "notebook wrong nbformat",
+        {
+            "type": "notebook",
+            "content": {"nbformat": 99, "cells": []},
+            "format": "json",
+        },
+        "n.ipynb",
+    ),
+    (
+        "notebook no cells",
+        {"type": "notebook", "content": {"metadata": {}}, "format": "json"},
+        "n.ipynb",
+    ),
     ("file over directory", {"type": "file", "format": "text", "content": "x"}, "dir"),
-    ("notebook over directory", {"type": "notebook", "format": "json",
-                                 "content": {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}},
-     "dir"),
+    (
+        "notebook over directory",
+        {
+            "type": "notebook",
+            "format": "json",
+            "content": {
+                "cells": [],
+                "metadata": {},
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            },
+        },
+        "dir",
+    ),
     ("directory over file", {"type": "directory"}, "existing.txt"),
     ("root", {"type": "file", "format": "text", "content": "x"}, ""),
 ]
@@ -142,7 +186,10 @@ def test_bad_saves_are_400_and_change_nothing(cm, raw, what, model, path):
     raw.put("existing.txt", b"existing")
     raw.put("f.bin", b"old bin")
     raw.put("f.txt", b"old text")
-    raw.put("n.ipynb", json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    raw.put(
+        "n.ipynb",
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}),
+    )
     before = snapshot(raw)
     expect_status(400, cm.save, model, path)
     assert snapshot(raw) == before
@@ -176,12 +223,20 @@ def test_bad_reads_are_400(cm, raw, path, kwargs):
     [
         ("GET", lambda cm: cm.get("f.txt"), "s3:GetObject"),
         ("GET", lambda cm: cm.get(""), "s3:ListBucket"),
-        ("PUT", lambda cm: cm.save({"type": "file", "format": "text", "content": "x"}, "f.txt"), "s3:PutObject"),
+        (
+            "PUT",
+            lambda cm: cm.save(
+                {"type": "file", "format": "text", "content": "x"}, "f.txt"
+            ),
+            "s3:PutObject",
+        ),
         ("POST", lambda cm: cm.delete("d"), "s3:DeleteObject"),
     ],
     ids=["read", "list", "write", "delete"],
 )
-def test_access_denied_is_403_naming_the_permission(make_proxied_cm, fault_proxy, raw, method, call, permission):
+def test_access_denied_is_403_naming_the_permission(
+    make_proxied_cm, fault_proxy, raw, method, call, permission
+):
     raw.put("f.txt", b"f")
     raw.put("d/x.txt", b"x")
     before = snapshot(raw)
@@ -192,8 +247,12 @@ def test_access_denied_is_403_naming_the_permission(make_proxied_cm, fault_proxy
     assert snapshot(raw) == before
 
 
-def test_access_denied_does_not_crash_the_server_at_startup(manager_class, manager_kwargs, fault_proxy, flavor):
+def test_access_denied_does_not_crash_the_server_at_startup(
+    manager_class, manager_kwargs, fault_proxy, flavor
+):
     """A manager whose credentials cannot list the bucket still starts; requests get 403."""
     fault_proxy.add(Fault.error("AccessDenied"), times=None)
-    manager = manager_class(**dict(manager_kwargs, endpoint_url=fault_proxy.url, max_retries=0))
+    manager = manager_class(
+        **dict(manager_kwargs, endpoint_url=fault_proxy.url, max_retries=0)
+    )
     assert manager.store is not None

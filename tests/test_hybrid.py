@@ -42,7 +42,10 @@ def jp_server_config(manager_kwargs, local_dir):
             },
             "HybridContentsManager": {
                 "manager_classes": {"": S3ContentsManager, "local": LargeFileManager},
-                "manager_kwargs": {"": dict(manager_kwargs), "local": {"root_dir": str(local_dir)}},
+                "manager_kwargs": {
+                    "": dict(manager_kwargs),
+                    "local": {"root_dir": str(local_dir)},
+                },
             },
         }
     )
@@ -81,7 +84,13 @@ def test_hybrid_root_lists_both(fetch, jp_serverapp, raw, local_dir):
 
 def test_hybrid_save_and_get_in_s3(fetch, raw, local_dir):
     nb = make_nb("s3 = True")
-    r = fetch("api", "contents", "work/s3.ipynb", method="PUT", body=json.dumps({"type": "notebook", "content": nb}))
+    r = fetch(
+        "api",
+        "contents",
+        "work/s3.ipynb",
+        method="PUT",
+        body=json.dumps({"type": "notebook", "content": nb}),
+    )
     assert r.code == 201
     assert body(r)["path"] == "work/s3.ipynb"
     stored = nbformat.reads(raw.read("work/s3.ipynb").decode(), as_version=4)
@@ -89,7 +98,19 @@ def test_hybrid_save_and_get_in_s3(fetch, raw, local_dir):
     got = body(fetch("api", "contents", "work/s3.ipynb"))
     assert got["type"] == "notebook"
     assert got["content"]["cells"][0]["source"] == "s3 = True"
-    r = fetch("api", "contents", "blob.bin", method="PUT", body=json.dumps({"type": "file", "format": "base64", "content": base64.b64encode(b"\x00\xff").decode()}))
+    r = fetch(
+        "api",
+        "contents",
+        "blob.bin",
+        method="PUT",
+        body=json.dumps(
+            {
+                "type": "file",
+                "format": "base64",
+                "content": base64.b64encode(b"\x00\xff").decode(),
+            }
+        ),
+    )
     assert raw.read("blob.bin") == b"\x00\xff"
     assert not (local_dir / "work").exists()
     with pytest.raises(HTTPClientError) as info:
@@ -98,7 +119,13 @@ def test_hybrid_save_and_get_in_s3(fetch, raw, local_dir):
 
 
 def test_hybrid_save_and_get_local(fetch, raw, local_dir):
-    r = fetch("api", "contents", "local/l.txt", method="PUT", body=json.dumps({"type": "file", "format": "text", "content": "local text"}))
+    r = fetch(
+        "api",
+        "contents",
+        "local/l.txt",
+        method="PUT",
+        body=json.dumps({"type": "file", "format": "text", "content": "local text"}),
+    )
     assert r.code == 201
     assert body(r)["path"] == "local/l.txt"
     assert (local_dir / "l.txt").read_text() == "local text"
@@ -111,7 +138,13 @@ def test_hybrid_save_and_get_local(fetch, raw, local_dir):
 
 def test_hybrid_rename_and_delete_in_s3(fetch, raw):
     raw.put("a/old.txt", b"old")
-    r = fetch("api", "contents", "a/old.txt", method="PATCH", body=json.dumps({"path": "a/new.txt"}))
+    r = fetch(
+        "api",
+        "contents",
+        "a/old.txt",
+        method="PATCH",
+        body=json.dumps({"path": "a/new.txt"}),
+    )
     assert body(r)["path"] == "a/new.txt"
     assert raw.read("a/new.txt") == b"old"
     assert not raw.exists("a/old.txt")
@@ -125,7 +158,9 @@ def _readme_hybrid_snippet() -> str:
     return snippet
 
 
-def test_the_readme_hybrid_example_works_as_written(tmp_path, monkeypatch, manager_kwargs, raw):
+def test_the_readme_hybrid_example_works_as_written(
+    tmp_path, monkeypatch, manager_kwargs, raw
+):
     """The README's config runs verbatim in a fresh home (its local folder does not exist
     yet); only the store's settings are then pointed at the test store, as a user fills
     in their own bucket and keys."""

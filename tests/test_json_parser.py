@@ -49,7 +49,13 @@ SAME_AS_JSON = [
     "9007199254740993.0",
 ]
 # Text the core's scanner leaves to json.loads (which loads_yielding then calls itself).
-ONLY_JSON = ["NaN", "[Infinity, -Infinity]", '"\\ud800"', "[1e400]", '"\\udc00 low first"']
+ONLY_JSON = [
+    "NaN",
+    "[Infinity, -Infinity]",
+    '"\\ud800"',
+    "[1e400]",
+    '"\\udc00 low first"',
+]
 INVALID = ["", "{", '{"a": 1,}', "[1 2]", "'single'", "\ufeff{}", "[1.]", "01"]
 
 
@@ -61,10 +67,20 @@ def test_same_objects_as_json_loads(text):
 
 
 def test_integer_and_float_types_are_kept():
-    parsed = loads_yielding('{"count": 3, "ratio": 3.0, "big": 123456789012345678901234567890, "b": 1, "a": 2}')
+    parsed = loads_yielding(
+        '{"count": 3, "ratio": 3.0, "big": 123456789012345678901234567890, "b": 1, "a": 2}'
+    )
     assert type(parsed["count"]) is int and type(parsed["ratio"]) is float
-    assert parsed["big"] == 123456789012345678901234567890 and type(parsed["big"]) is int
-    assert list(parsed) == ["count", "ratio", "big", "b", "a"]  # document order, as json.loads
+    assert (
+        parsed["big"] == 123456789012345678901234567890 and type(parsed["big"]) is int
+    )
+    assert list(parsed) == [
+        "count",
+        "ratio",
+        "big",
+        "b",
+        "a",
+    ]  # document order, as json.loads
 
 
 @pytest.mark.parametrize("text", INVALID)
@@ -81,11 +97,24 @@ def test_invalid_json_is_json_decode_error(text):
 
 def large_document() -> str:
     cells = [
-        {"cell_type": "code", "execution_count": i, "metadata": {}, "source": f"print({i})",
-         "outputs": [{"output_type": "stream", "name": "stdout", "text": [f"line {j}\n" for j in range(200)]}]}
+        {
+            "cell_type": "code",
+            "execution_count": i,
+            "metadata": {},
+            "source": f"print({i})",
+            "outputs": [
+                {
+                    "output_type": "stream",
+                    "name": "stdout",
+                    "text": [f"line {j}\n" for j in range(200)],
+                }
+            ],
+        }
         for i in range(12000)
     ]
-    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    return json.dumps(
+        {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    )
 
 
 def steps_of_another_thread_during(parse, arg) -> int:
@@ -100,7 +129,9 @@ def steps_of_another_thread_during(parse, arg) -> int:
         nonlocal steps
         while not stop.is_set():
             steps += 1
-            time.sleep(0)  # gives the GIL back: the parsing thread is never kept waiting
+            time.sleep(
+                0
+            )  # gives the GIL back: the parsing thread is never kept waiting
 
     interval = sys.getswitchinterval()
     gc.disable()  # no finalizers running Python code in the middle of the parse
@@ -152,11 +183,29 @@ def test_bytes_and_str_give_the_same_objects():
 
 
 def test_dicts_built_as_the_given_dict_type_and_left_untracked():
-    parsed = loads_yielding(b'{"cells": [{"metadata": {}, "outputs": [[1], {"x": 2}]}]}', nbformat.NotebookNode)
+    parsed = loads_yielding(
+        b'{"cells": [{"metadata": {}, "outputs": [[1], {"x": 2}]}]}',
+        nbformat.NotebookNode,
+    )
     cell = parsed["cells"][0]
-    assert type(parsed) is type(cell) is type(cell["metadata"]) is type(cell["outputs"][1]) is nbformat.NotebookNode
-    assert parsed.cells[0].outputs[1].x == 2  # attribute access, as nbformat's from_dict gives
-    containers = [parsed, parsed["cells"], cell, cell["metadata"], cell["outputs"], cell["outputs"][0]]
+    assert (
+        type(parsed)
+        is type(cell)
+        is type(cell["metadata"])
+        is type(cell["outputs"][1])
+        is nbformat.NotebookNode
+    )
+    assert (
+        parsed.cells[0].outputs[1].x == 2
+    )  # attribute access, as nbformat's from_dict gives
+    containers = [
+        parsed,
+        parsed["cells"],
+        cell,
+        cell["metadata"],
+        cell["outputs"],
+        cell["outputs"][0],
+    ]
     assert not any(gc.is_tracked(c) for c in containers)
     # CPython tracks a dict again once a container is put in it, so cycles made later
     # through dicts are still collected.
@@ -179,11 +228,37 @@ class ItemsOverride(dict):
 
 
 DUMPED = [
-    None, True, False, 0, -5, 2**70, -(2**80), 1.5, 1e-05, 1e16, -0.0, 0.1, float("nan"), float("inf"), -float("inf"),
-    "", "a\"b\\c\n\r\t\b\f\x00\x01\x1f\x7f é 漢字 😀 /", [], {}, (), [1, [2, [3, []]]], (1, "two"),
-    {"a": {"b": [{}, []]}, "z": None}, {1: "int", 1.5: "float", True: "bool", None: "none", "s": "str", -2: 0},
-    Color.RED, {"color": Color.RED}, datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc),
-    b"raw bytes", {"when": datetime.date(2026, 1, 2)}, ItemsOverride(a=1), nbformat.NotebookNode(a=[nbformat.NotebookNode(b=1)]),
+    None,
+    True,
+    False,
+    0,
+    -5,
+    2**70,
+    -(2**80),
+    1.5,
+    1e-05,
+    1e16,
+    -0.0,
+    0.1,
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    "",
+    'a"b\\c\n\r\t\b\f\x00\x01\x1f\x7f é 漢字 😀 /',
+    [],
+    {},
+    (),
+    [1, [2, [3, []]]],
+    (1, "two"),
+    {"a": {"b": [{}, []]}, "z": None},
+    {1: "int", 1.5: "float", True: "bool", None: "none", "s": "str", -2: 0},
+    Color.RED,
+    {"color": Color.RED},
+    datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc),
+    b"raw bytes",
+    {"when": datetime.date(2026, 1, 2)},
+    ItemsOverride(a=1),
+    nbformat.NotebookNode(a=[nbformat.NotebookNode(b=1)]),
     "x" * 200_000 + '"\n\x02',
 ]
 
@@ -218,8 +293,21 @@ class Unknown:
 
 
 @pytest.mark.parametrize(
-    "obj", [circular_list(), circular_dict(), {(1, 2): "tuple key"}, [Unknown()], {"a": {"b": object()}}],
-    ids=["circular-list", "circular-dict", "tuple-key", "unknown-object", "nested-unknown"],
+    "obj",
+    [
+        circular_list(),
+        circular_dict(),
+        {(1, 2): "tuple key"},
+        [Unknown()],
+        {"a": {"b": object()}},
+    ],
+    ids=[
+        "circular-list",
+        "circular-dict",
+        "tuple-key",
+        "unknown-object",
+        "nested-unknown",
+    ],
 )
 def test_dumps_yielding_fails_as_json_dumps_does(obj):
     with pytest.raises(Exception) as ours:
@@ -243,7 +331,10 @@ def test_dumps_yielding_follows_default_chains_and_detects_their_cycles():
         raise TypeError("not serializable")
 
     nested = Wrapper(Wrapper([Wrapper({"k": Wrapper(1)})]))
-    assert dumps_yielding(nested, unwrap) == json.dumps(nested, default=unwrap, ensure_ascii=False).encode()
+    assert (
+        dumps_yielding(nested, unwrap)
+        == json.dumps(nested, default=unwrap, ensure_ascii=False).encode()
+    )
     loop = Wrapper(None)
     loop.inner = [loop]
     with pytest.raises(ValueError, match="Circular reference detected"):
@@ -254,7 +345,10 @@ def test_dumps_yielding_objects_made_by_default_are_not_mistaken_for_cycles():
     """json_default makes a new list of each set: freed as soon as written, its address can
     come back for the next one, which must not read as a circular reference."""
     nested_sets = [frozenset([frozenset([frozenset([i])])]) for i in range(50)]
-    assert dumps_yielding(nested_sets, json_default) == json.dumps(nested_sets, default=json_default).encode()
+    assert (
+        dumps_yielding(nested_sets, json_default)
+        == json.dumps(nested_sets, default=json_default).encode()
+    )
 
 
 def test_large_document_dumps_the_same_and_other_threads_keep_running():
@@ -262,40 +356,100 @@ def test_large_document_dumps_the_same_and_other_threads_keep_running():
     doc["cells"][0]["outputs"][0]["text"].append("é\n" * 100_000)  # one long string too
     expected = json.dumps(doc, default=json_default, ensure_ascii=False).encode()
     assert dumps_yielding(doc, json_default) == expected
-    assert steps_of_another_thread_during(lambda d: json.dumps(d, default=json_default), doc) == 0
-    assert steps_of_another_thread_during(lambda d: dumps_yielding(d, json_default), doc) > 0
+    assert (
+        steps_of_another_thread_during(
+            lambda d: json.dumps(d, default=json_default), doc
+        )
+        == 0
+    )
+    assert (
+        steps_of_another_thread_during(lambda d: dumps_yielding(d, json_default), doc)
+        > 0
+    )
 
 
 # ---------------------------------------------------------- nbformat.reads, off the loop
 
 V4_LINES = {
     "cells": [
-        {"cell_type": "code", "execution_count": 1, "id": "a1", "metadata": {"trusted": True, "tags": ["t"]},
-         "source": ["x = 1\n", "print(x)"],
-         "outputs": [{"output_type": "stream", "name": "stdout", "text": ["1\n", "2\n"]},
-                     {"output_type": "execute_result", "execution_count": 1, "metadata": {},
-                      "data": {"text/plain": ["a\n", "b"], "image/png": "iVBOR\n"}}]},
-        {"cell_type": "markdown", "id": "m1", "metadata": {}, "source": ["# Title\n", "text"]},
+        {
+            "cell_type": "code",
+            "execution_count": 1,
+            "id": "a1",
+            "metadata": {"trusted": True, "tags": ["t"]},
+            "source": ["x = 1\n", "print(x)"],
+            "outputs": [
+                {"output_type": "stream", "name": "stdout", "text": ["1\n", "2\n"]},
+                {
+                    "output_type": "execute_result",
+                    "execution_count": 1,
+                    "metadata": {},
+                    "data": {"text/plain": ["a\n", "b"], "image/png": "iVBOR\n"},
+                },
+            ],
+        },
+        {
+            "cell_type": "markdown",
+            "id": "m1",
+            "metadata": {},
+            "source": ["# Title\n", "text"],
+        },
     ],
-    "metadata": {"signature": "sha256:abc", "orig_nbformat": 3, "kernelspec": {"name": "python3", "display_name": "P"}},
-    "nbformat": 4, "nbformat_minor": 5,
+    "metadata": {
+        "signature": "sha256:abc",
+        "orig_nbformat": 3,
+        "kernelspec": {"name": "python3", "display_name": "P"},
+    },
+    "nbformat": 4,
+    "nbformat_minor": 5,
 }
-INVALID_V4 = {"cells": [{"cell_type": "code", "metadata": {}, "source": "x", "id": "c"}], "metadata": {},
-              "nbformat": 4, "nbformat_minor": 5}  # a code cell without outputs / execution_count
-V3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": "old"},
-      "worksheets": [{"cells": [{"cell_type": "code", "input": "1+1", "language": "python", "outputs": [],
-                                 "prompt_number": 1, "metadata": {}}], "metadata": {}}]}
+INVALID_V4 = {
+    "cells": [{"cell_type": "code", "metadata": {}, "source": "x", "id": "c"}],
+    "metadata": {},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}  # a code cell without outputs / execution_count
+V3 = {
+    "nbformat": 3,
+    "nbformat_minor": 0,
+    "metadata": {"name": "old"},
+    "worksheets": [
+        {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "input": "1+1",
+                    "language": "python",
+                    "outputs": [],
+                    "prompt_number": 1,
+                    "metadata": {},
+                }
+            ],
+            "metadata": {},
+        }
+    ],
+}
 
 
 def node_types_everywhere(a, b) -> bool:
     if isinstance(a, dict):
-        return type(a) is type(b) and a.keys() == b.keys() and all(node_types_everywhere(a[k], b[k]) for k in a)
+        return (
+            type(a) is type(b)
+            and a.keys() == b.keys()
+            and all(node_types_everywhere(a[k], b[k]) for k in a)
+        )
     if isinstance(a, list):
-        return type(b) is list and len(a) == len(b) and all(node_types_everywhere(x, y) for x, y in zip(a, b))
+        return (
+            type(b) is list
+            and len(a) == len(b)
+            and all(node_types_everywhere(x, y) for x, y in zip(a, b))
+        )
     return type(a) is type(b) and a == b
 
 
-@pytest.mark.parametrize("nb", [V4_LINES, INVALID_V4, V3], ids=["v4-multiline-transient", "v4-invalid", "v3"])
+@pytest.mark.parametrize(
+    "nb", [V4_LINES, INVALID_V4, V3], ids=["v4-multiline-transient", "v4-invalid", "v3"]
+)
 def test_reads_yielding_is_nbformat_reads(nb):
     text = json.dumps(nb)
     theirs_error: dict = {}
@@ -308,10 +462,20 @@ def test_reads_yielding_is_nbformat_reads(nb):
     assert node_types_everywhere(theirs, ours)
     assert ours_error.keys() == theirs_error.keys()
     if theirs_error:
-        assert str(ours_error["ValidationError"]) == str(theirs_error["ValidationError"])
+        assert str(ours_error["ValidationError"]) == str(
+            theirs_error["ValidationError"]
+        )
 
 
-@pytest.mark.parametrize("text", [b"not json", b"[1, 2]", b'{"nbformat": 4}', b'{"nbformat": 4, "nbformat_minor": 5}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"nbformat": 4}',
+        b'{"nbformat": 4, "nbformat_minor": 5}',
+    ],
+)
 def test_reads_yielding_refuses_what_nbformat_reads_refuses(text):
     with pytest.raises(Exception) as theirs:
         nbformat.reads(text.decode(), as_version=4)

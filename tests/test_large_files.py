@@ -57,13 +57,21 @@ def test_chunks_stream_into_parts_and_appear_only_when_complete(big_cm, raw):
         model = cm.save(chunk_model(part, i), "up/big.bin")
         received += len(part)
         # What LargeFileManager answers for an intermediate chunk: the file so far.
-        assert (model["name"], model["path"], model["type"]) == ("big.bin", "up/big.bin", "file")
+        assert (model["name"], model["path"], model["type"]) == (
+            "big.bin",
+            "up/big.bin",
+            "file",
+        )
         assert model["size"] == received and model["content"] is None
     # 11 MiB received: two full parts are already in the store, the rest is buffered.
     (key,) = raw.uploads()
     assert key == "up/big.bin"
-    listed = raw.client.list_multipart_uploads(Bucket=raw.bucket, Prefix=raw.key("up/"))["Uploads"]
-    uploaded = raw.client.list_parts(Bucket=raw.bucket, Key=raw.key("up/big.bin"), UploadId=listed[0]["UploadId"])
+    listed = raw.client.list_multipart_uploads(
+        Bucket=raw.bucket, Prefix=raw.key("up/")
+    )["Uploads"]
+    uploaded = raw.client.list_parts(
+        Bucket=raw.bucket, Key=raw.key("up/big.bin"), UploadId=listed[0]["UploadId"]
+    )
     assert [p["Size"] for p in uploaded["Parts"]] == [PART, PART]
     # Until the last chunk the previous version is what everyone sees.
     assert raw.read("up/big.bin") == b"previous version"
@@ -72,19 +80,27 @@ def test_chunks_stream_into_parts_and_appear_only_when_complete(big_cm, raw):
 
     final = cm.save(chunk_model(parts[-1], -1), "up/big.bin")
     assert final["size"] == 12 * MiB and final["type"] == "file"
-    assert final["last_modified"] == cm.get("up/big.bin", content=False)["last_modified"]
+    assert (
+        final["last_modified"] == cm.get("up/big.bin", content=False)["last_modified"]
+    )
     stored = raw.read("up/big.bin")
     assert hashlib.sha256(stored).digest() == hashlib.sha256(b"".join(parts)).digest()
     assert raw.uploads() == []
     assert raw.read("up/keep.txt") == b"neighbour"
-    assert [e["path"] for e in events.events() if e.get("action") == "save"] == ["up/big.bin"]
+    assert [e["path"] for e in events.events() if e.get("action") == "save"] == [
+        "up/big.bin"
+    ]
 
 
 def test_hooks_run_on_first_and_last_chunk(make_cm, raw):
     calls = []
     cm = make_cm(
-        pre_save_hook=lambda model, path, contents_manager, **kw: calls.append(("pre", path, model["chunk"])),
-        post_save_hook=lambda model, s3_path, contents_manager, **kw: calls.append(("post", s3_path, model["size"])),
+        pre_save_hook=lambda model, path, contents_manager, **kw: calls.append(
+            ("pre", path, model["chunk"])
+        ),
+        post_save_hook=lambda model, s3_path, contents_manager, **kw: calls.append(
+            ("post", s3_path, model["size"])
+        ),
     )
     upload(cm, "h.bin", [b"a" * 10, b"b" * 10, b"c" * 5])
     assert calls == [("pre", "h.bin", 1), ("post", "h.bin", 25)]
@@ -128,13 +144,21 @@ BAD_CHUNKS = {
 # has one: the upload in progress goes on, the client can send that chunk again.
 REFUSED_CHUNKS = {
     "not base64": ({**chunk_model(b"", 2), "content": "***not base64***"}, None),
-    "no type": ({"format": "base64", "content": "eA==", "chunk": 2}, "No file type provided"),
-    "notebook type": (
-        chunk_model(b"2", 2, type="notebook"), 'File type "notebook" is not supported for large file transfer'
+    "no type": (
+        {"format": "base64", "content": "eA==", "chunk": 2},
+        "No file type provided",
     ),
-    "no content": ({"type": "file", "format": "base64", "chunk": 2}, "No file content provided"),
+    "notebook type": (
+        chunk_model(b"2", 2, type="notebook"),
+        'File type "notebook" is not supported for large file transfer',
+    ),
+    "no content": (
+        {"type": "file", "format": "base64", "chunk": 2},
+        "No file content provided",
+    ),
     "json format": (
-        chunk_model(b"2", 2, format="json"), "Must specify format of file contents as 'text' or 'base64'"
+        chunk_model(b"2", 2, format="json"),
+        "Must specify format of file contents as 'text' or 'base64'",
     ),
     "chunk zero": (chunk_model(b"0", 0), None),
     "chunk not a number": (chunk_model(b"x", "2"), None),
@@ -177,7 +201,9 @@ def test_text_chunks_are_utf8(cm, raw):
     """LargeFileManager takes chunks as text too (clients other than JupyterLab send them)."""
     cm.save({"type": "file", "format": "text", "content": "é1 ", "chunk": 1}, "t.txt")
     cm.save(chunk_model("2 ".encode(), 2), "t.txt")
-    cm.save({"type": "file", "format": "text", "content": "fin ✓", "chunk": -1}, "t.txt")
+    cm.save(
+        {"type": "file", "format": "text", "content": "fin ✓", "chunk": -1}, "t.txt"
+    )
     assert raw.read("t.txt") == "é1 2 fin ✓".encode()
 
 
@@ -236,7 +262,9 @@ def test_abort_uploads_cancels_everything_in_progress(cm, raw):
 
 def open_upload_ids(raw, s3_client, path: str) -> list[str]:
     key = raw.key(path)
-    found = s3_client.list_multipart_uploads(Bucket=raw.bucket, Prefix=key).get("Uploads", [])
+    found = s3_client.list_multipart_uploads(Bucket=raw.bucket, Prefix=key).get(
+        "Uploads", []
+    )
     return sorted(u["UploadId"] for u in found if u["Key"] == key)
 
 
@@ -248,8 +276,12 @@ def test_a_lost_start_is_aborted_and_other_clients_uploads_are_kept(
     the id of. Whether the HTTP client retries the start itself or the upload fails and
     is retried, that upload is aborted; the uploads another client had open on the same
     key (and on a longer key of the same prefix) before are left alone."""
-    theirs = s3_client.create_multipart_upload(Bucket=raw.bucket, Key=raw.key("shared.bin"))["UploadId"]
-    neighbour = s3_client.create_multipart_upload(Bucket=raw.bucket, Key=raw.key("shared.bin.bak"))["UploadId"]
+    theirs = s3_client.create_multipart_upload(
+        Bucket=raw.bucket, Key=raw.key("shared.bin")
+    )["UploadId"]
+    neighbour = s3_client.create_multipart_upload(
+        Bucket=raw.bucket, Key=raw.key("shared.bin.bak")
+    )["UploadId"]
     cm = make_proxied_cm(max_retries=2 if retried_by == "client" else 0)
     fault_proxy.add(Fault("drop_response"), method="POST", target=r"\?uploads")
     try:
@@ -261,17 +293,26 @@ def test_a_lost_start_is_aborted_and_other_clients_uploads_are_kept(
     assert raw.read("shared.bin") == b"first last"
     assert open_upload_ids(raw, s3_client, "shared.bin") == [theirs]
     assert open_upload_ids(raw, s3_client, "shared.bin.bak") == [neighbour]
-    for key, upload_id in ((raw.key("shared.bin"), theirs), (raw.key("shared.bin.bak"), neighbour)):
+    for key, upload_id in (
+        (raw.key("shared.bin"), theirs),
+        (raw.key("shared.bin.bak"), neighbour),
+    ):
         s3_client.abort_multipart_upload(Bucket=raw.bucket, Key=key, UploadId=upload_id)
 
 
-def test_an_upload_succeeds_when_the_open_uploads_cannot_be_listed(make_proxied_cm, fault_proxy, raw):
+def test_an_upload_succeeds_when_the_open_uploads_cannot_be_listed(
+    make_proxied_cm, fault_proxy, raw
+):
     """Without s3:ListBucketMultipartUploads the check for leftovers fails: the upload
     itself is not affected (a warning is logged)."""
     cm = make_proxied_cm()
-    fault_proxy.add(Fault.error("AccessDenied"), method="GET", target=r"[?&]uploads=", times=None)
+    fault_proxy.add(
+        Fault.error("AccessDenied"), method="GET", target=r"[?&]uploads=", times=None
+    )
     upload(cm, "denied.bin", [b"still ", b"stored"])
-    assert fault_proxy.faults_fired(), "the test meant to refuse the listing of open uploads"
+    assert fault_proxy.faults_fired(), (
+        "the test meant to refuse the listing of open uploads"
+    )
     assert raw.read("denied.bin") == b"still stored"
     assert raw.uploads() == []
 
@@ -282,7 +323,10 @@ def test_get_large_binary_as_base64_and_text(big_cm, raw):
     raw.put("bin.dat", data)
     for fmt in ("base64", None):
         model = big_cm.get("bin.dat", format=fmt)
-        assert model["format"] == "base64" and model["mimetype"] == "application/octet-stream"
+        assert (
+            model["format"] == "base64"
+            and model["mimetype"] == "application/octet-stream"
+        )
         assert base64.b64decode(model["content"]) == data
     expect_http(400, big_cm.get, "bin.dat", format="text")
     text = ("line ✓\n" * 300_000).encode()
@@ -292,7 +336,10 @@ def test_get_large_binary_as_base64_and_text(big_cm, raw):
     model = big_cm.get("big.txt", format="base64")
     assert base64.b64decode(model["content"]) == text
     hashed = big_cm.get("big.txt", require_hash=True)
-    assert hashed["hash"] == hashlib.sha256(text).hexdigest() and hashed["content"].encode() == text
+    assert (
+        hashed["hash"] == hashlib.sha256(text).hexdigest()
+        and hashed["content"].encode() == text
+    )
 
 
 def test_new_file_is_not_listed_until_its_last_chunk(cm, raw):

@@ -17,7 +17,9 @@ def async_cm(manager_kwargs, jp_asyncio_loop):
     def make(**overrides) -> ManagerAdapter:
         kwargs = dict(manager_kwargs)
         kwargs.update(overrides)
-        return ManagerAdapter(manager_classes()["async"](**kwargs), "async", jp_asyncio_loop)
+        return ManagerAdapter(
+            manager_classes()["async"](**kwargs), "async", jp_asyncio_loop
+        )
 
     return make
 
@@ -43,7 +45,9 @@ def test_post_save_hooks_and_fs_run_off_the_loop(async_cm, raw):
     registered = []
     cm = async_cm(post_save_hook=hook)
     cm.raw.register_post_save_hook(
-        lambda model, s3_path, contents_manager, **kw: registered.append(threading.current_thread())
+        lambda model, s3_path, contents_manager, **kw: registered.append(
+            threading.current_thread()
+        )
     )
     loop = loop_thread(cm)
     cm.save({"type": "file", "format": "text", "content": "hello"}, "a.txt")
@@ -55,8 +59,13 @@ def test_post_save_hooks_and_fs_run_off_the_loop(async_cm, raw):
 
     # The last chunk of an upload runs the hooks too, off the loop as well.
     seen.clear()
-    cm.save({"type": "file", "format": "base64", "content": b64(b"x" * 10), "chunk": 1}, "b.bin")
-    cm.save({"type": "file", "format": "base64", "content": b64(b"y"), "chunk": -1}, "b.bin")
+    cm.save(
+        {"type": "file", "format": "base64", "content": b64(b"x" * 10), "chunk": 1},
+        "b.bin",
+    )
+    cm.save(
+        {"type": "file", "format": "base64", "content": b64(b"y"), "chunk": -1}, "b.bin"
+    )
     [(thread, path, _)] = seen
     assert path == "b.bin" and thread is not loop
 
@@ -69,14 +78,21 @@ def test_large_base64_is_decoded_off_the_loop(async_cm, raw):
         original = getattr(cm.raw, name)
 
         def recording(model, path, _original=original, _name=name):
-            threads.append((_name, threading.current_thread(), len(model.get("content") or "")))
+            threads.append(
+                (_name, threading.current_thread(), len(model.get("content") or ""))
+            )
             return _original(model, path)
 
         setattr(cm.raw, name, recording)
     big = bytes(range(256)) * 400  # 100 KiB: base64 above the 64 KiB off-loop threshold
     cm.save({"type": "file", "format": "base64", "content": b64(big)}, "big.bin")
-    cm.save({"type": "file", "format": "base64", "content": b64(big), "chunk": 1}, "up.bin")
-    cm.save({"type": "file", "format": "base64", "content": b64(b"tail"), "chunk": -1}, "up.bin")
+    cm.save(
+        {"type": "file", "format": "base64", "content": b64(big), "chunk": 1}, "up.bin"
+    )
+    cm.save(
+        {"type": "file", "format": "base64", "content": b64(b"tail"), "chunk": -1},
+        "up.bin",
+    )
     cm.save({"type": "file", "format": "text", "content": "small"}, "small.txt")
     assert raw.read("big.bin") == big
     assert raw.read("up.bin") == big + b"tail"

@@ -79,7 +79,9 @@ def test_copy_that_loses_a_race_takes_the_next_name(cm, raw):
 
 
 @pytest.mark.parametrize("kind", ["file", "directory"])
-def test_concurrent_renames_onto_one_target(make_cm, make_proxied_cm, fault_proxy, raw, kind):
+def test_concurrent_renames_onto_one_target(
+    make_cm, make_proxied_cm, fault_proxy, raw, kind
+):
     """Server A renames a -> target; while it claims the target, server B renames b ->
     target. Exactly one wins; both originals survive byte-identical."""
     if kind == "file":
@@ -92,14 +94,22 @@ def test_concurrent_renames_onto_one_target(make_cm, make_proxied_cm, fault_prox
         a_src, b_src, target, claim = "a", "b", "target", r"/target/\.s3keep$"
     server_a, server_b = make_proxied_cm(), make_cm()
     # Server B is driven through its storage core: the callback runs on the proxy's thread.
-    fault_proxy.add(Fault("call", callback=lambda: server_b.store.rename(b_src, target)), method="PUT", target=claim)
+    fault_proxy.add(
+        Fault("call", callback=lambda: server_b.store.rename(b_src, target)),
+        method="PUT",
+        target=claim,
+    )
     expect_status(409, server_a.rename, a_src, target)
     assert fault_proxy.faults_fired()
     now = snapshot(raw)
     if kind == "file":
         assert now == {"a.txt": b"from a", "target.txt": b"from b"}
     else:
-        assert now == {"a/x.txt": b"from a", "target/x.txt": b"from b", "target/.s3keep": b""}
+        assert now == {
+            "a/x.txt": b"from a",
+            "target/x.txt": b"from b",
+            "target/.s3keep": b"",
+        }
 
 
 def test_many_concurrent_creators_get_distinct_names(make_cm, raw, flavor):
@@ -109,19 +119,29 @@ def test_many_concurrent_creators_get_distinct_names(make_cm, raw, flavor):
 
         async def create_all():
             return await asyncio.gather(
-                *(managers[i % 2].raw.new_untitled(type="file", ext=".txt") for i in range(count))
+                *(
+                    managers[i % 2].raw.new_untitled(type="file", ext=".txt")
+                    for i in range(count)
+                )
             )
 
         models = managers[0].run(create_all())
     else:
         with ThreadPoolExecutor(count) as pool:
-            models = list(pool.map(lambda i: managers[i % 2].new_untitled(type="file", ext=".txt"), range(count)))
+            models = list(
+                pool.map(
+                    lambda i: managers[i % 2].new_untitled(type="file", ext=".txt"),
+                    range(count),
+                )
+            )
     paths = sorted(m["path"] for m in models)
     assert len(set(paths)) == count, paths
     assert raw.keys() == set(paths)
 
 
-def test_resaving_skips_the_folder_check_but_never_covers_a_folder(make_proxied_cm, fault_proxy, raw):
+def test_resaving_skips_the_folder_check_but_never_covers_a_folder(
+    make_proxied_cm, fault_proxy, raw
+):
     """A file this server saved last is saved again with a PUT conditional on the version
     it wrote (no LIST for a folder of that name: the file existed, so the PUT cannot put
     a file over a folder). When another server replaced the file with a folder meanwhile,
@@ -131,14 +151,18 @@ def test_resaving_skips_the_folder_check_but_never_covers_a_folder(make_proxied_
     cm.save(model, "x.txt")
     fault_proxy.reset()
     cm.save(dict(model, content="two"), "x.txt")
-    assert [r.method for r in fault_proxy.records] == ["PUT", "HEAD"], fault_proxy.records
+    assert [r.method for r in fault_proxy.records] == ["PUT", "HEAD"], (
+        fault_proxy.records
+    )
     assert raw.read("x.txt") == b"two"
 
     raw.put("x.txt", b"another server's version")  # still overwritten: last writer wins
     cm.save(dict(model, content="three"), "x.txt")
     assert raw.read("x.txt") == b"three"
 
-    cm.store.delete("x.txt", False)  # bypasses the manager's bookkeeping, as another server would
+    cm.store.delete(
+        "x.txt", False
+    )  # bypasses the manager's bookkeeping, as another server would
     raw.put("x.txt/inside.txt", b"a folder now")
     expect_status(400, cm.save, dict(model, content="four"), "x.txt")
     assert raw.keys() == {"x.txt/inside.txt"}

@@ -12,7 +12,9 @@ ASSIGNMENT = re.compile(r"^c\.(\w+)\.(\w+)\s*=", re.M)
 
 
 def _assignments() -> list[tuple[str, str]]:
-    return sorted({m.groups() for block in python_blocks() for m in ASSIGNMENT.finditer(block)})
+    return sorted(
+        {m.groups() for block in python_blocks() for m in ASSIGNMENT.finditer(block)}
+    )
 
 
 def test_readme_has_config_snippets():
@@ -34,7 +36,9 @@ def test_readme_setting_is_a_config_trait(cls_name, trait):
     cls = known.get(cls_name) or getattr(s3contents_rs, cls_name, None)
     assert cls is not None, f"README configures unknown class {cls_name}"
     traits = cls.class_traits(config=True)
-    assert trait in traits, f"README sets {cls_name}.{trait}, which is not a configurable trait"
+    assert trait in traits, (
+        f"README sets {cls_name}.{trait}, which is not a configurable trait"
+    )
 
 
 def test_readme_snippets_compile():
@@ -46,9 +50,19 @@ def test_the_settings_reference_is_generated_from_the_traits():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "settings_reference.py"), "--check"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "settings_reference.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     text = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
-    for setting in ("bucket", "endpoint_url", "max_checkpoints", "project", "container"):
+    for setting in (
+        "bucket",
+        "endpoint_url",
+        "max_checkpoints",
+        "project",
+        "container",
+    ):
         assert f"| `{setting}` |" in text, setting

@@ -37,7 +37,9 @@ def names(model) -> dict:
 
 # --------------------------------------------------------------------------- tests
 @pytest.mark.every_backend
-@pytest.mark.s3_preexisting({"top.txt": b"top", "folder/inner.ipynb": nbformat.writes(make_nb()).encode()})
+@pytest.mark.s3_preexisting(
+    {"top.txt": b"top", "folder/inner.ipynb": nbformat.writes(make_nb()).encode()}
+)
 def test_server_starts_and_lists_bucket_root(fetch, jp_serverapp, server_manager_class):
     assert isinstance(jp_serverapp.contents_manager, server_manager_class)
     r = fetch("api", "contents")
@@ -101,20 +103,30 @@ def test_put_get_notebook(fetch, raw):
 
 
 def test_put_text_and_binary_files(fetch, raw):
-    r = put_json(fetch, "f/a.txt", {"type": "file", "format": "text", "content": "héllo"})
+    r = put_json(
+        fetch, "f/a.txt", {"type": "file", "format": "text", "content": "héllo"}
+    )
     assert r.code == 201
     assert raw.read("f/a.txt") == "héllo".encode()
     data = bytes(range(256))
-    r = put_json(fetch, "f/b.bin", {"type": "file", "format": "base64", "content": b64(data)})
+    r = put_json(
+        fetch, "f/b.bin", {"type": "file", "format": "base64", "content": b64(data)}
+    )
     assert r.code == 201
     assert raw.read("f/b.bin") == data
 
     got = body(fetch("api", "contents", "f/a.txt"))
-    assert (got["format"], got["content"], got["mimetype"]) == ("text", "héllo", "text/plain")
+    assert (got["format"], got["content"], got["mimetype"]) == (
+        "text",
+        "héllo",
+        "text/plain",
+    )
     got = body(fetch("api", "contents", "f/b.bin"))
     assert got["format"] == "base64"
     assert base64.b64decode(got["content"]) == data
-    got = body(fetch("api", "contents", "f/a.txt", params={"type": "file", "format": "base64"}))
+    got = body(
+        fetch("api", "contents", "f/a.txt", params={"type": "file", "format": "base64"})
+    )
     assert base64.b64decode(got["content"]) == "héllo".encode()
 
 
@@ -137,38 +149,88 @@ def test_post_new_untitled(fetch, raw):
     assert (post("", {"type": "directory"}))["path"] == "Untitled Folder"
     assert (post("", {"type": "directory"}))["path"] == "Untitled Folder 1"
     assert (post("", {"type": "file", "ext": ".txt"}))["path"] == "untitled.txt"
-    assert (post("Untitled Folder", {"type": "notebook"}))["path"] == "Untitled Folder/Untitled.ipynb"
+    assert (post("Untitled Folder", {"type": "notebook"}))[
+        "path"
+    ] == "Untitled Folder/Untitled.ipynb"
     assert raw.exists("Untitled.ipynb")
     assert raw.exists("Untitled Folder 1/.s3keep")
     assert raw.exists("Untitled Folder/Untitled.ipynb")
-    expect_status(404, fetch, "api", "contents", "missing-dir", method="POST", body=json.dumps({"type": "notebook"}))
+    expect_status(
+        404,
+        fetch,
+        "api",
+        "contents",
+        "missing-dir",
+        method="POST",
+        body=json.dumps({"type": "notebook"}),
+    )
     # POST onto an existing file is refused
-    expect_status(400, fetch, "api", "contents", "Untitled.ipynb", method="POST", body=json.dumps({"type": "notebook"}))
+    expect_status(
+        400,
+        fetch,
+        "api",
+        "contents",
+        "Untitled.ipynb",
+        method="POST",
+        body=json.dumps({"type": "notebook"}),
+    )
 
 
 def test_post_copy(fetch, raw):
     raw.put("src/nb.ipynb", nbformat.writes(make_nb()).encode())
     raw.put("src/sub/x.txt", b"x")
-    r = fetch("api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/nb.ipynb"}))
+    r = fetch(
+        "api",
+        "contents",
+        "src",
+        method="POST",
+        body=json.dumps({"copy_from": "src/nb.ipynb"}),
+    )
     assert r.code == 201
     assert body(r)["path"] == "src/nb-Copy1.ipynb"
     assert raw.read("src/nb-Copy1.ipynb") == raw.read("src/nb.ipynb")
-    r = fetch("api", "contents", "", method="POST", body=json.dumps({"copy_from": "src/nb.ipynb"}))
+    r = fetch(
+        "api",
+        "contents",
+        "",
+        method="POST",
+        body=json.dumps({"copy_from": "src/nb.ipynb"}),
+    )
     assert body(r)["path"] == "nb.ipynb"
     # copying a directory
-    r = fetch("api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/sub"}))
+    r = fetch(
+        "api",
+        "contents",
+        "src",
+        method="POST",
+        body=json.dumps({"copy_from": "src/sub"}),
+    )
     assert r.code == 201
     assert body(r)["path"] == "src/sub-Copy1"
     assert body(r)["type"] == "directory"
     assert raw.read("src/sub-Copy1/x.txt") == b"x"
-    expect_status(404, fetch, "api", "contents", "src", method="POST", body=json.dumps({"copy_from": "src/missing.ipynb"}))
+    expect_status(
+        404,
+        fetch,
+        "api",
+        "contents",
+        "src",
+        method="POST",
+        body=json.dumps({"copy_from": "src/missing.ipynb"}),
+    )
 
 
 def test_patch_rename(fetch, raw):
     raw.put("a.txt", b"a")
     raw.put("b.txt", b"b")
     raw.put("dir/x.txt", b"x")
-    r = fetch("api", "contents", "a.txt", method="PATCH", body=json.dumps({"path": "dir/moved.txt"}))
+    r = fetch(
+        "api",
+        "contents",
+        "a.txt",
+        method="PATCH",
+        body=json.dumps({"path": "dir/moved.txt"}),
+    )
     assert r.code == 200
     model = body(r)
     assert model["path"] == "dir/moved.txt"
@@ -176,13 +238,31 @@ def test_patch_rename(fetch, raw):
     assert raw.read("dir/moved.txt") == b"a"
     assert not raw.exists("a.txt")
 
-    r = fetch("api", "contents", "dir", method="PATCH", body=json.dumps({"path": "renamed"}))
+    r = fetch(
+        "api", "contents", "dir", method="PATCH", body=json.dumps({"path": "renamed"})
+    )
     assert body(r)["path"] == "renamed"
     assert raw.keys() >= {"renamed/x.txt", "renamed/moved.txt"}
     assert not any(k.startswith("dir/") for k in raw.keys())
 
-    expect_status(409, fetch, "api", "contents", "b.txt", method="PATCH", body=json.dumps({"path": "renamed/x.txt"}))
-    expect_status(404, fetch, "api", "contents", "missing.txt", method="PATCH", body=json.dumps({"path": "new.txt"}))
+    expect_status(
+        409,
+        fetch,
+        "api",
+        "contents",
+        "b.txt",
+        method="PATCH",
+        body=json.dumps({"path": "renamed/x.txt"}),
+    )
+    expect_status(
+        404,
+        fetch,
+        "api",
+        "contents",
+        "missing.txt",
+        method="PATCH",
+        body=json.dumps({"path": "new.txt"}),
+    )
     assert raw.read("b.txt") == b"b"
 
 
@@ -208,11 +288,29 @@ def test_error_status_codes(fetch, raw):
     expect_status(404, fetch, "api", "contents", "missing.ipynb")
     expect_status(404, fetch, "api", "contents", "missing-dir/x.txt")
     expect_status(400, fetch, "api", "contents", "d", params={"type": "file"})
-    expect_status(400, fetch, "api", "contents", "d/f.txt", params={"type": "directory"})
+    expect_status(
+        400, fetch, "api", "contents", "d/f.txt", params={"type": "directory"}
+    )
     expect_status(400, fetch, "api", "contents", "bin.dat", params={"format": "text"})
     expect_status(404, fetch, "api", "contents", ".hidden.txt")
-    expect_status(400, fetch, "api", "contents", ".new.txt", method="PUT", body=json.dumps({"type": "file", "format": "text", "content": "x"}))
-    expect_status(400, fetch, "api", "contents", "bad.bin", method="PUT", body=json.dumps({"type": "file", "format": "base64", "content": "abc"}))
+    expect_status(
+        400,
+        fetch,
+        "api",
+        "contents",
+        ".new.txt",
+        method="PUT",
+        body=json.dumps({"type": "file", "format": "text", "content": "x"}),
+    )
+    expect_status(
+        400,
+        fetch,
+        "api",
+        "contents",
+        "bad.bin",
+        method="PUT",
+        body=json.dumps({"type": "file", "format": "base64", "content": "abc"}),
+    )
     assert not raw.exists(".new.txt")
     assert not raw.exists("bad.bin")
     assert ".hidden.txt" not in names(body(fetch("api", "contents")))
@@ -224,7 +322,9 @@ def test_checkpoint_endpoints(fetch, raw):
     assert r.code == 201
     cp = body(r)
     assert cp["id"] == "checkpoint"
-    assert r.headers["Location"].endswith("/api/contents/c/f.txt/checkpoints/checkpoint")
+    assert r.headers["Location"].endswith(
+        "/api/contents/c/f.txt/checkpoints/checkpoint"
+    )
     assert raw.read("c/.ipynb_checkpoints/f-checkpoint.txt") == b"v1"
 
     r = fetch("api", "contents", "c/f.txt", "checkpoints")
@@ -232,11 +332,21 @@ def test_checkpoint_endpoints(fetch, raw):
 
     put_json(fetch, "c/f.txt", {"type": "file", "format": "text", "content": "v2"})
     assert raw.read("c/f.txt") == b"v2"
-    r = fetch("api", "contents", "c/f.txt", "checkpoints", "checkpoint", method="POST", body="")
+    r = fetch(
+        "api",
+        "contents",
+        "c/f.txt",
+        "checkpoints",
+        "checkpoint",
+        method="POST",
+        body="",
+    )
     assert r.code == 204
     assert raw.read("c/f.txt") == b"v1"
 
-    r = fetch("api", "contents", "c/f.txt", "checkpoints", "checkpoint", method="DELETE")
+    r = fetch(
+        "api", "contents", "c/f.txt", "checkpoints", "checkpoint", method="DELETE"
+    )
     assert r.code == 204
     assert not raw.exists("c/.ipynb_checkpoints/f-checkpoint.txt")
     assert body(fetch("api", "contents", "c/f.txt", "checkpoints")) == []
@@ -245,7 +355,9 @@ def test_checkpoint_endpoints(fetch, raw):
 
 def test_trust_endpoint(fetch, raw):
     nb = make_nb("1 + 1")
-    nb.cells[0].outputs = [new_output("execute_result", data={"text/plain": "2"}, execution_count=1)]
+    nb.cells[0].outputs = [
+        new_output("execute_result", data={"text/plain": "2"}, execution_count=1)
+    ]
     raw.put("t.ipynb", nbformat.writes(nb).encode())
     got = body(fetch("api", "contents", "t.ipynb"))
     assert got["content"]["cells"][0]["metadata"]["trusted"] is False
@@ -286,7 +398,9 @@ def test_special_names_rest(fetch, raw, name):
     assert entries[name]["path"] == path
     assert (fetch("files", path)).body == b"special"
     new_path = f"{folder}/rénamed + {name}"
-    r = fetch("api", "contents", path, method="PATCH", body=json.dumps({"path": new_path}))
+    r = fetch(
+        "api", "contents", path, method="PATCH", body=json.dumps({"path": new_path})
+    )
     assert body(r)["path"] == new_path
     assert raw.read(new_path) == b"special"
     assert not raw.exists(path)
@@ -310,7 +424,9 @@ def test_concurrent_requests(jp_fetch, jp_asyncio_loop, raw):
                 "contents",
                 f"c/new{i}.txt",
                 method="PUT",
-                body=json.dumps({"type": "file", "format": "text", "content": f"new {i}"}),
+                body=json.dumps(
+                    {"type": "file", "format": "text", "content": f"new {i}"}
+                ),
             )
             for i in range(4)
         ]
@@ -322,8 +438,12 @@ def test_concurrent_requests(jp_fetch, jp_asyncio_loop, raw):
     assert [r.code for r in responses[8:12]] == [201] * 4
     for i in range(4):
         assert raw.read(f"c/new{i}.txt") == f"new {i}".encode()
-    final = names(body(jp_asyncio_loop.run_until_complete(jp_fetch("api", "contents", "c"))))
-    assert set(final) == {f"{i}.txt" for i in range(8)} | {f"new{i}.txt" for i in range(4)}
+    final = names(
+        body(jp_asyncio_loop.run_until_complete(jp_fetch("api", "contents", "c")))
+    )
+    assert set(final) == {f"{i}.txt" for i in range(8)} | {
+        f"new{i}.txt" for i in range(4)
+    }
 
 
 @pytest.mark.every_backend
@@ -334,7 +454,13 @@ def test_chunked_upload_like_jupyterlab(fetch, raw):
     parts = [bytes([i]) * 1000 + b"|" for i in range(4)]
     numbers = [1, 2, 3, -1]
     for number, part in zip(numbers, parts):
-        model = {"type": "file", "format": "base64", "name": "big.bin", "chunk": number, "content": b64(part)}
+        model = {
+            "type": "file",
+            "format": "base64",
+            "name": "big.bin",
+            "chunk": number,
+            "content": b64(part),
+        }
         r = fetch("api", "contents", "up/big.bin", method="PUT", body=json.dumps(model))
         assert r.code in (200, 201)
         assert body(r)["path"] == "up/big.bin"
@@ -343,7 +469,9 @@ def test_chunked_upload_like_jupyterlab(fetch, raw):
     assert got["size"] == sum(len(p) for p in parts)
 
 
-@pytest.mark.parametrize("size", [10 * 1024, 100 * 1024, 20 * 1024 * 1024], ids=["10KiB", "100KiB", "20MB"])
+@pytest.mark.parametrize(
+    "size", [10 * 1024, 100 * 1024, 20 * 1024 * 1024], ids=["10KiB", "100KiB", "20MB"]
+)
 def test_open_and_save_keeps_every_number(fetch, raw, size):
     """A notebook written by json.dumps (not nbformat) whose outputs hold random floats
     (every last digit matters) and ints beyond 64 bits: GET it, PUT the same model back,
@@ -358,17 +486,27 @@ def test_open_and_save_keeps_every_number(fetch, raw, size):
     served = got["content"]["cells"][0]["outputs"][0]["data"]["application/json"]
     assert same(served, first)
 
-    r = put_json(fetch, "exact/nb.ipynb", {"type": "notebook", "content": got["content"]})
+    r = put_json(
+        fetch, "exact/nb.ipynb", {"type": "notebook", "content": got["content"]}
+    )
     assert r.code == 200
     expected = nbformat.writes(nbformat.reads(original.decode(), as_version=4))
-    expected += "" if expected.endswith("\n") else "\n"  # nbformat.write adds it, as FileContentsManager saves
+    expected += (
+        "" if expected.endswith("\n") else "\n"
+    )  # nbformat.write adds it, as FileContentsManager saves
     assert raw.read("exact/nb.ipynb") == expected.encode()
 
 
 def test_post_copy_of_a_folder_to_a_missing_folder(fetch, raw):
     """FileContentsManager puts the copy inside the missing folder; Location names it."""
     raw.put("src/a.txt", b"a")
-    r = fetch("api", "contents", "missing", method="POST", body=json.dumps({"copy_from": "src"}))
+    r = fetch(
+        "api",
+        "contents",
+        "missing",
+        method="POST",
+        body=json.dumps({"copy_from": "src"}),
+    )
     assert r.code == 201
     assert body(r)["path"] == "missing/src"
     assert r.headers["Location"].endswith("/api/contents/missing/src")
@@ -380,14 +518,26 @@ def test_a_percent_sign_in_a_path_reaches_the_message_once(fetch, raw):
     jupyter_server's API error reply shows it: messages must not say `50%% off`."""
     raw.put("50% off/item.txt", b"x")
     error = expect_status(
-        400, fetch, "api", "contents", "50% off", method="PUT",
+        400,
+        fetch,
+        "api",
+        "contents",
+        "50% off",
+        method="PUT",
         body=json.dumps({"type": "file", "format": "text", "content": "over a folder"}),
     )
-    assert body(error.response)["message"] == '"50% off" is a directory; cannot save a file over it'
+    assert (
+        body(error.response)["message"]
+        == '"50% off" is a directory; cannot save a file over it'
+    )
 
 
-@pytest.mark.cm_config(endpoint_url="http://127.0.0.1:9", max_retries=0, retry_timeout=5.0)
+@pytest.mark.cm_config(
+    endpoint_url="http://127.0.0.1:9", max_retries=0, retry_timeout=5.0
+)
 def test_a_store_url_in_a_message_keeps_its_percent_escapes(fetch):
     error = expect_status(503, fetch, "api", "contents", "folder")
     message = json.loads(error.response.body)["message"]
-    assert "http://127.0.0.1:9/" in message and "%2F" in message and "%%" not in message, message
+    assert (
+        "http://127.0.0.1:9/" in message and "%2F" in message and "%%" not in message
+    ), message

@@ -34,10 +34,23 @@ def put_chunks(fetch, path: str, chunks):
     chunks = iter(chunks)
     current, number = next(chunks), 1
     for following in chunks:
-        r = put_json(fetch, path, {"type": "file", "format": "base64", "chunk": number, "content": b64(current)})
+        r = put_json(
+            fetch,
+            path,
+            {
+                "type": "file",
+                "format": "base64",
+                "chunk": number,
+                "content": b64(current),
+            },
+        )
         assert r.code in (200, 201)
         current, number = following, number + 1
-    r = put_json(fetch, path, {"type": "file", "format": "base64", "chunk": -1, "content": b64(current)})
+    r = put_json(
+        fetch,
+        path,
+        {"type": "file", "format": "base64", "chunk": -1, "content": b64(current)},
+    )
     assert r.code in (200, 201)
     return body(r)
 
@@ -63,7 +76,12 @@ def test_upload_hundreds_of_mb_in_1mib_chunks(
     received = hashlib.sha256()
     client = SimpleAsyncHTTPClient(force_instance=True, max_body_size=total + MiB)
     url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}files/big/data.bin"
-    request = HTTPRequest(url, headers=jp_auth_header, streaming_callback=received.update, request_timeout=300)
+    request = HTTPRequest(
+        url,
+        headers=jp_auth_header,
+        streaming_callback=received.update,
+        request_timeout=300,
+    )
     try:
         r = jp_asyncio_loop.run_until_complete(client.fetch(request))
     finally:
@@ -72,7 +90,9 @@ def test_upload_hundreds_of_mb_in_1mib_chunks(
     assert received.hexdigest() == sent.hexdigest()
 
 
-@pytest.mark.s3_preexisting({"d/data.bin": bytes(range(256)) * 40, "d/notes.txt": "text ✓".encode()})
+@pytest.mark.s3_preexisting(
+    {"d/data.bin": bytes(range(256)) * 40, "d/notes.txt": "text ✓".encode()}
+)
 def test_files_ranges(fetch):
     data = bytes(range(256)) * 40
     whole = fetch("files", "d/data.bin")
@@ -82,7 +102,11 @@ def test_files_ranges(fetch):
     for header, expected, content_range in [
         ("bytes=0-99", data[:100], f"bytes 0-99/{len(data)}"),
         ("bytes=100-", data[100:], f"bytes 100-{len(data) - 1}/{len(data)}"),
-        ("bytes=-10", data[-10:], f"bytes {len(data) - 10}-{len(data) - 1}/{len(data)}"),
+        (
+            "bytes=-10",
+            data[-10:],
+            f"bytes {len(data) - 10}-{len(data) - 1}/{len(data)}",
+        ),
         ("bytes=5000-99999", data[5000:], f"bytes 5000-{len(data) - 1}/{len(data)}"),
     ]:
         r = fetch("files", "d/data.bin", headers={"Range": header})
@@ -93,7 +117,9 @@ def test_files_ranges(fetch):
     # Several ranges: the whole file (allowed by RFC 9110).
     r = fetch("files", "d/data.bin", headers={"Range": "bytes=0-1,5-6"})
     assert r.code == 200 and r.body == data
-    err = expect_status(416, fetch, "files", "d/data.bin", headers={"Range": f"bytes={len(data)}-"})
+    err = expect_status(
+        416, fetch, "files", "d/data.bin", headers={"Range": f"bytes={len(data)}-"}
+    )
     assert err.response.headers["Content-Range"] == f"bytes */{len(data)}"
 
 
@@ -106,7 +132,9 @@ def test_files_etag_last_modified_and_304(fetch, raw):
     from tornado.httputil import format_timestamp
     from datetime import datetime
 
-    assert r.headers["Last-Modified"] == format_timestamp(datetime.fromisoformat(model["last_modified"].replace("Z", "+00:00")))
+    assert r.headers["Last-Modified"] == format_timestamp(
+        datetime.fromisoformat(model["last_modified"].replace("Z", "+00:00"))
+    )
     expect_status(304, fetch, "files", "e/a.txt", headers={"If-None-Match": etag})
     raw.put("e/a.txt", b"second version")
     r = fetch("files", "e/a.txt", headers={"If-None-Match": etag})
@@ -150,7 +178,9 @@ def test_files_content_types_like_files_handler(fetch):
     assert r.headers["Content-Disposition"] == "attachment; filename*=utf-8''plain.txt"
 
 
-@pytest.mark.s3_preexisting({".env": b"SECRET=1", "p/.hidden/x.txt": b"x", "p/dir/y.txt": b"y"})
+@pytest.mark.s3_preexisting(
+    {".env": b"SECRET=1", "p/.hidden/x.txt": b"x", "p/dir/y.txt": b"y"}
+)
 def test_files_refuses_hidden_directories_and_missing(fetch):
     expect_status(404, fetch, "files", ".env")
     expect_status(404, fetch, "files", "p/.hidden/x.txt")
@@ -166,10 +196,20 @@ def test_files_serves_hidden_when_allowed(fetch):
 
 # --------------------------------------------------------------------------- shutdown
 @pytest.mark.parametrize("manager", ["S3ContentsManager", "AsyncS3ContentsManager"])
-def test_server_shutdown_aborts_uploads_in_progress(manager, manager_kwargs, raw, tmp_path):
+def test_server_shutdown_aborts_uploads_in_progress(
+    manager, manager_kwargs, raw, tmp_path
+):
     port, token = free_port(), "shutdown-test-token"
-    traits = [f"--{manager}.{name}={value}" for name, value in manager_kwargs.items() if isinstance(value, str)]
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"))
+    traits = [
+        f"--{manager}.{name}={value}"
+        for name, value in manager_kwargs.items()
+        if isinstance(value, str)
+    ]
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+    )
     log = open(tmp_path / "server.log", "wb")
     server = subprocess.Popen(
         [
@@ -182,10 +222,22 @@ def test_server_shutdown_aborts_uploads_in_progress(manager, manager_kwargs, raw
     )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}/api/contents/up/partial.bin"
-        chunk = json.dumps({"type": "file", "format": "base64", "chunk": 1, "content": b64(b"x" * 1000)}).encode()
+        chunk = json.dumps(
+            {
+                "type": "file",
+                "format": "base64",
+                "chunk": 1,
+                "content": b64(b"x" * 1000),
+            }
+        ).encode()
         deadline = time.monotonic() + 60
         while True:
-            request = urllib.request.Request(url, data=chunk, method="PUT", headers={"Authorization": f"token {token}"})
+            request = urllib.request.Request(
+                url,
+                data=chunk,
+                method="PUT",
+                headers={"Authorization": f"token {token}"},
+            )
             try:
                 with urllib.request.urlopen(request, timeout=10) as r:
                     assert r.status in (200, 201)

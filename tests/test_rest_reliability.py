@@ -24,8 +24,13 @@ def status_of(fetch, *parts, **kwargs) -> int:
 
 
 def put_text(fetch, path: str, text: str):
-    return fetch("api", "contents", path, method="PUT",
-                 body=json.dumps({"type": "file", "format": "text", "content": text}))
+    return fetch(
+        "api",
+        "contents",
+        path,
+        method="PUT",
+        body=json.dumps({"type": "file", "format": "text", "content": text}),
+    )
 
 
 def test_rest_delete_moves_to_trash_which_is_unreachable(fetch, raw):
@@ -48,7 +53,11 @@ def test_rest_read_only(fetch, raw):
     assert model["content"] == "lesson" and model["writable"] is False
     assert fetch("files", "shared/lesson.txt").body == b"lesson"
     attempts = [
-        ("api/contents/shared/lesson.txt", "PUT", {"type": "file", "format": "text", "content": "x"}),
+        (
+            "api/contents/shared/lesson.txt",
+            "PUT",
+            {"type": "file", "format": "text", "content": "x"},
+        ),
         ("api/contents/shared", "POST", {"type": "file"}),
         ("api/contents/shared", "POST", {"copy_from": "shared/lesson.txt"}),
         ("api/contents/shared/lesson.txt", "PATCH", {"path": "shared/moved.txt"}),
@@ -57,8 +66,12 @@ def test_rest_read_only(fetch, raw):
     ]
     for url, method, payload in attempts:
         with pytest.raises(HTTPClientError) as info:
-            fetch(*url.split("/"), method=method, body=None if payload is None else json.dumps(payload),
-                  allow_nonstandard_methods=True)
+            fetch(
+                *url.split("/"),
+                method=method,
+                body=None if payload is None else json.dumps(payload),
+                allow_nonstandard_methods=True,
+            )
         assert info.value.code == 403, (url, method, info.value.code)
         assert b"read-only" in info.value.response.body, info.value.response.body
     assert snapshot(raw) == before
@@ -66,8 +79,13 @@ def test_rest_read_only(fetch, raw):
 
 # (jupyter_server does not percent-decode the path, so "%00" is a literal name there; NUL
 # and control characters are covered at the manager level in test_hostile.py.)
-HOSTILE_URLS = ["..%2Fsecret.txt", "%2e%2e/secret.txt", "a/%2E%2E/%2e%2e/secret.txt", "..%5Csecret.txt",
-                quote("x" * 1100)]
+HOSTILE_URLS = [
+    "..%2Fsecret.txt",
+    "%2e%2e/secret.txt",
+    "a/%2E%2E/%2e%2e/secret.txt",
+    "..%5Csecret.txt",
+    quote("x" * 1100),
+]
 
 
 def test_rest_hostile_paths_are_4xx(fetch, raw, s3_client, s3_settings, test_prefix):
@@ -78,11 +96,21 @@ def test_rest_hostile_paths_are_4xx(fetch, raw, s3_client, s3_settings, test_pre
     try:
         before = snapshot(raw)
         for url in HOSTILE_URLS:
-            for method, payload in (("GET", None), ("PUT", {"type": "file", "format": "text", "content": "x"}),
-                                    ("DELETE", None), ("PATCH", {"path": "x.txt"})):
-                status = status_of(fetch, "api", "contents", url, method=method,
-                                   body=None if payload is None else json.dumps(payload),
-                                   allow_nonstandard_methods=True)
+            for method, payload in (
+                ("GET", None),
+                ("PUT", {"type": "file", "format": "text", "content": "x"}),
+                ("DELETE", None),
+                ("PATCH", {"path": "x.txt"}),
+            ):
+                status = status_of(
+                    fetch,
+                    "api",
+                    "contents",
+                    url,
+                    method=method,
+                    body=None if payload is None else json.dumps(payload),
+                    allow_nonstandard_methods=True,
+                )
                 assert 400 <= status < 500, (url, method, status)
         assert snapshot(raw) == before
         assert outside.read("secret.txt") == b"secret"
@@ -105,7 +133,10 @@ def test_rest_access_denied_is_403_not_a_crash(denied_config, jp_serverapp, fetc
         fetch("api", "contents")
     assert info.value.code == 403
     message = json.loads(info.value.response.body)["message"]
-    assert message.startswith("access denied to s3://") and "the credentials need s3:ListBucket" in message, message
+    assert (
+        message.startswith("access denied to s3://")
+        and "the credentials need s3:ListBucket" in message
+    ), message
     assert "<" not in message, message  # the store's words, never its XML
 
 
@@ -116,7 +147,9 @@ def missing_bucket_config(jp_server_config, server_manager_class):
     return jp_server_config
 
 
-def test_rest_missing_bucket_is_404_saying_so(missing_bucket_config, server_manager_class, jp_serverapp, fetch):
+def test_rest_missing_bucket_is_404_saying_so(
+    missing_bucket_config, server_manager_class, jp_serverapp, fetch
+):
     """The server starts; every request then says what is wrong (s3contents: no server)."""
     bucket = missing_bucket_config[server_manager_class.__name__].bucket
     for parts in (("api", "contents"), ("api", "contents", "a.ipynb")):
@@ -124,7 +157,10 @@ def test_rest_missing_bucket_is_404_saying_so(missing_bucket_config, server_mana
             fetch(*parts)
         assert info.value.code == 404
         message = json.loads(info.value.response.body)["message"]
-        assert message == f"bucket '{bucket}' does not exist (create it, or fix the bucket setting)"
+        assert (
+            message
+            == f"bucket '{bucket}' does not exist (create it, or fix the bucket setting)"
+        )
 
 
 @pytest.fixture
@@ -136,12 +172,12 @@ def unreachable_config(jp_server_config, server_manager_class):
     return jp_server_config
 
 
-def test_rest_unreachable_endpoint_is_503_naming_it(unreachable_config, server_manager_class, jp_serverapp, fetch):
+def test_rest_unreachable_endpoint_is_503_naming_it(
+    unreachable_config, server_manager_class, jp_serverapp, fetch
+):
     endpoint = unreachable_config[server_manager_class.__name__].endpoint_url
     with pytest.raises(HTTPClientError) as info:
         fetch("api", "contents")
     assert info.value.code == 503
     message = json.loads(info.value.response.body)["message"]
     assert message.startswith(f"cannot reach {endpoint}: "), message
-
-

@@ -26,8 +26,16 @@ from support.fault_proxy import Fault
 pytestmark = pytest.mark.timeout(600)
 
 NOTEBOOK = {
-    "cells": [{"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {}, "outputs": [],
-               "source": "x = 1"}],
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "c1",
+            "metadata": {},
+            "outputs": [],
+            "source": "x = 1",
+        }
+    ],
     "metadata": {},
     "nbformat": 4,
     "nbformat_minor": 5,
@@ -56,7 +64,12 @@ UPLOAD = bytes(range(256)) * (6 * 4096)  # 6 MiB: two parts of a multipart uploa
 def upload(cm, path="big.bin"):
     half = len(UPLOAD) // 2
     for number, chunk in ((1, UPLOAD[:half]), (-1, UPLOAD[half:])):
-        model = {"type": "file", "format": "base64", "chunk": number, "content": base64.b64encode(chunk).decode()}
+        model = {
+            "type": "file",
+            "format": "base64",
+            "chunk": number,
+            "content": base64.b64encode(chunk).decode(),
+        }
         cm.save(model, path)
 
 
@@ -69,30 +82,51 @@ OPERATIONS = {
     "save": ({"s.txt": b"old"}, None, lambda cm: cm.save(text("new"), "s.txt")),
     "save_new_notebook": ({}, None, lambda cm: cm.save(notebook_model(), "n.ipynb")),
     "save_notebook_again": (
-        {}, lambda cm: cm.save(notebook_model(), "n.ipynb"), lambda cm: cm.save(notebook_model("y = 2"), "n.ipynb")
+        {},
+        lambda cm: cm.save(notebook_model(), "n.ipynb"),
+        lambda cm: cm.save(notebook_model("y = 2"), "n.ipynb"),
     ),
     "new_notebook": ({}, None, lambda cm: cm.new(path="fresh.ipynb")),
     "new_directory": ({}, None, lambda cm: cm.new({"type": "directory"}, "folder")),
     "rename_file": (
-        {"d/nb.ipynb": NOTEBOOK_BYTES, "d/.ipynb_checkpoints/nb-checkpoint.ipynb": b'{"old": 1}\n'},
+        {
+            "d/nb.ipynb": NOTEBOOK_BYTES,
+            "d/.ipynb_checkpoints/nb-checkpoint.ipynb": b'{"old": 1}\n',
+        },
         None,
         lambda cm: cm.rename("d/nb.ipynb", "d/nb2.ipynb"),
     ),
     "rename_tree": (TREE, None, lambda cm: cm.rename("t", "moved")),
-    "copy_file": ({"c.txt": b"copy me", "dst/.s3keep": b""}, None, lambda cm: cm.copy("c.txt", "dst")),
+    "copy_file": (
+        {"c.txt": b"copy me", "dst/.s3keep": b""},
+        None,
+        lambda cm: cm.copy("c.txt", "dst"),
+    ),
     "copy_tree": (TREE, None, lambda cm: cm.copy("t", "t2")),
     "delete_file": (
-        {"x.txt": b"bye", ".ipynb_checkpoints/x-checkpoint.txt": b"old bye"}, None, lambda cm: cm.delete("x.txt")
+        {"x.txt": b"bye", ".ipynb_checkpoints/x-checkpoint.txt": b"old bye"},
+        None,
+        lambda cm: cm.delete("x.txt"),
     ),
     "delete_tree": (TREE, None, lambda cm: cm.delete("t")),
-    "checkpoint_create": ({"n.ipynb": NOTEBOOK_BYTES}, None, lambda cm: cm.create_checkpoint("n.ipynb")),
+    "checkpoint_create": (
+        {"n.ipynb": NOTEBOOK_BYTES},
+        None,
+        lambda cm: cm.create_checkpoint("n.ipynb"),
+    ),
     "checkpoint_restore": (
-        {"n.ipynb": b'{"edited": 1}\n', ".ipynb_checkpoints/n-checkpoint.ipynb": NOTEBOOK_BYTES},
+        {
+            "n.ipynb": b'{"edited": 1}\n',
+            ".ipynb_checkpoints/n-checkpoint.ipynb": NOTEBOOK_BYTES,
+        },
         None,
         lambda cm: cm.restore_checkpoint("checkpoint", "n.ipynb"),
     ),
     "checkpoint_delete": (
-        {"n.ipynb": NOTEBOOK_BYTES, ".ipynb_checkpoints/n-checkpoint.ipynb": NOTEBOOK_BYTES},
+        {
+            "n.ipynb": NOTEBOOK_BYTES,
+            ".ipynb_checkpoints/n-checkpoint.ipynb": NOTEBOOK_BYTES,
+        },
         None,
         lambda cm: cm.delete_checkpoint("checkpoint", "n.ipynb"),
     ),
@@ -118,14 +152,20 @@ def state(raw) -> dict:
 
 
 def start_from(raw, s3_client, objects) -> None:
-    for upload_ in s3_client.list_multipart_uploads(Bucket=raw.bucket, Prefix=raw.prefix + "/").get("Uploads", []):
-        s3_client.abort_multipart_upload(Bucket=raw.bucket, Key=upload_["Key"], UploadId=upload_["UploadId"])
+    for upload_ in s3_client.list_multipart_uploads(
+        Bucket=raw.bucket, Prefix=raw.prefix + "/"
+    ).get("Uploads", []):
+        s3_client.abort_multipart_upload(
+            Bucket=raw.bucket, Key=upload_["Key"], UploadId=upload_["UploadId"]
+        )
     raw.delete_all()
     for path, body in objects.items():
         raw.put(path, body)
 
 
-def converges(make_proxied_cm, fault_proxy, raw, s3_client, name, add_fault, **cm_kwargs):
+def converges(
+    make_proxied_cm, fault_proxy, raw, s3_client, name, add_fault, **cm_kwargs
+):
     """Run operation `name` once per request position with `add_fault(position)`; retry
     once on failure; the bucket must end as after a clean run. Returns (positions, failed runs)."""
     objects, prepare, operation = OPERATIONS[name]
@@ -156,10 +196,14 @@ def converges(make_proxied_cm, fault_proxy, raw, s3_client, name, add_fault, **c
             try:
                 operation(cm)
             except Exception as e:  # noqa: BLE001
-                pytest.fail(f"{name}, fault at request {position} ({fired}): first {first!r}; the retry failed: {e!r}")
+                pytest.fail(
+                    f"{name}, fault at request {position} ({fired}): first {first!r}; the retry failed: {e!r}"
+                )
         fault_proxy.reset()
         now = state(raw)
-        assert now == expected, f"{name}, fault at request {position}: the bucket differs from a clean run"
+        assert now == expected, (
+            f"{name}, fault at request {position}: the bucket differs from a clean run"
+        )
     return positions, failed
 
 
@@ -169,35 +213,67 @@ def test_one_fault_then_one_retry_converges(
     make_proxied_cm, fault_proxy, raw, s3_client, flavor, name, fault_name
 ):
     if flavor == "async" and fault_name != "lost_response":
-        pytest.skip("same Rust core as the sync flavour; the async flavour runs the lost-response case (run time)")
+        pytest.skip(
+            "same Rust core as the sync flavour; the async flavour runs the lost-response case (run time)"
+        )
     fault = FAULTS[fault_name]
     positions, failed = converges(
-        make_proxied_cm, fault_proxy, raw, s3_client, name, lambda position: fault_proxy.add(fault, index=position)
+        make_proxied_cm,
+        fault_proxy,
+        raw,
+        s3_client,
+        name,
+        lambda position: fault_proxy.add(fault, index=position),
     )
-    assert positions > 0 and failed > 0, "no injected fault made the operation fail: the test injects nothing"
+    assert positions > 0 and failed > 0, (
+        "no injected fault made the operation fail: the test injects nothing"
+    )
 
 
 # (Not the copies: when the outage starts after a COPY, what was copied stays, and the
 # retry's listing shows the name taken, so the manager picks another name: see README.)
-@pytest.mark.parametrize("name", ["rename_file", "rename_tree", "delete_tree", "save_new_notebook", "chunked_upload"])
-def test_outage_then_one_retry_converges(make_proxied_cm, fault_proxy, raw, s3_client, flavor, name):
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rename_file",
+        "rename_tree",
+        "delete_tree",
+        "save_new_notebook",
+        "chunked_upload",
+    ],
+)
+def test_outage_then_one_retry_converges(
+    make_proxied_cm, fault_proxy, raw, s3_client, flavor, name
+):
     """The store stops answering at some request (every later one fails too, rollbacks
     included); once it is back, one retry finishes the operation."""
     if flavor == "async":
         pytest.skip("same Rust core as the sync flavour (run time)")
     converges(
-        make_proxied_cm, fault_proxy, raw, s3_client, name,
-        lambda position: fault_proxy.add(Fault.error("ServiceUnavailable"), from_index=position, times=None),
+        make_proxied_cm,
+        fault_proxy,
+        raw,
+        s3_client,
+        name,
+        lambda position: fault_proxy.add(
+            Fault.error("ServiceUnavailable"), from_index=position, times=None
+        ),
     )
 
 
 # =========================================================================== client retries on
-@pytest.mark.parametrize("fault", [Fault("reset"), Fault("drop_response")], ids=["reset", "lost_response"])
+@pytest.mark.parametrize(
+    "fault", [Fault("reset"), Fault("drop_response")], ids=["reset", "lost_response"]
+)
 @pytest.mark.parametrize(
     "name,method,target",
     [
         ("new_notebook", "PUT", r"fresh\.ipynb"),  # create-only PUT (If-None-Match)
-        ("copy_file", "PUT", r"dst/c\.txt"),  # the claim: create-only PUT; then the COPY
+        (
+            "copy_file",
+            "PUT",
+            r"dst/c\.txt",
+        ),  # the claim: create-only PUT; then the COPY
         ("rename_tree", "POST", r"\?delete"),  # DeleteObjects
         ("save_notebook_again", "PUT", r"n\.ipynb$"),  # If-Match PUT
     ],
@@ -227,7 +303,9 @@ def test_single_fault_on_unretried_requests_is_survived(
 
 
 # =========================================================================== placeholders
-def test_a_placeholder_is_never_shown_as_a_file(make_proxied_cm, fault_proxy, raw, s3_client):
+def test_a_placeholder_is_never_shown_as_a_file(
+    make_proxied_cm, fault_proxy, raw, s3_client
+):
     """An outage right after a copy claimed its target leaves the placeholder (its
     rollback fails too): listings and gets do not show it, the retry replaces it, and the
     error says what was left."""
@@ -235,10 +313,14 @@ def test_a_placeholder_is_never_shown_as_a_file(make_proxied_cm, fault_proxy, ra
     cm = make_proxied_cm()
     # Requests after the manager's start-up: LIST dst (the free name), PUT the claim, COPY,
     # HEAD. The outage starts at the COPY.
-    fault_proxy.add(Fault.error("ServiceUnavailable"), from_index=fault_proxy.count + 2, times=None)
+    fault_proxy.add(
+        Fault.error("ServiceUnavailable"), from_index=fault_proxy.count + 2, times=None
+    )
     with pytest.raises(Exception) as info:
         cm.copy("c.txt", "dst")
-    assert "dst/c.txt" in str(info.value) and "retrying the copy" in str(info.value), info.value
+    assert "dst/c.txt" in str(info.value) and "retrying the copy" in str(info.value), (
+        info.value
+    )
     fault_proxy.reset()
     assert raw.exists("dst/c.txt"), "the test meant to leave a placeholder"
     assert [m["name"] for m in cm.get("dst")["content"]] == []
@@ -250,10 +332,14 @@ def test_a_placeholder_is_never_shown_as_a_file(make_proxied_cm, fault_proxy, ra
     assert [m["name"] for m in cm.get("dst")["content"]] == ["c.txt"]
 
 
-def test_a_rename_that_left_the_file_at_both_paths_says_so(make_proxied_cm, fault_proxy, raw, s3_client):
+def test_a_rename_that_left_the_file_at_both_paths_says_so(
+    make_proxied_cm, fault_proxy, raw, s3_client
+):
     start_from(raw, s3_client, {"a.txt": b"moving"})
     cm = make_proxied_cm()
-    fault_proxy.add(Fault.error("ServiceUnavailable"), method="POST", target=r"\?delete", times=None)
+    fault_proxy.add(
+        Fault.error("ServiceUnavailable"), method="POST", target=r"\?delete", times=None
+    )
     fault_proxy.add(Fault.error("ServiceUnavailable"), method="DELETE", times=None)
     with pytest.raises(Exception) as info:
         cm.rename("a.txt", "b.txt")
@@ -265,7 +351,9 @@ def test_a_rename_that_left_the_file_at_both_paths_says_so(make_proxied_cm, faul
     assert state(raw)["objects"] == {"b.txt": b"moving"}
 
 
-def test_renaming_onto_an_identical_file_is_still_a_conflict(make_proxied_cm, fault_proxy, raw, s3_client):
+def test_renaming_onto_an_identical_file_is_still_a_conflict(
+    make_proxied_cm, fault_proxy, raw, s3_client
+):
     """Only what this server's own interrupted rename left is resumed: an identical file
     that was there before is someone's file, and the rename gets 409."""
     start_from(raw, s3_client, {"a.txt": b"same", "b.txt": b"same"})

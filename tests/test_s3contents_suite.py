@@ -64,6 +64,7 @@ DEVIATIONS: dict[str, tuple[str, str]] = {
     "s3contents/tests/gcs/test_gcsmanager_chunked.py::GcsContentsManagerLargeFileTestCase::test_save": _STALE_CHUNKS,
 }
 
+
 def upstream_sources() -> Path:
     """The extracted sdist, fetched once with pip (hash-checked) into .tools/."""
     root = TOOLS / f"s3contents-{VERSION}"
@@ -74,15 +75,37 @@ def upstream_sources() -> Path:
     requirement = TOOLS / "s3contents-sdist.txt"
     requirement.write_text(f"s3contents=={VERSION} --hash=sha256:{SDIST_SHA256}\n")
     proc = subprocess.run(
-        [ref_python(), "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-         "--require-hashes", "-r", str(requirement), "-d", str(download)],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            ref_python(),
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--require-hashes",
+            "-r",
+            str(requirement),
+            "-d",
+            str(download),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if proc.returncode != 0:
-        pytest.fail(f"could not download the s3contents {VERSION} sdist from PyPI:\n{proc.stderr[-3000:]}", pytrace=False)
+        pytest.fail(
+            f"could not download the s3contents {VERSION} sdist from PyPI:\n{proc.stderr[-3000:]}",
+            pytrace=False,
+        )
     staging = TOOLS / f".s3contents-{VERSION}-{uuid.uuid4().hex[:8]}"
     with tarfile.open(download / f"s3contents-{VERSION}.tar.gz") as tar:
-        tar.extractall(staging, filter="data") if sys.version_info >= (3, 12) else tar.extractall(staging)  # noqa: S202
+        tar.extractall(staging, filter="data") if sys.version_info >= (
+            3,
+            12,
+        ) else tar.extractall(staging)  # noqa: S202
     (staging / f"s3contents-{VERSION}").rename(root)
     shutil.rmtree(staging, ignore_errors=True)
     return root
@@ -138,14 +161,18 @@ def _s3_location(s3_settings, s3_client):
 def _gcs_bucket(gcs_settings) -> str:
     bucket = f"s3contents-suite-{uuid.uuid4().hex[:12]}"
     request = urllib.request.Request(
-        f"{gcs_settings.server_url}/storage/v1/b", data=json.dumps({"name": bucket}).encode(),
-        headers={"Content-Type": "application/json"}, method="POST",
+        f"{gcs_settings.server_url}/storage/v1/b",
+        data=json.dumps({"name": bucket}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
     urllib.request.urlopen(request, timeout=30).read()  # noqa: S310 (loopback)
     return bucket
 
 
-def prepare(tree: Path, s3_settings, bucket: str, prefix, gcs_settings, gcs_bucket: str) -> None:
+def prepare(
+    tree: Path, s3_settings, bucket: str, prefix, gcs_settings, gcs_bucket: str
+) -> None:
     tests = tree / "s3contents" / "tests"
     s3_kwargs = (
         '            access_key_id="access-key",\n'
@@ -166,16 +193,30 @@ def prepare(tree: Path, s3_settings, bucket: str, prefix, gcs_settings, gcs_buck
             lines.append(f"            prefix={prefix!r},\n")
         return "".join(lines)
 
-    our_s3 = ("from s3contents import S3ContentsManager", "from s3contents_rs import S3ContentsManager")
-    patch(tests / "test_s3manager.py", [
-        our_s3,
-        ("from s3contents.s3manager import validate_bucket", "from s3contents_rs.s3 import validate_bucket"),
-        (s3_kwargs, s3_endpoint(prefix is not None)),
-    ])
-    patch(tests / "test_s3manager_chunked.py", [our_s3, (s3_kwargs, s3_endpoint(prefix is not None))])
+    our_s3 = (
+        "from s3contents import S3ContentsManager",
+        "from s3contents_rs import S3ContentsManager",
+    )
+    patch(
+        tests / "test_s3manager.py",
+        [
+            our_s3,
+            (
+                "from s3contents.s3manager import validate_bucket",
+                "from s3contents_rs.s3 import validate_bucket",
+            ),
+            (s3_kwargs, s3_endpoint(prefix is not None)),
+        ],
+    )
+    patch(
+        tests / "test_s3manager_chunked.py",
+        [our_s3, (s3_kwargs, s3_endpoint(prefix is not None))],
+    )
     with_prefix = [our_s3, (s3_kwargs, s3_endpoint(False))]
     if prefix is not None:
-        with_prefix.append(('prefix="this/is/the/prefix"', f'prefix="{prefix}/this/is/the/prefix"'))
+        with_prefix.append(
+            ('prefix="this/is/the/prefix"', f'prefix="{prefix}/this/is/the/prefix"')
+        )
     patch(tests / "test_s3manager_with_prefix.py", with_prefix)
 
     gcs_kwargs = (
@@ -187,13 +228,25 @@ def prepare(tree: Path, s3_settings, bucket: str, prefix, gcs_settings, gcs_buck
         f"            bucket={gcs_bucket!r},\n"
         f"            endpoint_url={gcs_settings.endpoint_url!r},\n"
     )
-    for name in ("test_gcsmanager.py", "test_gcsmanager_chunked.py", "test_gcsmanager_with_prefix.py"):
-        patch(tests / "gcs" / name, [
-            ("from s3contents.gcs import GCSContentsManager", "from s3contents_rs import GCSContentsManager"),
-            (gcs_kwargs, gcs_endpoint),
-        ])
+    for name in (
+        "test_gcsmanager.py",
+        "test_gcsmanager_chunked.py",
+        "test_gcsmanager_with_prefix.py",
+    ):
+        patch(
+            tests / "gcs" / name,
+            [
+                (
+                    "from s3contents.gcs import GCSContentsManager",
+                    "from s3contents_rs import GCSContentsManager",
+                ),
+                (gcs_kwargs, gcs_endpoint),
+            ],
+        )
     (tree / "conftest.py").write_text(CONFTEST)
-    (tree / "pytest.ini").write_text("[pytest]\n")  # instead of upstream's coverage options
+    (tree / "pytest.ini").write_text(
+        "[pytest]\n"
+    )  # instead of upstream's coverage options
 
 
 def junit_results(path: Path) -> dict[str, str]:
@@ -206,7 +259,9 @@ def junit_results(path: Path) -> dict[str, str]:
             if child.tag in ("failure", "error"):
                 outcome = "failed" if child.tag == "failure" else "error"
             elif child.tag == "skipped":
-                outcome = "xfailed" if child.get("type") == "pytest.xfail" else "skipped"
+                outcome = (
+                    "xfailed" if child.get("type") == "pytest.xfail" else "skipped"
+                )
         results[f"{classname}::{name}"] = outcome
     return results
 
@@ -216,8 +271,15 @@ def test_s3contents_own_suite_passes_against_our_managers(
 ):
     ref = ref_python()
     probe = subprocess.run(
-        [ref, "-c", "import pytest, s3contents, notebook.services.contents.tests.test_manager"],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            ref,
+            "-c",
+            "import pytest, s3contents, notebook.services.contents.tests.test_manager",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if probe.returncode != 0:
         pytest.fail(
@@ -244,9 +306,25 @@ def test_s3contents_own_suite_passes_against_our_managers(
     started = time.monotonic()
     try:
         proc = subprocess.run(
-            [ref, "-m", "pytest", "s3contents/tests", "-p", "no:cacheprovider", "-q", "-rfEx",
-             f"--junitxml={junit}", "-o", "junit_family=xunit2"],
-            cwd=tree, env=env, capture_output=True, text=True, timeout=840, check=False,
+            [
+                ref,
+                "-m",
+                "pytest",
+                "s3contents/tests",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                "-rfEx",
+                f"--junitxml={junit}",
+                "-o",
+                "junit_family=xunit2",
+            ],
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=840,
+            check=False,
         )
     finally:
         for kind, name, where in cleanups:
@@ -258,21 +336,38 @@ def test_s3contents_own_suite_passes_against_our_managers(
 
                 RawBucket(s3_client, name, where).delete_all()
     elapsed = time.monotonic() - started
-    (tmp_path / "upstream-output.txt").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
-    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "(no output)"
-    announce(request, f"\n[s3contents {VERSION} suite on s3contents_rs] {summary} in {elapsed:.0f}s")
+    (tmp_path / "upstream-output.txt").write_text(
+        proc.stdout + "\n--- stderr ---\n" + proc.stderr
+    )
+    summary = (
+        proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "(no output)"
+    )
+    announce(
+        request,
+        f"\n[s3contents {VERSION} suite on s3contents_rs] {summary} in {elapsed:.0f}s",
+    )
 
     assert junit.exists(), f"no results:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     results = junit_results(junit)
     broken = {k: v for k, v in results.items() if v not in ("passed", "xfailed")}
-    assert not broken and proc.returncode == 0, f"{broken}\n(whole output: {tmp_path / 'upstream-output.txt'})\n{proc.stdout[-12000:]}\n{proc.stderr[-3000:]}"
+    assert not broken and proc.returncode == 0, (
+        f"{broken}\n(whole output: {tmp_path / 'upstream-output.txt'})\n{proc.stdout[-12000:]}\n{proc.stderr[-3000:]}"
+    )
     xfailed = {k for k, v in results.items() if v == "xfailed"}
     deliberate = {_junit_id(n) for n in DEVIATIONS}
-    assert deliberate <= xfailed, f"deliberate deviations that did not fail as listed: {deliberate - xfailed}"
+    assert deliberate <= xfailed, (
+        f"deliberate deviations that did not fail as listed: {deliberate - xfailed}"
+    )
     assert xfailed <= deliberate, xfailed
     # Every upstream class ran (a class whose import failed would not be collected).
-    for cls in ("S3ContentsManagerTestCase", "S3ContentsManagerLargeFileTestCase", "S3ContentsManagerTestCase_prefix",
-                "GCSContentsManagerTestCase", "GcsContentsManagerLargeFileTestCase", "GCSContentsManagerTestCase_prefix"):
+    for cls in (
+        "S3ContentsManagerTestCase",
+        "S3ContentsManagerLargeFileTestCase",
+        "S3ContentsManagerTestCase_prefix",
+        "GCSContentsManagerTestCase",
+        "GcsContentsManagerLargeFileTestCase",
+        "GCSContentsManagerTestCase_prefix",
+    ):
         ran = [k for k in results if f".{cls}::" in k]
         assert ran, f"no test of {cls} ran: {sorted(results)}"
     assert sum(v == "passed" for v in results.values()) >= 40, results
@@ -290,4 +385,6 @@ def _empty_bucket(client, bucket: str) -> None:
         if keys:
             client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
     for upload in client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
-        client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+        client.abort_multipart_upload(
+            Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+        )

@@ -20,16 +20,25 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture
 def secrets(s3_settings):
     if s3_settings.external:
-        pytest.skip("needs a server that accepts any secret (moto); an external endpoint checks credentials")
-    return {"secret_access_key": f"SECRETKEY{uuid.uuid4().hex}", "session_token": f"TOKEN{uuid.uuid4().hex}"}
+        pytest.skip(
+            "needs a server that accepts any secret (moto); an external endpoint checks credentials"
+        )
+    return {
+        "secret_access_key": f"SECRETKEY{uuid.uuid4().hex}",
+        "session_token": f"TOKEN{uuid.uuid4().hex}",
+    }
 
 
 def assert_hidden(text: str, secrets: dict) -> None:
     for name, value in secrets.items():
-        assert value not in text, f"{name} leaked: ...{text[max(0, text.find(value) - 80):][:200]}"
+        assert value not in text, (
+            f"{name} leaked: ...{text[max(0, text.find(value) - 80) :][:200]}"
+        )
 
 
-def test_logs_errors_and_repr_never_show_secrets(make_cm, make_proxied_cm, fault_proxy, raw, secrets, caplog):
+def test_logs_errors_and_repr_never_show_secrets(
+    make_cm, make_proxied_cm, fault_proxy, raw, secrets, caplog
+):
     caplog.set_level(logging.DEBUG)
     cm = make_cm(**secrets)
     seen = [repr(cm.raw), repr(cm.raw.store), str(cm.raw), cm.raw.info_string()]
@@ -46,7 +55,12 @@ def test_logs_errors_and_repr_never_show_secrets(make_cm, make_proxied_cm, fault
     proxied = make_proxied_cm(**secrets)
     fault_proxy.add(Fault.error("AccessDenied"), method="GET")
     fault_proxy.add(Fault.error("SlowDown"), method="PUT", times=None)
-    for call in (lambda: proxied.get(""), lambda: proxied.save({"type": "file", "format": "text", "content": "x"}, "c.txt")):
+    for call in (
+        lambda: proxied.get(""),
+        lambda: proxied.save(
+            {"type": "file", "format": "text", "content": "x"}, "c.txt"
+        ),
+    ):
         try:
             call()
         except HTTPError as e:
@@ -54,7 +68,9 @@ def test_logs_errors_and_repr_never_show_secrets(make_cm, make_proxied_cm, fault
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
-    dead = make_cm(endpoint_url=f"http://127.0.0.1:{dead_port}", max_retries=0, **secrets)
+    dead = make_cm(
+        endpoint_url=f"http://127.0.0.1:{dead_port}", max_retries=0, **secrets
+    )
     try:
         dead.get("")
     except HTTPError as e:
@@ -62,7 +78,9 @@ def test_logs_errors_and_repr_never_show_secrets(make_cm, make_proxied_cm, fault
     # missing.txt and ../x (outside the root, as FileContentsManager) 404; refused 403; down 503
     assert sorted(e.status_code for e in errors) == [403, 404, 404, 503, 503], errors
     seen += [f"{e} {e.log_message} {e.__cause__!r}" for e in errors]
-    seen += [record.getMessage() + str(record.exc_info or "") for record in caplog.records]
+    seen += [
+        record.getMessage() + str(record.exc_info or "") for record in caplog.records
+    ]
     assert caplog.records, "nothing was logged: the log check checks nothing"
     assert_hidden("\n".join(seen), secrets)
 
@@ -83,7 +101,14 @@ def test_show_config_hides_secrets(tmp_path, s3_settings, test_prefix, secrets, 
         " 'timeout': '30s'}\n"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "jupyter_server", f"--config={config}", flag, "--log-level=DEBUG"],
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            f"--config={config}",
+            flag,
+            "--log-level=DEBUG",
+        ],
         capture_output=True,
         text=True,
         timeout=90,
@@ -91,8 +116,13 @@ def test_show_config_hides_secrets(tmp_path, s3_settings, test_prefix, secrets, 
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert "secret_access_key" in result.stdout and "<redacted>" in result.stdout, result.stdout
+    assert "secret_access_key" in result.stdout and "<redacted>" in result.stdout, (
+        result.stdout
+    )
     assert "30s" in result.stdout  # other options are still shown
     if flag == "--show-config-json":
-        assert json.loads(result.stdout)["AsyncS3ContentsManager"]["bucket"] == s3_settings.bucket
+        assert (
+            json.loads(result.stdout)["AsyncS3ContentsManager"]["bucket"]
+            == s3_settings.bucket
+        )
     assert_hidden(output, secrets)

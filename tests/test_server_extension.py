@@ -24,7 +24,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_server.services.contents.filemanager import AsyncFileContentsManager, FileContentsManager
+from jupyter_server.services.contents.filemanager import (
+    AsyncFileContentsManager,
+    FileContentsManager,
+)
 from jupyter_server.services.contents.handlers import ContentsHandler
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from support.s3c_helpers import manager_classes
@@ -53,15 +56,26 @@ def server_kind() -> str:
 
 @pytest.fixture
 def jp_server_config(server_kind, manager_kwargs):
-    extensions = {"jupyter_server_terminals": False, "s3contents_rs": server_kind != "async_disabled"}
+    extensions = {
+        "jupyter_server_terminals": False,
+        "s3contents_rs": server_kind != "async_disabled",
+    }
     if server_kind in ("async", "sync", "async_disabled"):
         cls = manager_classes()["sync" if server_kind == "sync" else "async"]
         traits = {cls.__name__: dict(manager_kwargs)}
     else:
-        cls = {"file": FileContentsManager, "async_file": AsyncFileContentsManager}[server_kind]
+        cls = {"file": FileContentsManager, "async_file": AsyncFileContentsManager}[
+            server_kind
+        ]
         traits = {}
     return Config(
-        {"ServerApp": {"contents_manager_class": cls, "jpserver_extensions": extensions}, **traits}
+        {
+            "ServerApp": {
+                "contents_manager_class": cls,
+                "jpserver_extensions": extensions,
+            },
+            **traits,
+        }
     )
 
 
@@ -70,7 +84,8 @@ def contents_rules(serverapp) -> list:
     return [
         rule
         for rule in serverapp.web_app.wildcard_router.rules
-        if isinstance(getattr(rule, "target", None), type) and issubclass(rule.target, ContentsHandler)
+        if isinstance(getattr(rule, "target", None), type)
+        and issubclass(rule.target, ContentsHandler)
     ]
 
 
@@ -92,7 +107,11 @@ def headers_of(response) -> dict:
     """The reply's headers, except those that differ from one request to the next or with
     the body's bytes (ours is JSON with UTF-8, jupyter_server's escapes non-ASCII)."""
     skip = {"date", "content-length", "etag", "set-cookie"}
-    return {name.lower(): value for name, value in response.headers.get_all() if name.lower() not in skip}
+    return {
+        name.lower(): value
+        for name, value in response.headers.get_all()
+        if name.lower() not in skip
+    }
 
 
 def get_both(fetch, serverapp, *parts, **kwargs):
@@ -124,7 +143,9 @@ def served_off_loop(response) -> bool:
     return "é".encode() in response.body
 
 
-def big_notebook(size: int, line: str = "output line %d: é and some more text to fill the line") -> str:
+def big_notebook(
+    size: int, line: str = "output line %d: é and some more text to fill the line"
+) -> str:
     """A notebook's JSON of about `size` bytes: code cells with many-line text outputs."""
     nb = new_notebook()
     nb.cells.append(new_markdown_cell("# Große Ausgabe"))
@@ -132,7 +153,9 @@ def big_notebook(size: int, line: str = "output line %d: é and some more text t
     n = 0
     while n * len(line) < size:
         lines = [(line % (n + i)) + "\n" for i in range(per_cell)]
-        cell = new_code_cell(f"for i in range({per_cell}): print(i)", execution_count=n // per_cell + 1)
+        cell = new_code_cell(
+            f"for i in range({per_cell}): print(i)", execution_count=n // per_cell + 1
+        )
         cell.outputs.append(new_output("stream", name="stdout", text=lines))
         nb.cells.append(cell)
         n += per_cell
@@ -145,8 +168,12 @@ def put_many(raw, paths: list[str], body: bytes = b"x") -> None:
 
 
 # --------------------------------------------------------------------------- which servers
-@pytest.mark.filterwarnings("ignore:The synchronous ContentsManager classes are deprecated")
-@pytest.mark.parametrize("server_kind", ["async", "sync", "file", "async_file", "async_disabled"])
+@pytest.mark.filterwarnings(
+    "ignore:The synchronous ContentsManager classes are deprecated"
+)
+@pytest.mark.parametrize(
+    "server_kind", ["async", "sync", "file", "async_file", "async_disabled"]
+)
 def test_handler_swapped_for_our_managers_only(jp_serverapp, server_kind, caplog):
     """Our async manager: the off-loop handler; our sync manager: the handler that keeps a
     missing bucket's message; any other manager: jupyter_server's own."""
@@ -157,7 +184,9 @@ def test_handler_swapped_for_our_managers_only(jp_serverapp, server_kind, caplog
         assert package is not None and package.enabled
         assert "s3contents_rs" in jp_serverapp.extension_manager.extension_points
     swapped = server_kind == "async"
-    expected = {"async": OffLoopContentsHandler, "sync": StoreContentsHandler}.get(server_kind, ContentsHandler)
+    expected = {"async": OffLoopContentsHandler, "sync": StoreContentsHandler}.get(
+        server_kind, ContentsHandler
+    )
     assert [rule.target for rule in contents_rules(jp_serverapp)] == [expected]
     if server_kind == "async_disabled":
         return
@@ -171,7 +200,9 @@ def test_handler_swapped_for_our_managers_only(jp_serverapp, server_kind, caplog
     assert [rule.target for rule in contents_rules(jp_serverapp)] == [expected]
     lines = [r for r in caplog.records if r.levelno >= logging.INFO]
     if swapped:
-        assert [r.levelno for r in lines] == [logging.INFO] and EXTENSION_LOG in lines[0].getMessage()
+        assert [r.levelno for r in lines] == [logging.INFO] and EXTENSION_LOG in lines[
+            0
+        ].getMessage()
     else:
         assert lines == []
 
@@ -189,17 +220,28 @@ def test_unexpected_routing_is_left_alone(jp_serverapp, caplog):
     with caplog.at_level(logging.WARNING):
         load(jp_serverapp)
     assert [rule.target for rule in rules] == [SomeoneElsesHandler]
-    assert any(r.levelno == logging.WARNING and "not where expected" in r.getMessage() for r in caplog.records)
+    assert any(
+        r.levelno == logging.WARNING and "not where expected" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_installed_and_enabled_in_the_environment():
     """`pip install` (wheel or editable) puts the config.d file that enables the extension
     into the environment, and `jupyter server extension list` finds it enabled and OK."""
-    config = Path(sys.prefix, "etc", "jupyter", "jupyter_server_config.d", "s3contents_rs.json")
-    assert json.loads(config.read_text()) == {"ServerApp": {"jpserver_extensions": {"s3contents_rs": True}}}
+    config = Path(
+        sys.prefix, "etc", "jupyter", "jupyter_server_config.d", "s3contents_rs.json"
+    )
+    assert json.loads(config.read_text()) == {
+        "ServerApp": {"jpserver_extensions": {"s3contents_rs": True}}
+    }
     jupyter = Path(sys.executable).parent / "jupyter"
     out = subprocess.run(
-        [str(jupyter), "server", "extension", "list"], capture_output=True, text=True, timeout=120, check=True
+        [str(jupyter), "server", "extension", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     text = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout + out.stderr)  # its colours
     assert re.search(r"^\s*s3contents_rs enabled\s*$", text, re.M), text
@@ -213,24 +255,41 @@ def test_large_notebook_same_reply_as_jupyter_server(fetch, jp_serverapp, raw):
     small = nbformat.v4.new_notebook(cells=[new_code_cell("print('é')")])
     raw.put("big/small.ipynb", nbformat.writes(small).encode())
 
-    for params in ({}, {"type": "notebook"}, {"hash": "1"}, {"type": "notebook", "format": "text"}):
-        ours, theirs = get_both(fetch, jp_serverapp, "api", "contents", "big/nb.ipynb", params=params)
+    for params in (
+        {},
+        {"type": "notebook"},
+        {"hash": "1"},
+        {"type": "notebook", "format": "text"},
+    ):
+        ours, theirs = get_both(
+            fetch, jp_serverapp, "api", "contents", "big/nb.ipynb", params=params
+        )
         model = assert_same_reply(ours, theirs)
         assert served_off_loop(ours) and not served_off_loop(theirs), params
         assert model["type"] == "notebook" and model["size"] >= LARGE_REPLY_BYTES
         expected = json.loads(text)["cells"]
-        assert [c["source"] for c in model["content"]["cells"]] == [c["source"] for c in expected]
+        assert [c["source"] for c in model["content"]["cells"]] == [
+            c["source"] for c in expected
+        ]
         assert ours.headers["Last-Modified"] == theirs.headers["Last-Modified"]
         assert ours.headers["Etag"] == '"%s"' % hashlib.sha1(ours.body).hexdigest()
 
     # The Etag computed in the worker thread still gives 304 Not Modified.
     etag = ours.headers["Etag"]
-    r = fetch("api", "contents", "big/nb.ipynb", headers={"If-None-Match": etag}, raise_error=False)
+    r = fetch(
+        "api",
+        "contents",
+        "big/nb.ipynb",
+        headers={"If-None-Match": etag},
+        raise_error=False,
+    )
     assert r.code == 304 and r.body == b""
 
     # Without content, and a small notebook: jupyter_server's own serialisation.
     for path, params in (("big/nb.ipynb", {"content": "0"}), ("big/small.ipynb", {})):
-        ours, theirs = get_both(fetch, jp_serverapp, "api", "contents", path, params=params)
+        ours, theirs = get_both(
+            fetch, jp_serverapp, "api", "contents", path, params=params
+        )
         assert_same_reply(ours, theirs)
         assert ours.body == theirs.body
         assert not served_off_loop(ours)
@@ -242,13 +301,17 @@ def test_large_file_same_reply_as_jupyter_server(fetch, jp_serverapp, raw):
     raw.put("data/big.txt", data)
 
     params = {"type": "file", "format": "text"}
-    ours, theirs = get_both(fetch, jp_serverapp, "api", "contents", "data/big.txt", params=params)
+    ours, theirs = get_both(
+        fetch, jp_serverapp, "api", "contents", "data/big.txt", params=params
+    )
     assert assert_same_reply(ours, theirs)["content"] == data.decode()
     assert served_off_loop(ours) and not served_off_loop(theirs)
 
     # base64 is plain ASCII: the very same bytes either way.
     params = {"type": "file", "format": "base64"}
-    ours, theirs = get_both(fetch, jp_serverapp, "api", "contents", "data/big.txt", params=params)
+    ours, theirs = get_both(
+        fetch, jp_serverapp, "api", "contents", "data/big.txt", params=params
+    )
     assert base64.b64decode(assert_same_reply(ours, theirs)["content"]) == data
     assert ours.body == theirs.body and ours.headers["Etag"] == theirs.headers["Etag"]
 
@@ -289,23 +352,46 @@ def test_error_replies_unchanged(fetch, jp_serverapp, raw):
             assert ours.body == theirs.body, (parts, params)
         else:  # a JSON error (its traceback shows the handler)
             a, b = json.loads(ours.body), json.loads(theirs.body)
-            assert (a["message"], a.get("reason")) == (b["message"], b.get("reason")), (parts, params)
+            assert (a["message"], a.get("reason")) == (b["message"], b.get("reason")), (
+                parts,
+                params,
+            )
 
 
 def test_writes_still_answer(fetch, jp_serverapp):
     """The other verbs stay jupyter_server's (a save of a large notebook answers without
     content, a copy, a rename, a delete)."""
     nb = json.loads(big_notebook(LARGE_REPLY_BYTES + 1024))
-    r = fetch("api", "contents", "w/nb.ipynb", method="PUT", body=json.dumps({"type": "notebook", "content": nb}))
+    r = fetch(
+        "api",
+        "contents",
+        "w/nb.ipynb",
+        method="PUT",
+        body=json.dumps({"type": "notebook", "content": nb}),
+    )
     assert r.code == 201 and json.loads(r.body)["content"] is None
-    r = fetch("api", "contents", "w", method="POST", body=json.dumps({"copy_from": "w/nb.ipynb"}))
+    r = fetch(
+        "api",
+        "contents",
+        "w",
+        method="POST",
+        body=json.dumps({"copy_from": "w/nb.ipynb"}),
+    )
     assert r.code == 201
     copied = json.loads(r.body)["path"]
-    r = fetch("api", "contents", copied, method="PATCH", body=json.dumps({"path": "w/moved.ipynb"}))
+    r = fetch(
+        "api",
+        "contents",
+        copied,
+        method="PATCH",
+        body=json.dumps({"path": "w/moved.ipynb"}),
+    )
     assert r.code == 200
     assert fetch("api", "contents", "w/moved.ipynb", method="DELETE").code == 204
     model = json.loads(fetch("api", "contents", "w/nb.ipynb").body)
-    assert [c["source"] for c in model["content"]["cells"]] == [c["source"] for c in nb["cells"]]
+    assert [c["source"] for c in model["content"]["cells"]] == [
+        c["source"] for c in nb["cells"]
+    ]
 
 
 def test_a_model_someone_else_holds_is_left_intact():
@@ -325,7 +411,14 @@ def test_a_model_someone_else_holds_is_left_intact():
 # --------------------------------------------------------------------------- the event loop
 @pytest.mark.timeout(300)
 def test_event_loop_answers_while_a_large_reply_is_serialised(
-    jp_serverapp, http_server_client, jp_asyncio_loop, jp_http_port, jp_base_url, jp_auth_header, raw, monkeypatch
+    jp_serverapp,
+    http_server_client,
+    jp_asyncio_loop,
+    jp_http_port,
+    jp_base_url,
+    jp_auth_header,
+    raw,
+    monkeypatch,
 ):
     """A large GET /api/contents reply is serialised in a worker thread, and the server's
     event loop is free while it is: from inside the serialisation (instrumented), a request
@@ -343,7 +436,9 @@ def test_event_loop_answers_while_a_large_reply_is_serialised(
 
     seen: list[dict] = []
     real_serialise = extension._serialise
-    loop_thread = threading.get_ident()  # pytest-jupyter runs the server's loop in this thread
+    loop_thread = (
+        threading.get_ident()
+    )  # pytest-jupyter runs the server's loop in this thread
 
     def instrumented(slot: list) -> tuple[bytes, str]:
         conn = http.client.HTTPConnection("127.0.0.1", jp_http_port, timeout=60)
@@ -362,7 +457,9 @@ def test_event_loop_answers_while_a_large_reply_is_serialised(
 
     def big_get() -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", jp_http_port, timeout=240)
-        conn.request("GET", f"{jp_base_url}api/contents/huge.ipynb", headers=jp_auth_header)
+        conn.request(
+            "GET", f"{jp_base_url}api/contents/huge.ipynb", headers=jp_auth_header
+        )
         response = conn.getresponse()
         body = response.read()
         conn.close()
@@ -374,8 +471,14 @@ def test_event_loop_answers_while_a_large_reply_is_serialised(
 
     status, body = jp_asyncio_loop.run_until_complete(fetch_from_a_thread())
     assert status == 200, status
-    assert len(seen) == 1, seen  # the large reply went through the off-loop serialiser once
-    assert seen[0]["thread"] != loop_thread, "the reply was serialised on the event loop's thread"
-    assert seen[0]["status"] == 200, f"/api/status was not answered while serialising: {seen[0]['status']}"
+    assert len(seen) == 1, (
+        seen
+    )  # the large reply went through the off-loop serialiser once
+    assert seen[0]["thread"] != loop_thread, (
+        "the reply was serialised on the event loop's thread"
+    )
+    assert seen[0]["status"] == 200, (
+        f"/api/status was not answered while serialising: {seen[0]['status']}"
+    )
     assert "é".encode() in body  # our handler's UTF-8 reply
     assert len(json.loads(body)["content"]["cells"]) == expected_cells

@@ -46,7 +46,9 @@ def put_with_metadata(raw, path: str, data: bytes) -> None:
 def assert_same_object(raw, path: str, data: bytes, parts: int) -> None:
     stored = raw.read(path)
     assert len(stored) == len(data)
-    assert hashlib.sha256(stored).digest() == hashlib.sha256(data).digest(), f"{path} differs"
+    assert hashlib.sha256(stored).digest() == hashlib.sha256(data).digest(), (
+        f"{path} differs"
+    )
     head = raw.head(path)
     assert head["ContentType"] == "application/x-test"
     assert head["Metadata"] == {"owner": "ann"}
@@ -54,7 +56,9 @@ def assert_same_object(raw, path: str, data: bytes, parts: int) -> None:
     assert head["ETag"].strip('"').endswith(f"-{parts}"), head["ETag"]
 
 
-def test_copy_rename_trash_and_checkpoint_above_the_threshold_copy_in_parts(copy_cm, raw):
+def test_copy_rename_trash_and_checkpoint_above_the_threshold_copy_in_parts(
+    copy_cm, raw
+):
     cm = copy_cm
     data = random_bytes(12 * MiB + 3, seed=1)  # parts of 5, 5 and 2 MiB + 3 bytes
     put_with_metadata(raw, "big/data.bin", data)
@@ -68,14 +72,20 @@ def test_copy_rename_trash_and_checkpoint_above_the_threshold_copy_in_parts(copy
     assert_same_object(raw, "big/renamed.bin", data, parts=3)
 
     checkpoint = cm.create_checkpoint("big/renamed.bin")
-    assert_same_object(raw, "big/.ipynb_checkpoints/renamed-checkpoint.bin", data, parts=3)
+    assert_same_object(
+        raw, "big/.ipynb_checkpoints/renamed-checkpoint.bin", data, parts=3
+    )
     raw.put("big/renamed.bin", b"overwritten")
     cm.restore_checkpoint(checkpoint["id"], "big/renamed.bin")
     assert_same_object(raw, "big/renamed.bin", data, parts=3)
 
     cm.delete("big/renamed.bin")
     assert not raw.exists("big/renamed.bin")
-    [trashed] = [k for k in raw.keys() if k.startswith(".Trash/") and k.endswith("big/renamed.bin")]
+    [trashed] = [
+        k
+        for k in raw.keys()
+        if k.startswith(".Trash/") and k.endswith("big/renamed.bin")
+    ]
     assert_same_object(raw, trashed, data, parts=3)
 
     # A folder holding a large file: the tree rename copies it in parts too.
@@ -94,7 +104,9 @@ def test_files_at_or_below_the_threshold_keep_the_single_copy(copy_cm, raw):
 
 
 @pytest.mark.parametrize("operation", ["copy", "rename", "checkpoint"])
-def test_a_failed_multipart_copy_is_aborted_and_nothing_changes(make_proxied_cm, fault_proxy, raw, operation):
+def test_a_failed_multipart_copy_is_aborted_and_nothing_changes(
+    make_proxied_cm, fault_proxy, raw, operation
+):
     """The store refuses the second part copy: the operation fails, the multipart
     upload is aborted (none left in the bucket) and every stored object is as before."""
     cm = make_proxied_cm(multipart_copy_threshold=MiB, multipart_copy_part_size=PART)
@@ -108,7 +120,9 @@ def test_a_failed_multipart_copy_is_aborted_and_nothing_changes(make_proxied_cm,
         expect_http(403, cm.rename, "src.bin", "dst.bin")
     else:
         expect_http(403, cm.create_checkpoint, "src.bin")
-    assert [r for r in fault_proxy.records if "partNumber=2&" in str(r)], "the part copy was attempted"
+    assert [r for r in fault_proxy.records if "partNumber=2&" in str(r)], (
+        "the part copy was attempted"
+    )
     assert raw.uploads() == []
     assert snapshot(raw) == before
     # Retried without the fault, it completes.
@@ -124,28 +138,38 @@ def test_a_failed_multipart_copy_is_aborted_and_nothing_changes(make_proxied_cm,
     assert raw.uploads() == []
 
 
-def test_a_multipart_copy_whose_start_answer_was_lost_leaves_no_upload(make_proxied_cm, fault_proxy, raw, s3_client):
+def test_a_multipart_copy_whose_start_answer_was_lost_leaves_no_upload(
+    make_proxied_cm, fault_proxy, raw, s3_client
+):
     """S3 opens the copy's multipart upload but its answer is lost: the copy fails, the
     upload it opened is aborted, another client's upload of the same key is kept, and the
     retried copy completes."""
     cm = make_proxied_cm(multipart_copy_threshold=MiB, multipart_copy_part_size=PART)
     data = random_bytes(7 * MiB, seed=5)
     put_with_metadata(raw, "src.bin", data)
-    theirs = s3_client.create_multipart_upload(Bucket=raw.bucket, Key=raw.key("dst.bin"))["UploadId"]
+    theirs = s3_client.create_multipart_upload(
+        Bucket=raw.bucket, Key=raw.key("dst.bin")
+    )["UploadId"]
     fault_proxy.add(Fault("drop_response"), method="POST", target=r"dst\.bin\?uploads")
     with pytest.raises(Exception):
         cm.copy("src.bin", "dst.bin")
-    assert fault_proxy.faults_fired(), "the test meant to lose the answer to the copy's start"
+    assert fault_proxy.faults_fired(), (
+        "the test meant to lose the answer to the copy's start"
+    )
 
     def open_ids():
-        found = s3_client.list_multipart_uploads(Bucket=raw.bucket, Prefix=raw.key("dst.bin")).get("Uploads", [])
+        found = s3_client.list_multipart_uploads(
+            Bucket=raw.bucket, Prefix=raw.key("dst.bin")
+        ).get("Uploads", [])
         return [u["UploadId"] for u in found]
 
     assert open_ids() == [theirs]
     cm.copy("src.bin", "dst.bin")
     assert_same_object(raw, "dst.bin", data, parts=2)
     assert open_ids() == [theirs]
-    s3_client.abort_multipart_upload(Bucket=raw.bucket, Key=raw.key("dst.bin"), UploadId=theirs)
+    s3_client.abort_multipart_upload(
+        Bucket=raw.bucket, Key=raw.key("dst.bin"), UploadId=theirs
+    )
 
 
 def test_copy_settings_are_checked(make_cm):
@@ -166,11 +190,21 @@ def test_a_long_chunked_upload_grows_its_parts(make_cm, raw):
     data = random_bytes(17 * MiB + 11, seed=4)
     chunks = [data[i : i + MiB] for i in range(0, len(data), MiB)]
     for i, chunk in enumerate(chunks[:-1], start=1):
-        cm.save({"type": "file", "format": "base64", "content": b64(chunk), "chunk": i}, "up.bin")
-    [upload] = raw.client.list_multipart_uploads(Bucket=raw.bucket, Prefix=raw.key(""))["Uploads"]
-    listed = raw.client.list_parts(Bucket=raw.bucket, Key=raw.key("up.bin"), UploadId=upload["UploadId"])
+        cm.save(
+            {"type": "file", "format": "base64", "content": b64(chunk), "chunk": i},
+            "up.bin",
+        )
+    [upload] = raw.client.list_multipart_uploads(Bucket=raw.bucket, Prefix=raw.key(""))[
+        "Uploads"
+    ]
+    listed = raw.client.list_parts(
+        Bucket=raw.bucket, Key=raw.key("up.bin"), UploadId=upload["UploadId"]
+    )
     assert [p["Size"] for p in listed["Parts"]] == [PART, 2 * PART]
-    final = cm.save({"type": "file", "format": "base64", "content": b64(chunks[-1]), "chunk": -1}, "up.bin")
+    final = cm.save(
+        {"type": "file", "format": "base64", "content": b64(chunks[-1]), "chunk": -1},
+        "up.bin",
+    )
     assert final["size"] == len(data)
     assert hashlib.sha256(raw.read("up.bin")).digest() == hashlib.sha256(data).digest()
     assert raw.uploads() == []
@@ -182,8 +216,14 @@ def test_a_retried_chunk_is_accepted_once(make_cm, raw):
     cm = make_cm(upload_part_size=PART)
     chunks = [random_bytes(MiB, seed=i) for i in range(7)]
     for i, chunk in enumerate(chunks[:-1], start=1):
-        first = cm.save({"type": "file", "format": "base64", "content": b64(chunk), "chunk": i}, "r.bin")
-        again = cm.save({"type": "file", "format": "base64", "content": b64(chunk), "chunk": i}, "r.bin")
+        first = cm.save(
+            {"type": "file", "format": "base64", "content": b64(chunk), "chunk": i},
+            "r.bin",
+        )
+        again = cm.save(
+            {"type": "file", "format": "base64", "content": b64(chunk), "chunk": i},
+            "r.bin",
+        )
         assert first["size"] == again["size"] == i * MiB
     last = {"type": "file", "format": "base64", "content": b64(chunks[-1]), "chunk": -1}
     final = cm.save(dict(last), "r.bin")
@@ -201,7 +241,9 @@ def test_a_file_above_max_content_size_is_a_413_with_the_sizes(make_cm, raw):
     assert cm.get("ok.txt")["content"] == "x" * 1000
     for kwargs in ({}, {"format": "text"}, {"format": "base64"}):
         error = expect_http(413, cm.get, "big.txt", **kwargs)
-        assert "1001" in error.log_message and "1000" in error.log_message, error.log_message
+        assert "1001" in error.log_message and "1000" in error.log_message, (
+            error.log_message
+        )
         assert "max_content_size" in error.log_message
     # Without content, and as a listing entry, the file is still there.
     assert cm.get("big.txt", content=False)["size"] == 1001

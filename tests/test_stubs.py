@@ -19,7 +19,8 @@ def stub_classes() -> dict[str, set[str]]:
             classes[node.name] = {
                 item.name
                 for item in node.body
-                if isinstance(item, ast.FunctionDef) and (not item.name.startswith("_") or item.name == "__init__")
+                if isinstance(item, ast.FunctionDef)
+                and (not item.name.startswith("_") or item.name == "__init__")
             }
     return classes
 

@@ -9,7 +9,9 @@ from support.reliability_fixtures import expect_status, snapshot
 from support.s3c_helpers import listing
 
 NOTEBOOK = {
-    "cells": [{"cell_type": "markdown", "id": "a1", "metadata": {}, "source": "# kept"}],
+    "cells": [
+        {"cell_type": "markdown", "id": "a1", "metadata": {}, "source": "# kept"}
+    ],
     "metadata": {},
     "nbformat": 4,
     "nbformat_minor": 5,
@@ -18,11 +20,15 @@ NOTEBOOK = {
 
 def trashed(raw) -> dict[str, bytes]:
     """Trashed objects by their original path (timestamps stripped)."""
-    return {k.split("/", 2)[2]: raw.read(k) for k in raw.keys() if k.startswith(".Trash/")}
+    return {
+        k.split("/", 2)[2]: raw.read(k) for k in raw.keys() if k.startswith(".Trash/")
+    }
 
 
 # =========================================================================== trash
-def test_deleted_notebook_is_restored_byte_identical_from_the_trash(cm, raw, s3_client, s3_settings):
+def test_deleted_notebook_is_restored_byte_identical_from_the_trash(
+    cm, raw, s3_client, s3_settings
+):
     cm.save({"type": "notebook", "content": NOTEBOOK}, "work/analysis.ipynb")
     original = raw.read("work/analysis.ipynb")
     cm.delete("work/analysis.ipynb")
@@ -46,7 +52,11 @@ def test_deleted_folder_goes_to_the_trash(cm, raw):
     raw.put("proj/.s3keep")
     cm.delete("proj")
     assert not any(k.startswith("proj/") for k in raw.keys()), sorted(raw.keys())
-    assert trashed(raw) == {"proj/a.txt": b"a", "proj/sub/b.bin": bytes(range(256)), "proj/.s3keep": b""}
+    assert trashed(raw) == {
+        "proj/a.txt": b"a",
+        "proj/sub/b.bin": bytes(range(256)),
+        "proj/.s3keep": b"",
+    }
 
 
 @pytest.mark.parametrize("allow_hidden", [False, True])
@@ -61,7 +71,9 @@ def test_trash_is_hidden_and_unreachable(make_cm, raw, allow_hidden):
     for path in (".Trash", key, ".Trash/" + key.split("/")[1]):
         # Hidden names read as 404 unless allow_hidden; the reserved name is 400 anyway.
         expect_status(400 if allow_hidden else 404, cm.get, path)
-        expect_status(400, cm.save, {"type": "file", "format": "text", "content": "x"}, path)
+        expect_status(
+            400, cm.save, {"type": "file", "format": "text", "content": "x"}, path
+        )
         expect_status(400, cm.delete, path)
         expect_status(400, cm.rename, path, "back.txt")
         expect_status(400, cm.rename, "here.txt", path)
@@ -79,7 +91,9 @@ def test_delete_to_trash_off_deletes_for_real(make_cm, raw):
     assert raw.keys() == set()
 
 
-def test_trash_with_checkpoints_and_nested_prefix(make_cm, raw, test_prefix, s3_settings, s3_client):
+def test_trash_with_checkpoints_and_nested_prefix(
+    make_cm, raw, test_prefix, s3_settings, s3_client
+):
     from support.s3_fixtures import RawBucket
 
     cm = make_cm(prefix=f"{test_prefix}/team/ann")
@@ -110,7 +124,11 @@ def test_read_only_reads_work_and_every_write_is_403(make_cm, raw):
         (cm.save, {"type": "file", "format": "text", "content": "x"}, "dir/f.txt"),
         (cm.save, {"type": "file", "format": "text", "content": "x"}, "new.txt"),
         (cm.save, {"type": "directory"}, "newdir"),
-        (cm.save, {"type": "file", "format": "base64", "content": "eA==", "chunk": 1}, "up.bin"),
+        (
+            cm.save,
+            {"type": "file", "format": "base64", "content": "eA==", "chunk": 1},
+            "up.bin",
+        ),
         (cm.new_untitled, "", "notebook"),
         (cm.new, None, "n.txt"),
         (cm.copy, "dir/f.txt", "dir"),

@@ -35,8 +35,15 @@ from support.s3_fixtures import RawBucket
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".tools" / "upstream"
-OUR_CONFTEST = Path(__file__).resolve().parent / "upstream" / "jupyter_contents_conftest.py"
-TEST_FILES = ["test_manager.py", "test_api.py", "test_largefilemanager.py", "test_checkpoints.py"]
+OUR_CONFTEST = (
+    Path(__file__).resolve().parent / "upstream" / "jupyter_contents_conftest.py"
+)
+TEST_FILES = [
+    "test_manager.py",
+    "test_api.py",
+    "test_largefilemanager.py",
+    "test_checkpoints.py",
+]
 
 pytestmark = [pytest.mark.timeout(1500), pytest.mark.compatibility]
 
@@ -44,17 +51,32 @@ pytestmark = [pytest.mark.timeout(1500), pytest.mark.compatibility]
 def jupyter_server_tests() -> Path:
     """The extracted sdist of the installed jupyter_server (fetched once; a lock keeps
     parallel test workers from fetching it together)."""
-    wanted = os.environ.get("S3CONTENTS_UPSTREAM_JUPYTER_SERVER") or version("jupyter_server")
+    wanted = os.environ.get("S3CONTENTS_UPSTREAM_JUPYTER_SERVER") or version(
+        "jupyter_server"
+    )
     source = CACHE / f"jupyter_server-{wanted}"
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (source / "tests" / "services" / "contents" / "test_manager.py").exists():
+        if not (
+            source / "tests" / "services" / "contents" / "test_manager.py"
+        ).exists():
             archive = CACHE / f"jupyter_server-{wanted}.tar.gz"
             if not archive.exists():
                 subprocess.run(
-                    [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                     f"jupyter_server=={wanted}", "-d", str(CACHE)],
+                    [
+                        sys.executable,
+                        "-m",
+                        "pip",
+                        "download",
+                        "-q",
+                        "--no-deps",
+                        "--no-binary",
+                        ":all:",
+                        f"jupyter_server=={wanted}",
+                        "-d",
+                        str(CACHE),
+                    ],
                     check=True,
                 )
             staging = CACHE / f"extracting-{uuid.uuid4().hex}"
@@ -78,15 +100,30 @@ def backend_config(request, name: str, flavor: str):
     if name == "s3":
         settings = request.getfixturevalue("s3_settings")
         raw = RawBucket(settings.client(), settings.bucket, prefix)
-        classes = {"sync": "s3contents_rs.S3ContentsManager", "async": "s3contents_rs.AsyncS3ContentsManager"}
+        classes = {
+            "sync": "s3contents_rs.S3ContentsManager",
+            "async": "s3contents_rs.AsyncS3ContentsManager",
+        }
         traits = settings.manager_kwargs(prefix)
         traits.pop("prefix")
     else:
         settings = request.getfixturevalue("gcs_settings")
         raw = RawGcs(settings, prefix)
-        classes = {"sync": "s3contents_rs.GCSContentsManager", "async": "s3contents_rs.AsyncGCSContentsManager"}
-        traits = {"bucket": settings.bucket, "endpoint_url": settings.endpoint_url, "token": "anon"}
-    return {"classes": classes, "flavors": [flavor], "traits": traits, "prefix": prefix}, raw
+        classes = {
+            "sync": "s3contents_rs.GCSContentsManager",
+            "async": "s3contents_rs.AsyncGCSContentsManager",
+        }
+        traits = {
+            "bucket": settings.bucket,
+            "endpoint_url": settings.endpoint_url,
+            "token": "anon",
+        }
+    return {
+        "classes": classes,
+        "flavors": [flavor],
+        "traits": traits,
+        "prefix": prefix,
+    }, raw
 
 
 @pytest.fixture
@@ -103,13 +140,28 @@ def upstream_run(request, tmp_path, backend, flavor):
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     argv = [
-        sys.executable, "-m", "pytest", *(f"tests/services/contents/{f}" for f in TEST_FILES),
-        "-p", "no:cacheprovider", "-p", "no:asyncio", "-p", "no:xdist", "--color=no", "-q", "-rfEs",
-        "--durations=5", "--basetemp", str(tmp_path / "basetemp"),
+        sys.executable,
+        "-m",
+        "pytest",
+        *(f"tests/services/contents/{f}" for f in TEST_FILES),
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:asyncio",
+        "-p",
+        "no:xdist",
+        "--color=no",
+        "-q",
+        "-rfEs",
+        "--durations=5",
+        "--basetemp",
+        str(tmp_path / "basetemp"),
         *shlex.split(os.environ.get("S3CONTENTS_UPSTREAM_ARGS", "")),
     ]
     log = open(tmp_path / "output.txt", "w+")  # noqa: SIM115
-    proc = subprocess.Popen(argv, cwd=source, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        argv, cwd=source, env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+    )
     try:
         yield proc, log, config, source
     finally:
@@ -132,9 +184,13 @@ def test_jupyter_server_contents_suite(upstream_run, backend, flavor):
     log.seek(0)
     output = log.read()
     summary = output.strip().splitlines()[-1] if output.strip() else ""
-    print(f"jupyter_server {source.name} contents tests on {config['classes'][flavor]}: {summary}")
+    print(
+        f"jupyter_server {source.name} contents tests on {config['classes'][flavor]}: {summary}"
+    )
     assert returncode == 0, output[-30000:]
     # Nothing silently skipped: the only skips are upstream's other-platform ones.
     skipped = re.findall(r"^SKIPPED .*$", output, re.MULTILINE)
-    assert all(re.search(r"macOS only|Windows only|Posix only", line) for line in skipped), skipped
+    assert all(
+        re.search(r"macOS only|Windows only|Posix only", line) for line in skipped
+    ), skipped
     assert re.search(r"\d+ passed", summary), summary

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def user_cm(manager_class, flavor, manager_kwargs, test_prefix, monkeypatch, jp_asyncio_loop):
+def user_cm(
+    manager_class, flavor, manager_kwargs, test_prefix, monkeypatch, jp_asyncio_loop
+):
     """user_cm("alice") -> the manager a hub-spawned server of alice would build."""
 
     def make(user: str, template: str = "users/{username}", **traits) -> ManagerAdapter:
@@ -50,7 +52,12 @@ def test_username_prefix_confines_each_user(user_cm, raw, test_prefix):
     assert set(listing(bob.get(""))) == {"notes.txt"}
 
     # Nothing outside the prefix can be named, read or written.
-    for escape in ("../alice/secret.txt", "/../alice/secret.txt", "..", "a/../../alice/secret.txt"):
+    for escape in (
+        "../alice/secret.txt",
+        "/../alice/secret.txt",
+        "..",
+        "a/../../alice/secret.txt",
+    ):
         # 404 for a path outside the root, as FileContentsManager answers.
         expect_status(404, bob.get, escape)
         expect_status(404, bob.save, text("overwrite"), escape)
@@ -87,7 +94,11 @@ def test_environment_variables_in_prefix(user_cm, raw, monkeypatch, test_prefix)
         ("", "users/{username}", "JUPYTERHUB_USER is not set"),
         ("eve/../alice", "users/{username}", "not a single path segment"),
         ("..", "users/{username}", "not a single path segment"),
-        ("eve", "${S3CRS_TEST_UNSET_VARIABLE}/x", "S3CRS_TEST_UNSET_VARIABLE is not set"),
+        (
+            "eve",
+            "${S3CRS_TEST_UNSET_VARIABLE}/x",
+            "S3CRS_TEST_UNSET_VARIABLE is not set",
+        ),
         ("eve", "users/{user}", "unknown placeholder '{user}'"),
         ("eve", "users/${lower-case}", "unknown placeholder '${lower-case}'"),
     ],

@@ -30,12 +30,18 @@ def test_the_version_is_the_one_in_cargo_toml():
 
 def test_python_m_s3contents_rs_version_prints_it():
     out = subprocess.run(
-        [sys.executable, "-m", "s3contents_rs", "--version"], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-m", "s3contents_rs", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     assert out.strip() == f"s3contents_rs {cargo_version()}"
 
 
-def test_the_info_string_jupyter_server_logs_gives_version_and_store(make_cm, manager_class, manager_kwargs):
+def test_the_info_string_jupyter_server_logs_gives_version_and_store(
+    make_cm, manager_class, manager_kwargs
+):
     expected = (
         f"s3contents_rs {cargo_version()}: {manager_class.__name__} on "
         f"s3://{manager_kwargs['bucket']}/{manager_kwargs['prefix'].strip('/')}"

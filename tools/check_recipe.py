@@ -37,12 +37,21 @@ def main() -> int:
     cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())
     version = cargo["workspace"]["package"]["version"]
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    wanted = {re.split(r"[<>=!~ ]", d, maxsplit=1)[0].replace("-", "_").lower() for d in pyproject["project"]["dependencies"]}
+    wanted = {
+        re.split(r"[<>=!~ ]", d, maxsplit=1)[0].replace("-", "_").lower()
+        for d in pyproject["project"]["dependencies"]
+    }
 
     recipe = Stage0Recipe.from_file(ROOT / "recipe" / "recipe.yaml")
     problems: list[str] = []
     for platform in ("linux-64", "linux-aarch64", "osx-arm64", "win-64"):
-        config = RenderConfig(PlatformConfig(target_platform=platform, build_platform=platform, host_platform=platform))
+        config = RenderConfig(
+            PlatformConfig(
+                target_platform=platform,
+                build_platform=platform,
+                host_platform=platform,
+            )
+        )
         variants = recipe.render(VariantConfig.from_yaml(VARIANTS), config)
         if not variants:
             problems.append(f"{platform}: no variant rendered")
@@ -50,15 +59,26 @@ def main() -> int:
             rendered = variant.recipe
             where = f"{platform} python {variant.variant.get('python')}"
             if str(rendered.package.version) != version:
-                problems.append(f"{where}: version {rendered.package.version}, Cargo.toml says {version}")
-            run = {re.split(r"[<>=!~ ]", str(r), maxsplit=1)[0].replace("-", "_").lower() for r in rendered.requirements.run}
+                problems.append(
+                    f"{where}: version {rendered.package.version}, Cargo.toml says {version}"
+                )
+            run = {
+                re.split(r"[<>=!~ ]", str(r), maxsplit=1)[0].replace("-", "_").lower()
+                for r in rendered.requirements.run
+            }
             if not wanted <= run:
-                problems.append(f"{where}: run requirements lack {sorted(wanted - run)}")
+                problems.append(
+                    f"{where}: run requirements lack {sorted(wanted - run)}"
+                )
             script = " ".join(str(line) for line in rendered.build.script)
             if "-m pip install . -vv" not in script:
-                problems.append(f"{where}: the build script is not a pip install of the sdist: {script}")
-            print(f"{where}: {rendered.package.name} {rendered.package.version}, "
-                  f"build {[str(r) for r in rendered.requirements.build]}, run {sorted(run)}")
+                problems.append(
+                    f"{where}: the build script is not a pip install of the sdist: {script}"
+                )
+            print(
+                f"{where}: {rendered.package.name} {rendered.package.version}, "
+                f"build {[str(r) for r in rendered.requirements.build]}, run {sorted(run)}"
+            )
     for problem in problems:
         print("recipe:", problem, file=sys.stderr)
     return 1 if problems else 0

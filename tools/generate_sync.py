@@ -42,16 +42,20 @@ class _SyncNames(unasync.Rule):
         if name.endswith("_async"):
             return name[: -len("_async")]
         if name.startswith("Async") and name[5:6].isupper():
-            return name[len("Async"):]
+            return name[len("Async") :]
         return super()._unasync_name(name)
 
 
 def generate() -> str:
     rule = _SyncNames(fromdir="", todir="")
-    text = tokenize_rt.tokens_to_src(rule._unasync_tokens(tokenize_rt.src_to_tokens(SOURCE.read_text())))
+    text = tokenize_rt.tokens_to_src(
+        rule._unasync_tokens(tokenize_rt.src_to_tokens(SOURCE.read_text()))
+    )
     for async_text, sync_text in DOCSTRINGS.items():
         if text.count(async_text) != 1:
-            raise SystemExit(f"{SOURCE.name} no longer has this docstring once; update DOCSTRINGS:\n{async_text}")
+            raise SystemExit(
+                f"{SOURCE.name} no longer has this docstring once; update DOCSTRINGS:\n{async_text}"
+            )
         text = text.replace(async_text, sync_text)
     return text
 
@@ -60,7 +64,10 @@ def main(argv: list[str]) -> int:
     text = generate()
     if "--check" in argv:
         if TARGET.read_text() != text:
-            print(f"{TARGET} is not generated from {SOURCE.name}: run ./dev.sh generate", file=sys.stderr)
+            print(
+                f"{TARGET} is not generated from {SOURCE.name}: run ./dev.sh generate",
+                file=sys.stderr,
+            )
             return 1
         return 0
     TARGET.write_text(text)

@@ -1,7 +1,7 @@
 """Write docs/settings.md from the managers' traits, so the reference cannot drift from the code.
 
-    python tools/settings_reference.py          # rewrite docs/settings.md
-    python tools/settings_reference.py --check  # exit 1 if docs/settings.md is stale (the tests run this)
+python tools/settings_reference.py          # rewrite docs/settings.md
+python tools/settings_reference.py --check  # exit 1 if docs/settings.md is stale (the tests run this)
 """
 
 from __future__ import annotations
@@ -64,20 +64,35 @@ def render() -> str:
         cls = getattr(s3contents_rs, class_name)
         traits = {n: t for n, t in sorted(_our_traits(cls).items()) if n not in seen}
         seen.update(traits)
-        lines += [f"## {title}", "", f"`{class_name}` and its sync twin.", "", "| setting | default | meaning |", "| --- | --- | --- |"]
-        lines += [f"| `{name}` | {_default(t)} | {_cell(t.help)} |" for name, t in traits.items()]
+        lines += [
+            f"## {title}",
+            "",
+            f"`{class_name}` and its sync twin.",
+            "",
+            "| setting | default | meaning |",
+            "| --- | --- | --- |",
+        ]
+        lines += [
+            f"| `{name}` | {_default(t)} | {_cell(t.help)} |"
+            for name, t in traits.items()
+        ]
         lines.append("")
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if docs/settings.md is stale")
+    parser.add_argument(
+        "--check", action="store_true", help="fail if docs/settings.md is stale"
+    )
     args = parser.parse_args()
     text = render()
     if args.check:
         if not OUT.exists() or OUT.read_text(encoding="utf-8") != text:
-            print(f"{OUT.name} is stale: run python tools/settings_reference.py", file=sys.stderr)
+            print(
+                f"{OUT.name} is stale: run python tools/settings_reference.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     OUT.parent.mkdir(exist_ok=True)

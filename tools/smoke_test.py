@@ -54,10 +54,18 @@ def wheel_version(wheel: Path) -> str:
 def check_contents(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
-        extension = [n for n in names if re.match(r"s3contents_rs/_core\.(abi3\.so|pyd|.*\.so)$", n)]
+        extension = [
+            n
+            for n in names
+            if re.match(r"s3contents_rs/_core\.(abi3\.so|pyd|.*\.so)$", n)
+        ]
         if len(extension) != 1:
             fail(f"expected one compiled extension in the wheel, found {extension}")
-        tests = [n for n in names if re.search(r"(^|/)(tests?|conftest\.py|test_[^/]*\.py)($|/)", n)]
+        tests = [
+            n
+            for n in names
+            if re.search(r"(^|/)(tests?|conftest\.py|test_[^/]*\.py)($|/)", n)
+        ]
         if tests:
             fail(f"test files in the wheel: {tests[:5]}")
         if f"s3contents_rs-{wheel_version(wheel)}.data/data/{CONFIG_FILE}" not in names:
@@ -65,7 +73,11 @@ def check_contents(wheel: Path) -> None:
         ext_bytes = zf.read(extension[0])
     if ext_bytes[:4] == b"\x7fELF":
         # Debug info is in .debug_* sections; a stripped library has no .symtab either.
-        kept = [name for name in elf_section_names(ext_bytes) if name.startswith(".debug") or name == ".symtab"]
+        kept = [
+            name
+            for name in elf_section_names(ext_bytes)
+            if name.startswith(".debug") or name == ".symtab"
+        ]
         if kept:
             fail(f"the extension is not stripped: it has the sections {kept}")
     log(
@@ -82,9 +94,14 @@ def elf_section_names(data: bytes) -> list[str]:
         fail("the extension is not a 64-bit little-endian ELF file")
     shoff = struct.unpack_from("<Q", data, 0x28)[0]
     shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
-    headers = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    headers = [
+        struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize) for i in range(shnum)
+    ]
     names_offset = headers[shstrndx][4]
-    return [data[names_offset + h[0] : data.index(b"\0", names_offset + h[0])].decode() for h in headers]
+    return [
+        data[names_offset + h[0] : data.index(b"\0", names_offset + h[0])].decode()
+        for h in headers
+    ]
 
 
 # --------------------------------------------------------------------------- one venv
@@ -102,15 +119,43 @@ def smoke_in_fresh_venv(wheel: Path, python: str) -> None:
         venv = Path(tmp) / "venv"
         run([python, "-m", "venv", venv])
         py = venv_python(venv)
-        version = run([py, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"], capture_output=True).stdout
+        version = run(
+            [py, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+            capture_output=True,
+        ).stdout
         log(f"Python {version.strip()} ({python}): installing {wheel.name}")
-        run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel), "moto[server]>=5"])
+        run(
+            [
+                py,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                str(wheel),
+                "moto[server]>=5",
+            ]
+        )
         # The rest runs with the venv's Python, from a folder away from the source tree so
         # that the installed package is the one imported.
-        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(Path(tmp) / "jupyter-config"), PYTHONNOUSERSITE="1")
+        env = dict(
+            os.environ,
+            JUPYTER_CONFIG_DIR=str(Path(tmp) / "jupyter-config"),
+            PYTHONNOUSERSITE="1",
+        )
         for name in ("PYTHONPATH", "JUPYTER_PATH", "JUPYTER_DATA_DIR"):
             env.pop(name, None)
-        run([py, str(Path(__file__).resolve()), "--inside", "--expect-version", wheel_version(wheel)], cwd=tmp, env=env)
+        run(
+            [
+                py,
+                str(Path(__file__).resolve()),
+                "--inside",
+                "--expect-version",
+                wheel_version(wheel),
+            ],
+            cwd=tmp,
+            env=env,
+        )
     log(f"Python {version.strip()}: passed in {time.monotonic() - started:.0f} s")
 
 
@@ -147,7 +192,9 @@ def bin_path(name: str) -> str:
 
 def inside(expected_version: str) -> None:
     # 1. the version
-    out = run([sys.executable, "-m", "s3contents_rs", "--version"], capture_output=True).stdout.strip()
+    out = run(
+        [sys.executable, "-m", "s3contents_rs", "--version"], capture_output=True
+    ).stdout.strip()
     if out != f"s3contents_rs {expected_version}":
         fail(f"--version printed {out!r}, expected 's3contents_rs {expected_version}'")
     log(f"--version: {out}")
@@ -156,14 +203,25 @@ def inside(expected_version: str) -> None:
     config = Path(sys.prefix) / CONFIG_FILE
     if not config.is_file():
         fail(f"{config} is not installed")
-    if json.loads(config.read_text()) != {"ServerApp": {"jpserver_extensions": {"s3contents_rs": True}}}:
+    if json.loads(config.read_text()) != {
+        "ServerApp": {"jpserver_extensions": {"s3contents_rs": True}}
+    }:
         fail(f"{config} does not enable the extension: {config.read_text()}")
     listing = subprocess.run(
-        [bin_path("jupyter"), "server", "extension", "list"], capture_output=True, text=True, check=True
+        [bin_path("jupyter"), "server", "extension", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    text = re.sub(r"\x1b\[[0-9;]*m", "", listing.stdout + listing.stderr)  # without its colours
-    if not re.search(r"s3contents_rs\s+enabled", text) or not re.search(r"s3contents_rs\s+\S*\s*OK", text):
-        fail(f"`jupyter server extension list` does not show s3contents_rs enabled and OK:\n{text}")
+    text = re.sub(
+        r"\x1b\[[0-9;]*m", "", listing.stdout + listing.stderr
+    )  # without its colours
+    if not re.search(r"s3contents_rs\s+enabled", text) or not re.search(
+        r"s3contents_rs\s+\S*\s*OK", text
+    ):
+        fail(
+            f"`jupyter server extension list` does not show s3contents_rs enabled and OK:\n{text}"
+        )
     log(f"extension config at {config}; `jupyter server extension list`: enabled, OK")
 
     # 3. a server on a local S3
@@ -178,30 +236,46 @@ def inside(expected_version: str) -> None:
     try:
         moto = subprocess.Popen(
             [bin_path("moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         procs.append(moto)
         endpoint = f"http://127.0.0.1:{s3_port}"
         wait_for(endpoint, moto, "moto_server")
         s3 = boto3.client(
-            "s3", endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret, region_name=region
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            region_name=region,
         )
         s3.create_bucket(Bucket=bucket)
         root = work / "kernels"
         root.mkdir()
         cls = "AsyncS3ContentsManager"
         cmd = [
-            sys.executable, "-m", "jupyter_server", "--no-browser", "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}", f"--ServerApp.contents_manager_class=s3contents_rs.{cls}",
-            f"--{cls}.bucket={bucket}", f"--{cls}.prefix={prefix}", f"--{cls}.endpoint_url={endpoint}",
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            f"--ServerApp.contents_manager_class=s3contents_rs.{cls}",
+            f"--{cls}.bucket={bucket}",
+            f"--{cls}.prefix={prefix}",
+            f"--{cls}.endpoint_url={endpoint}",
             f"--{cls}.region_name={region}",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
         env = dict(os.environ, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret)
         with open(server_log, "wb") as out_file:
-            server = subprocess.Popen(cmd, stdout=out_file, stderr=subprocess.STDOUT, env=env)
+            server = subprocess.Popen(
+                cmd, stdout=out_file, stderr=subprocess.STDOUT, env=env
+            )
         procs.append(server)
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/api/status?token={token}", server, "jupyter server")
@@ -211,7 +285,10 @@ def inside(expected_version: str) -> None:
                 f"{base}/api/contents/{path}",
                 method=method,
                 data=None if body is None else json.dumps(body).encode(),
-                headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+                headers={
+                    "Authorization": f"token {token}",
+                    "Content-Type": "application/json",
+                },
             )
             try:
                 with urllib.request.urlopen(request, timeout=60) as reply:
@@ -221,11 +298,25 @@ def inside(expected_version: str) -> None:
                 return e.code, {}
 
         notebook = {
-            "nbformat": 4, "nbformat_minor": 5, "metadata": {},
-            "cells": [{"cell_type": "code", "id": "smoke-cell", "metadata": {}, "execution_count": None,
-                       "outputs": [], "source": "print('hello from s3contents-rs')"}],
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {},
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "id": "smoke-cell",
+                    "metadata": {},
+                    "execution_count": None,
+                    "outputs": [],
+                    "source": "print('hello from s3contents-rs')",
+                }
+            ],
         }
-        status, saved = call("PUT", "smoke.ipynb", {"type": "notebook", "format": "json", "content": notebook})
+        status, saved = call(
+            "PUT",
+            "smoke.ipynb",
+            {"type": "notebook", "format": "json", "content": notebook},
+        )
         if status not in (200, 201) or saved.get("path") != "smoke.ipynb":
             fail(f"save answered {status} {saved}")
         status, listing_model = call("GET", "")
@@ -233,7 +324,10 @@ def inside(expected_version: str) -> None:
         if status != 200 or "smoke.ipynb" not in names:
             fail(f"listing answered {status}, names {names}")
         status, read = call("GET", "smoke.ipynb")
-        if status != 200 or read["content"]["cells"][0]["source"] != notebook["cells"][0]["source"]:
+        if (
+            status != 200
+            or read["content"]["cells"][0]["source"] != notebook["cells"][0]["source"]
+        ):
             fail(f"read back answered {status}: {read}")
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
         if f"{prefix}/smoke.ipynb" not in keys:
@@ -244,7 +338,9 @@ def inside(expected_version: str) -> None:
         status, _ = call("GET", "smoke.ipynb")
         if status != 404:
             fail(f"after the delete, GET answered {status}")
-        log(f"server on s3://{bucket}/{prefix}: save, list, read back, delete over REST")
+        log(
+            f"server on s3://{bucket}/{prefix}: save, list, read back, delete over REST"
+        )
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -263,10 +359,20 @@ def inside(expected_version: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("wheel", nargs="?", type=Path)
-    parser.add_argument("--python", action="append", help="interpreter for a fresh venv (repeat; default: this one)")
-    parser.add_argument("--check-contents", action="store_true", help="also check the wheel's files and print its size")
+    parser.add_argument(
+        "--python",
+        action="append",
+        help="interpreter for a fresh venv (repeat; default: this one)",
+    )
+    parser.add_argument(
+        "--check-contents",
+        action="store_true",
+        help="also check the wheel's files and print its size",
+    )
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--expect-version", help=argparse.SUPPRESS)
     args = parser.parse_args()

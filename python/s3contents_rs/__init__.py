@@ -8,9 +8,19 @@ Drop-in for the ``s3contents`` package::
 
 from ._core import ContentsStore, __version__
 from .async_contents import AsyncObjectStoreCheckpoints, AsyncObjectStoreContentsManager
-from .azure import AsyncAzureCheckpoints, AsyncAzureContentsManager, AzureCheckpoints, AzureContentsManager
+from .azure import (
+    AsyncAzureCheckpoints,
+    AsyncAzureContentsManager,
+    AzureCheckpoints,
+    AzureContentsManager,
+)
 from .contents import ObjectStoreCheckpoints, ObjectStoreContentsManager
-from .gcs import AsyncGCSCheckpoints, AsyncGCSContentsManager, GCSCheckpoints, GCSContentsManager
+from .gcs import (
+    AsyncGCSCheckpoints,
+    AsyncGCSContentsManager,
+    GCSCheckpoints,
+    GCSContentsManager,
+)
 from .s3 import (
     AsyncS3Checkpoints,
     AsyncS3ContentsManager,
@@ -50,4 +60,3 @@ def _load_jupyter_server_extension(serverapp) -> None:
     from .server_extension import load
 
     load(serverapp)
-

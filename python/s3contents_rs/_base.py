@@ -37,14 +37,20 @@ class StoreContentsMixin(StoreSettings):
 
     def _hidden(self, path: str) -> bool:
         # "." and ".." are not hidden names but invalid ones: the core answers those with 400.
-        return any(part.startswith(".") and part not in (".", "..") for part in path.split("/"))
+        return any(
+            part.startswith(".") and part not in (".", "..") for part in path.split("/")
+        )
 
     def _refuse_hidden_read(self, path: str) -> None:
         if not self.allow_hidden and self._hidden(path):  # type: ignore[attr-defined]
-            self.log.info("Refusing to serve hidden file or directory %r, via 404 Error", path)  # type: ignore[attr-defined]
+            self.log.info(
+                "Refusing to serve hidden file or directory %r, via 404 Error", path
+            )  # type: ignore[attr-defined]
             raise http_error(404, f"file or directory does not exist: {path!r}")
 
-    def _refuse_hidden_write(self, path: str, action: str = "create file or directory") -> None:
+    def _refuse_hidden_write(
+        self, path: str, action: str = "create file or directory"
+    ) -> None:
         if not self.allow_hidden and self._hidden(path):  # type: ignore[attr-defined]
             raise http_error(400, f"Cannot {action} {path!r}")
 
@@ -60,7 +66,9 @@ class StoreContentsMixin(StoreSettings):
         """The model type for an entry, or a 400 when `requested` contradicts it."""
         if kind == "directory":
             if requested not in (None, "directory"):
-                raise http_error(400, f"{path} is a directory, not a {requested}", reason="bad type")
+                raise http_error(
+                    400, f"{path} is a directory, not a {requested}", reason="bad type"
+                )
             return "directory"
         if requested == "directory":
             raise http_error(400, f"{path} is not a directory", reason="bad type")
@@ -78,7 +86,9 @@ class StoreContentsMixin(StoreSettings):
             "created": entry.last_modified,
             "content": None,
             "format": None,
-            "mimetype": mimetypes.guess_type(entry.path)[0] if model_type == "file" else None,
+            "mimetype": mimetypes.guess_type(entry.path)[0]
+            if model_type == "file"
+            else None,
             "size": entry.size,
             "writable": not self.read_only,
             "hash": None,
@@ -87,7 +97,11 @@ class StoreContentsMixin(StoreSettings):
 
     @staticmethod
     def _content_encoding(
-        path: str, requested_type: Optional[str], format: Optional[str], content: bool, require_hash: bool
+        path: str,
+        requested_type: Optional[str],
+        format: Optional[str],
+        content: bool,
+        require_hash: bool,
     ) -> Optional[str]:
         """How the core should hand over a file's content: the model's final text or
         base64 is produced in Rust while reading, so large files are not copied again
@@ -96,13 +110,17 @@ class StoreContentsMixin(StoreSettings):
             return "bytes"
         if not content:
             return None
-        if requested_type == "notebook" or (requested_type is None and path.endswith(".ipynb")):
+        if requested_type == "notebook" or (
+            requested_type is None and path.endswith(".ipynb")
+        ):
             return "bytes"  # parsed from UTF-8 bytes: no Python str of the whole text
         return format if format in ("text", "base64") else "auto"
 
     def _build_model(
         self,
-        fetched: tuple[Entry, Optional[Union[str, bytes]], Optional[str], Optional[list[Entry]]],
+        fetched: tuple[
+            Entry, Optional[Union[str, bytes]], Optional[str], Optional[list[Entry]]
+        ],
         requested_type: Optional[str],
         format: Optional[str],
         content: bool,
@@ -118,7 +136,9 @@ class StoreContentsMixin(StoreSettings):
         if model_type == "directory":
             if content:
                 model["content"] = [
-                    self._base_model(child, self._model_type(child.path, child.kind, None))
+                    self._base_model(
+                        child, self._model_type(child.path, child.kind, None)
+                    )
                     for child in children or []
                     if self._listed(child)
                 ]
@@ -136,11 +156,15 @@ class StoreContentsMixin(StoreSettings):
             model["hash_algorithm"] = self.hash_algorithm
         return model
 
-    def _fill_notebook(self, model: dict[str, Any], data: Union[str, bytes], notary: Any = None) -> None:
+    def _fill_notebook(
+        self, model: dict[str, Any], data: Union[str, bytes], notary: Any = None
+    ) -> None:
         validation_error: dict[str, Any] = {}
         try:
             if notary is None:
-                nb = nbformat.reads(_text(data), as_version=4, capture_validation_error=validation_error)
+                nb = nbformat.reads(
+                    _text(data), as_version=4, capture_validation_error=validation_error
+                )
             else:  # off the loop: the parse must not hold the GIL for long
                 nb = _reads_yielding(data, validation_error)
         except Exception as e:
@@ -151,7 +175,9 @@ class StoreContentsMixin(StoreSettings):
             # NotebookNotary.check_signature in two halves: the HMAC over the whole
             # notebook here, the lookup in the notary's sqlite store (whose connection
             # belongs to the loop thread) in `_look_up_trust`.
-            model[_SIGNATURE] = notary.compute_signature(nb) if nb.nbformat >= 3 else None
+            model[_SIGNATURE] = (
+                notary.compute_signature(nb) if nb.nbformat >= 3 else None
+            )
         model["content"] = nb
         model["format"] = "json"
         self.validate_notebook_model(model, validation_error)  # type: ignore[attr-defined]
@@ -177,14 +203,22 @@ class StoreContentsMixin(StoreSettings):
             # Signing fails on content that is no notebook (the user's: 400), or when
             # the notary's signature store fails (not the user's: 500).
             if not _looks_like_a_notebook(nb):
-                raise http_error(400, f"Invalid notebook content for {path}: {e}") from e
+                raise http_error(
+                    400, f"Invalid notebook content for {path}: {e}"
+                ) from e
             try:
                 nbformat.writes(nb, version=nbformat.NO_CONVERT)
             except Exception as invalid:
-                raise http_error(400, f"Invalid notebook content for {path}: {invalid}") from invalid
+                raise http_error(
+                    400, f"Invalid notebook content for {path}: {invalid}"
+                ) from invalid
             raise self._unexpected_save_error(path, e) from e
         try:
-            text = nbformat.writes(nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error)
+            text = nbformat.writes(
+                nb,
+                version=nbformat.NO_CONVERT,
+                capture_validation_error=validation_error,
+            )
         except Exception as e:
             raise http_error(400, f"Invalid notebook content for {path}: {e}") from e
         if not text.endswith("\n"):
@@ -199,30 +233,48 @@ class StoreContentsMixin(StoreSettings):
     @staticmethod
     def _check_format(format: Optional[str]) -> None:
         if format not in (None, "text", "base64"):
-            raise http_error(400, f"Format must be one of 'text' or 'base64', not {format!r}", reason="bad format")
+            raise http_error(
+                400,
+                f"Format must be one of 'text' or 'base64', not {format!r}",
+                reason="bad format",
+            )
 
     @classmethod
-    def _fill_encoded_file(cls, model: dict[str, Any], data: str, data_format: str, format: Optional[str]) -> None:
+    def _fill_encoded_file(
+        cls, model: dict[str, Any], data: str, data_format: str, format: Optional[str]
+    ) -> None:
         """A file whose text or base64 the core produced."""
         cls._check_format(format)
         model["content"], model["format"] = data, data_format
         if model["mimetype"] is None:
-            model["mimetype"] = "text/plain" if data_format == "text" else "application/octet-stream"
+            model["mimetype"] = (
+                "text/plain" if data_format == "text" else "application/octet-stream"
+            )
 
     @classmethod
-    def _fill_file(cls, model: dict[str, Any], data: bytes, format: Optional[str]) -> None:
+    def _fill_file(
+        cls, model: dict[str, Any], data: bytes, format: Optional[str]
+    ) -> None:
         cls._check_format(format)
         if format != "base64":
             try:
                 model["content"], model["format"] = data.decode("utf-8"), "text"
             except UnicodeDecodeError as e:
                 if format == "text":
-                    raise http_error(400, f"{model['path']} is not UTF-8 encoded", reason="bad format") from e
+                    raise http_error(
+                        400,
+                        f"{model['path']} is not UTF-8 encoded",
+                        reason="bad format",
+                    ) from e
         if model["format"] is None:
             model["content"] = base64.b64encode(data).decode("ascii")
             model["format"] = "base64"
         if model["mimetype"] is None:
-            model["mimetype"] = "text/plain" if model["format"] == "text" else "application/octet-stream"
+            model["mimetype"] = (
+                "text/plain"
+                if model["format"] == "text"
+                else "application/octet-stream"
+            )
 
     # -- saving ----------------------------------------------------------------------
 
@@ -237,11 +289,15 @@ class StoreContentsMixin(StoreSettings):
             raise http_error(400, "Cannot save over the root directory")
         self._refuse_hidden_write(path)
 
-    def _serialize(self, model: dict[str, Any], path: str) -> tuple[bytes, dict[str, Any]]:
+    def _serialize(
+        self, model: dict[str, Any], path: str
+    ) -> tuple[bytes, dict[str, Any]]:
         """Bytes to store for a file or notebook model, plus any notebook validation error."""
         if model["type"] == "notebook":
             data, validation_error, _ = self._notebook_bytes(
-                model, path, lambda nb: self.check_and_sign(nb, path)  # type: ignore[attr-defined]
+                model,
+                path,
+                lambda nb: self.check_and_sign(nb, path),  # type: ignore[attr-defined]
             )
             return data, validation_error
         validation_error: dict[str, Any] = {}
@@ -257,23 +313,39 @@ class StoreContentsMixin(StoreSettings):
                 compact = "".join(content.split()).encode("ascii")
                 return base64.b64decode(compact, validate=True), validation_error
             except (binascii.Error, UnicodeEncodeError, AttributeError) as e:
-                raise http_error(400, f"Encoding error saving {path}: content is not valid base64") from e
-        raise http_error(400, "Must specify format of file contents as 'text' or 'base64'")
+                raise http_error(
+                    400, f"Encoding error saving {path}: content is not valid base64"
+                ) from e
+        raise http_error(
+            400, "Must specify format of file contents as 'text' or 'base64'"
+        )
 
     def _chunk_data(self, model: dict[str, Any], path: str) -> bytes:
         """Validate one chunk of a chunked upload and decode its bytes: LargeFileManager's
         checks, in its order and with its messages; text chunks are UTF-8 encoded."""
         chunk = model.get("chunk")
-        if not isinstance(chunk, int) or isinstance(chunk, bool) or (chunk < 1 and chunk != -1):
-            raise http_error(400, f"Invalid chunk number {chunk!r}: expected 1, 2, ... or -1 for the last")
+        if (
+            not isinstance(chunk, int)
+            or isinstance(chunk, bool)
+            or (chunk < 1 and chunk != -1)
+        ):
+            raise http_error(
+                400,
+                f"Invalid chunk number {chunk!r}: expected 1, 2, ... or -1 for the last",
+            )
         if "type" not in model:
             raise http_error(400, "No file type provided")
         if model["type"] != "file":
-            raise http_error(400, f'File type "{model["type"]}" is not supported for large file transfer')
+            raise http_error(
+                400,
+                f'File type "{model["type"]}" is not supported for large file transfer',
+            )
         if "content" not in model:
             raise http_error(400, "No file content provided")
         if model.get("format") not in ("text", "base64"):
-            raise http_error(400, "Must specify format of file contents as 'text' or 'base64'")
+            raise http_error(
+                400, "Must specify format of file contents as 'text' or 'base64'"
+            )
         if not path:
             raise http_error(400, "Cannot save over the root directory")
         self._refuse_hidden_write(path)
@@ -305,7 +377,9 @@ class StoreContentsMixin(StoreSettings):
         if model["type"] == "notebook":
             self.validate_notebook_model(model, validation_error=validation_error)  # type: ignore[attr-defined]
             message = model.get("message")
-        saved = self._base_model(entry, self._model_type(entry.path, entry.kind, model["type"]))
+        saved = self._base_model(
+            entry, self._model_type(entry.path, entry.kind, model["type"])
+        )
         if message:
             saved["message"] = message
         return saved
@@ -329,8 +403,15 @@ class StoreContentsMixin(StoreSettings):
                 self.log.debug("Running post-save hook on %s", os_path)  # type: ignore[attr-defined]
                 hook(model=model, s3_path=os_path, contents_manager=self)
             except Exception as e:
-                self.log.error("Post-save hook %s failed on %s", getattr(hook, "__name__", hook), os_path, exc_info=True)  # type: ignore[attr-defined]
-                raise http_error(500, f"Unexpected error while running post hook save: {e}") from e
+                self.log.error(
+                    "Post-save hook %s failed on %s",
+                    getattr(hook, "__name__", hook),
+                    os_path,
+                    exc_info=True,
+                )  # type: ignore[attr-defined]
+                raise http_error(
+                    500, f"Unexpected error while running post hook save: {e}"
+                ) from e
 
     # -- creating --------------------------------------------------------------------
 
@@ -366,7 +447,8 @@ class StoreContentsMixin(StoreSettings):
 
         checkpoints = self.checkpoints  # type: ignore[attr-defined]
         return any(
-            isinstance(checkpoints, base) and type(checkpoints).create_checkpoint is base.create_checkpoint
+            isinstance(checkpoints, base)
+            and type(checkpoints).create_checkpoint is base.create_checkpoint
             for base in (ObjectStoreCheckpoints, AsyncObjectStoreCheckpoints)
         )
 
@@ -382,7 +464,10 @@ class StoreContentsMixin(StoreSettings):
         if ext != "ipynb":
             basename, dot, ext = filename.partition(".")
         suffix = dot + ext
-        candidates = (f"{basename}{f'{insert}{i}' if i else ''}{suffix}" for i in itertools.count())
+        candidates = (
+            f"{basename}{f'{insert}{i}' if i else ''}{suffix}"
+            for i in itertools.count()
+        )
         return next(name for name in candidates if name not in taken)
 
     @staticmethod

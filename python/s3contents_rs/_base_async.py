@@ -30,13 +30,19 @@ class AsyncStoreContentsMixin(StoreContentsMixin):
         validate and check, a large listing), so the event loop keeps serving."""
         _, data, _, children = fetched
         if children is not None and len(children) >= _OFF_LOOP_ENTRIES:
-            return await asyncio.to_thread(self._build_model, fetched, type, format, content, require_hash)
+            return await asyncio.to_thread(
+                self._build_model, fetched, type, format, content, require_hash
+            )
         notary = self._off_loop(len(data)) if data is not None else None
         if notary is None:
             return self._build_model(fetched, type, format, content, require_hash)
-        model = await asyncio.to_thread(self._build_model, fetched, type, format, content, require_hash, notary)
+        model = await asyncio.to_thread(
+            self._build_model, fetched, type, format, content, require_hash, notary
+        )
         trusted = self._look_up_trust(model, notary)
-        if trusted is not None:  # marking tens of thousands of cells: pure Python, off the loop too
+        if (
+            trusted is not None
+        ):  # marking tens of thousands of cells: pure Python, off the loop too
             await asyncio.to_thread(notary.mark_cells, model["content"], trusted)
         return model
 
@@ -104,7 +110,9 @@ class AsyncStoreContentsMixin(StoreContentsMixin):
         if _SIGNATURE not in model:
             return None
         signature = model.pop(_SIGNATURE)
-        trusted = signature is not None and notary.store.check_signature(signature, notary.algorithm)
+        trusted = signature is not None and notary.store.check_signature(
+            signature, notary.algorithm
+        )
         if not trusted:
             self.log.warning("Notebook %s is not trusted", model["path"])  # type: ignore[attr-defined]
         return bool(trusted)
@@ -118,14 +126,18 @@ class AsyncStoreContentsMixin(StoreContentsMixin):
 
         def check_cells_and_compute_signature(nb: Any) -> tuple[Optional[str], bool]:
             trusted = notary.check_cells(nb)
-            return (notary.compute_signature(nb) if trusted and nb.nbformat >= 3 else None), trusted
+            return (
+                notary.compute_signature(nb) if trusted and nb.nbformat >= 3 else None
+            ), trusted
 
         data, validation_error, (signature, trusted) = self._notebook_bytes(
             model, path, check_cells_and_compute_signature
         )
         return data, validation_error, signature, trusted
 
-    def _store_signature(self, notary: Any, signature: Optional[str], trusted: bool, path: str) -> None:
+    def _store_signature(
+        self, notary: Any, signature: Optional[str], trusted: bool, path: str
+    ) -> None:
         """On the loop thread: the rest of `check_and_sign` (same warning, same recovery
         from a broken signature store)."""
         if not trusted:

@@ -77,10 +77,14 @@ class Store:
             seen = self.seen[name] = {}
             for key_name, entry in index["objects"].items():
                 value = (bdir / "blobs" / entry["blob"]).read_bytes()
-                key = self.backend.put_object(name, key_name, value, disable_notification=True)
+                key = self.backend.put_object(
+                    name, key_name, value, disable_notification=True
+                )
                 key.set_metadata(dict(entry.get("metadata", {})))
                 if entry.get("last_modified"):
-                    key.last_modified = datetime.datetime.fromisoformat(entry["last_modified"])
+                    key.last_modified = datetime.datetime.fromisoformat(
+                        entry["last_modified"]
+                    )
                 if entry.get("etag"):
                     key._etag = entry["etag"]
                 seen[key_name] = key
@@ -104,7 +108,9 @@ class Store:
         bdir = self.root / name
         blobs = bdir / "blobs"
         seen = self.seen.setdefault(name, {})
-        index = self.index.setdefault(name, {"region": bucket.region_name, "objects": {}})
+        index = self.index.setdefault(
+            name, {"region": bucket.region_name, "objects": {}}
+        )
         current = {k: v for k, v in bucket.keys.items() if isinstance(v, FakeKey)}
         changed = False
         for key_name in [k for k in seen if k not in current]:
@@ -128,7 +134,10 @@ class Store:
             changed = True
         if changed or not (bdir / "index.json").exists():
             bdir.mkdir(parents=True, exist_ok=True)
-            _write_atomic(bdir / "index.json", json.dumps(index, indent=1, sort_keys=True).encode())
+            _write_atomic(
+                bdir / "index.json",
+                json.dumps(index, indent=1, sort_keys=True).encode(),
+            )
             if blobs.exists():
                 used = {e["blob"] for e in index["objects"].values()}
                 for f in blobs.iterdir():
@@ -137,7 +146,10 @@ class Store:
 
 
 def make_app(store: Store | None) -> Any:
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        create_backend_app,
+    )
 
     app = DomainDispatcherApplication(create_backend_app)
     if store is None:
@@ -147,7 +159,9 @@ def make_app(store: Store | None) -> Any:
         if environ.get("REQUEST_METHOD") not in MUTATING:
             return app(environ, start_response)
         with store.lock:
-            body = list(app(environ, start_response))  # the request has been carried out
+            body = list(
+                app(environ, start_response)
+            )  # the request has been carried out
             store.sync()  # ... and is on disk before its answer goes out
         return body
 
@@ -157,8 +171,12 @@ def make_app(store: Store | None) -> Any:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0: any free port (the default)")
-    parser.add_argument("--data-dir", type=Path, help="keep the buckets in this folder across restarts")
+    parser.add_argument(
+        "--port", type=int, default=0, help="0: any free port (the default)"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, help="keep the buckets in this folder across restarts"
+    )
     args = parser.parse_args(argv)
 
     from moto.core import DEFAULT_ACCOUNT_ID
@@ -174,7 +192,13 @@ def main(argv: list[str] | None = None) -> int:
         store = Store(args.data_dir.resolve(), s3_backends[DEFAULT_ACCOUNT_ID]["aws"])
         restored = store.restore()
         print(f"restored {restored} object(s) from {args.data_dir}", flush=True)
-    server = make_server(args.host, args.port, make_app(store), threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(
+        args.host,
+        args.port,
+        make_app(store),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
     os.environ.setdefault("MOTO_PORT", str(server.port))
     print(f"listening on http://{args.host}:{server.port}", flush=True)
     # Nothing more on stdout: whoever started us may stop reading it (werkzeug's request

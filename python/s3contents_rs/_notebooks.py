@@ -37,20 +37,29 @@ def _reads_yielding(data: Union[str, bytes], validation_error: dict[str, Any]) -
     try:
         nb = loads_yielding(data, nbformat.NotebookNode)
     except ValueError:  # invalid JSON: nbformat's own error for it
-        return nbformat.reads(_text(data), as_version=4, capture_validation_error=validation_error)
+        return nbformat.reads(
+            _text(data), as_version=4, capture_validation_error=validation_error
+        )
     major, _ = nbformat.reader.get_version(nb)
     if major != 4:  # older formats go through nbformat's converters
         return nbformat.reads(
-            _text(data), as_version=4, capture_validation_error=validation_error, cls=_YieldingDecoder
+            _text(data),
+            as_version=4,
+            capture_validation_error=validation_error,
+            cls=_YieldingDecoder,
         )
     try:
         nb = strip_transient(rejoin_lines(nb))
     except AttributeError as e:  # as nbformat.reader.reads words it
-        raise nbformat.ValidationError(f"The notebook is invalid and is missing an expected key: {e}") from None
+        raise nbformat.ValidationError(
+            f"The notebook is invalid and is missing an expected key: {e}"
+        ) from None
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as e:
-        get_logger().error("Notebook JSON is invalid: %s", e)  # as nbformat.reads logs it
+        get_logger().error(
+            "Notebook JSON is invalid: %s", e
+        )  # as nbformat.reads logs it
         validation_error["ValidationError"] = e
     return nb
 

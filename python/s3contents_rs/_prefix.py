@@ -28,15 +28,21 @@ def expand_prefix(template: str, environ: Optional[Mapping[str, str]] = None) ->
         found = env.get(name)
         if not found:
             what = "{username}" if match.group(1) is None else f"${{{name}}}"
-            raise TraitError(f"prefix: {what} is used in {template!r} but {name} is not set")
+            raise TraitError(
+                f"prefix: {what} is used in {template!r} but {name} is not set"
+            )
         # A username is one segment ("a/../b" must not reach another user's prefix);
         # the core rejects "..", empty and control-character segments in any prefix.
         if match.group(1) is None and ("/" in found or found in (".", "..")):
-            raise TraitError(f"prefix: JUPYTERHUB_USER={found!r} is not a single path segment")
+            raise TraitError(
+                f"prefix: JUPYTERHUB_USER={found!r} is not a single path segment"
+            )
         return found
 
     unknown = _ANY_BRACES.findall(_PLACEHOLDER.sub("", template))
     if unknown:
         # "{user}" left as text would put every user under the same literal prefix.
-        raise TraitError(f"prefix: unknown placeholder {unknown[0]!r} in {template!r} (use {{username}} or ${{NAME}})")
+        raise TraitError(
+            f"prefix: unknown placeholder {unknown[0]!r} in {template!r} (use {{username}} or ${{NAME}})"
+        )
     return _PLACEHOLDER.sub(value, template)

@@ -18,7 +18,9 @@ class _Redacted:
 
 
 # Config names (traits and store_options keys) that hold secrets: keys, tokens, SAS...
-_SECRET_NAME = re.compile(r"secret|token|password|sas|account_key|service_account|_key$", re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"secret|token|password|sas|account_key|service_account|_key$", re.IGNORECASE
+)
 
 
 def _redacted(config: Any, secret: frozenset = frozenset()) -> Any:
@@ -26,7 +28,8 @@ def _redacted(config: Any, secret: frozenset = frozenset()) -> Any:
     if not isinstance(config, dict):
         return config
     return {
-        name: _Redacted() if (name in secret or _SECRET_NAME.search(str(name))) and isinstance(value, str)
+        name: _Redacted()
+        if (name in secret or _SECRET_NAME.search(str(name))) and isinstance(value, str)
         else _redacted(value, secret)
         for name, value in config.items()
     }
@@ -38,7 +41,9 @@ def _redact_shown_config(manager: HasTraits) -> None:
     app = getattr(manager, "parent", None)
     if not getattr(app, "show_config", False):
         return
-    secret = frozenset(name for name, trait in manager.traits().items() if trait.metadata.get("secret"))
+    secret = frozenset(
+        name for name, trait in manager.traits().items() if trait.metadata.get("secret")
+    )
     for name, section in list(app.config.items()):
         if isinstance(section, dict):
             app.config[name] = type(section)(_redacted(section, secret))
@@ -62,7 +67,9 @@ def _guard_application_log() -> None:
 
     if Application.initialized():
         log = Application.instance().log
-        if isinstance(log, logging.Logger) and not any(isinstance(f, _RedactConfigLog) for f in log.filters):
+        if isinstance(log, logging.Logger) and not any(
+            isinstance(f, _RedactConfigLog) for f in log.filters
+        ):
             log.addFilter(_RedactConfigLog())
 
 

@@ -145,7 +145,9 @@ class StoreSettings(HasTraits):
         help="Seconds after the first attempt of a request after which it is not retried any more.",
     )
 
-    connect_timeout = Float(5.0, config=True, help="Seconds allowed to connect to the store.")
+    connect_timeout = Float(
+        5.0, config=True, help="Seconds allowed to connect to the store."
+    )
 
     request_timeout = Float(
         60.0,
@@ -221,7 +223,9 @@ class StoreSettings(HasTraits):
     @validate("files_redirect_expiry")
     def _validate_files_redirect_expiry(self, proposal: dict[str, Any]) -> int:
         if not 1 <= proposal["value"] <= 7 * 24 * 3600:
-            raise TraitError("files_redirect_expiry must be from 1 to 604800 seconds (7 days)")
+            raise TraitError(
+                "files_redirect_expiry must be from 1 to 604800 seconds (7 days)"
+            )
         return proposal["value"]
 
     def _store_kwargs(self) -> dict[str, Any]:
@@ -259,7 +263,9 @@ class StoreSettings(HasTraits):
 
     # -- the store -------------------------------------------------------------------
 
-    def _store_location(self) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
+    def _store_location(
+        self,
+    ) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
         """The store URL, its options and an optional S3 credential callback; the named
         managers derive them from their own settings."""
         if not self.url:
@@ -278,9 +284,18 @@ class StoreSettings(HasTraits):
             )
         url, options, credentials = self._store_location()
         # object_store takes strings ("true", "30s"); accept True and numbers too.
-        options.update({k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.store_options.items()})
+        options.update(
+            {
+                k: str(v).lower() if isinstance(v, bool) else str(v)
+                for k, v in self.store_options.items()
+            }
+        )
         return ContentsStore(
-            url, expand_prefix(self.prefix), options, credential_provider=credentials, **self._store_kwargs()
+            url,
+            expand_prefix(self.prefix),
+            options,
+            credential_provider=credentials,
+            **self._store_kwargs(),
         )
 
     @property
@@ -294,7 +309,9 @@ class StoreSettings(HasTraits):
             except S3ContentsError as e:
                 raise TraitError(f"{type(self).__name__}: {e}") from e
             _open_stores.add(store)
-            store.set_max_copy_folder_bytes(max(self.max_copy_folder_size_mb, 0) * 1024 * 1024)
+            store.set_max_copy_folder_bytes(
+                max(self.max_copy_folder_size_mb, 0) * 1024 * 1024
+            )
             self.__dict__["_built_store"] = store
             self.__dict__["_checkpointed"] = set()
         return store
@@ -312,7 +329,9 @@ class StoreSettings(HasTraits):
         """The line jupyter_server logs at start-up for its contents manager: the version,
         the manager and its store, e.g. ``s3contents_rs 0.1.0: AsyncS3ContentsManager on
         s3://bucket/prefix``."""
-        return f"s3contents_rs {__version__}: {type(self).__name__} on {self._store.place}"
+        return (
+            f"s3contents_rs {__version__}: {type(self).__name__} on {self._store.place}"
+        )
 
     def _check_store_at_start(self) -> None:
         """One LIST at start-up. What is wrong (no bucket, refused, unreachable, no
@@ -322,7 +341,9 @@ class StoreSettings(HasTraits):
         try:
             self._store.check_store()
         except S3ContentsError as e:
-            self.log.error("%s cannot use %s: %s", type(self).__name__, self._store.place, e)  # type: ignore[attr-defined]
+            self.log.error(
+                "%s cannot use %s: %s", type(self).__name__, self._store.place, e
+            )  # type: ignore[attr-defined]
 
     @property
     def _checkpointed(self) -> set[str]:

@@ -15,7 +15,13 @@ from traitlets import default
 
 from ._base_async import AsyncStoreContentsMixin
 from .checkpoints import StoreCheckpointsMixin, checkpoint_model
-from .exceptions import AlreadyExistsError, HTTPError, NotFoundError, http_error, http_errors
+from .exceptions import (
+    AlreadyExistsError,
+    HTTPError,
+    NotFoundError,
+    http_error,
+    http_errors,
+)
 
 # How many free names a create tries before giving up with 409 (each loss means another
 # server created that very name in the same instant; N racing creators lose at most N-1).
@@ -27,7 +33,9 @@ class AsyncObjectStoreCheckpoints(StoreCheckpointsMixin, AsyncCheckpoints):
 
     async def create_checkpoint(self, contents_mgr, path):
         with http_errors():
-            return checkpoint_model(await self._store.create_checkpoint_async(path.strip("/"), self._keep))
+            return checkpoint_model(
+                await self._store.create_checkpoint_async(path.strip("/"), self._keep)
+            )
 
     async def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
         with http_errors():
@@ -35,7 +43,9 @@ class AsyncObjectStoreCheckpoints(StoreCheckpointsMixin, AsyncCheckpoints):
 
     async def rename_checkpoint(self, checkpoint_id, old_path, new_path):
         with http_errors():
-            await self._store.rename_checkpoint_async(checkpoint_id, old_path.strip("/"), new_path.strip("/"))
+            await self._store.rename_checkpoint_async(
+                checkpoint_id, old_path.strip("/"), new_path.strip("/")
+            )
 
     async def delete_checkpoint(self, checkpoint_id, path):
         with http_errors():
@@ -43,7 +53,10 @@ class AsyncObjectStoreCheckpoints(StoreCheckpointsMixin, AsyncCheckpoints):
 
     async def list_checkpoints(self, path):
         with http_errors():
-            return [checkpoint_model(c) for c in await self._store.list_checkpoints_async(path.strip("/"))]
+            return [
+                checkpoint_model(c)
+                for c in await self._store.list_checkpoints_async(path.strip("/"))
+            ]
 
 
 class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsManager):
@@ -64,9 +77,12 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
         self._refuse_hidden_read(path)
         with http_errors():
             fetched = await self._store.get_async(
-                path, self._content_encoding(path, type, format, bool(content), require_hash)
+                path,
+                self._content_encoding(path, type, format, bool(content), require_hash),
             )
-        model = await self._build_model_async(fetched, type, format, bool(content), require_hash)
+        model = await self._build_model_async(
+            fetched, type, format, bool(content), require_hash
+        )
         self.emit(data={"action": "get", "path": path})
         return model
 
@@ -96,12 +112,20 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
         self.log.debug("Saving %s", path)
         with http_errors():
             if model["type"] == "directory":
-                make_dir = self._store.create_dir_async if _create_only else self._store.make_dir_async
+                make_dir = (
+                    self._store.create_dir_async
+                    if _create_only
+                    else self._store.make_dir_async
+                )
                 entry, validation_error = await make_dir(path), {}
             else:
                 data, validation_error = await self._serialize_async(model, path)
                 if _create_only:
-                    write = self._store.create_listed_async if _listed else self._store.create_async
+                    write = (
+                        self._store.create_listed_async
+                        if _listed
+                        else self._store.create_async
+                    )
                 else:
                     write = self._store.write_async
                 entry = await write(path, data)
@@ -114,7 +138,9 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
                             with contextlib.suppress(Exception):
                                 await self._store.delete_async(path, False)
                         raise
-        return await self._after_save_async(self._saved_model(entry, model, validation_error), path)
+        return await self._after_save_async(
+            self._saved_model(entry, model, validation_error), path
+        )
 
     async def _save_chunk(self, model, path):
         """One chunk of a large upload, streamed into a multipart upload in the store."""
@@ -124,7 +150,9 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
         # the client may send that chunk again.
         data = await self._chunk_data_async(model, path)
         with http_errors():
-            entry, received = await self._store.write_chunk_async(path, model["chunk"], data)
+            entry, received = await self._store.write_chunk_async(
+                path, model["chunk"], data
+            )
         if entry is None:
             return self._upload_progress_model(path, received)
         return await self._after_save_async(self._base_model(entry, "file"), path)
@@ -190,10 +218,15 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
 
     async def rename(self, old_path, new_path):
         if type(self).rename_file is not AsyncObjectStoreContentsManager.rename_file:
-            return await super().rename(old_path, new_path)  # a subclass's own rename_file
+            return await super().rename(
+                old_path, new_path
+            )  # a subclass's own rename_file
         # A folder's checkpoints live inside it and moved with it; the store's own
         # checkpoints of a file moved with it, in the same transfer (retry-safe).
-        if await self._rename(old_path, new_path) == "file" and not self._store_checkpoints():
+        if (
+            await self._rename(old_path, new_path) == "file"
+            and not self._store_checkpoints()
+        ):
             await self.checkpoints.rename_all_checkpoints(old_path, new_path)
         self.emit(data={"action": "rename", "path": new_path, "source_path": old_path})
 
@@ -208,12 +241,19 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
             new_path = f"{path}/{name}".strip("/")
             try:
                 return await self.save(
-                    self._new_model(dict(model), new_path), new_path, _create_only=True, _listed=True
+                    self._new_model(dict(model), new_path),
+                    new_path,
+                    _create_only=True,
+                    _listed=True,
                 )
             except HTTPError as e:
                 if e.status_code != 409 or attempt == _CREATE_ATTEMPTS - 1:
                     raise
-                self.log.info("%s/%s was just created by someone else; trying the next name", path, name)
+                self.log.info(
+                    "%s/%s was just created by someone else; trying the next name",
+                    path,
+                    name,
+                )
 
     async def new(self, model=None, path=""):
         """Create a new file or directory; 409 if anything exists at `path` (even created
@@ -229,7 +269,9 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
             try:
                 taken = set(await self._store.child_names_async(path.strip("/")))
             except NotFoundError:
-                raise http_error(404, "No such directory: %s" % path.strip("/")) from None
+                raise http_error(
+                    404, "No such directory: %s" % path.strip("/")
+                ) from None
         return self._first_free_name(taken, filename, insert)
 
     async def copy(self, from_path, to_path=None):
@@ -239,14 +281,20 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
         self._refuse_hidden_read(path)
         with http_errors():
             for attempt in range(_CREATE_ATTEMPTS):
-                target, auto_named = await self._copy_target(path, from_dir, from_name, to_path)
+                target, auto_named = await self._copy_target(
+                    path, from_dir, from_name, to_path
+                )
                 if auto_named and target == path:
                     # The source's own name was free in the listing of its folder.
                     raise http_error(404, f"file or directory does not exist: {path!r}")
                 self._refuse_hidden_write(target)
                 try:
                     # A name just picked from the folder's listing is not looked up again.
-                    copy = self._store.copy_listed_async if auto_named else self._store.copy_async
+                    copy = (
+                        self._store.copy_listed_async
+                        if auto_named
+                        else self._store.copy_async
+                    )
                     entry = await copy(path, target)
                     break
                 except AlreadyExistsError:
@@ -262,7 +310,9 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
     ) -> tuple[str, bool]:
         to_dir = from_dir if to_path is None else to_path.strip("/")
         try:
-            name = await self.increment_filename(copy_pat.sub(".", from_name), to_dir, insert="-Copy")
+            name = await self.increment_filename(
+                copy_pat.sub(".", from_name), to_dir, insert="-Copy"
+            )
             return f"{to_dir}/{name}".strip("/"), True
         except HTTPError as e:
             if e.status_code != 404:
@@ -273,5 +323,7 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
             return f"{to_dir}/{copy_pat.sub('.', from_name)}".strip("/"), False
         parent, _ = self._split(to_dir)
         if to_path is None or (parent and not await self.dir_exists(parent)):
-            raise http_error(404, f"No such parent directory: {parent or to_dir} to copy file in")
+            raise http_error(
+                404, f"No such parent directory: {parent or to_dir} to copy file in"
+            )
         return to_dir, False

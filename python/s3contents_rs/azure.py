@@ -23,31 +23,47 @@ class AzureTraits(HasTraits):
     """Configuration of an Azure Blob Storage contents manager."""
 
     account = Unicode("", help="Storage account name.").tag(config=True)
-    container = Unicode("notebooks", help="Blob container holding the notebooks (az://container is accepted).").tag(
-        config=True
-    )
+    container = Unicode(
+        "notebooks",
+        help="Blob container holding the notebooks (az://container is accepted).",
+    ).tag(config=True)
     prefix = Unicode("", help="Prefix path inside the container.").tag(config=True)
     endpoint_url = Unicode(
         "",
         help="""Blob service endpoint including the account, e.g.
         http://127.0.0.1:10000/devstoreaccount1 for Azurite. Empty: https://<account>.blob.core.windows.net.""",
     ).tag(config=True)
-    account_key = Unicode(None, allow_none=True, help="Storage account access key (shared key).").tag(config=True)
-    sas_token = Unicode(None, allow_none=True, help="Shared access signature (query string, with or without '?').").tag(
+    account_key = Unicode(
+        None, allow_none=True, help="Storage account access key (shared key)."
+    ).tag(config=True)
+    sas_token = Unicode(
+        None,
+        allow_none=True,
+        help="Shared access signature (query string, with or without '?').",
+    ).tag(config=True)
+    client_id = Unicode(
+        None,
+        allow_none=True,
+        help="Client id of a service principal, workload identity or user-assigned managed identity.",
+    ).tag(config=True)
+    client_secret = Unicode(
+        None, allow_none=True, help="Service principal secret."
+    ).tag(config=True)
+    tenant_id = Unicode(None, allow_none=True, help="Microsoft Entra tenant id.").tag(
         config=True
     )
-    client_id = Unicode(
-        None, allow_none=True, help="Client id of a service principal, workload identity or user-assigned managed identity."
-    ).tag(config=True)
-    client_secret = Unicode(None, allow_none=True, help="Service principal secret.").tag(config=True)
-    tenant_id = Unicode(None, allow_none=True, help="Microsoft Entra tenant id.").tag(config=True)
     federated_token_file = Unicode(
-        None, allow_none=True, help="Workload identity token file (AZURE_FEDERATED_TOKEN_FILE on AKS)."
+        None,
+        allow_none=True,
+        help="Workload identity token file (AZURE_FEDERATED_TOKEN_FILE on AKS).",
     ).tag(config=True)
     use_managed_identity = Bool(
-        False, help="Use the managed identity of the VM / container (with client_id for a user-assigned one)."
+        False,
+        help="Use the managed identity of the VM / container (with client_id for a user-assigned one).",
     ).tag(config=True)
-    anon = Bool(False, help="Anonymous access to a public container: unsigned requests.").tag(config=True)
+    anon = Bool(
+        False, help="Anonymous access to a public container: unsigned requests."
+    ).tag(config=True)
 
     @validate("container")
     def _validate_container(self, proposal: dict[str, Any]) -> str:
@@ -63,7 +79,9 @@ class AzureTraits(HasTraits):
     def _validate_endpoint_url(self, proposal: dict[str, Any]) -> str:
         value = proposal["value"].strip().rstrip("/")
         if value and urlparse(value).scheme not in ("http", "https"):
-            raise TraitError(f"endpoint_url: {value!r} must be an http:// or https:// URL")
+            raise TraitError(
+                f"endpoint_url: {value!r} must be an http:// or https:// URL"
+            )
         return value
 
     @default("account")
@@ -98,9 +116,13 @@ class AzureTraits(HasTraits):
             options["azure_credential_type"] = "managed_identity"
         return options
 
-    def _store_location(self) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
+    def _store_location(
+        self,
+    ) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
         if not self.account and not self.endpoint_url:
-            raise TraitError("account: no storage account configured (or set AZURE_STORAGE_ACCOUNT_NAME)")
+            raise TraitError(
+                "account: no storage account configured (or set AZURE_STORAGE_ACCOUNT_NAME)"
+            )
         return f"az://{self.container}", self._azure_options(), None
 
     def __repr__(self) -> str:

@@ -43,6 +43,7 @@ def run_checks(manager: Any, say: Callable[[str], None]) -> bool:
         def register(fn: Callable[[], None]):
             steps.append((action, fn))
             return fn
+
         return register
 
     @step("list the root")
@@ -59,14 +60,18 @@ def run_checks(manager: Any, say: Callable[[str], None]) -> bool:
     def _read() -> None:
         _, data, _, _ = store.get(probe, "bytes")
         if data != payload:
-            raise CheckFailed(f"read back {len(data or b'')} bytes that differ from the {len(payload)} written")
+            raise CheckFailed(
+                f"read back {len(data or b'')} bytes that differ from the {len(payload)} written"
+            )
 
     @step("create, list and delete a checkpoint")
     def _checkpoint() -> None:
         created = store.create_checkpoint(probe, 1)
         listed = [c.id for c in store.list_checkpoints(probe)]
         if created.id not in listed:
-            raise CheckFailed(f"the checkpoint {created.id!r} was written but is not listed ({listed})")
+            raise CheckFailed(
+                f"the checkpoint {created.id!r} was written but is not listed ({listed})"
+            )
         store.delete_checkpoint(probe, created.id)
 
     @step("delete the probe object")
@@ -94,7 +99,9 @@ def run_checks(manager: Any, say: Callable[[str], None]) -> bool:
         try:  # leave nothing behind
             store.delete(probe, False)
         except (S3ContentsError, OSError):
-            say(f"note    could not remove the probe object {probe!r}; delete it by hand")
+            say(
+                f"note    could not remove the probe object {probe!r}; delete it by hand"
+            )
     return ok
 
 
@@ -121,7 +128,9 @@ class CheckApp(JupyterApp):
     def manager_class(self) -> type:
         from . import AsyncS3ContentsManager
 
-        configured = self.config.get("ServerApp", {}).get("contents_manager_class", AsyncS3ContentsManager)
+        configured = self.config.get("ServerApp", {}).get(
+            "contents_manager_class", AsyncS3ContentsManager
+        )
         cls = import_item(configured) if isinstance(configured, str) else configured
         return cls
 
@@ -132,11 +141,15 @@ class CheckApp(JupyterApp):
         try:
             cls = self.manager_class()
         except Exception as e:  # noqa: BLE001 (any import problem is a config problem here)
-            say(f"FAILED  configuration: ServerApp.contents_manager_class cannot be imported: {e}")
+            say(
+                f"FAILED  configuration: ServerApp.contents_manager_class cannot be imported: {e}"
+            )
             return False
         if not hasattr(cls, "store"):
-            say(f"FAILED  configuration: ServerApp.contents_manager_class is {cls.__module__}.{cls.__name__}, "
-                "not an s3contents_rs manager; nothing to check")
+            say(
+                f"FAILED  configuration: ServerApp.contents_manager_class is {cls.__module__}.{cls.__name__}, "
+                "not an s3contents_rs manager; nothing to check"
+            )
             return False
         try:
             manager = cls(parent=self, log=self.log)
@@ -145,7 +158,11 @@ class CheckApp(JupyterApp):
             return False
         say(f"Checking {cls.__name__}: {manager.info_string()}")
         ok = run_checks(manager, say)
-        say("All checks passed." if ok else "The configuration does not work yet (see above).")
+        say(
+            "All checks passed."
+            if ok
+            else "The configuration does not work yet (see above)."
+        )
         return ok
 
 

@@ -17,7 +17,13 @@ from traitlets import default
 
 from ._base import StoreContentsMixin
 from .checkpoints import StoreCheckpointsMixin, checkpoint_model
-from .exceptions import AlreadyExistsError, HTTPError, NotFoundError, http_error, http_errors
+from .exceptions import (
+    AlreadyExistsError,
+    HTTPError,
+    NotFoundError,
+    http_error,
+    http_errors,
+)
 
 # How many free names a create tries before giving up with 409 (each loss means another
 # server created that very name in the same instant; N racing creators lose at most N-1).
@@ -29,7 +35,9 @@ class ObjectStoreCheckpoints(StoreCheckpointsMixin, Checkpoints):
 
     def create_checkpoint(self, contents_mgr, path):
         with http_errors():
-            return checkpoint_model(self._store.create_checkpoint(path.strip("/"), self._keep))
+            return checkpoint_model(
+                self._store.create_checkpoint(path.strip("/"), self._keep)
+            )
 
     def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
         with http_errors():
@@ -37,7 +45,9 @@ class ObjectStoreCheckpoints(StoreCheckpointsMixin, Checkpoints):
 
     def rename_checkpoint(self, checkpoint_id, old_path, new_path):
         with http_errors():
-            self._store.rename_checkpoint(checkpoint_id, old_path.strip("/"), new_path.strip("/"))
+            self._store.rename_checkpoint(
+                checkpoint_id, old_path.strip("/"), new_path.strip("/")
+            )
 
     def delete_checkpoint(self, checkpoint_id, path):
         with http_errors():
@@ -45,7 +55,10 @@ class ObjectStoreCheckpoints(StoreCheckpointsMixin, Checkpoints):
 
     def list_checkpoints(self, path):
         with http_errors():
-            return [checkpoint_model(c) for c in self._store.list_checkpoints(path.strip("/"))]
+            return [
+                checkpoint_model(c)
+                for c in self._store.list_checkpoints(path.strip("/"))
+            ]
 
 
 class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
@@ -66,7 +79,8 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         self._refuse_hidden_read(path)
         with http_errors():
             fetched = self._store.get(
-                path, self._content_encoding(path, type, format, bool(content), require_hash)
+                path,
+                self._content_encoding(path, type, format, bool(content), require_hash),
             )
         model = self._build_model(fetched, type, format, bool(content), require_hash)
         self.emit(data={"action": "get", "path": path})
@@ -98,7 +112,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         self.log.debug("Saving %s", path)
         with http_errors():
             if model["type"] == "directory":
-                make_dir = self._store.create_dir if _create_only else self._store.make_dir
+                make_dir = (
+                    self._store.create_dir if _create_only else self._store.make_dir
+                )
                 entry, validation_error = make_dir(path), {}
             else:
                 data, validation_error = self._serialize(model, path)
@@ -210,12 +226,19 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
             new_path = f"{path}/{name}".strip("/")
             try:
                 return self.save(
-                    self._new_model(dict(model), new_path), new_path, _create_only=True, _listed=True
+                    self._new_model(dict(model), new_path),
+                    new_path,
+                    _create_only=True,
+                    _listed=True,
                 )
             except HTTPError as e:
                 if e.status_code != 409 or attempt == _CREATE_ATTEMPTS - 1:
                     raise
-                self.log.info("%s/%s was just created by someone else; trying the next name", path, name)
+                self.log.info(
+                    "%s/%s was just created by someone else; trying the next name",
+                    path,
+                    name,
+                )
 
     def new(self, model=None, path=""):
         """Create a new file or directory; 409 if anything exists at `path` (even created
@@ -231,7 +254,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
             try:
                 taken = set(self._store.child_names(path.strip("/")))
             except NotFoundError:
-                raise http_error(404, "No such directory: %s" % path.strip("/")) from None
+                raise http_error(
+                    404, "No such directory: %s" % path.strip("/")
+                ) from None
         return self._first_free_name(taken, filename, insert)
 
     def copy(self, from_path, to_path=None):
@@ -241,7 +266,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         self._refuse_hidden_read(path)
         with http_errors():
             for attempt in range(_CREATE_ATTEMPTS):
-                target, auto_named = self._copy_target(path, from_dir, from_name, to_path)
+                target, auto_named = self._copy_target(
+                    path, from_dir, from_name, to_path
+                )
                 if auto_named and target == path:
                     # The source's own name was free in the listing of its folder.
                     raise http_error(404, f"file or directory does not exist: {path!r}")
@@ -264,7 +291,9 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
     ) -> tuple[str, bool]:
         to_dir = from_dir if to_path is None else to_path.strip("/")
         try:
-            name = self.increment_filename(copy_pat.sub(".", from_name), to_dir, insert="-Copy")
+            name = self.increment_filename(
+                copy_pat.sub(".", from_name), to_dir, insert="-Copy"
+            )
             return f"{to_dir}/{name}".strip("/"), True
         except HTTPError as e:
             if e.status_code != 404:
@@ -275,5 +304,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
             return f"{to_dir}/{copy_pat.sub('.', from_name)}".strip("/"), False
         parent, _ = self._split(to_dir)
         if to_path is None or (parent and not self.dir_exists(parent)):
-            raise http_error(404, f"No such parent directory: {parent or to_dir} to copy file in")
+            raise http_error(
+                404, f"No such parent directory: {parent or to_dir} to copy file in"
+            )
         return to_dir, False

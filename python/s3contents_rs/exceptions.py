@@ -99,11 +99,17 @@ class InternalError(S3ContentsError):
 
 
 def _all_subclasses(cls: type) -> list[type]:
-    return [sub for direct in cls.__subclasses__() for sub in (direct, *_all_subclasses(direct))]
+    return [
+        sub
+        for direct in cls.__subclasses__()
+        for sub in (direct, *_all_subclasses(direct))
+    ]
 
 
 for _class in _all_subclasses(S3ContentsError):
-    _class.status_code = ERROR_STATUS[_class.__name__]  # (the classes of this module only: fs.py's come later)
+    _class.status_code = ERROR_STATUS[
+        _class.__name__
+    ]  # (the classes of this module only: fs.py's come later)
 del _class
 
 

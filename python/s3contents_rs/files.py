@@ -59,7 +59,11 @@ class StoreFilesHandler(JupyterHandler):
         if not cm.allow_hidden and cm._hidden(path):
             self.log.info("Refusing to serve hidden file, via 404 Error")
             raise web.HTTPError(404)
-        if include_body and getattr(cm, "files_redirect", False) and await self._redirect(path):
+        if (
+            include_body
+            and getattr(cm, "files_redirect", False)
+            and await self._redirect(path)
+        ):
             return
         if not include_body:
             entry = await self._stat_file(path)
@@ -69,7 +73,9 @@ class StoreFilesHandler(JupyterHandler):
         try:
             with http_errors():
                 download = await self._store.open_download_async(
-                    path, self.request.headers.get("Range"), self.request.headers.get("If-None-Match")
+                    path,
+                    self.request.headers.get("Range"),
+                    self.request.headers.get("If-None-Match"),
                 )
         except web.HTTPError as e:
             if not isinstance(e.__cause__, RangeNotSatisfiableError):
@@ -104,15 +110,24 @@ class StoreFilesHandler(JupyterHandler):
         cm = self.contents_manager
         name = path.rsplit("/", 1)[-1]
         # As set_attachment_header: the store answers with the same header.
-        disposition = f"attachment; filename*=utf-8''{url_escape(name)}" if self.get_argument("download", None) else None
+        disposition = (
+            f"attachment; filename*=utf-8''{url_escape(name)}"
+            if self.get_argument("download", None)
+            else None
+        )
         with http_errors():
             url, reason = await self._store.download_link_async(
-                path, float(cm.files_redirect_expiry), disposition, _named_content_type(name)
+                path,
+                float(cm.files_redirect_expiry),
+                disposition,
+                _named_content_type(name),
             )
         if url is None:
             _log_once(cm, reason or "the store gave no presigned URL")
             return False
-        self.set_header("Cache-Control", "no-store")  # the URL expires; never reuse the redirect
+        self.set_header(
+            "Cache-Control", "no-store"
+        )  # the URL expires; never reuse the redirect
         self.redirect(url, status=307)
         return True
 
@@ -122,11 +137,17 @@ class StoreFilesHandler(JupyterHandler):
         if entry is None:
             raise http_error(404, f"file or directory does not exist: {path!r}")
         if entry.kind != "file":
-            raise http_error(400, f"{path} is a directory, not a file", reason="bad type")
+            raise http_error(
+                400, f"{path} is a directory, not a file", reason="bad type"
+            )
         return entry
 
     def _set_headers(
-        self, path: str, entry: Entry, served: Optional[tuple[int, int]], first: Optional[bytes]
+        self,
+        path: str,
+        entry: Entry,
+        served: Optional[tuple[int, int]],
+        first: Optional[bytes],
     ) -> None:
         name = path.rsplit("/", 1)[-1]
         if self.get_argument("download", None):
@@ -146,7 +167,9 @@ class StoreFilesHandler(JupyterHandler):
                 await self.flush()
                 piece = await download.read_async()
         except StreamClosedError:
-            self.log.debug("Client went away during a download of %s", download.entry.path)
+            self.log.debug(
+                "Client went away during a download of %s", download.entry.path
+            )
 
 
 def _log_once(cm: Any, reason: str) -> None:
@@ -154,7 +177,11 @@ def _log_once(cm: Any, reason: str) -> None:
     logged = cm.__dict__.setdefault("_files_redirect_logged", set())
     if reason not in logged:
         logged.add(reason)
-        cm.log.info("files_redirect: %s: %s; /files downloads stream through the server", cm.store.place, reason)
+        cm.log.info(
+            "files_redirect: %s: %s; /files downloads stream through the server",
+            cm.store.place,
+            reason,
+        )
 
 
 def _content_type(name: str, first: Optional[bytes]) -> str:
@@ -162,7 +189,11 @@ def _content_type(name: str, first: Optional[bytes]) -> str:
     named = _named_content_type(name)
     if named is not None:
         return named
-    return "text/plain; charset=UTF-8" if _looks_like_text(first) else "application/octet-stream"
+    return (
+        "text/plain; charset=UTF-8"
+        if _looks_like_text(first)
+        else "application/octet-stream"
+    )
 
 
 def _named_content_type(name: str) -> Optional[str]:

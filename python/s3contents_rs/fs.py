@@ -115,7 +115,7 @@ class ContentsFS:
         old, new = self._rel(old_path), self._rel(new_path)
         if self.isdir(old):
             for item in self.ls(old):
-                self.cp(item, new + item[len(old):] if old else self.join(new, item))
+                self.cp(item, new + item[len(old) :] if old else self.join(new, item))
             self.mkdir(new)
         elif self.isfile(old):
             try:
@@ -130,7 +130,10 @@ class ContentsFS:
         (Deletes are final, not to the trash, as in s3contents.)"""
         rel = self._rel(path)
         if not rel:
-            raise http_error(400, "fs.rm: refusing to delete everything under the prefix; remove the entries of ls('') instead")
+            raise http_error(
+                400,
+                "fs.rm: refusing to delete everything under the prefix; remove the entries of ls('') instead",
+            )
         try:
             self._store.delete(rel, True)
         except NotFoundError:
@@ -186,7 +189,9 @@ class ContentsFS:
         """Write ``content`` given as text or base64 to the file at ``path``."""
         rel = self._rel(path)
         if format not in {"text", "base64"}:
-            raise http_error(400, "Must specify format of file contents as 'text' or 'base64'")
+            raise http_error(
+                400, "Must specify format of file contents as 'text' or 'base64'"
+            )
         try:
             if format == "text":
                 data = content.encode("utf8")
@@ -221,7 +226,7 @@ class ContentsFS:
             return [self.remove_prefix(p) for p in path]
         full = self.prefix_
         if full and path.startswith(full):
-            path = path[len(full):]
+            path = path[len(full) :]
         return path[1:] if path.startswith(self.delimiter) else path
 
     def path(self, *path: str) -> str:
@@ -239,5 +244,5 @@ class ContentsFS:
         if path == full:
             return ""
         if full and path.startswith(full + self.delimiter):
-            path = path[len(full) + 1:]
+            path = path[len(full) + 1 :]
         return path.strip(self.delimiter)

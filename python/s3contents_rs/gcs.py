@@ -24,7 +24,9 @@ class GCSTraits(HasTraits):
     """Configuration of a GCS contents manager (names as in s3contents)."""
 
     project = Unicode(
-        None, allow_none=True, help="GCP project (accepted for compatibility; not needed to read or write objects)."
+        None,
+        allow_none=True,
+        help="GCP project (accepted for compatibility; not needed to read or write objects).",
     ).tag(config=True, env="JPYNB_GCS_PROJECT")
     token = Unicode(
         None,
@@ -34,14 +36,18 @@ class GCSTraits(HasTraits):
         empty/"google_default"/"cloud" for the default chain (GOOGLE_APPLICATION_CREDENTIALS,
         ~/.config/gcloud/application_default_credentials.json, then the metadata server).""",
     ).tag(config=True, env="JPYNB_GCS_TOKEN_PATH")
-    region_name = Unicode("us-east-1", help="Accepted for compatibility; GCS needs no region.").tag(
-        config=True, env="JPYNB_GCS_REGION_NAME"
+    region_name = Unicode(
+        "us-east-1", help="Accepted for compatibility; GCS needs no region."
+    ).tag(config=True, env="JPYNB_GCS_REGION_NAME")
+    bucket = Unicode(
+        "notebooks", help="Bucket name to store notebooks (gs://bucket is accepted)."
+    ).tag(config=True, env="JPYNB_GCS_BUCKET")
+    prefix = Unicode("", help="Prefix path inside the specified bucket.").tag(
+        config=True
     )
-    bucket = Unicode("notebooks", help="Bucket name to store notebooks (gs://bucket is accepted).").tag(
-        config=True, env="JPYNB_GCS_BUCKET"
+    separator = Unicode("/", help="Path separator (only '/' is supported).").tag(
+        config=True
     )
-    prefix = Unicode("", help="Prefix path inside the specified bucket.").tag(config=True)
-    separator = Unicode("/", help="Path separator (only '/' is supported).").tag(config=True)
     endpoint_url = Unicode(
         "",
         help="""GCS endpoint, e.g. http://127.0.0.1:4443 for fake-gcs-server. Empty: the
@@ -67,7 +73,9 @@ class GCSTraits(HasTraits):
     def _validate_endpoint_url(self, proposal: dict[str, Any]) -> str:
         value = proposal["value"].strip().rstrip("/")
         if value and not value.startswith(("http://", "https://")):
-            raise TraitError(f"endpoint_url: {value!r} must be an http:// or https:// URL")
+            raise TraitError(
+                f"endpoint_url: {value!r} must be an http:// or https:// URL"
+            )
         return value
 
     def _emulator_host(self) -> str:
@@ -92,7 +100,9 @@ class GCSTraits(HasTraits):
             options.update(_credentials_file_options(os.path.expanduser(token)))
         return options
 
-    def _store_location(self) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
+    def _store_location(
+        self,
+    ) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
         return f"gs://{self.bucket}", self._gcs_options(), None
 
     def __repr__(self) -> str:
@@ -105,7 +115,9 @@ def _credentials_file_options(path: str) -> dict[str, str]:
         with open(path, encoding="utf-8") as f:
             kind = json.load(f).get("type")
     except (OSError, ValueError) as e:
-        raise TraitError(f"token: cannot read the credentials file {path!r}: {e}") from e
+        raise TraitError(
+            f"token: cannot read the credentials file {path!r}: {e}"
+        ) from e
     if kind == "service_account":
         return {"google_service_account": path}
     if kind == "authorized_user":

@@ -54,7 +54,11 @@ def validate_bucket(user_bucket: str, log: Any = None) -> str:
     else:
         bucket = parsed.path.lstrip("/").split("/", 1)[0]
     if bucket != user_bucket and log is not None:
-        log.warning("bucket: assuming you meant %r; please set bucket=%r in your config", bucket, bucket)
+        log.warning(
+            "bucket: assuming you meant %r; please set bucket=%r in your config",
+            bucket,
+            bucket,
+        )
     if _BUCKET_NAME.match(bucket) and ".." not in bucket:
         return bucket
     if _LEGACY_BUCKET_NAME.match(bucket) and bucket.strip(".") and ".." not in bucket:
@@ -76,12 +80,16 @@ def validate_bucket(user_bucket: str, log: Any = None) -> str:
 class S3Traits(HasTraits):
     """Configuration of an S3 contents manager (names as in s3contents)."""
 
-    bucket = Unicode("notebooks", help="Bucket name to store notebooks (s3://bucket/... is accepted).").tag(
-        config=True, env="JPY_S3_BUCKET"
+    bucket = Unicode(
+        "notebooks",
+        help="Bucket name to store notebooks (s3://bucket/... is accepted).",
+    ).tag(config=True, env="JPY_S3_BUCKET")
+    prefix = Unicode("", help="Prefix path inside the specified bucket.").tag(
+        config=True, env="JPY_S3_PREFIX"
     )
-    prefix = Unicode("", help="Prefix path inside the specified bucket.").tag(config=True, env="JPY_S3_PREFIX")
     endpoint_url = Unicode(
-        "", help="S3 endpoint URL, e.g. http://127.0.0.1:9000 for MinIO. Empty: AWS for region_name."
+        "",
+        help="S3 endpoint URL, e.g. http://127.0.0.1:9000 for MinIO. Empty: AWS for region_name.",
     ).tag(config=True, env="JPY_S3_ENDPOINT_URL")
     region_name = Unicode(
         help="Region name (default: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1)."
@@ -89,24 +97,31 @@ class S3Traits(HasTraits):
     access_key_id = Unicode(None, allow_none=True, help="S3/AWS access key ID.").tag(
         config=True, env="JPY_S3_ACCESS_KEY_ID"
     )
-    secret_access_key = Unicode(None, allow_none=True, help="S3/AWS secret access key.").tag(
-        config=True, env="JPY_S3_SECRET_ACCESS_KEY", secret=True
-    )
+    secret_access_key = Unicode(
+        None, allow_none=True, help="S3/AWS secret access key."
+    ).tag(config=True, env="JPY_S3_SECRET_ACCESS_KEY", secret=True)
     session_token = Unicode(None, allow_none=True, help="S3/AWS session token.").tag(
         config=True, env="JPY_S3_SESSION_TOKEN", secret=True
     )
-    anon = Bool(False, help="Anonymous access: send unsigned requests.").tag(config=True, env="JPY_S3_ANON")
+    anon = Bool(False, help="Anonymous access: send unsigned requests.").tag(
+        config=True, env="JPY_S3_ANON"
+    )
     signature_version = Unicode(
-        "", help="Signature version: '' or 's3v4' (SigV4), or 'UNSIGNED' (same as anon)."
+        "",
+        help="Signature version: '' or 's3v4' (SigV4), or 'UNSIGNED' (same as anon).",
     ).tag(config=True, env="JPY_S3_SIGNATURE_VERSION")
-    sse = Unicode("", help="Server-side encryption: '', 'AES256', 'aws:kms' or 'aws:kms:dsse'.").tag(
-        config=True, env="JPY_S3_SSE"
+    sse = Unicode(
+        "", help="Server-side encryption: '', 'AES256', 'aws:kms' or 'aws:kms:dsse'."
+    ).tag(config=True, env="JPY_S3_SSE")
+    kms_key_id = Unicode("", help="KMS key id used with sse='aws:kms'.").tag(
+        config=True, env="JPY_S3_KMS_KEY_ID"
     )
-    kms_key_id = Unicode("", help="KMS key id used with sse='aws:kms'.").tag(config=True, env="JPY_S3_KMS_KEY_ID")
-    skip_tls_verify = Bool(False, help="Skip TLS certificate verification of the endpoint.").tag(
-        config=True, env="JPYNB_S3_SKIP_TLS_VERIFY"
+    skip_tls_verify = Bool(
+        False, help="Skip TLS certificate verification of the endpoint."
+    ).tag(config=True, env="JPYNB_S3_SKIP_TLS_VERIFY")
+    delimiter = Unicode("/", help="Path delimiter (only '/' is supported).").tag(
+        config=True
     )
-    delimiter = Unicode("/", help="Path delimiter (only '/' is supported).").tag(config=True)
     addressing_style = Enum(
         ["auto", "path", "virtual"],
         "auto",
@@ -121,16 +136,24 @@ class S3Traits(HasTraits):
         before `expiry` (a datetime or Unix seconds; None = never expires).""",
     ).tag(config=True)
     init_s3_hook = AnyTrait(
-        None, allow_none=True, help="Callable run with the manager before connecting (may set boto3_session)."
+        None,
+        allow_none=True,
+        help="Callable run with the manager before connecting (may set boto3_session).",
     ).tag(config=True)
     boto3_session = AnyTrait(
-        None, allow_none=True, help="A boto3/botocore session whose credentials are used (set by init_s3_hook)."
+        None,
+        allow_none=True,
+        help="A boto3/botocore session whose credentials are used (set by init_s3_hook).",
     )
     s3fs_additional_kwargs = AnyTrait(
-        None, allow_none=True, help="s3contents compatibility: ServerSideEncryption and SSEKMSKeyId are honoured."
+        None,
+        allow_none=True,
+        help="s3contents compatibility: ServerSideEncryption and SSEKMSKeyId are honoured.",
     ).tag(config=True)
     s3fs_config_kwargs = AnyTrait(
-        None, allow_none=True, help="s3contents compatibility: signature_version is honoured."
+        None,
+        allow_none=True,
+        help="s3contents compatibility: signature_version is honoured.",
     ).tag(config=True)
 
     @default("region_name")
@@ -147,20 +170,26 @@ class S3Traits(HasTraits):
             return ""
         parsed = urlparse(value)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise TraitError(f"endpoint_url: {value!r} must be an http:// or https:// URL")
+            raise TraitError(
+                f"endpoint_url: {value!r} must be an http:// or https:// URL"
+            )
         return value.rstrip("/")
 
     @validate("sse")
     def _validate_sse(self, proposal: dict[str, Any]) -> str:
         if proposal["value"] not in _SSE_VALUES:
-            raise TraitError(f"sse: {proposal['value']!r} is not one of {', '.join(map(repr, _SSE_VALUES))}")
+            raise TraitError(
+                f"sse: {proposal['value']!r} is not one of {', '.join(map(repr, _SSE_VALUES))}"
+            )
         return proposal["value"]
 
     @validate("signature_version")
     def _validate_signature_version(self, proposal: dict[str, Any]) -> str:
         value = proposal["value"]
         if str(value).lower() not in ("", "s3v4", "v4", "unsigned"):
-            raise TraitError(f"signature_version: {value!r} is not supported (use 's3v4' or 'UNSIGNED')")
+            raise TraitError(
+                f"signature_version: {value!r} is not supported (use 's3v4' or 'UNSIGNED')"
+            )
         return str(value)
 
     @validate("delimiter")
@@ -200,7 +229,9 @@ class S3Traits(HasTraits):
         if self.session_token:
             options["aws_session_token"] = self.session_token
         signature = self.signature_version
-        config_kwargs = self.s3fs_config_kwargs if isinstance(self.s3fs_config_kwargs, dict) else {}
+        config_kwargs = (
+            self.s3fs_config_kwargs if isinstance(self.s3fs_config_kwargs, dict) else {}
+        )
         signature = signature or str(config_kwargs.get("signature_version", ""))
         if self.anon or signature.lower() == "unsigned":
             options["aws_skip_signature"] = "true"
@@ -242,17 +273,28 @@ class S3Traits(HasTraits):
         """The shared-config profile whose credentials apply when none are configured here,
         found once (see `AwsProfile.find`)."""
         if "_aws_profile_found" not in self.__dict__:
-            explicit = self.access_key_id or self.anon or self.credential_provider or self.boto3_session
-            self.__dict__["_aws_profile_found"] = None if explicit else AwsProfile.find()
+            explicit = (
+                self.access_key_id
+                or self.anon
+                or self.credential_provider
+                or self.boto3_session
+            )
+            self.__dict__["_aws_profile_found"] = (
+                None if explicit else AwsProfile.find()
+            )
         return self.__dict__["_aws_profile_found"]
 
-    def _store_location(self) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
+    def _store_location(
+        self,
+    ) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
         if self.init_s3_hook is not None:
             self.init_s3_hook(self)
         self.bucket = validate_bucket(self.bucket, getattr(self, "log", None))
         access_point = _ACCESS_POINT_ARN.match(self.bucket)
         if access_point:
-            return _access_point_location(access_point, self._s3_options(), self._credential_callback())
+            return _access_point_location(
+                access_point, self._s3_options(), self._credential_callback()
+            )
         return f"s3://{self.bucket}", self._s3_options(), self._credential_callback()
 
     def __repr__(self) -> str:
@@ -260,10 +302,19 @@ class S3Traits(HasTraits):
 
 
 # Profile settings that give credentials (any other profile only sets a region etc.).
-_CREDENTIAL_SETTINGS = frozenset({
-    "aws_access_key_id", "role_arn", "credential_process", "sso_session", "sso_start_url",
-    "sso_account_id", "web_identity_token_file", "credential_source", "login_session",
-})
+_CREDENTIAL_SETTINGS = frozenset(
+    {
+        "aws_access_key_id",
+        "role_arn",
+        "credential_process",
+        "sso_session",
+        "sso_start_url",
+        "sso_account_id",
+        "web_identity_token_file",
+        "credential_source",
+        "login_session",
+    }
+)
 
 
 class AwsProfile:
@@ -277,17 +328,25 @@ class AwsProfile:
     profile, so role_arn/source_profile, SSO and credential_process profiles work and are
     refreshed; without it the profile's static keys are read."""
 
-    def __init__(self, name: str, provider: Optional[Callable[[], Any]], region: Optional[str]):
+    def __init__(
+        self, name: str, provider: Optional[Callable[[], Any]], region: Optional[str]
+    ):
         self.name = name
         self.provider = provider
         self.region = region
 
     @classmethod
     def find(cls) -> Optional[AwsProfile]:
-        if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
+        if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get(
+            "AWS_SECRET_ACCESS_KEY"
+        ):
             return None
         named = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
-        if not named and os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE") and os.environ.get("AWS_ROLE_ARN"):
+        if (
+            not named
+            and os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE")
+            and os.environ.get("AWS_ROLE_ARN")
+        ):
             return None
         name = named or "default"
         credentials_file, config_file = _aws_shared_files()
@@ -312,7 +371,10 @@ class AwsProfile:
         session = _botocore_session(name)
         if session is not None:
             return cls(name, _session_provider(session), region)
-        key, secret = merged.get("aws_access_key_id"), merged.get("aws_secret_access_key")
+        key, secret = (
+            merged.get("aws_access_key_id"),
+            merged.get("aws_secret_access_key"),
+        )
         if not key or not secret:
             raise TraitError(
                 f"AWS_PROFILE: the profile {name!r} has no aws_access_key_id/aws_secret_access_key; "
@@ -324,7 +386,9 @@ class AwsProfile:
 
 def _aws_shared_files() -> tuple[str, str]:
     home = os.path.expanduser("~")
-    credentials = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join(home, ".aws", "credentials")
+    credentials = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join(
+        home, ".aws", "credentials"
+    )
     config = os.environ.get("AWS_CONFIG_FILE") or os.path.join(home, ".aws", "config")
     return os.path.expanduser(credentials), os.path.expanduser(config)
 
@@ -354,22 +418,30 @@ def _botocore_session(profile: str) -> Any:
             session.set_config_variable("region", "us-east-1")
         credentials = session.get_credentials()
     except botocore.exceptions.BotoCoreError as e:
-        raise TraitError(f"AWS_PROFILE: the profile {profile!r} cannot be used: {e}") from e
+        raise TraitError(
+            f"AWS_PROFILE: the profile {profile!r} cannot be used: {e}"
+        ) from e
     if credentials is None:
         raise TraitError(f"AWS_PROFILE: the profile {profile!r} gives no credentials")
     return session
 
 
 def _access_point_location(
-    arn: re.Match[str], options: dict[str, str], credentials: Optional[Callable[[], Any]]
+    arn: re.Match[str],
+    options: dict[str, str],
+    credentials: Optional[Callable[[], Any]],
 ) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
     """An S3 access point ARN: requests go to the access point's own virtual-hosted
     endpoint, signed for the ARN's region."""
-    partition, region, account, name = arn.group("partition", "region", "account", "name")
+    partition, region, account, name = arn.group(
+        "partition", "region", "account", "name"
+    )
     suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
     options = dict(options)
     options["aws_region"] = region
-    options.setdefault("aws_endpoint", f"https://{name}-{account}.s3-accesspoint.{region}.{suffix}")
+    options.setdefault(
+        "aws_endpoint", f"https://{name}-{account}.s3-accesspoint.{region}.{suffix}"
+    )
     options["aws_virtual_hosted_style_request"] = "true"
     return f"s3://{name}-{account}", options, credentials
 
@@ -384,12 +456,19 @@ def _session_provider(session: Any) -> Callable[[], Any]:
         if credentials is None:
             raise PermissionDeniedError("boto3_session has no credentials")
         frozen = credentials.get_frozen_credentials()
-        return frozen.access_key, frozen.secret_key, frozen.token, getattr(credentials, "_expiry_time", None)
+        return (
+            frozen.access_key,
+            frozen.secret_key,
+            frozen.token,
+            getattr(credentials, "_expiry_time", None),
+        )
 
     return provide
 
 
-def _normalized(provider: Callable[[], Any]) -> Callable[[], tuple[str, str, Optional[str], Optional[float]]]:
+def _normalized(
+    provider: Callable[[], Any],
+) -> Callable[[], tuple[str, str, Optional[str], Optional[float]]]:
     """Wrap a user's provider so the core always gets (key, secret, token, expiry seconds)."""
 
     def call() -> tuple[str, str, Optional[str], Optional[float]]:
@@ -402,18 +481,30 @@ def _credential_tuple(value: Any) -> tuple[str, str, Optional[str], Optional[flo
     """Accepts a tuple/list (key, secret[, token[, expiry]]), a dict with boto3 or
     botocore names, or an object with access_key/secret_key/token (botocore credentials)."""
     if isinstance(value, dict):
+
         def pick(*names: str) -> Any:
             return next((value[n] for n in names if value.get(n) is not None), None)
 
         key = pick("access_key_id", "aws_access_key_id", "AccessKeyId", "access_key")
-        secret = pick("secret_access_key", "aws_secret_access_key", "SecretAccessKey", "secret_key")
+        secret = pick(
+            "secret_access_key",
+            "aws_secret_access_key",
+            "SecretAccessKey",
+            "secret_key",
+        )
         token = pick("session_token", "aws_session_token", "SessionToken", "token")
         expiry = pick("expiry", "expiry_time", "expiration", "Expiration")
     elif isinstance(value, (tuple, list)) and 2 <= len(value) <= 4:
         key, secret, token, expiry = (*value, None, None)[:4]
     elif hasattr(value, "access_key") and hasattr(value, "secret_key"):
-        key, secret, token = value.access_key, value.secret_key, getattr(value, "token", None)
-        expiry = getattr(value, "expiry_time", None) or getattr(value, "_expiry_time", None)
+        key, secret, token = (
+            value.access_key,
+            value.secret_key,
+            getattr(value, "token", None),
+        )
+        expiry = getattr(value, "expiry_time", None) or getattr(
+            value, "_expiry_time", None
+        )
     else:
         raise TypeError(
             "credential_provider must return (access_key, secret_key, token, expiry), a dict "
@@ -421,7 +512,12 @@ def _credential_tuple(value: Any) -> tuple[str, str, Optional[str], Optional[flo
         )
     if not key or not secret:
         raise ValueError("credential_provider returned no access key or secret key")
-    return str(key), str(secret), (str(token) if token else None), _expiry_seconds(expiry)
+    return (
+        str(key),
+        str(secret),
+        (str(token) if token else None),
+        _expiry_seconds(expiry),
+    )
 
 
 def _expiry_seconds(expiry: Any) -> Optional[float]:
@@ -436,7 +532,9 @@ def _expiry_seconds(expiry: Any) -> Optional[float]:
         if expiry.tzinfo is None:
             expiry = expiry.replace(tzinfo=timezone.utc)
         return expiry.timestamp()
-    raise TypeError(f"credential expiry must be a datetime, ISO string or Unix seconds, not {type(expiry).__name__}")
+    raise TypeError(
+        f"credential expiry must be a datetime, ISO string or Unix seconds, not {type(expiry).__name__}"
+    )
 
 
 class S3Checkpoints(ObjectStoreCheckpoints):

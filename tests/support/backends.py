@@ -59,27 +59,60 @@ _S3_FIXTURES = {"s3_settings", "s3_client"}
 # (test, backend) pairs that do not apply (reported as skips with the reason);
 # test_backend_*.py covers what the backend does instead.
 NOT_ON = {
-    ("test_console_style_directory_markers", "file"): "a key ending in '/' (AWS console folder) cannot exist in a filesystem",
-    ("test_rename_console_style_dir", "file"): "a key ending in '/' cannot exist in a filesystem",
-    ("test_delete_console_style_dir", "file"): "a key ending in '/' cannot exist in a filesystem",
+    (
+        "test_console_style_directory_markers",
+        "file",
+    ): "a key ending in '/' (AWS console folder) cannot exist in a filesystem",
+    (
+        "test_rename_console_style_dir",
+        "file",
+    ): "a key ending in '/' cannot exist in a filesystem",
+    (
+        "test_delete_console_style_dir",
+        "file",
+    ): "a key ending in '/' cannot exist in a filesystem",
     ("test_exists_family", "file"): "writes an AWS-console folder key ('dir/')",
-    ("test_directory_timestamps_are_aware", "file"): "writes an AWS-console folder key ('dir/')",
-    ("test_special_character_names_round_trip", "file"): "the local store refuses names ending in '#<digits>' (400, tested in test_backend_file.py)",
+    (
+        "test_directory_timestamps_are_aware",
+        "file",
+    ): "writes an AWS-console folder key ('dir/')",
+    (
+        "test_special_character_names_round_trip",
+        "file",
+    ): "the local store refuses names ending in '#<digits>' (400, tested in test_backend_file.py)",
     # object_store's Azure listing skips blobs whose names end in '/': such an
     # AWS-console folder marker is invisible there (no folder, nothing left over to see).
-    ("test_console_style_directory_markers", "azure"): "blobs named 'dir/' are not listed by object_store on Azure",
-    ("test_delete_console_style_dir", "azure"): "blobs named 'dir/' are not listed by object_store on Azure",
+    (
+        "test_console_style_directory_markers",
+        "azure",
+    ): "blobs named 'dir/' are not listed by object_store on Azure",
+    (
+        "test_delete_console_style_dir",
+        "azure",
+    ): "blobs named 'dir/' are not listed by object_store on Azure",
     ("test_exists_family", "azure"): "writes an AWS-console folder key ('dir/')",
-    ("test_directory_timestamps_are_aware", "azure"): "writes an AWS-console folder key ('dir/')",
+    (
+        "test_directory_timestamps_are_aware",
+        "azure",
+    ): "writes an AWS-console folder key ('dir/')",
 }
 
 
 # (test, backend) pairs that fail for a known reason (strict: they must fail).
 KNOWN_FAILURES = {
-    ("test_delete_console_style_dir", "gcs"): "object_store cannot address a key ending in '/' and only S3 has "
+    (
+        "test_delete_console_style_dir",
+        "gcs",
+    ): "object_store cannot address a key ending in '/' and only S3 has "
     "a raw request for it (console_dirs.rs): the 'dir/' object survives a delete (README)",
-    ("test_rename_console_style_dir", "gcs"): "the same: the 'dir/' object survives the rename at the old path",
-    ("test_rename_console_style_dir", "azure"): "the 'dir/' blob survives the rename at the old path (object_store "
+    (
+        "test_rename_console_style_dir",
+        "gcs",
+    ): "the same: the 'dir/' object survives the rename at the old path",
+    (
+        "test_rename_console_style_dir",
+        "azure",
+    ): "the 'dir/' blob survives the rename at the old path (object_store "
     "cannot address it and does not list it on Azure)",
 }
 
@@ -87,9 +120,13 @@ KNOWN_FAILURES = {
 def _backend_param(name: str, backend: str):
     marks = [getattr(pytest.mark, backend)]
     if (name, backend) in NOT_ON:
-        marks.append(pytest.mark.skip(reason=f"not on {backend}: {NOT_ON[(name, backend)]}"))
+        marks.append(
+            pytest.mark.skip(reason=f"not on {backend}: {NOT_ON[(name, backend)]}")
+        )
     elif (name, backend) in KNOWN_FAILURES:
-        marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[(name, backend)]))
+        marks.append(
+            pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[(name, backend)])
+        )
     return pytest.param(backend, marks=marks)
 
 
@@ -97,10 +134,15 @@ def pytest_generate_tests(metafunc):
     """Every store for every test marked ``every_backend`` (S3 only for the tests about
     S3); the pairs of NOT_ON show up as skips with their reason, those of KNOWN_FAILURES
     as strict expected failures."""
-    if "backend" not in metafunc.fixturenames or metafunc.definition.get_closest_marker("every_backend") is None:
+    if (
+        "backend" not in metafunc.fixturenames
+        or metafunc.definition.get_closest_marker("every_backend") is None
+    ):
         return
     name = metafunc.function.__name__
-    if name in S3_ONLY or _S3_FIXTURES & set(inspect.signature(metafunc.function).parameters):
+    if name in S3_ONLY or _S3_FIXTURES & set(
+        inspect.signature(metafunc.function).parameters
+    ):
         return
     params = ["s3"] + [_backend_param(name, b) for b in OTHER_BACKENDS]
     metafunc.parametrize("backend", params, indirect=True)
@@ -169,11 +211,21 @@ def manager_kwargs(backend, request, test_prefix) -> dict:
         return request.getfixturevalue("s3_settings").manager_kwargs(test_prefix)
     if backend == "gcs":
         gcs = request.getfixturevalue("gcs_settings")
-        return {"bucket": gcs.bucket, "prefix": test_prefix, "endpoint_url": gcs.endpoint_url, "token": "anon"}
+        return {
+            "bucket": gcs.bucket,
+            "prefix": test_prefix,
+            "endpoint_url": gcs.endpoint_url,
+            "token": "anon",
+        }
     if backend == "azure":
         azure = request.getfixturevalue("azure_settings")
-        return {"account": azure.account, "account_key": azure.key, "container": azure.container,
-                "endpoint_url": azure.endpoint_url, "prefix": test_prefix}
+        return {
+            "account": azure.account,
+            "account_key": azure.key,
+            "container": azure.container,
+            "endpoint_url": azure.endpoint_url,
+            "prefix": test_prefix,
+        }
     if backend == "file":
         root = request.getfixturevalue("file_store_root")
         return {"url": root.as_uri(), "prefix": test_prefix}

@@ -23,8 +23,14 @@ from support.s3c_helpers import free_port
 
 CHROMIUM = os.environ.get("S3CONTENTS_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 MANAGER = "AsyncS3ContentsManager"
@@ -33,22 +39,38 @@ MANAGER = "AsyncS3ContentsManager"
 class Lab:
     """A running JupyterLab whose contents live under `prefix` in the test bucket."""
 
-    def __init__(self, settings, prefix: str, workdir: Path, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, settings, prefix: str, workdir: Path, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.port, self.token, self.prefix = free_port(), secrets.token_hex(16), prefix
         self.url = f"http://127.0.0.1:{self.port}"
         home = workdir / "home"
         home.mkdir()
-        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home), JUPYTER_DATA_DIR=str(home),
-                   JUPYTER_RUNTIME_DIR=str(home), AWS_ACCESS_KEY_ID=settings.access_key_id,
-                   AWS_SECRET_ACCESS_KEY=settings.secret_access_key)
+        env = dict(
+            os.environ,
+            JUPYTER_CONFIG_DIR=str(home),
+            JUPYTER_DATA_DIR=str(home),
+            JUPYTER_RUNTIME_DIR=str(home),
+            AWS_ACCESS_KEY_ID=settings.access_key_id,
+            AWS_SECRET_ACCESS_KEY=settings.secret_access_key,
+        )
         cmd = [
-            sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={self.port}", "--ServerApp.ip=127.0.0.1",
-            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={workdir}",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            f"--port={self.port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={workdir}",
             f"--ServerApp.contents_manager_class=s3contents_rs.{MANAGER}",
-            f"--{MANAGER}.bucket={settings.bucket}", f"--{MANAGER}.prefix={prefix}",
-            f"--{MANAGER}.endpoint_url={settings.endpoint_url}", f"--{MANAGER}.region_name={settings.region_name}",
+            f"--{MANAGER}.bucket={settings.bucket}",
+            f"--{MANAGER}.prefix={prefix}",
+            f"--{MANAGER}.endpoint_url={settings.endpoint_url}",
+            f"--{MANAGER}.region_name={settings.region_name}",
             "--LabApp.expose_app_in_browser=True",  # window.jupyterapp, to run commands like the menus do
-            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             "--ServerApp.jpserver_extensions={'jupyter_server_terminals': False}",
             *extra_args,
         ]
@@ -56,17 +78,23 @@ class Lab:
             cmd.append("--allow-root")
         self.log_path = workdir / "lab.log"
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=workdir)
+        self.proc = subprocess.Popen(
+            cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=workdir
+        )
         deadline = time.monotonic() + 90
         while True:
             try:
-                urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=5).read()
+                urllib.request.urlopen(
+                    f"{self.url}/api/status?token={self.token}", timeout=5
+                ).read()
                 return
             except (urllib.error.URLError, OSError):
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    pytest.fail(f"JupyterLab did not start; log:\n{self.log_path.read_text(errors='replace')[-5000:]}",
-                                pytrace=False)
+                    pytest.fail(
+                        f"JupyterLab did not start; log:\n{self.log_path.read_text(errors='replace')[-5000:]}",
+                        pytrace=False,
+                    )
                 time.sleep(0.3)
 
     def stop(self) -> None:
@@ -104,7 +132,12 @@ def lab(s3_settings, lab_prefix, tmp_path_factory):
 @pytest.fixture(scope="module")
 def redirect_lab(s3_settings, lab_prefix, tmp_path_factory):
     """A second JupyterLab on the same prefix, with /files redirected to presigned URLs."""
-    server = Lab(s3_settings, lab_prefix, tmp_path_factory.mktemp("lab"), (f"--{MANAGER}.files_redirect=True",))
+    server = Lab(
+        s3_settings,
+        lab_prefix,
+        tmp_path_factory.mktemp("lab"),
+        (f"--{MANAGER}.files_redirect=True",),
+    )
     yield server
     server.stop()
 
@@ -115,16 +148,25 @@ def browser_context(tmp_path_factory, jp_asyncio_loop):
     # it must stop before pytest-jupyter's per-test loop is closed, hence function scope
     # and the dependency on that loop (torn down after this fixture).
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (./dev.sh test does it with apt)", pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} not found: install Debian's chromium (./dev.sh test does it with apt)",
+            pytrace=False,
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.fail("playwright is not installed (pip install -e '.[test]')", pytrace=False)
+        pytest.fail(
+            "playwright is not installed (pip install -e '.[test]')", pytrace=False
+        )
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
-            accept_downloads=True, viewport={"width": 1400, "height": 900},
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            accept_downloads=True,
+            viewport={"width": 1400, "height": 900},
         )
         context.set_default_timeout(30_000)
         yield context
@@ -134,7 +176,9 @@ def browser_context(tmp_path_factory, jp_asyncio_loop):
 
 def wait_ready(page) -> None:
     """JupyterLab has started: its commands exist and the file browser is shown."""
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('docmanager:open')")
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('docmanager:open')"
+    )
     page.locator("#filebrowser .jp-DirListing-content").wait_for(state="attached")
 
 
@@ -151,4 +195,3 @@ def page(request, browser_context, lab):
         ARTIFACTS.mkdir(exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"))
     tab.close()
-

@@ -15,5 +15,7 @@ def python_blocks(*pages: Path) -> list[str]:
     return [
         block
         for page in pages or PAGES
-        for block in re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+        for block in re.findall(
+            r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S
+        )
     ]

@@ -19,7 +19,9 @@ def same(a, b) -> bool:
         if type(a) is not type(b):
             return False
         if isinstance(a, float):
-            if struct.pack("<d", a) != struct.pack("<d", b) and not (math.isnan(a) and math.isnan(b)):
+            if struct.pack("<d", a) != struct.pack("<d", b) and not (
+                math.isnan(a) and math.isnan(b)
+            ):
                 return False
         elif isinstance(a, dict):
             if list(a) != list(b):
@@ -59,14 +61,35 @@ def notebook_text(size: int, seed: int = 1) -> bytes:
     rng = random.Random(seed)
     cells, total = [], 0
     while total < size:
-        floats = [rng.uniform(-1e6, 1e6) * 10 ** rng.randint(-30, 30) for _ in range(200)]
+        floats = [
+            rng.uniform(-1e6, 1e6) * 10 ** rng.randint(-30, 30) for _ in range(200)
+        ]
         ints = [rng.getrandbits(100) - 2**99 for _ in range(20)]
-        data = {"application/json": {"values": floats, "ids": ints}, "text/plain": str(floats[:3])}
-        cell = {"cell_type": "code", "execution_count": len(cells) + 1, "id": f"c{len(cells)}", "metadata": {},
-                "source": "compute()", "outputs": [{"output_type": "execute_result", "execution_count": len(cells) + 1,
-                                                     "data": data, "metadata": {}}]}
+        data = {
+            "application/json": {"values": floats, "ids": ints},
+            "text/plain": str(floats[:3]),
+        }
+        cell = {
+            "cell_type": "code",
+            "execution_count": len(cells) + 1,
+            "id": f"c{len(cells)}",
+            "metadata": {},
+            "source": "compute()",
+            "outputs": [
+                {
+                    "output_type": "execute_result",
+                    "execution_count": len(cells) + 1,
+                    "data": data,
+                    "metadata": {},
+                }
+            ],
+        }
         cells.append(cell)
         total += len(json.dumps(cell))
-    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-          "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     return json.dumps(nb, indent=1, ensure_ascii=False).encode()

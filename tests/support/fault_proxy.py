@@ -167,12 +167,16 @@ class FaultProxy:
         class Server(socketserver.ThreadingTCPServer):
             daemon_threads = True
             allow_reuse_address = True
-            request_queue_size = 128  # the default 5 drops concurrent connects (1 s SYN retry)
+            request_queue_size = (
+                128  # the default 5 drops concurrent connects (1 s SYN retry)
+            )
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fault-proxy", daemon=True
+        )
         self._thread.start()
 
     # -- configuration --------------------------------------------------------------
@@ -186,7 +190,14 @@ class FaultProxy:
         times: Optional[int] = 1,
         from_index: Optional[int] = None,
     ) -> Rule:
-        rule = Rule(fault, index, method, re.compile(target) if target else None, times, from_index=from_index)
+        rule = Rule(
+            fault,
+            index,
+            method,
+            re.compile(target) if target else None,
+            times,
+            from_index=from_index,
+        )
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -227,15 +238,21 @@ class FaultProxy:
             return record, fault
 
     def _connect_upstream(self) -> socket.socket:
-        sock = socket.create_connection((self.upstream_host, self.upstream_port), timeout=60)
+        sock = socket.create_connection(
+            (self.upstream_host, self.upstream_port), timeout=60
+        )
         if self.upstream_tls:
-            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.upstream_host)
+            sock = ssl.create_default_context().wrap_socket(
+                sock, server_hostname=self.upstream_host
+            )
         return sock
 
     @staticmethod
     def _reset(sock: socket.socket) -> None:
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
         except OSError:
             pass
         sock.close()
@@ -254,7 +271,11 @@ class FaultProxy:
                 record, fault = self._decide(method, target)
                 if fault is not None and fault.action == "delay":
                     time.sleep(fault.seconds)
-                if fault is not None and fault.action == "call" and fault.callback is not None:
+                if (
+                    fault is not None
+                    and fault.action == "call"
+                    and fault.callback is not None
+                ):
                     fault.callback()
                 if fault is not None and fault.action in ("drop", "reset"):
                     if fault.action == "reset":
@@ -286,15 +307,24 @@ class FaultProxy:
                     raise _Closed("upstream closed the connection")
                 status = int(response_head[0].split()[1])
                 record.status = status
-                no_body = method == "HEAD" or status in (204, 304) or 100 <= status < 200
-                closes = (_header(response_head, b"connection") or b"").lower() == b"close" or response_head[
-                    0
-                ].startswith(b"HTTP/1.0")
-                response_body = b"" if no_body else _read_body(upstream_reader, response_head, until_close=closes)
+                no_body = (
+                    method == "HEAD" or status in (204, 304) or 100 <= status < 200
+                )
+                closes = (
+                    _header(response_head, b"connection") or b""
+                ).lower() == b"close" or response_head[0].startswith(b"HTTP/1.0")
+                response_body = (
+                    b""
+                    if no_body
+                    else _read_body(upstream_reader, response_head, until_close=closes)
+                )
                 if closes:
                     upstream.close()
                     upstream, upstream_reader = None, None
-                if fault is not None and fault.action in ("drop_response", "reset_response"):
+                if fault is not None and fault.action in (
+                    "drop_response",
+                    "reset_response",
+                ):
                     if fault.action == "reset_response":
                         self._reset(client)
                     else:

@@ -70,19 +70,28 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _upstream(self, method: str, target: str, body: bytes = b"", headers: dict | None = None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.owner.upstream_port, timeout=60)
+    def _upstream(
+        self, method: str, target: str, body: bytes = b"", headers: dict | None = None
+    ):
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.owner.upstream_port, timeout=60
+        )
         connection.request(method, target, body=body, headers=headers or {})
         response = connection.getresponse()
         data = response.read()
         connection.close()
         return response, data
 
-    def _reply(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
+    def _reply(
+        self, status: int, body: bytes = b"", headers: dict | None = None
+    ) -> None:
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        if not (self.command == "HEAD" and any(k.lower() == "content-length" for k in headers or {})):
+        if not (
+            self.command == "HEAD"
+            and any(k.lower() == "content-length" for k in headers or {})
+        ):
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -91,35 +100,61 @@ class _Handler(BaseHTTPRequestHandler):
     def _split(self) -> tuple[str, str, dict[str, list[str]]]:
         path, _, query = self.path.partition("?")
         bucket, _, name = path.lstrip("/").partition("/")
-        return urllib.parse.unquote(bucket), urllib.parse.unquote(name), urllib.parse.parse_qs(query, keep_blank_values=True)
+        return (
+            urllib.parse.unquote(bucket),
+            urllib.parse.unquote(name),
+            urllib.parse.parse_qs(query, keep_blank_values=True),
+        )
 
     def _precondition(self) -> str:
         match = self.headers.get("x-goog-if-generation-match")
         return f"&ifGenerationMatch={match}" if match is not None else ""
 
     def _passthrough(self) -> None:
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        headers = {
+            k: v
+            for k, v in self.headers.items()
+            if k.lower() not in ("host", "connection")
+        }
         response, data = self._upstream(self.command, self.path, self._body(), headers)
         # A HEAD answer keeps the object's length; other bodies are re-sent whole.
-        skip = {"connection", "transfer-encoding"} | ({"content-length"} if self.command != "HEAD" else set())
+        skip = {"connection", "transfer-encoding"} | (
+            {"content-length"} if self.command != "HEAD" else set()
+        )
         if response.status == 500 and b"<Message>no bucket named " in data:
             # fake-gcs-server answers a missing bucket with a 500; GCS with this 404.
             missing = b"<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist.</Message></Error>"
             self._reply(404, missing, {"Content-Type": "application/xml"})
             return
-        self._reply(response.status, data, {k: v for k, v in response.getheaders() if k.lower() not in skip})
+        self._reply(
+            response.status,
+            data,
+            {k: v for k, v in response.getheaders() if k.lower() not in skip},
+        )
 
-    def _media_upload(self, bucket: str, name: str, data: bytes, content_type: str, multipart: bool = False) -> None:
+    def _media_upload(
+        self,
+        bucket: str,
+        name: str,
+        data: bytes,
+        content_type: str,
+        multipart: bool = False,
+    ) -> None:
         query = urllib.parse.urlencode({"uploadType": "media", "name": name})
         target = f"/upload/storage/v1/b/{urllib.parse.quote(bucket, safe='')}/o?{query}{self._precondition()}"
-        response, body = self._upstream("POST", target, data, {"Content-Type": content_type})
+        response, body = self._upstream(
+            "POST", target, data, {"Content-Type": content_type}
+        )
         if response.status != 200:
             self._reply(response.status, body)
             return
         meta = json.loads(body)
-        headers = {"ETag": f'"{meta.get("etag", "")}"', "x-goog-generation": str(meta.get("generation", ""))}
+        headers = {
+            "ETag": f'"{meta.get("etag", "")}"',
+            "x-goog-generation": str(meta.get("generation", "")),
+        }
         if multipart:
-            xml = f"<CompleteMultipartUploadResult><ETag>\"{meta.get('etag', '')}\"</ETag></CompleteMultipartUploadResult>"
+            xml = f'<CompleteMultipartUploadResult><ETag>"{meta.get("etag", "")}"</ETag></CompleteMultipartUploadResult>'
             self._reply(200, xml.encode(), headers)
         else:
             self._reply(200, b"", headers)
@@ -129,7 +164,9 @@ class _Handler(BaseHTTPRequestHandler):
         ok = super().parse_request()
         if ok:
             self.owner.authorizations.append(self.headers.get("Authorization"))
-            self.owner.requests.append((self.command, self.path, self.headers.get("Authorization")))
+            self.owner.requests.append(
+                (self.command, self.path, self.headers.get("Authorization"))
+            )
         return ok
 
     def do_GET(self):  # noqa: N802
@@ -174,10 +211,17 @@ class _Handler(BaseHTTPRequestHandler):
             precondition = self._precondition()
             if precondition:
                 target += "?" + precondition.lstrip("&")
-            response, body = self._upstream("POST", target, b"", {"Content-Type": "application/json"})
+            response, body = self._upstream(
+                "POST", target, b"", {"Content-Type": "application/json"}
+            )
             self._reply(response.status, b"" if response.status == 200 else body)
             return
-        self._media_upload(bucket, name, data, self.headers.get("Content-Type") or "application/octet-stream")
+        self._media_upload(
+            bucket,
+            name,
+            data,
+            self.headers.get("Content-Type") or "application/octet-stream",
+        )
 
     def do_POST(self):  # noqa: N802
         bucket, name, query = self._split()
@@ -199,6 +243,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(404, b"no such upload")
                 return
             order = [int(n) for n in _PARTS.findall(data)]
-            self._media_upload(bucket, name, b"".join(parts[n] for n in order), "application/octet-stream", multipart=True)
+            self._media_upload(
+                bucket,
+                name,
+                b"".join(parts[n] for n in order),
+                "application/octet-stream",
+                multipart=True,
+            )
             return
         self._passthrough()

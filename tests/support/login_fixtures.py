@@ -29,7 +29,9 @@ class TestCA:
 
         self.directory = directory
         self.key = ec.generate_private_key(ec.SECP256R1())
-        self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "s3contents-rs test CA")])
+        self.name = x509.Name(
+            [x509.NameAttribute(NameOID.COMMON_NAME, "s3contents-rs test CA")]
+        )
         now = datetime.datetime.now(datetime.timezone.utc)
         self.cert = (
             x509.CertificateBuilder()
@@ -41,12 +43,23 @@ class TestCA:
             .not_valid_after(now + datetime.timedelta(hours=2))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
-                x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                              key_encipherment=False, data_encipherment=False, key_agreement=False,
-                              encipher_only=False, decipher_only=False),
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
                 critical=True,
             )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()),
+                critical=False,
+            )
             .sign(self.key, hashes.SHA256())
         )
         self.path = directory / "test-ca.pem"
@@ -69,26 +82,41 @@ class TestCA:
         now = datetime.datetime.now(datetime.timezone.utc)
         cert = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+            .subject_name(
+                x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+            )
             .issuer_name(self.name)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(hours=1))
             .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False
+                x509.BasicConstraints(ca=False, path_length=None), critical=True
+            )
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    self.key.public_key()
+                ),
+                critical=False,
             )
             .sign(self.key, hashes.SHA256())
         )
         stem = names[0].replace(":", "_")
-        cert_path, key_path = self.directory / f"{stem}.pem", self.directory / f"{stem}.key"
+        cert_path, key_path = (
+            self.directory / f"{stem}.pem",
+            self.directory / f"{stem}.key",
+        )
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         key_path.write_bytes(
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption())
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
         )
         return cert_path, key_path
 
@@ -97,14 +125,21 @@ class HttpsServer:
     """A threaded HTTP(S) server on ``host:port`` (0: any free port) running ``handler``;
     with ``certificate`` (cert, key) it speaks TLS."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], certificate: tuple[Path, Path] | None = None,
-                 host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        handler: type[BaseHTTPRequestHandler],
+        certificate: tuple[Path, Path] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
         self.server = ThreadingHTTPServer((host, port), handler)
         self.server.daemon_threads = True
         if certificate is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*certificate)
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.server.socket = context.wrap_socket(
+                self.server.socket, server_side=True
+            )
         self.scheme = "https" if certificate else "http"
         self.host = host
         self.port = self.server.server_address[1]
@@ -125,8 +160,13 @@ class QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def reply(self, status: int, body: bytes, content_type: str = "application/json",
-              headers: dict[str, str] | None = None) -> None:
+    def reply(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         for name, value in (headers or {}).items():
@@ -156,17 +196,33 @@ class WebIdentitySts:
 
         class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802
-                query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+                query = dict(
+                    urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)
+                )
                 form = dict(urllib.parse.parse_qsl(self.read_body().decode()))
-                call = {**query, **form, "signed": str("authorization" in {k.lower() for k in self.headers})}
+                call = {
+                    **query,
+                    **form,
+                    "signed": str("authorization" in {k.lower() for k in self.headers}),
+                }
                 outer.calls.append(call)
                 if call.get("Action") != "AssumeRoleWithWebIdentity":
-                    self.reply(400, _sts_error("InvalidAction", "only AssumeRoleWithWebIdentity"), "text/xml")
+                    self.reply(
+                        400,
+                        _sts_error("InvalidAction", "only AssumeRoleWithWebIdentity"),
+                        "text/xml",
+                    )
                 elif call.get("WebIdentityToken") != outer.accepted:
-                    self.reply(400, _sts_error("InvalidIdentityToken", "Incorrect token audience"), "text/xml")
+                    self.reply(
+                        400,
+                        _sts_error("InvalidIdentityToken", "Incorrect token audience"),
+                        "text/xml",
+                    )
                 else:
                     credentials = assume_role(call["RoleArn"], call["RoleSessionName"])
-                    self.reply(200, _web_identity_response(call, credentials), "text/xml")
+                    self.reply(
+                        200, _web_identity_response(call, credentials), "text/xml"
+                    )
 
         self.server = HttpsServer(Handler, certificate)
         self.url = self.server.url
@@ -186,7 +242,9 @@ def _sts_error(code: str, message: str) -> bytes:
 def _web_identity_response(call: dict[str, str], credentials: dict) -> bytes:
     expiration = credentials["Expiration"]
     if isinstance(expiration, datetime.datetime):
-        expiration = expiration.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        expiration = expiration.astimezone(datetime.timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
     return f"""<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleWithWebIdentityResult>
     <SubjectFromWebIdentityToken>system:serviceaccount:jupyter:notebooks</SubjectFromWebIdentityToken>
@@ -210,21 +268,48 @@ class OAuthTokenEndpoint:
     """Google's OAuth token endpoint for an authorized user (``grant_type=refresh_token``):
     it hands out ``access_token`` for the (client id, client secret, refresh token)s it knows."""
 
-    def __init__(self, certificate: tuple[Path, Path] | None, clients: list[tuple[str, str, str]], access_token: str,
-                 host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        certificate: tuple[Path, Path] | None,
+        clients: list[tuple[str, str, str]],
+        access_token: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
         outer = self
         self.requests: list[dict[str, str]] = []
 
         class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802
                 form = dict(urllib.parse.parse_qsl(self.read_body().decode()))
-                outer.requests.append({"path": urllib.parse.urlsplit(self.path).path, "host": self.headers.get("Host", ""),
-                                       **form})
-                if (form.get("client_id"), form.get("client_secret"), form.get("refresh_token")) not in clients:
-                    self.reply(400, json.dumps({"error": "invalid_grant", "error_description": "Bad Request"}).encode())
+                outer.requests.append(
+                    {
+                        "path": urllib.parse.urlsplit(self.path).path,
+                        "host": self.headers.get("Host", ""),
+                        **form,
+                    }
+                )
+                if (
+                    form.get("client_id"),
+                    form.get("client_secret"),
+                    form.get("refresh_token"),
+                ) not in clients:
+                    self.reply(
+                        400,
+                        json.dumps(
+                            {
+                                "error": "invalid_grant",
+                                "error_description": "Bad Request",
+                            }
+                        ).encode(),
+                    )
                     return
-                body = {"access_token": access_token, "expires_in": 3599, "token_type": "Bearer",
-                        "scope": "https://www.googleapis.com/auth/cloud-platform"}
+                body = {
+                    "access_token": access_token,
+                    "expires_in": 3599,
+                    "token_type": "Bearer",
+                    "scope": "https://www.googleapis.com/auth/cloud-platform",
+                }
                 self.reply(200, json.dumps(body).encode())
 
         self.server = HttpsServer(Handler, certificate, host, port)
@@ -236,17 +321,25 @@ class OAuthTokenEndpoint:
 class ContainerCredentials:
     """The ECS task-role endpoint: serves one credentials document at one path."""
 
-    def __init__(self, path: str, credentials: dict, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self, path: str, credentials: dict, host: str = "127.0.0.1", port: int = 0
+    ):
         outer = self
         self.requests: list[str] = []
         expiration = credentials["Expiration"]
         if isinstance(expiration, datetime.datetime):
-            expiration = expiration.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        document = json.dumps({
-            "RoleArn": "arn:aws:iam::123456789012:role/notebooks-task", "AccessKeyId": credentials["AccessKeyId"],
-            "SecretAccessKey": credentials["SecretAccessKey"], "Token": credentials["SessionToken"],
-            "Expiration": expiration,
-        }).encode()
+            expiration = expiration.astimezone(datetime.timezone.utc).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
+        document = json.dumps(
+            {
+                "RoleArn": "arn:aws:iam::123456789012:role/notebooks-task",
+                "AccessKeyId": credentials["AccessKeyId"],
+                "SecretAccessKey": credentials["SecretAccessKey"],
+                "Token": credentials["SessionToken"],
+                "Expiration": expiration,
+            }
+        ).encode()
 
         class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802

@@ -34,13 +34,22 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            False,
+        )
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     )
     return cert_path, key_path
 
@@ -146,17 +155,42 @@ class ForwardProxy(_Listener):
                         length = int(value.strip())
                 body = reader.read(length) if length else b""
                 method, target, version = request_line.decode("latin-1").split(" ", 2)
-                host = next((h.decode("latin-1").split(":", 1)[1].strip() for h in headers
-                             if h.lower().startswith(b"host:")), "")
+                host = next(
+                    (
+                        h.decode("latin-1").split(":", 1)[1].strip()
+                        for h in headers
+                        if h.lower().startswith(b"host:")
+                    ),
+                    "",
+                )
                 # absolute-form (http://host/path) becomes origin-form for the server
-                path = target.split("://", 1)[1].split("/", 1)[1] if "://" in target else target.lstrip("/")
+                path = (
+                    target.split("://", 1)[1].split("/", 1)[1]
+                    if "://" in target
+                    else target.lstrip("/")
+                )
                 self.seen.append((host, "/" + path))
-                fields = dict(h.decode("latin-1").rstrip("\r\n").split(":", 1) for h in headers)
-                self.headers.append({k.strip().lower(): v.strip() for k, v in fields.items()})
-                self.authorizations += [v for k, v in self.headers[-1].items() if k == "authorization"]
-                with socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
-                    upstream.sendall(f"{method} /{path} {version}".encode("latin-1") + b"".join(headers) + b"\r\n" + body)
-                    if not self._relay_response(upstream.makefile("rb"), client, method):
+                fields = dict(
+                    h.decode("latin-1").rstrip("\r\n").split(":", 1) for h in headers
+                )
+                self.headers.append(
+                    {k.strip().lower(): v.strip() for k, v in fields.items()}
+                )
+                self.authorizations += [
+                    v for k, v in self.headers[-1].items() if k == "authorization"
+                ]
+                with socket.create_connection(
+                    ("127.0.0.1", self.upstream_port)
+                ) as upstream:
+                    upstream.sendall(
+                        f"{method} /{path} {version}".encode("latin-1")
+                        + b"".join(headers)
+                        + b"\r\n"
+                        + body
+                    )
+                    if not self._relay_response(
+                        upstream.makefile("rb"), client, method
+                    ):
                         break
         except OSError:
             pass
@@ -178,7 +212,10 @@ class ForwardProxy(_Listener):
             name, _, value = line.decode("latin-1").partition(":")
             if name.strip().lower() == "content-length":
                 length = int(value.strip())
-            if name.strip().lower() == "transfer-encoding" and "chunked" in value.lower():
+            if (
+                name.strip().lower() == "transfer-encoding"
+                and "chunked" in value.lower()
+            ):
                 chunked = True
         client.sendall(b"".join(out))
         code = int(status.split()[1])

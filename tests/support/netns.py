@@ -36,7 +36,13 @@ def namespace_unavailable() -> str | None:
     for tool in ("unshare", "ip", "mount"):
         if shutil.which(tool) is None:
             return f"the {tool!r} command is not installed"
-    probe = ["unshare", "-rnm", "sh", "-c", "ip link set lo up && mount -t tmpfs none /mnt"]
+    probe = [
+        "unshare",
+        "-rnm",
+        "sh",
+        "-c",
+        "ip link set lo up && mount -t tmpfs none /mnt",
+    ]
     try:
         done = subprocess.run(probe, capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as e:
@@ -60,15 +66,37 @@ def run_in_namespace(
     Returns the function's result; raises AssertionError with the child's output on failure."""
     with tempfile.TemporaryDirectory(prefix="netns-") as tmp:
         work = Path(tmp)
-        request = {"target": target, "params": params, "addresses": list(addresses), "result": str(work / "result.json")}
+        request = {
+            "target": target,
+            "params": params,
+            "addresses": list(addresses),
+            "result": str(work / "result.json"),
+        }
         if hosts is not None:
-            lines = ["127.0.0.1 localhost", "::1 localhost"] + [f"{ip} {name}" for name, ip in hosts.items()]
+            lines = ["127.0.0.1 localhost", "::1 localhost"] + [
+                f"{ip} {name}" for name, ip in hosts.items()
+            ]
             (work / "hosts").write_text("\n".join(lines) + "\n")
             request["hosts"] = str(work / "hosts")
         (work / "request.json").write_text(json.dumps(request))
-        argv = ["unshare", "-rnm" if hosts is not None else "-rn", sys.executable, "-m", "support.netns", str(work / "request.json")]
-        child_env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")])}
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=child_env)
+        argv = [
+            "unshare",
+            "-rnm" if hosts is not None else "-rn",
+            sys.executable,
+            "-m",
+            "support.netns",
+            str(work / "request.json"),
+        ]
+        child_env = {
+            **os.environ,
+            **(env or {}),
+            "PYTHONPATH": os.pathsep.join(
+                [str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]
+            ),
+        }
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, env=child_env
+        )
         result_path = Path(request["result"])
         if done.returncode != 0 or not result_path.exists():
             raise AssertionError(
@@ -92,7 +120,9 @@ def _child(request_path: str) -> int:
     _enter(request)
     module_name, _, function_name = request["target"].partition(":")
     try:
-        result = getattr(importlib.import_module(module_name), function_name)(request["params"])
+        result = getattr(importlib.import_module(module_name), function_name)(
+            request["params"]
+        )
     except BaseException:
         traceback.print_exc()
         return 1

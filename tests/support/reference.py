@@ -16,7 +16,9 @@ def ref_python() -> str:
     candidate = os.environ.get("S3CONTENTS_REF_PYTHON")
     if candidate:
         if not Path(candidate).exists():
-            pytest.fail(f"S3CONTENTS_REF_PYTHON={candidate!r} does not exist", pytrace=False)
+            pytest.fail(
+                f"S3CONTENTS_REF_PYTHON={candidate!r} does not exist", pytrace=False
+            )
         return candidate
     if Path(DEFAULT_REF_PYTHON).exists():
         return DEFAULT_REF_PYTHON

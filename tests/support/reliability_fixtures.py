@@ -29,7 +29,9 @@ def fault_proxy(_session_fault_proxy) -> FaultProxy:
 
 
 @pytest.fixture
-def make_proxied_cm(manager_class, flavor, manager_kwargs, fault_proxy, jp_asyncio_loop):
+def make_proxied_cm(
+    manager_class, flavor, manager_kwargs, fault_proxy, jp_asyncio_loop
+):
     """Factory: a manager of this flavour that talks to the store through the proxy.
 
     Retries default to 0 here so a single injected fault reaches the operation; tests of
@@ -53,5 +55,7 @@ def snapshot(raw) -> dict[str, bytes]:
 def expect_status(status: int, fn, *args, **kwargs) -> HTTPError:
     with pytest.raises(HTTPError) as info:
         fn(*args, **kwargs)
-    assert info.value.status_code == status, f"expected {status}, got {info.value.status_code}: {info.value}"
+    assert info.value.status_code == status, (
+        f"expected {status}, got {info.value.status_code}: {info.value}"
+    )
     return info.value

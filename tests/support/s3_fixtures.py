@@ -68,7 +68,9 @@ class S3Settings:
         }
 
 
-def _wait_for_http(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 60.0):
+def _wait_for_http(
+    url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 60.0
+):
     deadline = time.monotonic() + timeout
     last_error = None
     while time.monotonic() < deadline:
@@ -108,7 +110,9 @@ def _ensure_bucket(settings: S3Settings):
             )
     kwargs = {"Bucket": settings.bucket}
     if settings.region_name and settings.region_name != "us-east-1":
-        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.region_name}
+        kwargs["CreateBucketConfiguration"] = {
+            "LocationConstraint": settings.region_name
+        }
     client.create_bucket(**kwargs)
 
 
@@ -133,7 +137,8 @@ def s3_settings(request, tmp_path_factory):
     if present and len(present) != len(keys):
         missing = sorted(set(keys) - set(present))
         pytest.fail(
-            f"external S3 endpoint partially configured: missing {missing}", pytrace=False
+            f"external S3 endpoint partially configured: missing {missing}",
+            pytrace=False,
         )
     if present:
         settings = S3Settings(
@@ -219,7 +224,9 @@ class RawBucket(PrefixView):
         self.client.put_object(Bucket=self.bucket, Key=self.key(path), Body=body)
 
     def read(self, path: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=self.key(path))["Body"].read()
+        return self.client.get_object(Bucket=self.bucket, Key=self.key(path))[
+            "Body"
+        ].read()
 
     def head(self, path: str) -> dict:
         return self.client.head_object(Bucket=self.bucket, Key=self.key(path))
@@ -229,7 +236,11 @@ class RawBucket(PrefixView):
             self.head(path)
             return True
         except ClientError as e:
-            if str(e.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+            if str(e.response.get("Error", {}).get("Code")) in (
+                "404",
+                "NoSuchKey",
+                "NotFound",
+            ):
                 return False
             raise
 
@@ -268,7 +279,9 @@ class RawBucket(PrefixView):
             for obj in page.get("Contents", []):
                 batch.append({"Key": obj["Key"]})
                 if len(batch) == 1000:
-                    self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch})
+                    self.client.delete_objects(
+                        Bucket=self.bucket, Delete={"Objects": batch}
+                    )
                     batch = []
         if batch:
             self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch})

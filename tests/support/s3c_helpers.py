@@ -24,7 +24,11 @@ class EventSink:
 
     def events(self) -> list[dict]:
         self.handler.flush()
-        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
+        return [
+            json.loads(line)
+            for line in self.stream.getvalue().splitlines()
+            if line.strip()
+        ]
 
     def actions(self, schema_suffix: str = "contents_service/v1") -> list[tuple]:
         return [
@@ -48,7 +52,9 @@ def listing(model: dict) -> dict[str, dict]:
     assert model["type"] == "directory", model
     assert isinstance(model["content"], list), model
     names = [m["name"] for m in model["content"]]
-    assert len(names) == len(set(names)), f"duplicate entries in listing: {sorted(names)}"
+    assert len(names) == len(set(names)), (
+        f"duplicate entries in listing: {sorted(names)}"
+    )
     return {m["name"]: m for m in model["content"]}
 
 
@@ -116,7 +122,6 @@ ASYNC_API = frozenset(
         "increment_filename",
     }
 )
-
 
 
 def manager_classes():

@@ -15,7 +15,9 @@ def load_script(relative: str, name: str | None = None):
     its file name, as ``python <script>`` would import it from its own directory)."""
     path = ROOT / relative
     name = name or path.stem
-    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(path):
+    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(
+        path
+    ):
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)

@@ -95,7 +95,9 @@ def pytest_collection_modifyitems(config, items):
         key = f"{item.path.name}::{item.originalname}"
         (dropped if key in DESELECTED else keep).append(item)
         if key in STRICTER:
-            item.add_marker(pytest.mark.xfail(reason=STRICTER[key], raises=HTTPError, strict=True))
+            item.add_marker(
+                pytest.mark.xfail(reason=STRICTER[key], raises=HTTPError, strict=True)
+            )
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
@@ -194,7 +196,9 @@ def jp_server_config(store_prefix):
 
 
 # --------------------------------------------------------------------------- files in the store
-_writer = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="store-path-writer")
+_writer = concurrent.futures.ThreadPoolExecutor(
+    8, thread_name_prefix="store-path-writer"
+)
 _pending: list[concurrent.futures.Future] = []
 
 
@@ -229,7 +233,9 @@ class StorePath:
         self.rel = rel.strip("/")
 
     def joinpath(self, *parts) -> StorePath:
-        rel = "/".join(p for p in [self.rel, *(str(part).strip("/") for part in parts)] if p)
+        rel = "/".join(
+            p for p in [self.rel, *(str(part).strip("/") for part in parts)] if p
+        )
         return StorePath(self.store, self.mark, rel)
 
     __truediv__ = joinpath
@@ -323,13 +329,19 @@ def _make_big_dir(contents_manager, api_path):
     contents_manager.store.make_dir(api_path)
     megabyte = b"x" * (1024 * 1024)
     for i in range(contents_manager.max_copy_folder_size_mb + 1):
-        contents_manager.store.write(f"{api_path}/subfolder-{i % 3}/file{i}.txt", megabyte)
+        contents_manager.store.write(
+            f"{api_path}/subfolder-{i % 3}/file{i}.txt", megabyte
+        )
 
 
 # Module-level fixtures of the upstream files that build FileContentsManagers: removed,
 # so the ones above apply. Module-level helpers: replaced.
 _OWN_FIXTURES = {
-    "test_manager.py": ["jp_contents_manager", "jp_file_contents_manager_class", "file_manager_with_notary"],
+    "test_manager.py": [
+        "jp_contents_manager",
+        "jp_file_contents_manager_class",
+        "file_manager_with_notary",
+    ],
     "test_largefilemanager.py": ["jp_large_contents_manager"],
     "test_checkpoints.py": ["contents_manager"],
     "test_api.py": ["jp_argv"],
@@ -352,6 +364,8 @@ def pytest_collectstart(collector):
     for fixture in _OWN_FIXTURES.get(name, []):
         delattr(module, fixture)
     for attr, value in _HELPERS.get(name, {}).items():
-        assert hasattr(module, attr), f"{name} no longer has {attr}: update this conftest"
+        assert hasattr(module, attr), (
+            f"{name} no longer has {attr}: update this conftest"
+        )
         setattr(module, attr, value)
     module._s3contents_rs_patched = True
