@@ -59,7 +59,13 @@ class Report:
             "server_errors": len(self.server_errors),
             "problems": self.problems,
             "latency_ms": {
-                op: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "p99": pct(v, 0.99), "max": max(v) * 1000, "n": len(v)}
+                op: {
+                    "p50": pct(v, 0.5),
+                    "p95": pct(v, 0.95),
+                    "p99": pct(v, 0.99),
+                    "max": max(v) * 1000,
+                    "n": len(v),
+                }
                 for op, v in sorted(self.latencies.items())
             },
         }
@@ -68,7 +74,14 @@ class Report:
 class Client:
     """One user: owns files under `u<n>/`, and also writes the shared file."""
 
-    def __init__(self, number: int, base: str, http: AsyncHTTPClient, report: Report, shared: dict):
+    def __init__(
+        self,
+        number: int,
+        base: str,
+        http: AsyncHTTPClient,
+        report: Report,
+        shared: dict,
+    ):
         self.n, self.base, self.http, self.report = number, base, http, report
         self.folder = f"load/u{number}"
         self.files: dict[str, str] = {}  # path -> last acknowledged content
@@ -76,7 +89,14 @@ class Client:
         self.rng = random.Random(number)
         self.counter = 0
 
-    async def call(self, op: str, method: str, path: str, body: dict | None = None, ok=(200, 201, 204)):
+    async def call(
+        self,
+        op: str,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        ok=(200, 201, 204),
+    ):
         url = f"{self.base}api/contents/{quote(path)}"
         request = HTTPRequest(
             url, method=method, body=None if body is None else json.dumps(body),
@@ -177,7 +197,11 @@ def start_server(python: str, endpoint: str, bucket: str, prefix: str, creds: di
 
     port = free_port()
     traits = {"bucket": bucket, "prefix": prefix, "endpoint_url": endpoint, **creds}
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(workdir / "cfg"), JUPYTER_RUNTIME_DIR=str(workdir / "rt"))
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(workdir / "cfg"),
+        JUPYTER_RUNTIME_DIR=str(workdir / "rt"),
+    )
     proc = subprocess.Popen(
         [python, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
          f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={workdir}", "--ServerApp.log_level=WARN",
@@ -214,7 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     from run import start_moto
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    creds = {"access_key_id": "load", "secret_access_key": "load-secret", "region_name": "us-east-1"}
+    creds = {
+        "access_key_id": "load",
+        "secret_access_key": "load-secret",
+        "region_name": "us-east-1",
+    }
     moto, endpoint = start_moto(open(workdir / "moto.log", "wb"))
     server = None
     try:

@@ -70,7 +70,11 @@ def start_jupyter(python: str, manager: str, prefix: str, endpoint: str, workdir
         "region_name": "us-east-1",
     }
     args = [f"--{cls}.{k}={v}" for k, v in traits.items()]
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(workdir / "cfg"), JUPYTER_RUNTIME_DIR=str(workdir / "rt"))
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(workdir / "cfg"),
+        JUPYTER_RUNTIME_DIR=str(workdir / "rt"),
+    )
     proc = subprocess.Popen(
         [python, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}",
          "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={workdir}",
@@ -91,7 +95,12 @@ def upload(port: int, path: str, size: int, seed: int) -> float:
     for i in range(count):
         piece = rng.randbytes(min(MiB, size - i * MiB))
         number = -1 if i == count - 1 else i + 1
-        model = {"type": "file", "format": "base64", "chunk": number, "content": base64.b64encode(piece).decode()}
+        model = {
+            "type": "file",
+            "format": "base64",
+            "chunk": number,
+            "content": base64.b64encode(piece).decode(),
+        }
         conn.request("PUT", f"/api/contents/{path}", body=json.dumps(model), headers=headers)
         response = conn.getresponse()
         response.read()

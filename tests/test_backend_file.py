@@ -16,7 +16,10 @@ pytestmark = [pytest.mark.timeout(60), pytest.mark.file]
 
 @pytest.fixture(params=["sync", "async"])
 def generic(request, jp_asyncio_loop):
-    from s3contents_rs import AsyncObjectStoreContentsManager, ObjectStoreContentsManager
+    from s3contents_rs import (
+        AsyncObjectStoreContentsManager,
+        ObjectStoreContentsManager,
+    )
 
     cls = AsyncObjectStoreContentsManager if request.param == "async" else ObjectStoreContentsManager
 
@@ -86,7 +89,10 @@ def test_names_the_local_store_cannot_hold_are_400(generic, tmp_path):
         ({"url": "ftp://host/x"}, "unsupported store URL scheme"),
         ({"url": "not a url"}, "invalid store URL"),
         ({"url": "memory://", "store_options": {"aws_region": "x"}}, "takes no option"),
-        ({"url": "gs://bucket", "store_options": {"no_such_option": "1"}}, "unknown GCS store option"),
+        (
+            {"url": "gs://bucket", "store_options": {"no_such_option": "1"}},
+            "unknown GCS store option",
+        ),
     ],
 )
 def test_bad_store_configuration_fails_at_startup(generic, traits, message):

@@ -20,7 +20,10 @@ def test_named_managers_keep_checkpoints_in_their_own_class(kind, flavour):
     """Each named manager checkpoints with its own class (what logs and --help-all show),
     of the matching flavour; building a store sends no request, so no server is needed."""
     import s3contents_rs
-    from s3contents_rs.checkpoints import AsyncObjectStoreCheckpoints, ObjectStoreCheckpoints
+    from s3contents_rs.checkpoints import (
+        AsyncObjectStoreCheckpoints,
+        ObjectStoreCheckpoints,
+    )
 
     settings = {
         "S3": dict(bucket="bkt", access_key_id="key", secret_access_key="secret"),

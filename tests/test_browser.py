@@ -225,6 +225,54 @@ def test_download_a_file(page, lab_raw):
         assert f.read() == body.encode()
 
 
+def test_download_a_file_through_the_redirect(browser_context, redirect_lab, lab_raw, s3_settings):
+    """files_redirect on: the browser is sent from /files to a presigned URL of the bucket
+    and downloads the file's bytes from there."""
+    body = bytes(range(256)) * 4000 + "binary and text ✓\n".encode()
+    lab_raw.put("redirected.bin", body)
+    page = browser_context.new_page()
+    try:
+        page.goto(f"{redirect_lab.url}/lab?token={redirect_lab.token}&reset")
+        wait_ready(page)
+        refresh_browser(page)
+        listing_item(page, "redirected.bin").click(button="right")
+        with page.expect_download() as download:
+            page.locator(".lm-Menu-item", has_text=re.compile(r"^Download$")).click()
+        with open(download.value.path(), "rb") as f:
+            assert f.read() == body
+        assert download.value.suggested_filename == "redirected.bin"
+        # The server answered /files with the redirect (jupyter_server logs 3xx at INFO),
+        # and the browser fetched the bytes from the bucket's presigned URL.
+        log = redirect_lab.log_path.read_text(errors="replace")
+        assert re.search(r"307 GET /files/redirected\.bin\?", log), log[-3000:]
+        assert download.value.url.startswith(f"{s3_settings.endpoint_url}/"), download.value.url
+        assert "X-Amz-Signature=" in download.value.url, download.value.url
+    finally:
+        page.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="JupyterLab's Download asks /files/<path>?_xsrf=... without ?download=1 and "
+    "relies on <a download>, which Chromium ignores once the redirect leaves the Jupyter origin: "
+    "a text file opens in the tab instead of being saved (docs/large-files.md)",
+)
+def test_download_a_text_file_through_the_redirect(browser_context, redirect_lab, lab_raw):
+    lab_raw.put("redirected.txt", "text through the redirect\n" * 10)
+    page = browser_context.new_page()
+    try:
+        page.goto(f"{redirect_lab.url}/lab?token={redirect_lab.token}&reset")
+        wait_ready(page)
+        refresh_browser(page)
+        listing_item(page, "redirected.txt").click(button="right")
+        with page.expect_download(timeout=10_000) as download:
+            page.locator(".lm-Menu-item", has_text=re.compile(r"^Download$")).click()
+        with open(download.value.path(), "rb") as f:
+            assert f.read() == b"text through the redirect\n" * 10
+    finally:
+        page.close()
+
+
 def test_revert_to_checkpoint(page, lab_raw):
     make_notebook(lab_raw, "revert.ipynb", ["original = True"])
     panel = open_notebook(page, "revert.ipynb")

@@ -48,7 +48,10 @@ def test_names_no_bucket_can_have_are_refused(given):
 
 def test_a_legacy_bucket_name_works_end_to_end(make_cm, s3_settings, s3_client, caplog):
     if s3_settings.external:
-        pytest.fail("this test creates its own bucket; run it against the local moto server", pytrace=False)
+        pytest.fail(
+            "this test creates its own bucket; run it against the local moto server",
+            pytrace=False,
+        )
     bucket = f"Legacy_{uuid.uuid4().hex[:8]}"
     s3_client.create_bucket(Bucket=bucket)
     try:

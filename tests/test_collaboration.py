@@ -88,25 +88,41 @@ def test_two_clients_edit_one_notebook_saved_to_the_bucket(
             Provider(bob.ydoc, HttpxWebsocket(ws_b, room)),
         ):
             # Both clients get the notebook the server loaded from the bucket.
-            await wait_until(lambda: cell_sources(alice) == ["x = 1"], what="alice to load the notebook")
+            await wait_until(
+                lambda: cell_sources(alice) == ["x = 1"],
+                what="alice to load the notebook",
+            )
             await wait_until(lambda: cell_sources(bob) == ["x = 1"], what="bob to load the notebook")
             alice.append_cell({"cell_type": "code", "source": "y = 2", "metadata": {}, "outputs": []})
-            await wait_until(lambda: cell_sources(bob) == ["x = 1", "y = 2"], what="bob to see alice's cell")
+            await wait_until(
+                lambda: cell_sources(bob) == ["x = 1", "y = 2"],
+                what="bob to see alice's cell",
+            )
             bob.append_cell({"cell_type": "markdown", "source": "from bob", "metadata": {}})
-            await wait_until(lambda: cell_sources(alice)[-1:] == ["from bob"], what="alice to see bob's cell")
+            await wait_until(
+                lambda: cell_sources(alice)[-1:] == ["from bob"],
+                what="alice to see bob's cell",
+            )
 
             def saved_sources() -> list[str]:
                 nb = nbformat.reads(raw.read("shared/nb.ipynb").decode(), as_version=4)
                 return [c.source for c in nb.cells]
 
-            await wait_until(lambda: saved_sources() == ["x = 1", "y = 2", "from bob"], what="the save to the bucket")
+            await wait_until(
+                lambda: saved_sources() == ["x = 1", "y = 2", "from bob"],
+                what="the save to the bucket",
+            )
         return room.rsplit(":", 1)[1]
 
     file_id = jp_asyncio_loop.run_until_complete(scenario())
 
     async def rename_and_resolve():
         await jp_fetch(
-            "api", "contents", "shared/nb.ipynb", method="PATCH", body=json.dumps({"path": "moved/renamed.ipynb"})
+            "api",
+            "contents",
+            "shared/nb.ipynb",
+            method="PATCH",
+            body=json.dumps({"path": "moved/renamed.ipynb"}),
         )
         by_id = json.loads((await jp_fetch("api", "fileid", "path", params={"id": file_id})).body)
         by_path = json.loads((await jp_fetch("api", "fileid", "id", params={"path": "moved/renamed.ipynb"})).body)

@@ -97,7 +97,10 @@ def test_max_checkpoints_three(make_cm, raw):
     assert len(set(ids)) == 4, ids
     listed = [c["id"] for c in cm.list_checkpoints("d/f.txt")]
     assert len(listed) == 3, listed
-    assert listed == [ids[3], ids[2], ids[1]], (listed, ids)  # newest first, oldest pruned
+    assert listed == [ids[3], ids[2], ids[1]], (
+        listed,
+        ids,
+    )  # newest first, oldest pruned
     cp_keys = {k for k in raw.keys() if k.startswith("d/.ipynb_checkpoints/")}
     assert cp_keys == {f"d/.ipynb_checkpoints/f-{i}.txt" for i in ids[1:]}, cp_keys
     assert raw.read(f"d/.ipynb_checkpoints/f-{ids[2]}.txt") == b"version 2"

@@ -132,7 +132,12 @@ def test_special_character_names_round_trip(cm, raw, name):
 @pytest.mark.parametrize(
     "path,status",
     # Outside the root: 404, as FileContentsManager. Inside it: refused as invalid.
-    [("../escape.txt", 404), ("a/../../escape.txt", 404), ("..", 404), ("a/../b.txt", 400)],
+    [
+        ("../escape.txt", 404),
+        ("a/../../escape.txt", 404),
+        ("..", 404),
+        ("a/../b.txt", 400),
+    ],
 )
 def test_dotdot_paths_are_refused(cm, raw, path, status):
     raw.put("a/.s3keep")

@@ -60,7 +60,14 @@ def test_save_base64_file(cm, raw):
 def test_save_base64_with_newlines(cm, raw):
     """base64 as produced by base64.encodebytes (what FileContentsManager returns)."""
     data = b"\x00\x10\x80\xff" * 100
-    cm.save({"type": "file", "format": "base64", "content": base64.encodebytes(data).decode()}, "nl.bin")
+    cm.save(
+        {
+            "type": "file",
+            "format": "base64",
+            "content": base64.encodebytes(data).decode(),
+        },
+        "nl.bin",
+    )
     assert raw.read("nl.bin") == data
 
 
@@ -95,7 +102,14 @@ def test_save_directory_creates_marker(cm, raw):
         {"type": "file", "format": "base64", "content": "abc"},
         {"type": "file", "format": "nonsense", "content": "x"},
     ],
-    ids=["no-type", "no-content", "bad-type", "no-format", "invalid-base64", "bad-format"],
+    ids=[
+        "no-type",
+        "no-content",
+        "bad-type",
+        "no-format",
+        "invalid-base64",
+        "bad-format",
+    ],
 )
 def test_save_bad_model_is_400(cm, raw, model):
     expect_http(400, cm.save, model, "bad.txt")
@@ -186,7 +200,10 @@ def test_unreadable_notebook_is_400(cm, raw):
 
 
 def test_trust_notebook(cm, raw):
-    nb = make_nb("1 + 1", outputs=[new_output("execute_result", data={"text/plain": "2"}, execution_count=1)])
+    nb = make_nb(
+        "1 + 1",
+        outputs=[new_output("execute_result", data={"text/plain": "2"}, execution_count=1)],
+    )
     raw.put("t.ipynb", nb_bytes(nb))  # unsigned
     model = cm.get("t.ipynb")
     code = [c for c in model["content"]["cells"] if c["cell_type"] == "code"]
@@ -199,7 +216,10 @@ def test_trust_notebook(cm, raw):
 
 
 def test_save_trusted_notebook_is_signed(cm, raw):
-    nb = make_nb("2 + 2", outputs=[new_output("execute_result", data={"text/plain": "4"}, execution_count=1)])
+    nb = make_nb(
+        "2 + 2",
+        outputs=[new_output("execute_result", data={"text/plain": "4"}, execution_count=1)],
+    )
     nb.cells[1]["metadata"]["trusted"] = True
     cm.save(nb_model(nb), "signed.ipynb")
     code = [c for c in cm.get("signed.ipynb")["content"]["cells"] if c["cell_type"] == "code"]
@@ -213,7 +233,13 @@ def big_nb(cells: int = 400, *, trusted_output: bool = True) -> nbformat.Noteboo
     for i in range(cells):
         outputs = [new_output("stream", name="stdout", text=f"line {i}\n" * 400)]
         if trusted_output:
-            outputs.append(new_output("execute_result", data={"text/html": f"<b>{i}</b>"}, execution_count=i))
+            outputs.append(
+                new_output(
+                    "execute_result",
+                    data={"text/html": f"<b>{i}</b>"},
+                    execution_count=i,
+                )
+            )
         nb.cells.append(new_code_cell(f"print({i})", outputs=outputs))
     return nb
 
@@ -293,7 +319,11 @@ def test_large_notebook_is_parsed_by_the_yielding_parser(cm, raw, monkeypatch):
 
     parsed: list[int] = []
     real = notebooks.loads_yielding
-    monkeypatch.setattr(notebooks, "loads_yielding", lambda data, *args: parsed.append(len(data)) or real(data, *args))
+    monkeypatch.setattr(
+        notebooks,
+        "loads_yielding",
+        lambda data, *args: parsed.append(len(data)) or real(data, *args),
+    )
     raw.put("big.ipynb", nb_bytes(big_nb()))
     raw.put("small.ipynb", nb_bytes(make_nb("1 + 1")))
     big, small = cm.get("big.ipynb"), cm.get("small.ipynb")
@@ -327,6 +357,9 @@ def test_chunked_upload(cm, raw):
     parts = [b"\x00first-", b"\x01second-", b"\x02last"]
     for i, part in enumerate(parts):
         chunk = -1 if i == len(parts) - 1 else i + 1
-        model = cm.save({"type": "file", "format": "base64", "content": b64(part), "chunk": chunk}, "big/up.bin")
+        model = cm.save(
+            {"type": "file", "format": "base64", "content": b64(part), "chunk": chunk},
+            "big/up.bin",
+        )
         assert model["path"] == "big/up.bin"
     assert raw.read("big/up.bin") == b"".join(parts)

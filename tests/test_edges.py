@@ -14,7 +14,11 @@ from hypothesis import strategies as st
 from s3contents_rs._core import ContentsStore
 from s3contents_rs.exceptions import RangeNotSatisfiableError
 
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 # The local store reads in pieces of 8 KiB: lengths around their multiples put the
 # boundaries at every offset of a 3-byte base64 group.
 PIECE = 8 * 1024
@@ -36,7 +40,11 @@ def data_of(length: int, seed: int) -> bytes:
 
 
 @PROPERTY
-@given(length=LENGTHS, seed=st.integers(0, 255), encoding=st.sampled_from(["base64", "auto"]))
+@given(
+    length=LENGTHS,
+    seed=st.integers(0, 255),
+    encoding=st.sampled_from(["base64", "auto"]),
+)
 def test_streamed_base64_is_b64encode(store, tmp_path, length, seed, encoding):
     data = data_of(length, seed)[:length]
     (tmp_path / "f.bin").write_bytes(data)
@@ -49,7 +57,10 @@ def test_streamed_base64_is_b64encode(store, tmp_path, length, seed, encoding):
 
 
 @PROPERTY
-@given(prefix=st.text(alphabet="abc ✓é\n", max_size=20_000), tail=st.binary(min_size=1, max_size=5))
+@given(
+    prefix=st.text(alphabet="abc ✓é\n", max_size=20_000),
+    tail=st.binary(min_size=1, max_size=5),
+)
 def test_auto_switches_to_base64_at_any_offset(store, tmp_path, prefix, tail):
     data = prefix.encode() + tail
     (tmp_path / "f.bin").write_bytes(data)
@@ -114,7 +125,15 @@ def test_unsatisfiable_ranges(file_store, header):
 def test_if_none_match_forms(file_store):
     etag = file_store.stat("d.bin").etag
     tag = etag.strip('"')
-    current = [f'"{tag}"', f'W/"{tag}"', tag, "*", f'"other", "{tag}"', f'W/"x",W/"{tag}"', f' "{tag}" ']
+    current = [
+        f'"{tag}"',
+        f'W/"{tag}"',
+        tag,
+        "*",
+        f'"other", "{tag}"',
+        f'W/"x",W/"{tag}"',
+        f' "{tag}" ',
+    ]
     for header in current:
         for range_header in [None, "bytes=0-9", f"bytes={len(DATA)}-"]:
             download = file_store.open_download("d.bin", range_header, header)

@@ -20,7 +20,11 @@ def test_folder_copied_to_a_missing_folder_goes_inside_it(cm, raw):
     raw.put("src/a.txt", b"a")
     raw.put("src/sub/b.txt", b"b")
     model = cm.copy("src", "missing")
-    assert (model["path"], model["name"], model["type"]) == ("missing/src", "src", "directory")
+    assert (model["path"], model["name"], model["type"]) == (
+        "missing/src",
+        "src",
+        "directory",
+    )
     assert raw.read("missing/src/a.txt") == b"a"
     assert raw.read("missing/src/sub/b.txt") == b"b"
     # Missing parents too, as shutil.copytree makes them.
@@ -85,7 +89,10 @@ def test_a_broken_signature_store_is_500_and_logged(cm, raw, tmp_path, caplog):
     [
         {"type": "file", "format": "text", "content": "a\ud800b"},
         {"type": "file", "format": "text", "content": "a\udc80", "chunk": 1},
-        {"type": "notebook", "content": nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x\udc80")])},
+        {
+            "type": "notebook",
+            "content": nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x\udc80")]),
+        },
     ],
     ids=["text", "text chunk", "notebook"],
 )

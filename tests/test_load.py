@@ -18,7 +18,11 @@ pytestmark = [pytest.mark.timeout(300), pytest.mark.benchmarks]
 
 def test_concurrent_clients_lose_no_acknowledged_write(manager_kwargs, raw, tmp_path):
     traits = dict(manager_kwargs)
-    endpoint, bucket, prefix = traits.pop("endpoint_url"), traits.pop("bucket"), traits.pop("prefix")
+    endpoint, bucket, prefix = (
+        traits.pop("endpoint_url"),
+        traits.pop("bucket"),
+        traits.pop("prefix"),
+    )
     server, base = load.start_server(sys.executable, endpoint, bucket, prefix, traits, tmp_path)
     try:
         report = asyncio.run(load.run_load(base, clients=8, seconds=5.0))

@@ -56,7 +56,10 @@ def test_post_save_hooks_and_fs_run_off_the_loop(async_cm, raw):
 
     # The last chunk of an upload runs the hooks too, off the loop as well.
     seen.clear()
-    cm.save({"type": "file", "format": "base64", "content": b64(b"x" * 10), "chunk": 1}, "b.bin")
+    cm.save(
+        {"type": "file", "format": "base64", "content": b64(b"x" * 10), "chunk": 1},
+        "b.bin",
+    )
     cm.save({"type": "file", "format": "base64", "content": b64(b"y"), "chunk": -1}, "b.bin")
     [(thread, path, _)] = seen
     assert path == "b.bin" and thread is not loop
@@ -77,7 +80,10 @@ def test_large_base64_is_decoded_off_the_loop(async_cm, raw):
     big = bytes(range(256)) * 400  # 100 KiB: base64 above the 64 KiB off-loop threshold
     cm.save({"type": "file", "format": "base64", "content": b64(big)}, "big.bin")
     cm.save({"type": "file", "format": "base64", "content": b64(big), "chunk": 1}, "up.bin")
-    cm.save({"type": "file", "format": "base64", "content": b64(b"tail"), "chunk": -1}, "up.bin")
+    cm.save(
+        {"type": "file", "format": "base64", "content": b64(b"tail"), "chunk": -1},
+        "up.bin",
+    )
     cm.save({"type": "file", "format": "text", "content": "small"}, "small.txt")
     assert raw.read("big.bin") == big
     assert raw.read("up.bin") == big + b"tail"

@@ -93,14 +93,22 @@ def test_concurrent_renames_onto_one_target(make_cm, make_proxied_cm, fault_prox
         a_src, b_src, target, claim = "a", "b", "target", r"/target/\.s3keep$"
     server_a, server_b = make_proxied_cm(), make_cm()
     # Server B is driven through its storage core: the callback runs on the proxy's thread.
-    fault_proxy.add(Fault("call", callback=lambda: server_b.store.rename(b_src, target)), method="PUT", target=claim)
+    fault_proxy.add(
+        Fault("call", callback=lambda: server_b.store.rename(b_src, target)),
+        method="PUT",
+        target=claim,
+    )
     expect_status(409, server_a.rename, a_src, target)
     assert fault_proxy.faults_fired()
     now = snapshot(raw)
     if kind == "file":
         assert now == {"a.txt": b"from a", "target.txt": b"from b"}
     else:
-        assert now == {"a/x.txt": b"from a", "target/x.txt": b"from b", "target/.s3keep": b""}
+        assert now == {
+            "a/x.txt": b"from a",
+            "target/x.txt": b"from b",
+            "target/.s3keep": b"",
+        }
 
 
 def test_many_concurrent_creators_get_distinct_names(make_cm, raw, flavor):
@@ -116,7 +124,12 @@ def test_many_concurrent_creators_get_distinct_names(make_cm, raw, flavor):
         models = managers[0].run(create_all())
     else:
         with ThreadPoolExecutor(count) as pool:
-            models = list(pool.map(lambda i: managers[i % 2].new_untitled(type="file", ext=".txt"), range(count)))
+            models = list(
+                pool.map(
+                    lambda i: managers[i % 2].new_untitled(type="file", ext=".txt"),
+                    range(count),
+                )
+            )
     paths = sorted(m["path"] for m in models)
     assert len(set(paths)) == count, paths
     assert raw.keys() == set(paths)

@@ -56,5 +56,11 @@ def test_the_settings_reference_is_generated_from_the_traits():
     )
     assert done.returncode == 0, done.stderr
     text = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
-    for setting in ("bucket", "endpoint_url", "max_checkpoints", "project", "container"):
+    for setting in (
+        "bucket",
+        "endpoint_url",
+        "max_checkpoints",
+        "project",
+        "container",
+    ):
         assert f"| `{setting}` |" in text, setting

@@ -77,7 +77,11 @@ REF_SCRIPT = textwrap.dedent(
 def run_ref(mode: str, manager_kwargs: dict, tmp_path: Path) -> dict:
     script = tmp_path / "s3contents_ref.py"
     script.write_text(REF_SCRIPT)
-    cfg = {"mode": mode, "kwargs": manager_kwargs, "b64": base64.b64encode(BINARY).decode()}
+    cfg = {
+        "mode": mode,
+        "kwargs": manager_kwargs,
+        "b64": base64.b64encode(BINARY).decode(),
+    }
     env = dict(os.environ)
     # keep the reference interpreter's notary DB etc. out of the real home
     env["JUPYTER_DATA_DIR"] = str(tmp_path / "ref-data")
@@ -128,7 +132,10 @@ def test_read_bucket_written_by_s3contents(cm, raw, manager_kwargs, tmp_path):
     assert entries["hello.txt"]["size"] == len(b"hello from s3contents\n")
 
     nb = check_model(cm.get("compat.ipynb"), content=True)
-    assert [c["source"] for c in nb["content"]["cells"]] == ["# from s3contents", "a = 1"]
+    assert [c["source"] for c in nb["content"]["cells"]] == [
+        "# from s3contents",
+        "a = 1",
+    ]
     assert nb["size"] == len(raw.read("compat.ipynb"))
 
     text = check_model(cm.get("hello.txt"), content=True)
@@ -139,10 +146,16 @@ def test_read_bucket_written_by_s3contents(cm, raw, manager_kwargs, tmp_path):
     assert base64.b64decode(data["content"]) == BINARY
 
     folder = listing(check_model(cm.get("folder"), content=True))
-    assert {n: e["type"] for n, e in folder.items()} == {"nested.txt": "file", "sub": "directory"}
+    assert {n: e["type"] for n, e in folder.items()} == {
+        "nested.txt": "file",
+        "sub": "directory",
+    }
     assert cm.get("folder/nested.txt")["content"] == "nested text"
     deep = cm.get("folder/sub/deep.ipynb")
-    assert [c["source"] for c in deep["content"]["cells"]] == ["# from s3contents", "deep = True"]
+    assert [c["source"] for c in deep["content"]["cells"]] == [
+        "# from s3contents",
+        "deep = True",
+    ]
     assert check_model(cm.get("empty"), content=True)["content"] == []
 
     # and we can keep working in it
@@ -160,15 +173,30 @@ def test_s3contents_reads_what_we_write(cm, raw, manager_kwargs, tmp_path):
     # have no .s3keep marker from its listings: its filter_deleted_markers).
     cm.save({"type": "directory"}, "ours")
     cm.save({"type": "notebook", "content": nb}, "ours/nb.ipynb")
-    cm.save({"type": "file", "format": "text", "content": "written by s3contents-rs"}, "ours/text.txt")
-    cm.save({"type": "file", "format": "base64", "content": base64.b64encode(BINARY).decode()}, "ours/bin.dat")
+    cm.save(
+        {"type": "file", "format": "text", "content": "written by s3contents-rs"},
+        "ours/text.txt",
+    )
+    cm.save(
+        {
+            "type": "file",
+            "format": "base64",
+            "content": base64.b64encode(BINARY).decode(),
+        },
+        "ours/bin.dat",
+    )
     cm.save({"type": "directory"}, "ours/empty")
 
     ref = run_ref("read", manager_kwargs, tmp_path)
     assert ["ours", "directory"] in ref["root"], ref
     ours = [e for e in ref["ours"] if e[0] != ".ipynb_checkpoints"]
     assert ours == sorted(
-        [["bin.dat", "file"], ["empty", "directory"], ["nb.ipynb", "notebook"], ["text.txt", "file"]]
+        [
+            ["bin.dat", "file"],
+            ["empty", "directory"],
+            ["nb.ipynb", "notebook"],
+            ["text.txt", "file"],
+        ]
     ), ref
     assert ref["text"] == "written by s3contents-rs"
     assert ref["nb_sources"] == ["ours = 1"]

@@ -168,11 +168,17 @@ def test_a_long_chunked_upload_grows_its_parts(make_cm, raw):
     data = random_bytes(17 * MiB + 11, seed=4)
     chunks = [data[i : i + MiB] for i in range(0, len(data), MiB)]
     for i, chunk in enumerate(chunks[:-1], start=1):
-        cm.save({"type": "file", "format": "base64", "content": b64(chunk), "chunk": i}, "up.bin")
+        cm.save(
+            {"type": "file", "format": "base64", "content": b64(chunk), "chunk": i},
+            "up.bin",
+        )
     [upload] = raw.client.list_multipart_uploads(Bucket=raw.bucket, Prefix=raw.key(""))["Uploads"]
     listed = raw.client.list_parts(Bucket=raw.bucket, Key=raw.key("up.bin"), UploadId=upload["UploadId"])
     assert [p["Size"] for p in listed["Parts"]] == [PART, 2 * PART]
-    final = cm.save({"type": "file", "format": "base64", "content": b64(chunks[-1]), "chunk": -1}, "up.bin")
+    final = cm.save(
+        {"type": "file", "format": "base64", "content": b64(chunks[-1]), "chunk": -1},
+        "up.bin",
+    )
     assert final["size"] == len(data)
     assert hashlib.sha256(raw.read("up.bin")).digest() == hashlib.sha256(data).digest()
     assert raw.uploads() == []
@@ -184,8 +190,14 @@ def test_a_retried_chunk_is_accepted_once(make_cm, raw):
     cm = make_cm(upload_part_size=PART)
     chunks = [random_bytes(MiB, seed=i) for i in range(7)]
     for i, chunk in enumerate(chunks[:-1], start=1):
-        first = cm.save({"type": "file", "format": "base64", "content": b64(chunk), "chunk": i}, "r.bin")
-        again = cm.save({"type": "file", "format": "base64", "content": b64(chunk), "chunk": i}, "r.bin")
+        first = cm.save(
+            {"type": "file", "format": "base64", "content": b64(chunk), "chunk": i},
+            "r.bin",
+        )
+        again = cm.save(
+            {"type": "file", "format": "base64", "content": b64(chunk), "chunk": i},
+            "r.bin",
+        )
         assert first["size"] == again["size"] == i * MiB
     last = {"type": "file", "format": "base64", "content": b64(chunks[-1]), "chunk": -1}
     final = cm.save(dict(last), "r.bin")

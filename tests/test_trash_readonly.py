@@ -47,7 +47,11 @@ def test_deleted_folder_goes_to_the_trash(cm, raw):
     raw.put("proj/.s3keep")
     cm.delete("proj")
     assert not any(k.startswith("proj/") for k in raw.keys()), sorted(raw.keys())
-    assert trashed(raw) == {"proj/a.txt": b"a", "proj/sub/b.bin": bytes(range(256)), "proj/.s3keep": b""}
+    assert trashed(raw) == {
+        "proj/a.txt": b"a",
+        "proj/sub/b.bin": bytes(range(256)),
+        "proj/.s3keep": b"",
+    }
 
 
 @pytest.mark.parametrize("allow_hidden", [False, True])
@@ -111,7 +115,11 @@ def test_read_only_reads_work_and_every_write_is_403(make_cm, raw):
         (cm.save, {"type": "file", "format": "text", "content": "x"}, "dir/f.txt"),
         (cm.save, {"type": "file", "format": "text", "content": "x"}, "new.txt"),
         (cm.save, {"type": "directory"}, "newdir"),
-        (cm.save, {"type": "file", "format": "base64", "content": "eA==", "chunk": 1}, "up.bin"),
+        (
+            cm.save,
+            {"type": "file", "format": "base64", "content": "eA==", "chunk": 1},
+            "up.bin",
+        ),
         (cm.new_untitled, "", "notebook"),
         (cm.new, None, "n.txt"),
         (cm.copy, "dir/f.txt", "dir"),

@@ -37,7 +37,12 @@ from support.s3_fixtures import RawBucket
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".tools" / "upstream"
 OUR_CONFTEST = Path(__file__).resolve().parent / "upstream" / "jupyter_contents_conftest.py"
-TEST_FILES = ["test_manager.py", "test_api.py", "test_largefilemanager.py", "test_checkpoints.py"]
+TEST_FILES = [
+    "test_manager.py",
+    "test_api.py",
+    "test_largefilemanager.py",
+    "test_checkpoints.py",
+]
 
 pytestmark = [pytest.mark.timeout(1500), pytest.mark.compatibility]
 
@@ -90,15 +95,30 @@ def backend_config(request, name: str, flavor: str):
     if name == "s3":
         settings = request.getfixturevalue("s3_settings")
         raw = RawBucket(settings.client(), settings.bucket, prefix)
-        classes = {"sync": "s3contents_rs.S3ContentsManager", "async": "s3contents_rs.AsyncS3ContentsManager"}
+        classes = {
+            "sync": "s3contents_rs.S3ContentsManager",
+            "async": "s3contents_rs.AsyncS3ContentsManager",
+        }
         traits = settings.manager_kwargs(prefix)
         traits.pop("prefix")
     else:
         settings = request.getfixturevalue("gcs_settings")
         raw = RawGcs(settings, prefix)
-        classes = {"sync": "s3contents_rs.GCSContentsManager", "async": "s3contents_rs.AsyncGCSContentsManager"}
-        traits = {"bucket": settings.bucket, "endpoint_url": settings.endpoint_url, "token": "anon"}
-    return {"classes": classes, "flavors": [flavor], "traits": traits, "prefix": prefix}, raw
+        classes = {
+            "sync": "s3contents_rs.GCSContentsManager",
+            "async": "s3contents_rs.AsyncGCSContentsManager",
+        }
+        traits = {
+            "bucket": settings.bucket,
+            "endpoint_url": settings.endpoint_url,
+            "token": "anon",
+        }
+    return {
+        "classes": classes,
+        "flavors": [flavor],
+        "traits": traits,
+        "prefix": prefix,
+    }, raw
 
 
 @pytest.fixture

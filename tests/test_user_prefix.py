@@ -51,7 +51,12 @@ def test_username_prefix_confines_each_user(user_cm, raw, test_prefix):
     assert set(listing(bob.get(""))) == {"notes.txt"}
 
     # Nothing outside the prefix can be named, read or written.
-    for escape in ("../alice/secret.txt", "/../alice/secret.txt", "..", "a/../../alice/secret.txt"):
+    for escape in (
+        "../alice/secret.txt",
+        "/../alice/secret.txt",
+        "..",
+        "a/../../alice/secret.txt",
+    ):
         # 404 for a path outside the root, as FileContentsManager answers.
         expect_status(404, bob.get, escape)
         expect_status(404, bob.save, text("overwrite"), escape)
@@ -88,7 +93,11 @@ def test_environment_variables_in_prefix(user_cm, raw, monkeypatch, test_prefix)
         ("", "users/{username}", "JUPYTERHUB_USER is not set"),
         ("eve/../alice", "users/{username}", "not a single path segment"),
         ("..", "users/{username}", "not a single path segment"),
-        ("eve", "${S3CRS_TEST_UNSET_VARIABLE}/x", "S3CRS_TEST_UNSET_VARIABLE is not set"),
+        (
+            "eve",
+            "${S3CRS_TEST_UNSET_VARIABLE}/x",
+            "S3CRS_TEST_UNSET_VARIABLE is not set",
+        ),
         ("eve", "users/{user}", "unknown placeholder '{user}'"),
         ("eve", "users/${lower-case}", "unknown placeholder '${lower-case}'"),
     ],

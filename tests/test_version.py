@@ -30,7 +30,11 @@ def test_the_version_is_the_one_in_cargo_toml():
 
 def test_python_m_s3contents_rs_version_prints_it():
     out = subprocess.run(
-        [sys.executable, "-m", "s3contents_rs", "--version"], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-m", "s3contents_rs", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     assert out.strip() == f"s3contents_rs {cargo_version()}"
 

@@ -105,15 +105,43 @@ def smoke_in_fresh_venv(wheel: Path, python: str) -> None:
         venv = Path(tmp) / "venv"
         run([python, "-m", "venv", venv])
         py = venv_python(venv)
-        version = run([py, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"], capture_output=True).stdout
+        version = run(
+            [py, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+            capture_output=True,
+        ).stdout
         log(f"Python {version.strip()} ({python}): installing {wheel.name}")
-        run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel), "moto[server]>=5"])
+        run(
+            [
+                py,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                str(wheel),
+                "moto[server]>=5",
+            ]
+        )
         # The rest runs with the venv's Python, from a folder away from the source tree so
         # that the installed package is the one imported.
-        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(Path(tmp) / "jupyter-config"), PYTHONNOUSERSITE="1")
+        env = dict(
+            os.environ,
+            JUPYTER_CONFIG_DIR=str(Path(tmp) / "jupyter-config"),
+            PYTHONNOUSERSITE="1",
+        )
         for name in ("PYTHONPATH", "JUPYTER_PATH", "JUPYTER_DATA_DIR"):
             env.pop(name, None)
-        run([py, str(Path(__file__).resolve()), "--inside", "--expect-version", wheel_version(wheel)], cwd=tmp, env=env)
+        run(
+            [
+                py,
+                str(Path(__file__).resolve()),
+                "--inside",
+                "--expect-version",
+                wheel_version(wheel),
+            ],
+            cwd=tmp,
+            env=env,
+        )
     log(f"Python {version.strip()}: passed in {time.monotonic() - started:.0f} s")
 
 
@@ -162,7 +190,10 @@ def inside(expected_version: str) -> None:
     if json.loads(config.read_text()) != {"ServerApp": {"jpserver_extensions": {"s3contents_rs": True}}}:
         fail(f"{config} does not enable the extension: {config.read_text()}")
     listing = subprocess.run(
-        [bin_path("jupyter"), "server", "extension", "list"], capture_output=True, text=True, check=True
+        [bin_path("jupyter"), "server", "extension", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     text = re.sub(r"\x1b\[[0-9;]*m", "", listing.stdout + listing.stderr)  # without its colours
     if not re.search(r"s3contents_rs\s+enabled", text) or not re.search(r"s3contents_rs\s+\S*\s*OK", text):
@@ -188,7 +219,11 @@ def inside(expected_version: str) -> None:
         endpoint = f"http://127.0.0.1:{s3_port}"
         wait_for(endpoint, moto, "moto_server")
         s3 = boto3.client(
-            "s3", endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret, region_name=region
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            region_name=region,
         )
         s3.create_bucket(Bucket=bucket)
         root = work / "kernels"
@@ -224,7 +259,10 @@ def inside(expected_version: str) -> None:
                 f"{base}/api/contents/{path}",
                 method=method,
                 data=None if body is None else json.dumps(body).encode(),
-                headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+                headers={
+                    "Authorization": f"token {token}",
+                    "Content-Type": "application/json",
+                },
             )
             try:
                 with urllib.request.urlopen(request, timeout=60) as reply:
@@ -248,7 +286,11 @@ def inside(expected_version: str) -> None:
                 }
             ],
         }
-        status, saved = call("PUT", "smoke.ipynb", {"type": "notebook", "format": "json", "content": notebook})
+        status, saved = call(
+            "PUT",
+            "smoke.ipynb",
+            {"type": "notebook", "format": "json", "content": notebook},
+        )
         if status not in (200, 201) or saved.get("path") != "smoke.ipynb":
             fail(f"save answered {status} {saved}")
         status, listing_model = call("GET", "")
@@ -288,8 +330,16 @@ def inside(expected_version: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("wheel", nargs="?", type=Path)
-    parser.add_argument("--python", action="append", help="interpreter for a fresh venv (repeat; default: this one)")
-    parser.add_argument("--check-contents", action="store_true", help="also check the wheel's files and print its size")
+    parser.add_argument(
+        "--python",
+        action="append",
+        help="interpreter for a fresh venv (repeat; default: this one)",
+    )
+    parser.add_argument(
+        "--check-contents",
+        action="store_true",
+        help="also check the wheel's files and print its size",
+    )
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--expect-version", help=argparse.SUPPRESS)
     args = parser.parse_args()

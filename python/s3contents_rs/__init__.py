@@ -10,9 +10,19 @@ from typing import Any
 
 from ._core import ContentsStore, __version__
 from .async_contents import AsyncObjectStoreCheckpoints, AsyncObjectStoreContentsManager
-from .azure import AsyncAzureCheckpoints, AsyncAzureContentsManager, AzureCheckpoints, AzureContentsManager
+from .azure import (
+    AsyncAzureCheckpoints,
+    AsyncAzureContentsManager,
+    AzureCheckpoints,
+    AzureContentsManager,
+)
 from .contents import ObjectStoreCheckpoints, ObjectStoreContentsManager
-from .gcs import AsyncGCSCheckpoints, AsyncGCSContentsManager, GCSCheckpoints, GCSContentsManager
+from .gcs import (
+    AsyncGCSCheckpoints,
+    AsyncGCSContentsManager,
+    GCSCheckpoints,
+    GCSContentsManager,
+)
 from .s3 import (
     AsyncS3Checkpoints,
     AsyncS3ContentsManager,

@@ -128,7 +128,10 @@ class Store:
             changed = True
         if changed or not (bdir / "index.json").exists():
             bdir.mkdir(parents=True, exist_ok=True)
-            _write_atomic(bdir / "index.json", json.dumps(index, indent=1, sort_keys=True).encode())
+            _write_atomic(
+                bdir / "index.json",
+                json.dumps(index, indent=1, sort_keys=True).encode(),
+            )
             if blobs.exists():
                 used = {e["blob"] for e in index["objects"].values()}
                 for f in blobs.iterdir():
@@ -137,7 +140,10 @@ class Store:
 
 
 def make_app(store: Store | None) -> Any:
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        create_backend_app,
+    )
 
     app = DomainDispatcherApplication(create_backend_app)
     if store is None:
@@ -174,7 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         store = Store(args.data_dir.resolve(), s3_backends[DEFAULT_ACCOUNT_ID]["aws"])
         restored = store.restore()
         print(f"restored {restored} object(s) from {args.data_dir}", flush=True)
-    server = make_server(args.host, args.port, make_app(store), threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(
+        args.host,
+        args.port,
+        make_app(store),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
     os.environ.setdefault("MOTO_PORT", str(server.port))
     print(f"listening on http://{args.host}:{server.port}", flush=True)
     # Nothing more on stdout: whoever started us may stop reading it (werkzeug's request

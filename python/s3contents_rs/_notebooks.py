@@ -41,7 +41,10 @@ def _reads_yielding(data: Union[str, bytes], validation_error: dict[str, Any]) -
     major, _ = nbformat.reader.get_version(nb)
     if major != 4:  # older formats go through nbformat's converters
         return nbformat.reads(
-            _text(data), as_version=4, capture_validation_error=validation_error, cls=_YieldingDecoder
+            _text(data),
+            as_version=4,
+            capture_validation_error=validation_error,
+            cls=_YieldingDecoder,
         )
     try:
         nb = strip_transient(rejoin_lines(nb))

@@ -207,6 +207,31 @@ class StoreSettings(HasTraits):
         the root only lists the mounts). See docs/usage.md, "Several stores in one tree".""",
     )
 
+    # -- /files redirects (issue 16) ---------------------------------------------------
+    files_redirect = Bool(
+        False,
+        config=True,
+        help="""Answer GET /files/<path> with a redirect (307) to a short-lived presigned URL
+        of the object, after the usual checks (login, hidden files, the file exists), so
+        downloads come straight from the store instead of through the server. Stores that
+        cannot sign (anonymous access, SAS tokens, local files, memory) stream as before, and
+        say so once in the log. On Azure, ?download=1 links also stream (no Content-Disposition
+        in object_store's SAS).""",
+    )
+
+    files_redirect_expiry = Int(
+        300,
+        config=True,
+        help="Seconds a presigned /files URL stays valid (files_redirect); 1 to 604800 (7 days).",
+    )
+
+    @validate("files_redirect_expiry")
+    def _validate_files_redirect_expiry(self, proposal: dict[str, Any]) -> int:
+        value: int = proposal["value"]
+        if not 1 <= value <= 7 * 24 * 3600:
+            raise TraitError("files_redirect_expiry must be from 1 to 604800 seconds (7 days)")
+        return value
+
     def _store_kwargs(self) -> dict[str, Any]:
         return {
             "upload_part_size": self.upload_part_size,

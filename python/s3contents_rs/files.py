@@ -6,6 +6,10 @@ GB of server memory. This handler keeps FilesHandler's rules (authorization, hid
 files, ``?download=1``, Content-Type choice, sandboxing CSP) and streams the object
 instead, with Content-Length, Last-Modified, ETag (304 on If-None-Match), HEAD and
 single byte ranges (206/416).
+
+With ``files_redirect`` on, a GET that passes the same checks is answered with a redirect
+to a presigned URL of the object instead (the store then serves the bytes, ranges and
+ETags itself); stores that cannot sign stream as above, and say so once in the log.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, Optional
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import httputil, web
+from tornado.escape import url_escape
 from tornado.iostream import StreamClosedError
 
 from ._core import ContentsStore, Entry
@@ -57,6 +62,8 @@ class StoreFilesHandler(JupyterHandler):
         if not cm.allow_hidden and cm._hidden(path):  # type: ignore[attr-defined]  # ours, as above
             self.log.info("Refusing to serve hidden file, via 404 Error")
             raise web.HTTPError(404)
+        if include_body and getattr(cm, "files_redirect", False) and await self._redirect(path):
+            return
         if not include_body:
             entry = await self._stat_file(path)
             self._set_headers(path, entry, None, None)
@@ -94,6 +101,26 @@ class StoreFilesHandler(JupyterHandler):
             self.set_header("Content-Length", size)
         await self._send(first, download)
 
+    async def _redirect(self, path: str) -> bool:
+        """Redirect to a presigned URL of the file; False where the store cannot give one.
+        (HEAD is not redirected: a URL signed for GET does not answer HEAD on S3.)"""
+        cm: Any = self.contents_manager  # one of ours (typed as the base ContentsManager)
+        name = path.rsplit("/", 1)[-1]
+        # As set_attachment_header: the store answers with the same header.
+        disposition = (
+            f"attachment; filename*=utf-8''{url_escape(name)}" if self.get_argument("download", None) else None
+        )
+        with http_errors():
+            url, reason = await self._store.download_link_async(
+                path, float(cm.files_redirect_expiry), disposition, _named_content_type(name)
+            )
+        if url is None:
+            _log_once(cm, reason or "the store gave no presigned URL")
+            return False
+        self.set_header("Cache-Control", "no-store")  # the URL expires; never reuse the redirect
+        self.redirect(url, status=307)
+        return True
+
     async def _stat_file(self, path: str) -> Entry:
         with http_errors():
             entry = await self._store.stat_async(path)
@@ -125,8 +152,24 @@ class StoreFilesHandler(JupyterHandler):
             self.log.debug("Client went away during a download of %s", download.entry.path)
 
 
+def _log_once(cm: Any, reason: str) -> None:
+    """Say once per manager (and reason) that /files streams although files_redirect is on."""
+    logged = cm.__dict__.setdefault("_files_redirect_logged", set())
+    if reason not in logged:
+        logged.add(reason)
+        cm.log.info("files_redirect: %s: %s; /files downloads stream through the server", cm.store.place, reason)
+
+
 def _content_type(name: str, first: Optional[bytes]) -> str:
     """FilesHandler's choice, with "is it text" judged on the first piece."""
+    named = _named_content_type(name)
+    if named is not None:
+        return named
+    return "text/plain; charset=UTF-8" if _looks_like_text(first) else "application/octet-stream"
+
+
+def _named_content_type(name: str) -> Optional[str]:
+    """FilesHandler's choice where the name decides it; None where the bytes would."""
     if name.lower().endswith(".ipynb"):
         return "application/x-ipynb+json"
     mime, encoding = mimetypes.guess_type(name)
@@ -136,9 +179,7 @@ def _content_type(name: str, first: Optional[bytes]) -> str:
         return "application/gzip"
     if encoding is not None:
         return "application/octet-stream"
-    if mime is not None:
-        return mime
-    return "text/plain; charset=UTF-8" if _looks_like_text(first) else "application/octet-stream"
+    return mime
 
 
 def _looks_like_text(first: Optional[bytes]) -> bool:

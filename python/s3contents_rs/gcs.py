@@ -24,7 +24,9 @@ class GCSTraits(HasTraits):
     """Configuration of a GCS contents manager (names as in s3contents)."""
 
     project = Unicode(
-        None, allow_none=True, help="GCP project (accepted for compatibility; not needed to read or write objects)."
+        None,
+        allow_none=True,
+        help="GCP project (accepted for compatibility; not needed to read or write objects).",
     ).tag(config=True, env="JPYNB_GCS_PROJECT")
     token = Unicode(
         None,
@@ -93,7 +95,9 @@ class GCSTraits(HasTraits):
             options.update(_credentials_file_options(os.path.expanduser(token)))
         return options
 
-    def _store_location(self) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
+    def _store_location(
+        self,
+    ) -> tuple[str, dict[str, str], Optional[Callable[[], Any]]]:
         return f"gs://{self.bucket}", self._gcs_options(), None
 
     def __repr__(self) -> str:

@@ -16,7 +16,8 @@ use super::download::PyDownload;
 use super::headers;
 use crate::py::errors::to_py_err;
 use crate::runtime::{block_on, into_awaitable};
-use s3contents_core::contents::download::Encoding;
+use s3contents_core::contents::backend::ResponseHeaders;
+use s3contents_core::contents::download::{DownloadLink, Encoding};
 use s3contents_core::contents::upload::{ChunkOutcome, Uploads, DEFAULT_PART_SIZE, MAX_PARTS};
 use s3contents_core::contents::{Contents, DEFAULT_CONCURRENCY, DEFAULT_MAX_CONTENT_SIZE};
 use s3contents_core::error::{Error, Place};
@@ -129,7 +130,8 @@ operations! {
                 .with_max_content_size(max_content_size)
                 .with_dir_keys(built.dir_keys)
                 .with_one_key_probe(built.one_key)
-                .with_open_uploads(built.open_uploads);
+                .with_open_uploads(built.open_uploads)
+                .with_url_signer(built.url_signer);
             let place = Place::new(url, &full_prefix, built.endpoint);
             Ok(Self { contents: Arc::new(contents), url: url.to_string(), place: Arc::new(place) })
         }
@@ -194,6 +196,16 @@ operations! {
             let range = range.as_deref().and_then(headers::byte_range);
             let if_none_match = if_none_match.as_deref().and_then(headers::if_none_match);
             c.open_download(&path(&api_path)?, range, if_none_match.as_ref()).await.map(PyDownload::from)
+        };
+    fn download_link / download_link_async(api_path: String, expires_in: f64, content_disposition: Option<String>, content_type: Option<String>) -> (Option<String>, Option<String>)
+        = |c| {
+            let expires_in = Duration::try_from_secs_f64(expires_in)
+                .map_err(|_| Error::Config(format!("files_redirect_expiry must be a number of seconds, not {expires_in}")))?;
+            let headers = ResponseHeaders { content_disposition, content_type };
+            Ok(match c.download_link(&path(&api_path)?, expires_in, &headers).await? {
+                DownloadLink::Url(url) => (Some(url), None),
+                DownloadLink::Streamed(reason) => (None, Some(reason)),
+            })
         };
     fn stat / stat_async(api_path: String) -> Option<PyEntry>
         = |c| Ok(c.stat(&path(&api_path)?).await?.map(PyEntry::from));

@@ -44,7 +44,13 @@ class Lab:
     environment variables of the server, a None value removes one."""
 
     def __init__(
-        self, settings, prefix: str, workdir: Path, traits: dict | None = None, env: dict | None = None
+        self,
+        settings,
+        prefix: str,
+        workdir: Path,
+        traits: dict | None = None,
+        env: dict | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.port, self.token, self.prefix = free_port(), secrets.token_hex(16), prefix
         self.url = f"http://127.0.0.1:{self.port}"
@@ -85,6 +91,7 @@ class Lab:
             "--LabApp.news_url=",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             "--ServerApp.jpserver_extensions={'jupyter_server_terminals': False}",
+            *extra_args,
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
@@ -133,6 +140,14 @@ def lab_raw(s3_settings, s3_client, lab_prefix):
 @pytest.fixture(scope="module")
 def lab(s3_settings, lab_prefix, tmp_path_factory):
     server = Lab(s3_settings, lab_prefix, tmp_path_factory.mktemp("lab"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def redirect_lab(s3_settings, lab_prefix, tmp_path_factory):
+    """A second JupyterLab on the same prefix, with /files redirected to presigned URLs."""
+    server = Lab(s3_settings, lab_prefix, tmp_path_factory.mktemp("lab"), traits={"files_redirect": True})
     yield server
     server.stop()
 

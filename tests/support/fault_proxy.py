@@ -186,7 +186,14 @@ class FaultProxy:
         times: Optional[int] = 1,
         from_index: Optional[int] = None,
     ) -> Rule:
-        rule = Rule(fault, index, method, re.compile(target) if target else None, times, from_index=from_index)
+        rule = Rule(
+            fault,
+            index,
+            method,
+            re.compile(target) if target else None,
+            times,
+            from_index=from_index,
+        )
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -294,7 +301,10 @@ class FaultProxy:
                 if closes:
                     upstream.close()
                     upstream, upstream_reader = None, None
-                if fault is not None and fault.action in ("drop_response", "reset_response"):
+                if fault is not None and fault.action in (
+                    "drop_response",
+                    "reset_response",
+                ):
                     if fault.action == "reset_response":
                         self._reset(client)
                     else:

@@ -49,7 +49,10 @@ def jp_server_config(request, server_manager_class, manager_kwargs, raw):
             "ServerApp": {
                 "contents_manager_class": server_manager_class,
                 # As installed: with our extension (large replies serialised off the loop).
-                "jpserver_extensions": {"jupyter_server_terminals": False, "s3contents_rs": True},
+                "jpserver_extensions": {
+                    "jupyter_server_terminals": False,
+                    "s3contents_rs": True,
+                },
             },
             server_manager_class.__name__: traits,
         }

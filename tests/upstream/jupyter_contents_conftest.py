@@ -329,7 +329,11 @@ def _make_big_dir(contents_manager, api_path):
 # Module-level fixtures of the upstream files that build FileContentsManagers: removed,
 # so the ones above apply. Module-level helpers: replaced.
 _OWN_FIXTURES = {
-    "test_manager.py": ["jp_contents_manager", "jp_file_contents_manager_class", "file_manager_with_notary"],
+    "test_manager.py": [
+        "jp_contents_manager",
+        "jp_file_contents_manager_class",
+        "file_manager_with_notary",
+    ],
     "test_largefilemanager.py": ["jp_large_contents_manager"],
     "test_checkpoints.py": ["contents_manager"],
     "test_api.py": ["jp_argv"],

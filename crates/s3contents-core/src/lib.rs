@@ -15,6 +15,7 @@ pub mod keys;
 pub mod large_copy;
 pub mod logged;
 pub mod open_uploads;
+pub mod presign;
 pub mod signed_s3;
 pub mod store;
 pub mod tuning;

@@ -20,12 +20,13 @@ use url::Url;
 use crate::answer::LoginFailure;
 use crate::azure_copy::AzureCopyWaiter;
 use crate::console_dirs::DirKeyDeleter;
-use crate::contents::backend::{DirKeys, OneKeyProbe, OpenUploads};
+use crate::contents::backend::{DirKeys, OneKeyProbe, OpenUploads, UrlSigner};
 use crate::error::{Error, Result};
 use crate::gcs_rewrite::GcsRewriter;
 use crate::large_copy::{LargeCopier, S3PartCopier};
 use crate::logged::LoggedStore;
 use crate::open_uploads::UploadJanitor;
+use crate::presign::PresignedGets;
 use crate::signed_s3::SignedS3;
 use crate::tuning::Tuning;
 
@@ -42,6 +43,9 @@ pub struct BuiltStore {
     pub open_uploads: Option<Arc<dyn OpenUploads>>,
     /// Cloud stores: existence asked with a one-key listing.
     pub one_key: Option<Arc<dyn OneKeyProbe>>,
+    /// Presigned download URLs; `None` where the store cannot sign (anonymous access, SAS
+    /// tokens, local files, memory).
+    pub url_signer: Option<Arc<dyn UrlSigner>>,
     /// Where requests go, for messages (`https://s3.us-east-1.amazonaws.com`).
     pub endpoint: String,
 }
@@ -71,6 +75,7 @@ pub fn build_store_tuned(
     let mut dir_keys: Option<Arc<dyn DirKeys>> = None;
     let mut large_copier: Option<Arc<dyn LargeCopier>> = None;
     let mut open_uploads: Option<Arc<dyn OpenUploads>> = None;
+    let mut url_signer: Option<Arc<dyn UrlSigner>> = None;
     let mut endpoint = url.to_string();
     let mut one_key: Option<Arc<dyn OneKeyProbe>> = None;
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
@@ -90,6 +95,9 @@ pub fn build_store_tuned(
                 builder = builder.with_credentials(Arc::new(LastResortCredentials { metadata }));
             }
             let s3 = Arc::new(builder.clone().build().map_err(config_error)?);
+            if !is_true(builder.get_config_value(&AmazonS3ConfigKey::SkipSignature)) {
+                url_signer = Some(Arc::new(PresignedGets::with_response_headers(s3.clone())));
+            }
             let bucket = parsed.host_str().unwrap_or_default();
             if let Some(signed) = SignedS3::new(&builder, s3.clone(), bucket) {
                 let janitor: Arc<dyn OpenUploads> = Arc::new(UploadJanitor::new(signed.clone()));
@@ -117,6 +125,9 @@ pub fn build_store_tuned(
                 .get_config_value(&GoogleConfigKey::BaseUrl)
                 .unwrap_or_else(|| "https://storage.googleapis.com".into());
             let gcs = Arc::new(builder.clone().build().map_err(config_error)?);
+            if !is_true(builder.get_config_value(&GoogleConfigKey::SkipSignature)) {
+                url_signer = Some(Arc::new(PresignedGets::with_response_headers(gcs.clone())));
+            }
             if let Some(rewriter) = GcsRewriter::new(&builder, gcs.clone(), parsed.host_str().unwrap_or_default()) {
                 large_copier = Some(Arc::new(rewriter));
             }
@@ -133,6 +144,11 @@ pub fn build_store_tuned(
                 .get_config_value(&AzureConfigKey::Endpoint)
                 .unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"));
             let azure = Arc::new(builder.clone().build().map_err(config_error)?);
+            // A SAS token cannot sign another SAS; anonymous access signs nothing.
+            let set = |key| builder.get_config_value(&key).is_some_and(|v| !v.is_empty());
+            if !is_true(builder.get_config_value(&AzureConfigKey::SkipSignature)) && !set(AzureConfigKey::SasKey) {
+                url_signer = Some(Arc::new(PresignedGets::without_response_headers(azure.clone())));
+            }
             if let Some(waiter) = AzureCopyWaiter::new(&builder, azure.clone(), &parsed) {
                 large_copier = Some(Arc::new(waiter));
             }
@@ -153,6 +169,7 @@ pub fn build_store_tuned(
                 large_copier: None,
                 open_uploads: None,
                 one_key: None,
+                url_signer: None,
                 endpoint,
             });
         }
@@ -174,6 +191,7 @@ pub fn build_store_tuned(
         large_copier,
         open_uploads,
         one_key,
+        url_signer,
         endpoint,
     })
 }
@@ -243,6 +261,10 @@ impl CredentialProvider for LastResortCredentials {
             object_store::Error::Generic { store: "S3", source: Box::new(LoginFailure(failure)) }
         })
     }
+}
+
+fn is_true(value: Option<String>) -> bool {
+    value.is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 fn parse_key<K: std::str::FromStr>(key: &str, store: &str) -> Result<K> {

@@ -1,9 +1,10 @@
 //! What some backends can do beyond object_store's API, as the contents logic sees it.
 //!
 //! The contents logic never knows which backend it runs on: the store layer (store.rs)
-//! hands in implementations of these traits where the backend has them (S3 today:
+//! hands in implementations of these traits where the backend has them (S3:
 //! console_dirs.rs and open_uploads.rs, raw requests signed and sent with the store's own
-//! client options), and `None` elsewhere.
+//! client options; S3, GCS and Azure: presign.rs, presigned download URLs), and `None`
+//! elsewhere.
 
 use std::collections::HashSet;
 use std::fmt::Debug;
@@ -43,4 +44,30 @@ pub trait OpenUploads: Send + Sync + Debug {
 pub fn open_uploads_check_failed(key: &Path, error: &object_store::Error) {
     log::warn!(target: crate::logged::TARGET,
         "could not check {key} for multipart uploads a lost answer left open: {error}");
+}
+
+/// Headers a presigned download asks the store to answer with (S3's and GCS's
+/// `response-content-disposition` / `response-content-type`, folded into the signature).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResponseHeaders {
+    /// Needed: a URL that cannot carry it is not handed out (the server streams instead).
+    pub content_disposition: Option<String>,
+    /// Wished for: a store that cannot set it answers with the object's stored type.
+    pub content_type: Option<String>,
+}
+
+/// Signs short-lived GET URLs of objects, for downloads straight from the store.
+#[async_trait]
+pub trait UrlSigner: Send + Sync + Debug {
+    /// Why this store gives no working URL of `key` that answers with `headers` (`None`:
+    /// it does). The reasons are few and fixed (they are logged once each).
+    fn refuses(&self, key: &Path, headers: &ResponseHeaders) -> Option<&'static str>;
+
+    /// A GET URL of `key`, valid for `expires_in`, answered with `headers` where the store can.
+    async fn signed_get(
+        &self,
+        key: &Path,
+        expires_in: std::time::Duration,
+        headers: &ResponseHeaders,
+    ) -> object_store::Result<String>;
 }

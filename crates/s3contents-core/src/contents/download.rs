@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 use std::str::FromStr;
+use std::time::Duration;
 
 use std::io::Write;
 
@@ -15,9 +16,19 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use object_store::{GetOptions, GetRange, GetResult, ObjectStoreExt};
 
+use super::backend::ResponseHeaders;
 use super::{Contents, Entry};
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::ApiPath;
+
+/// Where a `/files` download comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DownloadLink {
+    /// A presigned URL of the object: the client is redirected to it.
+    Url(String),
+    /// The store cannot give one (why, for the log): the server streams the file.
+    Streamed(String),
+}
 
 /// How `get` hands a file's bytes over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -384,6 +395,46 @@ impl Contents {
             }
             Err(object_store::Error::NotFound { .. }) => Err(self.missing_file(path).await),
             Err(e) => Err(Error::from_store("read", path.as_str(), e)),
+        }
+    }
+
+    /// A presigned GET URL of the file at `path`, valid for `expires_in`, that answers with
+    /// `headers` (for `/files` redirects); `DownloadLink::Streamed` with the reason where
+    /// the store cannot give one, and the server streams the file instead. The same checks
+    /// as `open_download`: a missing file is 404, a directory 400.
+    pub async fn download_link(
+        &self,
+        path: &ApiPath,
+        expires_in: Duration,
+        headers: &ResponseHeaders,
+    ) -> Result<DownloadLink> {
+        if expires_in.is_zero() || expires_in > crate::presign::MAX_EXPIRY {
+            return Err(Error::Config(format!(
+                "a presigned URL lives from 1 second to {} seconds (7 days), not {} seconds",
+                crate::presign::MAX_EXPIRY.as_secs(),
+                expires_in.as_secs_f64()
+            )));
+        }
+        let Some(signer) = self.url_signer() else {
+            return Ok(DownloadLink::Streamed(
+                "the store cannot presign URLs (anonymous access, a SAS token, local files or memory)".into(),
+            ));
+        };
+        let key = self.keys().file_key(path)?;
+        if let Some(reason) = signer.refuses(&key, headers) {
+            return Ok(DownloadLink::Streamed(reason.into()));
+        }
+        match self.head_object(path, "read").await? {
+            // A placeholder of a rename or copy in progress (or interrupted) is no file.
+            Some(meta) if !super::is_listed_claim(&meta) => {}
+            _ => return Err(self.missing_file(path).await),
+        }
+        match signer.signed_get(&key, expires_in, headers).await {
+            Ok(url) => Ok(DownloadLink::Url(url)),
+            Err(e @ (object_store::Error::NotSupported { .. } | object_store::Error::NotImplemented { .. })) => {
+                Ok(DownloadLink::Streamed(format!("the store cannot presign URLs: {e}")))
+            }
+            Err(e) => Err(Error::from_store("sign a download URL of", path.as_str(), e)),
         }
     }
 

@@ -111,6 +111,7 @@ pub struct Contents {
     dir_keys: Option<Arc<dyn backend::DirKeys>>,
     one_key: Option<Arc<dyn backend::OneKeyProbe>>,
     open_uploads: Option<Arc<dyn backend::OpenUploads>>,
+    url_signer: Option<Arc<dyn backend::UrlSigner>>,
     versions: write::KnownVersions,
     /// Largest folder `copy` accepts, in bytes (0: no limit); FileContentsManager's
     /// `max_copy_folder_size_mb`, settable while serving as that trait is.
@@ -134,6 +135,7 @@ impl Contents {
             dir_keys: None,
             one_key: None,
             open_uploads: None,
+            url_signer: None,
             versions: write::KnownVersions::default(),
             max_copy_folder_bytes: std::sync::atomic::AtomicU64::new(0),
             max_content_size: DEFAULT_MAX_CONTENT_SIZE,
@@ -184,6 +186,16 @@ impl Contents {
     pub fn with_open_uploads(mut self, open_uploads: Option<Arc<dyn backend::OpenUploads>>) -> Self {
         self.open_uploads = open_uploads;
         self
+    }
+
+    /// How to presign download URLs (S3, GCS, Azure with a key or a login).
+    pub fn with_url_signer(mut self, url_signer: Option<Arc<dyn backend::UrlSigner>>) -> Self {
+        self.url_signer = url_signer;
+        self
+    }
+
+    pub(crate) fn url_signer(&self) -> Option<&Arc<dyn backend::UrlSigner>> {
+        self.url_signer.as_ref()
     }
 
     pub(crate) fn open_uploads(&self) -> Option<&Arc<dyn backend::OpenUploads>> {
