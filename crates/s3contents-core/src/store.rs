@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::gcs_rewrite::GcsRewriter;
 use crate::large_copy::{LargeCopier, S3PartCopier};
 use crate::logged::LoggedStore;
+use crate::metrics::StoreMetrics;
 use crate::open_uploads::UploadJanitor;
 use crate::signed_s3::SignedS3;
 use crate::tuning::Tuning;
@@ -44,6 +45,17 @@ pub struct BuiltStore {
     pub one_key: Option<Arc<dyn OneKeyProbe>>,
     /// Where requests go, for messages (`https://s3.us-east-1.amazonaws.com`).
     pub endpoint: String,
+    /// The counters of every HTTP request the store and its helpers send.
+    pub metrics: Arc<StoreMetrics>,
+}
+
+/// The key prefix a store URL's path contributes (`s3://bucket/some/prefix` -> `some/prefix`).
+pub fn url_prefix(url: &str) -> Result<String> {
+    let parsed = Url::parse(url).map_err(|e| Error::Config(format!("invalid store URL {url:?}: {e}")))?;
+    if parsed.scheme() == "file" {
+        return Ok(String::new()); // the path is the folder, not a key prefix
+    }
+    Ok(parsed.path().trim_matches('/').to_string())
 }
 
 /// `aws_credentials` replaces every other source of S3 credentials (keys, environment,
@@ -63,6 +75,18 @@ pub fn build_store_tuned(
     aws_credentials: Option<AwsCredentialProvider>,
     tuning: &Tuning,
 ) -> Result<BuiltStore> {
+    build_store_metered(url, options, aws_credentials, tuning, StoreMetrics::new())
+}
+
+/// `build_store_tuned` counting its requests into `metrics` (see `metrics::for_store`).
+pub fn build_store_metered(
+    url: &str,
+    options: &[(String, String)],
+    aws_credentials: Option<AwsCredentialProvider>,
+    tuning: &Tuning,
+    metrics: Arc<StoreMetrics>,
+) -> Result<BuiltStore> {
+    let connector = metrics.connector();
     let parsed = Url::parse(url).map_err(|e| Error::Config(format!("invalid store URL {url:?}: {e}")))?;
     let url_prefix = parsed.path().trim_matches('/').to_string();
     if aws_credentials.is_some() && !matches!(parsed.scheme(), "s3" | "s3a") {
@@ -75,7 +99,10 @@ pub fn build_store_tuned(
     let mut one_key: Option<Arc<dyn OneKeyProbe>> = None;
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
-            let mut builder = AmazonS3Builder::from_env().with_url(url).with_retry(tuning.retry());
+            let mut builder = AmazonS3Builder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry())
+                .with_http_connector(connector.clone());
             for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "S3")?, value);
             }
@@ -91,7 +118,7 @@ pub fn build_store_tuned(
             }
             let s3 = Arc::new(builder.clone().build().map_err(config_error)?);
             let bucket = parsed.host_str().unwrap_or_default();
-            if let Some(signed) = SignedS3::new(&builder, s3.clone(), bucket) {
+            if let Some(signed) = SignedS3::new(&builder, s3.clone(), bucket, &connector) {
                 let janitor: Arc<dyn OpenUploads> = Arc::new(UploadJanitor::new(signed.clone()));
                 large_copier = Some(Arc::new(
                     S3PartCopier::new(&builder, signed.clone(), bucket).with_open_uploads(Some(janitor.clone())),
@@ -103,7 +130,10 @@ pub fn build_store_tuned(
             s3
         }
         "gs" | "gcs" => {
-            let mut builder = GoogleCloudStorageBuilder::from_env().with_url(url).with_retry(tuning.retry());
+            let mut builder = GoogleCloudStorageBuilder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry())
+                .with_http_connector(connector.clone());
             for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "GCS")?, value);
             }
@@ -117,14 +147,19 @@ pub fn build_store_tuned(
                 .get_config_value(&GoogleConfigKey::BaseUrl)
                 .unwrap_or_else(|| "https://storage.googleapis.com".into());
             let gcs = Arc::new(builder.clone().build().map_err(config_error)?);
-            if let Some(rewriter) = GcsRewriter::new(&builder, gcs.clone(), parsed.host_str().unwrap_or_default()) {
+            if let Some(rewriter) =
+                GcsRewriter::new(&builder, gcs.clone(), parsed.host_str().unwrap_or_default(), &connector)
+            {
                 large_copier = Some(Arc::new(rewriter));
             }
             one_key = Some(Arc::new(PagedProbe(gcs.clone())));
             gcs
         }
         "az" | "azure" | "abfs" | "abfss" => {
-            let mut builder = MicrosoftAzureBuilder::from_env().with_url(url).with_retry(tuning.retry());
+            let mut builder = MicrosoftAzureBuilder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry())
+                .with_http_connector(connector.clone());
             for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "Azure")?, value);
             }
@@ -133,7 +168,7 @@ pub fn build_store_tuned(
                 .get_config_value(&AzureConfigKey::Endpoint)
                 .unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"));
             let azure = Arc::new(builder.clone().build().map_err(config_error)?);
-            if let Some(waiter) = AzureCopyWaiter::new(&builder, azure.clone(), &parsed) {
+            if let Some(waiter) = AzureCopyWaiter::new(&builder, azure.clone(), &parsed, &connector) {
                 large_copier = Some(Arc::new(waiter));
             }
             one_key = Some(Arc::new(PagedProbe(azure.clone())));
@@ -147,13 +182,14 @@ pub fn build_store_tuned(
             // Folders left empty by deletes go too, as they would in a bucket.
             let fs = LocalFileSystem::new_with_prefix(&dir).map_err(config_error)?.with_automatic_cleanup(true);
             return Ok(BuiltStore {
-                store: Arc::new(LoggedStore::new(Arc::new(fs))),
+                store: Arc::new(LoggedStore::new(Arc::new(fs)).with_metrics(metrics.clone())),
                 url_prefix: String::new(),
                 dir_keys: None,
                 large_copier: None,
                 open_uploads: None,
                 one_key: None,
                 endpoint,
+                metrics,
             });
         }
         "memory" => {
@@ -168,13 +204,14 @@ pub fn build_store_tuned(
     };
     // Bucket URLs carry the bucket in the host; anything after it is a key prefix.
     Ok(BuiltStore {
-        store: Arc::new(LoggedStore::new(store)),
+        store: Arc::new(LoggedStore::new(store).with_metrics(metrics.clone())),
         url_prefix,
         dir_keys,
         large_copier,
         open_uploads,
         one_key,
         endpoint,
+        metrics,
     })
 }
 
