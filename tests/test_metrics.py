@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
 from support.fault_proxy import Fault
 from support.rest_fixtures import body, expect_status, put_json
 
@@ -49,8 +50,15 @@ def outcome(status: int | None) -> str:
         return "error"  # the proxy dropped the connection
     if status < 400:
         return "ok"
-    named = {404: "not_found", 401: "denied", 403: "denied", 412: "precondition", 409: "already_exists",
-             429: "throttled", 503: "throttled"}
+    named = {
+        404: "not_found",
+        401: "denied",
+        403: "denied",
+        412: "precondition",
+        409: "already_exists",
+        429: "throttled",
+        503: "throttled",
+    }
     return named.get(status, "other_4xx" if status < 500 else "5xx")
 
 
@@ -83,13 +91,15 @@ def scrape(fetch, store: str) -> dict[str, list]:
 
 
 def metrics_view(samples) -> tuple[Counter, Counter]:
-    requests = Counter({(l["operation"], l["outcome"]): int(v) for l, v in samples.get("s3contents_store_requests_total", [])})
-    retries = Counter({l["operation"]: int(v) for l, v in samples.get("s3contents_store_retries_total", [])})
+    requests = Counter(
+        {(lab["operation"], lab["outcome"]): int(v) for lab, v in samples.get("s3contents_store_requests_total", [])}
+    )
+    retries = Counter({lab["operation"]: int(v) for lab, v in samples.get("s3contents_store_retries_total", [])})
     return requests, retries
 
 
 def value(samples, name: str, **labels) -> float:
-    found = [v for l, v in samples.get(name, []) if all(l.get(k) == w for k, w in labels.items())]
+    found = [v for lab, v in samples.get(name, []) if all(lab.get(k) == w for k, w in labels.items())]
     return sum(found)
 
 
@@ -125,7 +135,9 @@ def test_metrics_count_what_the_proxy_sees(metered_config, jp_serverapp, fetch, 
     # which is open while the chunks arrive.
     chunks = [bytes([n]) * MIB for n in range(6)]
     for number, chunk in enumerate(chunks[:-1], start=1):
-        put_json(fetch, "project/data.bin", {"type": "file", "format": "base64", "chunk": number, "content": b64(chunk)})
+        put_json(
+            fetch, "project/data.bin", {"type": "file", "format": "base64", "chunk": number, "content": b64(chunk)}
+        )
     assert value(scrape(fetch, store), "s3contents_store_open_multipart_uploads") == 1
     put_json(fetch, "project/data.bin", {"type": "file", "format": "base64", "chunk": -1, "content": b64(chunks[-1])})
     fetch("api", "contents", "project/notes.txt", method="DELETE")

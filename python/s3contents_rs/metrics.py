@@ -127,7 +127,7 @@ def new_kind(model: Any = None, *args: Any, **kwargs: Any) -> str:
 class StoreCollector(Collector):
     """The store counters of the core, read at each scrape, and the contents timings."""
 
-    def describe(self) -> list:
+    def describe(self) -> list[Any]:
         return []  # names are only known at collect time; nothing to check at registration
 
     def collect(self) -> Iterator[Any]:
