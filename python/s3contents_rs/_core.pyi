@@ -14,6 +14,7 @@ __all__ = [
     "Download",
     "__version__",
     "ERROR_STATUS",
+    "store_metrics",
 ]
 
 __version__: str
@@ -200,6 +201,13 @@ def loads_yielding(data: Union[str, bytes], dict_type: Optional[type[dict[str, A
 def dumps_yielding(obj: Any, default: Callable[[Any], Any]) -> bytes:
     """`json.dumps(obj, default=default, ensure_ascii=False).encode()` (lone surrogates
     escaped), walking the objects in slices that let other threads run."""
+
+def store_metrics() -> list[dict[str, Any]]:
+    """The request counters of every store this process built, one dict per `store` label:
+    `store`, `requests` [(operation, outcome, count)], `retries` [(operation, count)],
+    `latency` [(operation, cumulative bucket counts, sum of seconds)], `latency_buckets`
+    (the buckets' upper bounds; the last count is +Inf), `bytes_read`, `bytes_written`,
+    `open_multipart_uploads`. Only non-zero counts are listed."""
 
 def reset_log_cache() -> None:
     """Forget the Python log levels the core cached (call after changing a level)."""

@@ -16,6 +16,7 @@ from traitlets import default
 from ._base_async import AsyncStoreContentsMixin
 from .checkpoints import StoreCheckpointsMixin, checkpoint_model
 from .exceptions import AlreadyExistsError, HTTPError, NotFoundError, http_error, http_errors
+from .metrics import new_kind, save_kind, timed
 
 # `# type: ignore[no-untyped-call]` below: calls to jupyter_server's own methods, which have no
 # annotations (mypy's untyped_calls_exclude matches the class called on, which is ours).
@@ -28,22 +29,27 @@ _CREATE_ATTEMPTS = 16
 class AsyncObjectStoreCheckpoints(StoreCheckpointsMixin, AsyncCheckpoints):
     """Checkpoints in the bucket, next to their file (see checkpoints.py)."""
 
+    @timed("create_checkpoint")
     async def create_checkpoint(self, contents_mgr: Any, path: str) -> dict[str, Any]:
         with http_errors():
             return checkpoint_model(await self._store.create_checkpoint_async(path.strip("/"), self._keep))
 
+    @timed("restore_checkpoint")
     async def restore_checkpoint(self, contents_mgr: Any, checkpoint_id: str, path: str) -> None:
         with http_errors():
             await self._store.restore_checkpoint_async(path.strip("/"), checkpoint_id)
 
+    @timed("rename_checkpoint")
     async def rename_checkpoint(self, checkpoint_id: str, old_path: str, new_path: str) -> None:
         with http_errors():
             await self._store.rename_checkpoint_async(checkpoint_id, old_path.strip("/"), new_path.strip("/"))
 
+    @timed("delete_checkpoint")
     async def delete_checkpoint(self, checkpoint_id: str, path: str) -> None:
         with http_errors():
             await self._store.delete_checkpoint_async(path.strip("/"), checkpoint_id)
 
+    @timed("list_checkpoints")
     async def list_checkpoints(self, path: str) -> list[dict[str, Any]]:
         with http_errors():
             return [checkpoint_model(c) for c in await self._store.list_checkpoints_async(path.strip("/"))]
@@ -62,6 +68,7 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
 
     # -- reading -------------------------------------------------------------------
 
+    @timed("get")
     async def get(
         self,
         path: str,
@@ -97,6 +104,7 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
 
     # -- writing -------------------------------------------------------------------
 
+    @timed(save_kind)
     async def save(
         self, model: dict[str, Any], path: str = "", _create_only: bool = False, _listed: bool = False
     ) -> dict[str, Any]:
@@ -173,6 +181,7 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
                 kind = await self._store.delete_async(path, self.always_delete_dir)
         return kind
 
+    @timed("delete")
     async def delete(self, path: str) -> None:
         if type(self).delete_file is not AsyncObjectStoreContentsManager.delete_file:
             await super().delete(path)  # type: ignore[no-untyped-call]  # a subclass's own delete_file
@@ -202,6 +211,7 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
         self._checkpointed.discard(old_path)
         return kind
 
+    @timed("rename")
     async def rename(self, old_path: str, new_path: str) -> None:
         if type(self).rename_file is not AsyncObjectStoreContentsManager.rename_file:
             await super().rename(old_path, new_path)  # type: ignore[no-untyped-call]  # a subclass's own rename_file
@@ -214,6 +224,7 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
 
     # -- creating (create-only writes: concurrent creators never overwrite each other) --
 
+    @timed("new_untitled")
     async def new_untitled(self, path: str = "", type: str = "", ext: str = "") -> dict[str, Any]:
         path = path.strip("/")
         model, filename, insert = self._untitled(type, ext)
@@ -231,6 +242,7 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
                 self.log.info("%s/%s was just created by someone else; trying the next name", path, name)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    @timed(new_kind)
     async def new(self, model: Optional[dict[str, Any]] = None, path: str = "") -> dict[str, Any]:
         """Create a new file or directory; 409 if anything exists at `path` (even created
         a moment ago by another server)."""
@@ -248,6 +260,7 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
                 raise http_error(404, f"No such directory: {path.strip('/')}") from None
         return self._first_free_name(taken, filename, insert)
 
+    @timed("copy")
     async def copy(self, from_path: str, to_path: Optional[str] = None) -> dict[str, Any]:
         """Copy a file or a directory tree server-side (FileContentsManager naming)."""
         path = from_path.strip("/")

@@ -18,6 +18,7 @@ from traitlets import default
 from ._base import StoreContentsMixin
 from .checkpoints import StoreCheckpointsMixin, checkpoint_model
 from .exceptions import AlreadyExistsError, HTTPError, NotFoundError, http_error, http_errors
+from .metrics import new_kind, save_kind, timed
 
 # `# type: ignore[no-untyped-call]` below: calls to jupyter_server's own methods, which have no
 # annotations (mypy's untyped_calls_exclude matches the class called on, which is ours).
@@ -30,22 +31,27 @@ _CREATE_ATTEMPTS = 16
 class ObjectStoreCheckpoints(StoreCheckpointsMixin, Checkpoints):
     """Checkpoints in the bucket, next to their file (see checkpoints.py)."""
 
+    @timed("create_checkpoint")
     def create_checkpoint(self, contents_mgr: Any, path: str) -> dict[str, Any]:
         with http_errors():
             return checkpoint_model(self._store.create_checkpoint(path.strip("/"), self._keep))
 
+    @timed("restore_checkpoint")
     def restore_checkpoint(self, contents_mgr: Any, checkpoint_id: str, path: str) -> None:
         with http_errors():
             self._store.restore_checkpoint(path.strip("/"), checkpoint_id)
 
+    @timed("rename_checkpoint")
     def rename_checkpoint(self, checkpoint_id: str, old_path: str, new_path: str) -> None:
         with http_errors():
             self._store.rename_checkpoint(checkpoint_id, old_path.strip("/"), new_path.strip("/"))
 
+    @timed("delete_checkpoint")
     def delete_checkpoint(self, checkpoint_id: str, path: str) -> None:
         with http_errors():
             self._store.delete_checkpoint(path.strip("/"), checkpoint_id)
 
+    @timed("list_checkpoints")
     def list_checkpoints(self, path: str) -> list[dict[str, Any]]:
         with http_errors():
             return [checkpoint_model(c) for c in self._store.list_checkpoints(path.strip("/"))]
@@ -64,6 +70,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
 
     # -- reading -------------------------------------------------------------------
 
+    @timed("get")
     def get(
         self,
         path: str,
@@ -99,6 +106,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
 
     # -- writing -------------------------------------------------------------------
 
+    @timed(save_kind)
     def save(
         self, model: dict[str, Any], path: str = "", _create_only: bool = False, _listed: bool = False
     ) -> dict[str, Any]:
@@ -175,6 +183,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                 kind = self._store.delete(path, self.always_delete_dir)
         return kind
 
+    @timed("delete")
     def delete(self, path: str) -> None:
         if type(self).delete_file is not ObjectStoreContentsManager.delete_file:
             super().delete(path)  # type: ignore[no-untyped-call]  # a subclass's own delete_file
@@ -204,6 +213,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         self._checkpointed.discard(old_path)
         return kind
 
+    @timed("rename")
     def rename(self, old_path: str, new_path: str) -> None:
         if type(self).rename_file is not ObjectStoreContentsManager.rename_file:
             super().rename(old_path, new_path)  # type: ignore[no-untyped-call]  # a subclass's own rename_file
@@ -216,6 +226,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
 
     # -- creating (create-only writes: concurrent creators never overwrite each other) --
 
+    @timed("new_untitled")
     def new_untitled(self, path: str = "", type: str = "", ext: str = "") -> dict[str, Any]:
         path = path.strip("/")
         model, filename, insert = self._untitled(type, ext)
@@ -233,6 +244,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                 self.log.info("%s/%s was just created by someone else; trying the next name", path, name)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    @timed(new_kind)
     def new(self, model: Optional[dict[str, Any]] = None, path: str = "") -> dict[str, Any]:
         """Create a new file or directory; 409 if anything exists at `path` (even created
         a moment ago by another server)."""
@@ -250,6 +262,7 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                 raise http_error(404, f"No such directory: {path.strip('/')}") from None
         return self._first_free_name(taken, filename, insert)
 
+    @timed("copy")
     def copy(self, from_path: str, to_path: Optional[str] = None) -> dict[str, Any]:
         """Copy a file or a directory tree server-side (FileContentsManager naming)."""
         path = from_path.strip("/")

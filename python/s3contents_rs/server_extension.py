@@ -36,6 +36,7 @@ from ._base_async import _OFF_LOOP_ENTRIES
 from ._core import dumps_yielding
 from .async_contents import AsyncObjectStoreContentsManager
 from .exceptions import BucketNotFoundError
+from .metrics import register_metrics
 
 # A reply with content of this many bytes or more (the model's "size"), or a listing of
 # _OFF_LOOP_ENTRIES entries or more, is serialised in a worker thread: below that, json.dumps
@@ -194,6 +195,7 @@ def load(serverapp: Any) -> None:
 
     log = serverapp.log
     add_status_handler(serverapp)  # for any contents manager (ours may be in a hybrid one)
+    register_metrics(log)
     manager = serverapp.contents_manager
     if not isinstance(manager, StoreContentsMixin):
         log.debug("s3contents_rs extension: %s is not an s3contents_rs manager; nothing to do", type(manager).__name__)

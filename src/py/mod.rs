@@ -39,6 +39,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<convert::PyEntry>()?;
     m.add_class::<convert::PyCheckpoint>()?;
     m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
+    m.add_function(wrap_pyfunction!(store::store_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(json::loads_yielding, m)?)?;
     m.add_function(wrap_pyfunction!(json::dumps_yielding, m)?)?;
     m.add_class::<download::PyDownload>()?;

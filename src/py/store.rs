@@ -23,7 +23,8 @@ use s3contents_core::contents::{Contents, DEFAULT_CONCURRENCY, DEFAULT_MAX_CONTE
 use s3contents_core::error::{Error, Place};
 use s3contents_core::keys::{ApiPath, KeyMapper};
 use s3contents_core::large_copy::{CopySettings, LargeCopyStore, DEFAULT_COPY_PART_SIZE, S3_MAX_SINGLE_COPY};
-use s3contents_core::store::build_store_tuned;
+use s3contents_core::metrics;
+use s3contents_core::store::{build_store_metered, url_prefix};
 use s3contents_core::tuning::Tuning;
 use std::future::Future;
 use std::time::Duration;
@@ -104,16 +105,20 @@ operations! {
                 .map(|callback| Arc::new(PythonCredentialProvider::new(callback)) as AwsCredentialProvider);
             let tuning = Tuning::from_seconds(max_retries, retry_timeout, connect_timeout, request_timeout).map_err(to_py_err)?;
             let copy_settings = CopySettings::new(multipart_copy_threshold, multipart_copy_part_size).map_err(to_py_err)?;
-            let mut built = build_store_tuned(url, &options, credentials, &tuning).map_err(to_py_err)?;
-            if let Some(copier) = built.large_copier.take() {
-                built.store = Arc::new(LargeCopyStore::new(built.store, copier, copy_settings));
-            }
-            let full_prefix = [built.url_prefix.as_str(), prefix.trim_matches('/')]
+            let url_prefix = url_prefix(url).map_err(to_py_err)?;
+            let full_prefix = [url_prefix.as_str(), prefix.trim_matches('/')]
                 .iter()
                 .filter(|p| !p.is_empty())
                 .copied()
                 .collect::<Vec<_>>()
                 .join("/");
+            // The metrics' `store` label: the place, as messages name it (no credentials).
+            let label = Place::new(url, &full_prefix, String::new()).url;
+            let mut built = build_store_metered(url, &options, credentials, &tuning, metrics::for_store(&label))
+                .map_err(to_py_err)?;
+            if let Some(copier) = built.large_copier.take() {
+                built.store = Arc::new(LargeCopyStore::new(built.store, copier, copy_settings));
+            }
             let mut keys = KeyMapper::new(&full_prefix).map_err(to_py_err)?;
             if url.starts_with("file:") {
                 keys = keys.for_local_files();
@@ -267,4 +272,26 @@ operations! {
         = |c| c.delete_checkpoint(&path(&api_path)?, &checkpoint_id).await.map(|_| Done);
     fn rename_checkpoint / rename_checkpoint_async(checkpoint_id: String, old_path: String, new_path: String) -> Done
         = |c| c.rename_checkpoint(&checkpoint_id, &path(&old_path)?, &path(&new_path)?).await.map(|_| Done);
+}
+
+/// The request counters of every store this process built, for the Prometheus exporter
+/// (python/s3contents_rs/metrics.py): one dict per `store` label.
+#[pyfunction]
+pub fn store_metrics(py: Python<'_>) -> PyResult<Vec<Bound<'_, pyo3::types::PyDict>>> {
+    use pyo3::types::PyDict;
+    metrics::snapshot_all()
+        .into_iter()
+        .map(|(label, s)| {
+            let d = PyDict::new(py);
+            d.set_item("store", label)?;
+            d.set_item("requests", s.requests)?;
+            d.set_item("retries", s.retries)?;
+            d.set_item("latency", s.latency)?;
+            d.set_item("latency_buckets", metrics::LATENCY_BUCKETS.to_vec())?;
+            d.set_item("bytes_read", s.bytes_read)?;
+            d.set_item("bytes_written", s.bytes_written)?;
+            d.set_item("open_multipart_uploads", s.open_multipart_uploads)?;
+            Ok(d)
+        })
+        .collect()
 }

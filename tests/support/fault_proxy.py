@@ -91,6 +91,9 @@ class Record:
     target: str
     fault: Optional[str]
     status: Optional[int] = None
+    copy_source: bool = False  # an x-amz-copy-source header (copies, part copies)
+    sent: int = 0  # request body bytes, as they travel
+    received: int = 0  # response body bytes, as they travel
 
 
 class _Closed(Exception):
@@ -259,6 +262,8 @@ class FaultProxy:
                 body = _read_body(reader, head, until_close=False)
                 method, target, _ = head[0].decode("latin-1").split(" ", 2)
                 record, fault = self._decide(method, target)
+                record.copy_source = _header(head, b"x-amz-copy-source") is not None
+                record.sent = len(body)
                 if fault is not None and fault.action == "delay":
                     time.sleep(fault.seconds)
                 if fault is not None and fault.action == "call" and fault.callback is not None:
@@ -282,6 +287,7 @@ class FaultProxy:
                         "Content-Type: application/xml\r\n"
                         f"Content-Length: {0 if method == 'HEAD' else len(payload)}\r\n\r\n"
                     ).encode()
+                    record.received = 0 if method == "HEAD" else len(payload)
                     client.sendall(reply if method == "HEAD" else reply + payload)
                     continue
                 if upstream is None:
@@ -298,6 +304,7 @@ class FaultProxy:
                     0
                 ].startswith(b"HTTP/1.0")
                 response_body = b"" if no_body else _read_body(upstream_reader, response_head, until_close=closes)
+                record.received = len(response_body)
                 if closes:
                     upstream.close()
                     upstream, upstream_reader = None, None

@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 use object_store::azure::{AzureAuthorizer, AzureConfigKey, MicrosoftAzure, MicrosoftAzureBuilder};
-use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, ReqwestConnector};
+use object_store::client::{HttpClient, HttpConnector, HttpRequestBody};
 use object_store::path::Path;
+
+use crate::metrics::MeteredConnector;
 use object_store::{
     Attributes, ClientConfigKey, ClientOptions, CopyMode, CopyOptions, ObjectMeta, ObjectStore, ObjectStoreExt, Result,
 };
@@ -79,7 +81,12 @@ pub struct AzureCopyWaiter {
 impl AzureCopyWaiter {
     /// For the store `builder` built from `url`. `None` where the blob URLs are not
     /// mirrored here (Fabric endpoints) or properties need the encryption key (CPK).
-    pub fn new(builder: &MicrosoftAzureBuilder, azure: Arc<MicrosoftAzure>, url: &Url) -> Option<Self> {
+    pub fn new(
+        builder: &MicrosoftAzureBuilder,
+        azure: Arc<MicrosoftAzure>,
+        url: &Url,
+        connector: &MeteredConnector,
+    ) -> Option<Self> {
         let value = |key: AzureConfigKey| builder.get_config_value(&key);
         let flag = |key: AzureConfigKey| value(key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
         if value(AzureConfigKey::EncryptionKey).is_some() || flag(AzureConfigKey::UseFabricEndpoint) {
@@ -112,7 +119,7 @@ impl AzureCopyWaiter {
         let options = ClientOptions::new()
             .with_allow_http(client_flag(ClientConfigKey::AllowHttp) || flag(AzureConfigKey::UseEmulator))
             .with_allow_invalid_certificates(client_flag(ClientConfigKey::AllowInvalidCertificates));
-        let client = ReqwestConnector::default().connect(&options).ok()?;
+        let client = connector.connect(&options).ok()?;
         let container_url = format!("{service}/{}", utf8_percent_encode(&container, QUERY_VALUE));
         let sign = !flag(AzureConfigKey::SkipSignature);
         Some(Self { azure, client, container_url, account, sign })

@@ -9,9 +9,11 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, ReqwestConnector};
+use object_store::client::{HttpClient, HttpConnector, HttpRequestBody};
 use object_store::gcp::{GoogleCloudStorage, GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::path::Path;
+
+use crate::metrics::MeteredConnector;
 use object_store::{Attributes, ClientConfigKey, ClientOptions, ObjectMeta, Result};
 use percent_encoding::utf8_percent_encode;
 
@@ -72,7 +74,12 @@ pub struct GcsRewriter {
 
 impl GcsRewriter {
     /// For the store `builder` built on `bucket`.
-    pub fn new(builder: &GoogleCloudStorageBuilder, gcs: Arc<GoogleCloudStorage>, bucket: &str) -> Option<Self> {
+    pub fn new(
+        builder: &GoogleCloudStorageBuilder,
+        gcs: Arc<GoogleCloudStorage>,
+        bucket: &str,
+        connector: &MeteredConnector,
+    ) -> Option<Self> {
         if bucket.is_empty() {
             return None;
         }
@@ -82,7 +89,7 @@ impl GcsRewriter {
         let options = ClientOptions::new()
             .with_allow_http(flag(ClientConfigKey::AllowHttp))
             .with_allow_invalid_certificates(flag(ClientConfigKey::AllowInvalidCertificates));
-        let client = ReqwestConnector::default().connect(&options).ok()?;
+        let client = connector.connect(&options).ok()?;
         let base = value(GoogleConfigKey::BaseUrl).unwrap_or_else(|| DEFAULT_BASE_URL.into());
         let buckets_url = format!("{}/storage/v1/b/", base.trim_end_matches('/'));
         Some(Self { gcs, client, buckets_url, bucket: utf8_percent_encode(bucket, QUERY_VALUE).to_string() })

@@ -14,6 +14,7 @@ pub mod json_tape;
 pub mod keys;
 pub mod large_copy;
 pub mod logged;
+pub mod metrics;
 pub mod open_uploads;
 pub mod presign;
 pub mod signed_s3;

@@ -10,6 +10,8 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::metrics::StoreMetrics;
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -49,11 +51,19 @@ pub(crate) fn log_request<T>(what: fmt::Arguments<'_>, start: Instant, result: &
 #[derive(Debug)]
 pub struct LoggedStore {
     inner: Arc<dyn ObjectStore>,
+    metrics: Option<Arc<StoreMetrics>>,
 }
 
 impl LoggedStore {
     pub fn new(inner: Arc<dyn ObjectStore>) -> Self {
-        Self { inner }
+        Self { inner, metrics: None }
+    }
+
+    /// Counts the multipart uploads it holds open in `metrics` (the HTTP requests
+    /// themselves are counted by the store's client, `metrics::MeteredConnector`).
+    pub fn with_metrics(mut self, metrics: Arc<StoreMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 }
 
@@ -110,7 +120,9 @@ impl ObjectStore for LoggedStore {
         let start = Instant::now();
         let result = self.inner.put_multipart_opts(location, opts).await;
         log_request(format_args!("MULTIPART START {location}"), start, &result);
-        Ok(Box::new(LoggedUpload { inner: result?, location: location.clone(), parts: 0 }))
+        let inner = result?;
+        let open = OpenUpload::new(self.metrics.clone());
+        Ok(Box::new(LoggedUpload { inner, location: location.clone(), parts: 0, open }))
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
@@ -175,11 +187,38 @@ impl ObjectStore for LoggedStore {
     }
 }
 
+/// One multipart upload in the `open_multipart_uploads` gauge until it completes, is
+/// aborted, or is dropped.
+#[derive(Debug)]
+struct OpenUpload(Option<Arc<StoreMetrics>>);
+
+impl OpenUpload {
+    fn new(metrics: Option<Arc<StoreMetrics>>) -> Self {
+        if let Some(m) = &metrics {
+            m.multipart_opened(1);
+        }
+        Self(metrics)
+    }
+
+    fn close(&mut self) {
+        if let Some(m) = self.0.take() {
+            m.multipart_opened(-1);
+        }
+    }
+}
+
+impl Drop for OpenUpload {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 #[derive(Debug)]
 struct LoggedUpload {
     inner: Box<dyn MultipartUpload>,
     location: Path,
     parts: usize,
+    open: OpenUpload,
 }
 
 #[async_trait]
@@ -200,6 +239,9 @@ impl MultipartUpload for LoggedUpload {
     async fn complete(&mut self) -> Result<PutResult> {
         let start = Instant::now();
         let result = self.inner.complete().await;
+        if result.is_ok() {
+            self.open.close();
+        }
         log_request(format_args!("MULTIPART COMPLETE {} ({} parts)", self.location, self.parts), start, &result);
         result
     }
@@ -207,6 +249,7 @@ impl MultipartUpload for LoggedUpload {
     async fn abort(&mut self) -> Result<()> {
         let start = Instant::now();
         let result = self.inner.abort().await;
+        self.open.close();
         log_request(format_args!("MULTIPART ABORT {}", self.location), start, &result);
         result
     }

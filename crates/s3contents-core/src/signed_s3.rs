@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer};
-use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, HttpResponse, ReqwestConnector};
+use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, HttpResponse};
 use object_store::path::Path;
+
+use crate::metrics::MeteredConnector;
 use object_store::{ClientConfigKey, ClientOptions};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
@@ -78,7 +80,12 @@ pub struct SignedS3 {
 impl SignedS3 {
     /// For the store `builder` built on `bucket` (the builder only learns the bucket of
     /// its URL when it builds).
-    pub fn new(builder: &AmazonS3Builder, s3: Arc<AmazonS3>, bucket: &str) -> Option<Self> {
+    pub fn new(
+        builder: &AmazonS3Builder,
+        s3: Arc<AmazonS3>,
+        bucket: &str,
+        connector: &MeteredConnector,
+    ) -> Option<Self> {
         if bucket.is_empty() || bucket.contains(':') {
             return None; // access point ARNs: addressing not mirrored here
         }
@@ -97,7 +104,7 @@ impl SignedS3 {
         let options = ClientOptions::new()
             .with_allow_http(client_flag(ClientConfigKey::AllowHttp))
             .with_allow_invalid_certificates(client_flag(ClientConfigKey::AllowInvalidCertificates));
-        let client = ReqwestConnector::default().connect(&options).ok()?;
+        let client = connector.connect(&options).ok()?;
         let sign = !flag(AmazonS3ConfigKey::SkipSignature);
         Some(Self { s3, client, bucket_endpoint, region, sign })
     }

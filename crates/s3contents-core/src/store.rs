@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::gcs_rewrite::GcsRewriter;
 use crate::large_copy::{LargeCopier, S3PartCopier};
 use crate::logged::LoggedStore;
+use crate::metrics::StoreMetrics;
 use crate::open_uploads::UploadJanitor;
 use crate::presign::PresignedGets;
 use crate::signed_s3::SignedS3;
@@ -48,6 +49,17 @@ pub struct BuiltStore {
     pub url_signer: Option<Arc<dyn UrlSigner>>,
     /// Where requests go, for messages (`https://s3.us-east-1.amazonaws.com`).
     pub endpoint: String,
+    /// The counters of every HTTP request the store and its helpers send.
+    pub metrics: Arc<StoreMetrics>,
+}
+
+/// The key prefix a store URL's path contributes (`s3://bucket/some/prefix` -> `some/prefix`).
+pub fn url_prefix(url: &str) -> Result<String> {
+    let parsed = Url::parse(url).map_err(|e| Error::Config(format!("invalid store URL {url:?}: {e}")))?;
+    if parsed.scheme() == "file" {
+        return Ok(String::new()); // the path is the folder, not a key prefix
+    }
+    Ok(parsed.path().trim_matches('/').to_string())
 }
 
 /// `aws_credentials` replaces every other source of S3 credentials (keys, environment,
@@ -67,6 +79,18 @@ pub fn build_store_tuned(
     aws_credentials: Option<AwsCredentialProvider>,
     tuning: &Tuning,
 ) -> Result<BuiltStore> {
+    build_store_metered(url, options, aws_credentials, tuning, StoreMetrics::new())
+}
+
+/// `build_store_tuned` counting its requests into `metrics` (see `metrics::for_store`).
+pub fn build_store_metered(
+    url: &str,
+    options: &[(String, String)],
+    aws_credentials: Option<AwsCredentialProvider>,
+    tuning: &Tuning,
+    metrics: Arc<StoreMetrics>,
+) -> Result<BuiltStore> {
+    let connector = metrics.connector();
     let parsed = Url::parse(url).map_err(|e| Error::Config(format!("invalid store URL {url:?}: {e}")))?;
     let url_prefix = parsed.path().trim_matches('/').to_string();
     if aws_credentials.is_some() && !matches!(parsed.scheme(), "s3" | "s3a") {
@@ -80,7 +104,10 @@ pub fn build_store_tuned(
     let mut one_key: Option<Arc<dyn OneKeyProbe>> = None;
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
-            let mut builder = AmazonS3Builder::from_env().with_url(url).with_retry(tuning.retry());
+            let mut builder = AmazonS3Builder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry())
+                .with_http_connector(connector.clone());
             for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "S3")?, value);
             }
@@ -99,7 +126,7 @@ pub fn build_store_tuned(
                 url_signer = Some(Arc::new(PresignedGets::with_response_headers(s3.clone())));
             }
             let bucket = parsed.host_str().unwrap_or_default();
-            if let Some(signed) = SignedS3::new(&builder, s3.clone(), bucket) {
+            if let Some(signed) = SignedS3::new(&builder, s3.clone(), bucket, &connector) {
                 let janitor: Arc<dyn OpenUploads> = Arc::new(UploadJanitor::new(signed.clone()));
                 large_copier = Some(Arc::new(
                     S3PartCopier::new(&builder, signed.clone(), bucket).with_open_uploads(Some(janitor.clone())),
@@ -111,7 +138,10 @@ pub fn build_store_tuned(
             s3
         }
         "gs" | "gcs" => {
-            let mut builder = GoogleCloudStorageBuilder::from_env().with_url(url).with_retry(tuning.retry());
+            let mut builder = GoogleCloudStorageBuilder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry())
+                .with_http_connector(connector.clone());
             for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "GCS")?, value);
             }
@@ -128,14 +158,19 @@ pub fn build_store_tuned(
             if !is_true(builder.get_config_value(&GoogleConfigKey::SkipSignature)) {
                 url_signer = Some(Arc::new(PresignedGets::with_response_headers(gcs.clone())));
             }
-            if let Some(rewriter) = GcsRewriter::new(&builder, gcs.clone(), parsed.host_str().unwrap_or_default()) {
+            if let Some(rewriter) =
+                GcsRewriter::new(&builder, gcs.clone(), parsed.host_str().unwrap_or_default(), &connector)
+            {
                 large_copier = Some(Arc::new(rewriter));
             }
             one_key = Some(Arc::new(PagedProbe(gcs.clone())));
             gcs
         }
         "az" | "azure" | "abfs" | "abfss" => {
-            let mut builder = MicrosoftAzureBuilder::from_env().with_url(url).with_retry(tuning.retry());
+            let mut builder = MicrosoftAzureBuilder::from_env()
+                .with_url(url)
+                .with_retry(tuning.retry())
+                .with_http_connector(connector.clone());
             for (key, value) in tuning.client_config().iter().chain(options) {
                 builder = builder.with_config(parse_key(key, "Azure")?, value);
             }
@@ -149,7 +184,7 @@ pub fn build_store_tuned(
             if !is_true(builder.get_config_value(&AzureConfigKey::SkipSignature)) && !set(AzureConfigKey::SasKey) {
                 url_signer = Some(Arc::new(PresignedGets::without_response_headers(azure.clone())));
             }
-            if let Some(waiter) = AzureCopyWaiter::new(&builder, azure.clone(), &parsed) {
+            if let Some(waiter) = AzureCopyWaiter::new(&builder, azure.clone(), &parsed, &connector) {
                 large_copier = Some(Arc::new(waiter));
             }
             one_key = Some(Arc::new(PagedProbe(azure.clone())));
@@ -163,7 +198,7 @@ pub fn build_store_tuned(
             // Folders left empty by deletes go too, as they would in a bucket.
             let fs = LocalFileSystem::new_with_prefix(&dir).map_err(config_error)?.with_automatic_cleanup(true);
             return Ok(BuiltStore {
-                store: Arc::new(LoggedStore::new(Arc::new(fs))),
+                store: Arc::new(LoggedStore::new(Arc::new(fs)).with_metrics(metrics.clone())),
                 url_prefix: String::new(),
                 dir_keys: None,
                 large_copier: None,
@@ -171,6 +206,7 @@ pub fn build_store_tuned(
                 one_key: None,
                 url_signer: None,
                 endpoint,
+                metrics,
             });
         }
         "memory" => {
@@ -185,7 +221,7 @@ pub fn build_store_tuned(
     };
     // Bucket URLs carry the bucket in the host; anything after it is a key prefix.
     Ok(BuiltStore {
-        store: Arc::new(LoggedStore::new(store)),
+        store: Arc::new(LoggedStore::new(store).with_metrics(metrics.clone())),
         url_prefix,
         dir_keys,
         large_copier,
@@ -193,6 +229,7 @@ pub fn build_store_tuned(
         one_key,
         url_signer,
         endpoint,
+        metrics,
     })
 }
 
