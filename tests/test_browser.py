@@ -251,13 +251,10 @@ def test_download_a_file_through_the_redirect(browser_context, redirect_lab, lab
         page.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="JupyterLab's Download asks /files/<path>?_xsrf=... without ?download=1 and "
-    "relies on <a download>, which Chromium ignores once the redirect leaves the Jupyter origin: "
-    "a text file opens in the tab instead of being saved (docs/large-files.md)",
-)
 def test_download_a_text_file_through_the_redirect(browser_context, redirect_lab, lab_raw):
+    """JupyterLab's Download relies on <a download>, which Chromium ignores once the redirect
+    leaves the Jupyter origin; our extension asks for ?download=1, so the presigned URL says
+    "attachment" and the text file is saved, not shown in the tab."""
     lab_raw.put("redirected.txt", "text through the redirect\n" * 10)
     page = browser_context.new_page()
     try:

@@ -16,20 +16,14 @@ from __future__ import annotations
 
 import base64
 import datetime
-import json
-import os
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 
 from s3contents_rs import exceptions
 from s3contents_rs._core import ERROR_STATUS
+from support.signing_moto import signing_moto as signing_moto_server
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -114,66 +108,16 @@ def test_s3_unreachable_endpoint_is_503(s3_store):
 
 
 # ---------------------------------------------------------- S3 with signatures (moto IAM auth)
-ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-READ_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]}
 BUCKET = "signed-errors"
 
 
 @pytest.fixture(scope="module")
 def signing_moto(tmp_path_factory):
-    """moto_server checking every signature against its IAM, and its policies: the first
-    three actions (user, policy, key) are not checked."""
-    import boto3
-    from botocore.config import Config as BotoConfig
-
-    port = closed_port()
-    log = open(tmp_path_factory.mktemp("moto-errors") / "moto.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"},
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-
-    def client(service, key_id, secret):
-        return boto3.client(
-            service,
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id=key_id,
-            aws_secret_access_key=secret,
-            config=BotoConfig(retries={"max_attempts": 1}),
-        )
-
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(endpoint + "/moto-api/", timeout=2).read()  # noqa: S310 (not counted)
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        iam = client("iam", "setup", "setup")
-        iam.create_user(UserName="admin")
-        iam.put_user_policy(UserName="admin", PolicyName="all", PolicyDocument=json.dumps(ADMIN_POLICY))
-        key = iam.create_access_key(UserName="admin")["AccessKey"]
-        admin = (key["AccessKeyId"], key["SecretAccessKey"])
-        iam = client("iam", *admin)
-        iam.create_user(UserName="reader")
-        iam.put_user_policy(UserName="reader", PolicyName="read", PolicyDocument=json.dumps(READ_POLICY))
-        key = iam.create_access_key(UserName="reader")["AccessKey"]
-        reader = (key["AccessKeyId"], key["SecretAccessKey"])
-        client("s3", *admin).create_bucket(Bucket=BUCKET)
-        client("s3", *admin).put_object(Bucket=BUCKET, Key="errors/readable.txt", Body=b"readable")
-        yield endpoint, admin, reader
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+    """moto_server checking every signature against its IAM (tests/support/signing_moto.py):
+    (endpoint, admin keys, reader keys), with a bucket holding one readable object."""
+    with signing_moto_server(tmp_path_factory.mktemp("moto-errors"), buckets=(BUCKET,)) as server:
+        server.client("s3", server.admin).put_object(Bucket=BUCKET, Key="errors/readable.txt", Body=b"readable")
+        yield server.endpoint, server.admin, server.reader
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@
 // whose message it replaces by "Directory not found". This plugin asks the server extension
 // (GET /api/s3contents/status, python/s3contents_rs/store_status.py) once JupyterLab is up,
 // and again when a listing of the default file browser fails, and shows the server's
-// message as an error notification that stays until closed: once per message.
+// message as an error notification that stays until closed: once per message. It also
+// makes the file browser's Download ask for an attachment (see files_redirect).
 
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { URLExt } from '@jupyterlab/coreutils';
@@ -85,6 +86,22 @@ const plugin = {
     void app.restored.then(check);
 
     if (browser) {
+      // The file browser's Download links to /files/<path> and relies on <a download>,
+      // which browsers ignore once files_redirect sends them to the store's origin: a text
+      // file would open in the tab. Asking for ?download=1 makes the answer (or the
+      // presigned URL) say "attachment" itself. Same-origin downloads are unchanged.
+      const model = browser.model;
+      model.download = async path => {
+        const url = new URL(await app.serviceManager.contents.getDownloadUrl(path), window.location.href);
+        url.searchParams.set('download', '1');
+        const element = document.createElement('a');
+        element.href = url.toString();
+        element.download = '';
+        document.body.appendChild(element);
+        element.click();
+        document.body.removeChild(element);
+      };
+
       browser.model.connectionFailure.connect((_, error) => {
         const response = error && error.response;
         if (!response) {
