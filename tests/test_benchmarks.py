@@ -52,6 +52,7 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
         "list_10",
         "list_100",
         "list_1000",
+        "dir_meta_1000",
         "get_nb_10k",
         "get_nb_1m",
         "get_nb_5m",
@@ -92,6 +93,7 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
         "list_10",
         "list_100",
         "list_1000",
+        "dir_meta_1000",
         "get_nb_10k",
         "get_nb_1m",
         "get_nb_5m",
@@ -102,6 +104,7 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
     ):
         assert requests(name) == requests(name, "floor"), name
     assert requests("list_1000")["by_kind"] == {"LIST": 1}
+    assert requests("dir_meta_1000")["by_kind"] == {"LIST": 1}  # of one key (tests/test_faults.py)
     assert requests("get_nb_5m")["by_kind"] == {"GET": 1}
     assert requests("checkpoint_restore")["by_kind"] == {"COPY": 1}
     # Saving a file this server wrote last: the floor's PUT (conditional) + HEAD, no LIST.
