@@ -64,7 +64,6 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
         "copy_file",
         "rename_tree_200",
         "delete_tree_200",
-        "checkpoint_create",
         "checkpoint_list",
         "checkpoint_restore",
         "upload_chunked_20m",
@@ -98,7 +97,6 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
         "get_nb_1m",
         "get_nb_5m",
         "get_nb_1m_no_content",
-        "checkpoint_create",
         "checkpoint_list",
         "checkpoint_restore",
     ):
@@ -107,6 +105,9 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
     assert requests("dir_meta_1000")["by_kind"] == {"LIST": 1}  # of one key (tests/test_faults.py)
     assert requests("get_nb_5m")["by_kind"] == {"GET": 1}
     assert requests("checkpoint_restore")["by_kind"] == {"COPY": 1}
+    # The COPY's answer dates the checkpoint: no HEAD, one request below the floor.
+    assert requests("checkpoint_create")["by_kind"] == {"COPY": 1}
+    assert requests("checkpoint_create", "floor")["by_kind"] == {"COPY": 1, "HEAD": 1}
     # Saving a file this server wrote last: the floor's PUT (conditional) + HEAD, no LIST.
     for name in ("save_nb_10k", "save_nb_5m"):
         assert requests(name)["by_kind"] == {"PUT": 1, "HEAD": 1}, name

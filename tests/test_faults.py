@@ -93,6 +93,47 @@ def test_folder_metadata_asks_the_store_for_one_key(make_proxied_cm, fault_proxy
     assert all("max-keys=1" in r.target for r in fault_proxy.records), fault_proxy.records
 
 
+def test_copies_and_checkpoints_are_dated_by_the_copy_answer(make_proxied_cm, fault_proxy, raw):
+    """S3 answers a CopyObject with the copy's LastModified and ETag: a file's copy and a
+    checkpoint send no HEAD after their COPY (issue 17), and their models give the size and
+    time the store's own HEAD gives afterwards."""
+    raw.put("src.txt", b"twelve bytes")
+    cm = make_proxied_cm()
+    fault_proxy.reset()
+    copied = cm.copy("src.txt", "dst.txt")
+    methods = [(r.method, r.copy_source) for r in fault_proxy.records]
+    assert methods[-1] == ("PUT", True), fault_proxy.records  # the COPY is the last request
+    assert methods.count(("PUT", True)) == 1 and methods.count(("PUT", False)) == 1  # COPY, claim
+    assert copied["size"] == 12 and raw.read("dst.txt") == b"twelve bytes"
+    assert cm.get("dst.txt", content=False)["last_modified"] == copied["last_modified"]
+
+    fault_proxy.reset()
+    checkpoint = cm.create_checkpoint("src.txt")
+    assert [(r.method, r.copy_source) for r in fault_proxy.records] == [("PUT", True)]
+    assert cm.list_checkpoints("src.txt") == [checkpoint]
+
+    # A new notebook: its first checkpoint's COPY and the HEAD dating the file both follow
+    # the create-only PUT (they go out together).
+    fault_proxy.reset()
+    model = cm.new_untitled(type="notebook")
+    kinds = [(r.method, r.copy_source) for r in fault_proxy.records]
+    assert kinds[:2] == [("GET", False), ("PUT", False)], fault_proxy.records
+    assert sorted(kinds[2:]) == [("HEAD", False), ("PUT", True)], fault_proxy.records
+    assert cm.get(model["path"], content=False)["last_modified"] == model["last_modified"]
+    assert len(cm.list_checkpoints(model["path"])) == 1
+
+
+def test_a_lowered_copy_threshold_dates_copies_with_a_head(make_proxied_cm, fault_proxy, raw):
+    """With `multipart_copy_threshold` lowered, copies go through the store's own copy
+    (which splits the large ones), and the copy is dated by a HEAD."""
+    raw.put("src.txt", b"twelve bytes")
+    cm = make_proxied_cm(multipart_copy_threshold=6 * 1024 * 1024)
+    fault_proxy.reset()
+    checkpoint = cm.create_checkpoint("src.txt")
+    assert [r.method for r in fault_proxy.records][-2:] == ["PUT", "HEAD"], fault_proxy.records
+    assert cm.list_checkpoints("src.txt") == [checkpoint]
+
+
 @pytest.mark.parametrize(
     "fault",
     [

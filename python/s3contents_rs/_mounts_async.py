@@ -160,6 +160,10 @@ class AsyncMountOps(MountTable):
         mount, inner = self._writable(api_path, "create")
         return outer_entry(mount, await mount.store.create_listed_async(inner, data))
 
+    async def create_with_checkpoint_async(self, api_path: str, data: bytes, listed: bool, keep: int) -> Any:
+        mount, inner = self._writable(api_path, "create")
+        return outer_entry(mount, await mount.store.create_with_checkpoint_async(inner, data, listed, mount.keep(keep)))
+
     async def create_dir_async(self, api_path: str) -> Any:
         if self._is_mount_point(api_path):
             raise AlreadyExistsError(f"{self._clean(api_path)!r} already exists (a mount point)")

@@ -162,6 +162,10 @@ class MountOps(MountTable):
         mount, inner = self._writable(api_path, "create")
         return outer_entry(mount, mount.store.create_listed(inner, data))
 
+    def create_with_checkpoint(self, api_path: str, data: bytes, listed: bool, keep: int) -> Any:
+        mount, inner = self._writable(api_path, "create")
+        return outer_entry(mount, mount.store.create_with_checkpoint(inner, data, listed, mount.keep(keep)))
+
     def create_dir(self, api_path: str) -> Any:
         if self._is_mount_point(api_path):
             raise AlreadyExistsError(f"{self._clean(api_path)!r} already exists (a mount point)")

@@ -121,12 +121,19 @@ class AsyncObjectStoreContentsManager(AsyncStoreContentsMixin, AsyncContentsMana
                 entry, validation_error = await make_dir(path), {}
             else:
                 data, validation_error = await self._serialize_async(model, path)
-                if _create_only:
-                    write = self._store.create_listed_async if _listed else self._store.create_async
+                with_checkpoint = _create_only and model["type"] == "notebook" and self._store_checkpoints()
+                if with_checkpoint:
+                    # A new notebook's first checkpoint: its COPY goes out with the HEAD
+                    # that dates the file (any checkpoint of that name is a leftover).
+                    entry = await self._store.create_with_checkpoint_async(path, data, _listed, self.max_checkpoints)
+                    self._checkpointed.add(path)
                 else:
-                    write = self._store.write_async
-                entry = await write(path, data)
-                if model["type"] == "notebook":
+                    if _create_only:
+                        write = self._store.create_listed_async if _listed else self._store.create_async
+                    else:
+                        write = self._store.write_async
+                    entry = await write(path, data)
+                if model["type"] == "notebook" and not with_checkpoint:
                     try:
                         await self._ensure_checkpoint(path, new=_create_only)
                     except Exception:

@@ -123,12 +123,19 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
                 entry, validation_error = make_dir(path), {}
             else:
                 data, validation_error = self._serialize(model, path)
-                if _create_only:
-                    write = self._store.create_listed if _listed else self._store.create
+                with_checkpoint = _create_only and model["type"] == "notebook" and self._store_checkpoints()
+                if with_checkpoint:
+                    # A new notebook's first checkpoint: its COPY goes out with the HEAD
+                    # that dates the file (any checkpoint of that name is a leftover).
+                    entry = self._store.create_with_checkpoint(path, data, _listed, self.max_checkpoints)
+                    self._checkpointed.add(path)
                 else:
-                    write = self._store.write
-                entry = write(path, data)
-                if model["type"] == "notebook":
+                    if _create_only:
+                        write = self._store.create_listed if _listed else self._store.create
+                    else:
+                        write = self._store.write
+                    entry = write(path, data)
+                if model["type"] == "notebook" and not with_checkpoint:
                     try:
                         self._ensure_checkpoint(path, new=_create_only)
                     except Exception:

@@ -135,6 +135,8 @@ operations! {
                 .with_max_content_size(max_content_size)
                 .with_dir_keys(built.dir_keys)
                 .with_one_key_probe(built.one_key)
+                // A lowered multipart-copy threshold splits copies the single COPY would make.
+                .with_reporting_copy(built.reporting_copy.filter(|_| copy_settings.threshold >= S3_MAX_SINGLE_COPY))
                 .with_open_uploads(built.open_uploads)
                 .with_url_signer(built.url_signer);
             let place = Place::new(url, &full_prefix, built.endpoint);
@@ -244,6 +246,8 @@ operations! {
         = |c| c.create(&path(&api_path)?, Bytes::from_owner(data)).await.map(PyEntry::from);
     fn create_listed / create_listed_async(api_path: String, data: PyBackedBytes) -> PyEntry
         = |c| c.create_listed(&path(&api_path)?, Bytes::from_owner(data)).await.map(PyEntry::from);
+    fn create_with_checkpoint / create_with_checkpoint_async(api_path: String, data: PyBackedBytes, listed: bool, keep: usize) -> PyEntry
+        = |c| c.create_with_checkpoint(&path(&api_path)?, Bytes::from_owner(data), listed, keep).await.map(PyEntry::from);
     fn create_dir / create_dir_async(api_path: String) -> PyEntry
         = |c| c.create_dir(&path(&api_path)?).await.map(PyEntry::from);
     fn move_to_trash / move_to_trash_async(api_path: String, allow_non_empty: bool) -> (String, &'static str)

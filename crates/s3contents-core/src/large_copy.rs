@@ -40,7 +40,7 @@ use object_store::{
 };
 use percent_encoding::utf8_percent_encode;
 
-use crate::contents::backend::{open_uploads_check_failed, OpenUploads};
+use crate::contents::backend::{open_uploads_check_failed, Copied, OpenUploads, ReportingCopy};
 use crate::error::{Error, Result as CoreResult};
 use crate::signed_s3::{generic, xml_text, SignedS3, KEY_PATH, QUERY_VALUE};
 
@@ -321,6 +321,29 @@ impl LargeCopier for S3PartCopier {
     }
 }
 
+#[async_trait]
+impl ReportingCopy for S3PartCopier {
+    async fn copy_reporting(&self, from: &Path, to: &Path) -> Result<Option<Copied>> {
+        let copy_source = format!("{}/{}", self.bucket, utf8_percent_encode(from.as_ref(), KEY_PATH));
+        let mut headers = self.encryption.clone();
+        headers.push(("x-amz-copy-source", copy_source));
+        // CopyObject is safe to repeat: the same source makes the same copy.
+        let answer = self.s3.send_retried(http::Method::PUT, &self.s3.url(to, ""), &headers).await?;
+        Ok(copy_result(&String::from_utf8_lossy(&answer)))
+    }
+
+    fn is_too_large(&self, error: &object_store::Error) -> bool {
+        is_too_large_for_copy(error)
+    }
+}
+
+/// The copy's time and ETag from a CopyObjectResult (the ETag's quotes may come escaped).
+fn copy_result(xml: &str) -> Option<Copied> {
+    let last_modified = chrono::DateTime::parse_from_rfc3339(xml_text(xml, "LastModified")?.trim()).ok()?;
+    let e_tag = xml_text(xml, "ETag").map(|t| t.trim().replace("&quot;", "\"").replace("&#34;", "\""));
+    Some(Copied { last_modified: last_modified.with_timezone(&chrono::Utc), e_tag })
+}
+
 /// A store whose copies work for every size the backend allows (see the module comment).
 #[derive(Debug)]
 pub struct LargeCopyStore {
@@ -408,6 +431,18 @@ impl ObjectStore for LargeCopyStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_results_give_the_time_and_the_quoted_etag() {
+        let aws = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+            <LastModified>2026-12-06T01:02:03.456Z</LastModified><ETag>&quot;9b2cf535f27731c974343645a3985328&quot;</ETag></CopyObjectResult>";
+        let copied = copy_result(aws).unwrap();
+        assert_eq!(copied.last_modified.to_rfc3339(), "2026-12-06T01:02:03.456+00:00");
+        assert_eq!(copied.e_tag.as_deref(), Some("\"9b2cf535f27731c974343645a3985328\""));
+        let plain = "<CopyObjectResult><ETag>\"abc\"</ETag><LastModified>2026-12-06T01:02:03Z</LastModified></CopyObjectResult>";
+        assert_eq!(copy_result(plain).unwrap().e_tag.as_deref(), Some("\"abc\""));
+        assert_eq!(copy_result("<CopyObjectResult><ETag>x</ETag></CopyObjectResult>"), None);
+    }
 
     #[test]
     fn parts_cover_the_object_exactly_within_s3_limits() {

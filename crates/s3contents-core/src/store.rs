@@ -20,7 +20,7 @@ use url::Url;
 use crate::answer::LoginFailure;
 use crate::azure_copy::AzureCopyWaiter;
 use crate::console_dirs::DirKeyDeleter;
-use crate::contents::backend::{DirKeys, OneKeyProbe, OpenUploads, UrlSigner};
+use crate::contents::backend::{DirKeys, OneKeyProbe, OpenUploads, ReportingCopy, UrlSigner};
 use crate::error::{Error, Result};
 use crate::gcs_rewrite::GcsRewriter;
 use crate::large_copy::{LargeCopier, S3PartCopier};
@@ -44,6 +44,8 @@ pub struct BuiltStore {
     pub open_uploads: Option<Arc<dyn OpenUploads>>,
     /// Cloud stores: existence asked with a one-key listing.
     pub one_key: Option<Arc<dyn OneKeyProbe>>,
+    /// S3 only: single copies that say the copy's time and ETag (no HEAD after a copy).
+    pub reporting_copy: Option<Arc<dyn ReportingCopy>>,
     /// Presigned download URLs; `None` where the store cannot sign (anonymous access, SAS
     /// tokens, local files, memory).
     pub url_signer: Option<Arc<dyn UrlSigner>>,
@@ -102,6 +104,7 @@ pub fn build_store_metered(
     let mut url_signer: Option<Arc<dyn UrlSigner>> = None;
     let mut endpoint = url.to_string();
     let mut one_key: Option<Arc<dyn OneKeyProbe>> = None;
+    let mut reporting_copy: Option<Arc<dyn ReportingCopy>> = None;
     let store: Arc<dyn ObjectStore> = match parsed.scheme() {
         "s3" | "s3a" => {
             let mut builder = AmazonS3Builder::from_env()
@@ -128,9 +131,11 @@ pub fn build_store_metered(
             let bucket = parsed.host_str().unwrap_or_default();
             if let Some(signed) = SignedS3::new(&builder, s3.clone(), bucket, &connector) {
                 let janitor: Arc<dyn OpenUploads> = Arc::new(UploadJanitor::new(signed.clone()));
-                large_copier = Some(Arc::new(
+                let copier = Arc::new(
                     S3PartCopier::new(&builder, signed.clone(), bucket).with_open_uploads(Some(janitor.clone())),
-                ));
+                );
+                large_copier = Some(copier.clone());
+                reporting_copy = Some(copier);
                 open_uploads = Some(janitor);
                 dir_keys = Some(Arc::new(DirKeyDeleter::new(signed)));
             }
@@ -204,6 +209,7 @@ pub fn build_store_metered(
                 large_copier: None,
                 open_uploads: None,
                 one_key: None,
+                reporting_copy: None,
                 url_signer: None,
                 endpoint,
                 metrics,
@@ -227,6 +233,7 @@ pub fn build_store_metered(
         large_copier,
         open_uploads,
         one_key,
+        reporting_copy,
         url_signer,
         endpoint,
         metrics,

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::fmt::Debug;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use object_store::path::Path;
 
 /// Removes the zero-byte `<dir>/` keys that consoles create for folders, which
@@ -26,6 +27,27 @@ pub trait DirKeys: Send + Sync + Debug {
 pub trait OneKeyProbe: Send + Sync + Debug {
     /// True when at least one key starts with `dir` + "/".
     async fn any_key_under(&self, dir: &Path) -> object_store::Result<bool>;
+}
+
+/// What a server-side copy made, as the store's answer to it says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Copied {
+    pub last_modified: DateTime<Utc>,
+    pub e_tag: Option<String>,
+}
+
+/// One server-side copy that tells when the copy was made: S3's CopyObject answers with
+/// the copy's LastModified and ETag, which object_store's `copy` drops. Knowing them saves
+/// the HEAD a copy's model would need, a round trip after every copy and checkpoint.
+#[async_trait]
+pub trait ReportingCopy: Send + Sync + Debug {
+    /// Copy `from` to `to` (overwriting), in one request of at most the store's
+    /// single-copy size; a larger source is refused as `is_too_large` tells. `None`: the
+    /// answer did not say (an S3-compatible server's own dialect), a HEAD must tell.
+    async fn copy_reporting(&self, from: &Path, to: &Path) -> object_store::Result<Option<Copied>>;
+
+    /// Whether `error` says the source is too large for one copy request.
+    fn is_too_large(&self, error: &object_store::Error) -> bool;
 }
 
 /// Finds and aborts the multipart uploads that a lost answer left open (the store opened

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
 
+use super::backend::Copied;
 use super::{whole_seconds, Contents};
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::{split_ext, ApiPath, CHECKPOINT_DIR};
@@ -32,29 +33,38 @@ impl Contents {
     }
 
     /// Copy the current file to a new checkpoint, keeping at most `keep` of them
-    /// (`keep == 1`: the single id "checkpoint", overwritten each time).
+    /// (`keep == 1`: the single id "checkpoint", overwritten each time). One COPY where the
+    /// store's answer dates the copy (S3), else COPY + HEAD.
     pub async fn create_checkpoint(&self, path: &ApiPath, keep: usize) -> Result<Checkpoint> {
-        let (id, target) = self.add_checkpoint(path, keep).await?;
-        let meta = self.store().head(&target).await.during("create a checkpoint of", path.as_str())?;
-        Ok(Checkpoint { id, last_modified: whole_seconds(meta.last_modified) })
+        let (id, target, copied) = self.copy_to_checkpoint(path, keep).await?;
+        let last_modified = match copied {
+            Some(copied) => copied.last_modified,
+            None => self.store().head(&target).await.during("create a checkpoint of", path.as_str())?.last_modified,
+        };
+        Ok(Checkpoint { id, last_modified: whole_seconds(last_modified) })
     }
 
-    /// `create_checkpoint` without the HEAD for the checkpoint's timestamp (a save makes
-    /// the first checkpoint of a notebook and has no use for it). One COPY (plus a LIST
-    /// to prune when `keep > 1`). Returns the id and the key of the checkpoint.
+    /// `create_checkpoint` without its timestamp (a save makes the first checkpoint of a
+    /// notebook and has no use for it). One COPY (plus a LIST to prune when `keep > 1`).
+    /// Returns the id and the key of the checkpoint.
     pub async fn add_checkpoint(&self, path: &ApiPath, keep: usize) -> Result<(String, Path)> {
+        let (id, target, _) = self.copy_to_checkpoint(path, keep).await?;
+        Ok((id, target))
+    }
+
+    async fn copy_to_checkpoint(&self, path: &ApiPath, keep: usize) -> Result<(String, Path, Option<Copied>)> {
         self.check_writable("create a checkpoint of", path)?;
         let id = if keep <= 1 { SINGLE_CHECKPOINT_ID.to_string() } else { new_checkpoint_id() };
         let source = self.keys().file_key(path)?;
         let target = self.checkpoint_key(path, &id)?;
-        self.store().copy(&source, &target).await.during("create a checkpoint of", path.as_str())?;
+        let copied = self.copy_object(&source, &target).await.during("create a checkpoint of", path.as_str())?;
         if keep > 1 {
             let all = self.list_checkpoints(path).await?;
             let stale: Vec<Path> =
                 all.iter().skip(keep).map(|c| self.checkpoint_key(path, &c.id)).collect::<Result<_>>()?;
             self.delete_keys(path, stale).await?;
         }
-        Ok((id, target))
+        Ok((id, target, copied))
     }
 
     /// Checkpoints of the file at `path`, newest first. One LIST.

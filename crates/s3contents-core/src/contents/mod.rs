@@ -15,7 +15,7 @@ mod write;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use object_store::{ObjectMeta, ObjectStore};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
 use crate::keys::{ApiPath, KeyMapper};
 use upload::Uploads;
@@ -110,6 +110,7 @@ pub struct Contents {
     read_only: bool,
     dir_keys: Option<Arc<dyn backend::DirKeys>>,
     one_key: Option<Arc<dyn backend::OneKeyProbe>>,
+    reporting_copy: Option<Arc<dyn backend::ReportingCopy>>,
     open_uploads: Option<Arc<dyn backend::OpenUploads>>,
     url_signer: Option<Arc<dyn backend::UrlSigner>>,
     versions: write::KnownVersions,
@@ -134,6 +135,7 @@ impl Contents {
             read_only: false,
             dir_keys: None,
             one_key: None,
+            reporting_copy: None,
             open_uploads: None,
             url_signer: None,
             versions: write::KnownVersions::default(),
@@ -183,6 +185,36 @@ impl Contents {
     }
 
     /// How to find and abort the multipart uploads a lost answer left open (S3).
+    /// Single copies answered with the copy's time and ETag (see `copy_object`). Only for
+    /// a store whose single copies are not split by a lowered multipart-copy threshold.
+    pub fn with_reporting_copy(mut self, reporting_copy: Option<Arc<dyn backend::ReportingCopy>>) -> Self {
+        self.reporting_copy = reporting_copy;
+        self
+    }
+
+    /// Whether `copy_object` tells the copy's time and ETag.
+    pub(crate) fn reports_copies(&self) -> bool {
+        self.reporting_copy.is_some()
+    }
+
+    /// One server-side copy of a file, with the copy's time and ETag where the store's
+    /// answer gives them (`None`: a HEAD must tell). A source too large for one copy
+    /// request goes through the store's own copy, which copies it in parts.
+    pub(crate) async fn copy_object(
+        &self,
+        from: &object_store::path::Path,
+        to: &object_store::path::Path,
+    ) -> object_store::Result<Option<backend::Copied>> {
+        if let Some(reporting) = &self.reporting_copy {
+            match reporting.copy_reporting(from, to).await {
+                Ok(copied) => return Ok(copied),
+                Err(e) if reporting.is_too_large(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.store.copy(from, to).await.map(|()| None)
+    }
+
     pub fn with_open_uploads(mut self, open_uploads: Option<Arc<dyn backend::OpenUploads>>) -> Self {
         self.open_uploads = open_uploads;
         self

@@ -381,10 +381,19 @@ impl Contents {
             // source. A server-side COPY is atomic, so there is no version to check
             // afterwards; a missing source makes the COPY fail with 404 and the claim is
             // withdrawn before looking for a folder of that name.
-            let target = self.keys.file_key(to)?;
-            self.claim(from, to, "copy", &target).await?;
-            match self.store.copy(&self.keys.file_key(from)?, &target).await {
-                Ok(()) => return self.head_or_undo(to, vec![target]).await,
+            let (target, source_key) = (self.keys.file_key(to)?, self.keys.file_key(from)?);
+            // The source's size for the copy's model is asked while the claim is made:
+            // where the COPY's answer dates the copy (S3), no HEAD follows it.
+            let source_meta = async {
+                match self.reports_copies() {
+                    true => self.store.head(&source_key).await.ok(),
+                    false => None,
+                }
+            };
+            let (claimed, source_meta) = futures::join!(self.claim(from, to, "copy", &target), source_meta);
+            claimed?;
+            match self.copy_object(&source_key, &target).await {
+                Ok(copied) => return self.copied_entry(to, target, source_meta, copied).await,
                 Err(object_store::Error::NotFound { .. }) => {
                     self.delete_keys(from, vec![target]).await.map_err(|e| {
                         e.leaving(format!(

@@ -4,6 +4,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use object_store::{ObjectMeta, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 
+use super::backend::Copied;
 use super::{Contents, Entry};
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::ApiPath;
@@ -69,6 +70,34 @@ impl Contents {
         self.head_or_undo(path, vec![key]).await
     }
 
+    /// `create` (`create_listed` with `listed`) of a notebook together with its first
+    /// checkpoint (as `add_checkpoint` with `keep`): the checkpoint's COPY and the HEAD
+    /// that dates the file both need only the PUT, so they go out together. When either
+    /// fails, the file is removed again, so that retrying the create succeeds.
+    pub async fn create_with_checkpoint(
+        &self,
+        path: &ApiPath,
+        data: Bytes,
+        listed: bool,
+        keep: usize,
+    ) -> Result<Entry> {
+        self.check_writable("write", path)?;
+        let key = self.keys.file_key(path)?;
+        if !listed {
+            self.refuse_directory(path).await?;
+        }
+        self.put_new(path, &key, PutPayload::from_bytes(data)).await?;
+        let (entry, checkpoint) = futures::join!(self.head_written(path), self.add_checkpoint(path, keep));
+        let error = match (entry, checkpoint) {
+            (Ok(entry), Ok(_)) => return Ok(entry),
+            (Err(e), _) | (Ok(_), Err(e)) => e,
+        };
+        match self.delete_keys(path, vec![key]).await {
+            Ok(()) => Err(error.leaving("nothing was changed")),
+            Err(_) => Err(error.leaving(format!("{:?} was written but could not be removed", path.as_str()))),
+        }
+    }
+
     /// The entry of the file just made at `path`; when even that fails, what was made
     /// (`made`) is removed, so that retrying the create or copy does not find it (409).
     pub(crate) async fn head_or_undo(&self, path: &ApiPath, made: Vec<object_store::path::Path>) -> Result<Entry> {
@@ -128,6 +157,32 @@ impl Contents {
             .ok_or_else(|| Error::Internal(format!("{:?} vanished right after it was written", path.as_str())))?;
         self.versions.remember(&meta);
         Ok(Entry::file(path.clone(), &meta))
+    }
+
+    /// The entry of a single file just copied to `to` (key `target`): from the COPY's
+    /// answer and the source's size when the copy is that version of the source (the same
+    /// ETag), else a HEAD of the copy.
+    pub(crate) async fn copied_entry(
+        &self,
+        to: &ApiPath,
+        target: object_store::path::Path,
+        source: Option<ObjectMeta>,
+        copied: Option<Copied>,
+    ) -> Result<Entry> {
+        if let (Some(source), Some(copied)) = (source, copied) {
+            if copied.e_tag.is_some() && copied.e_tag == source.e_tag {
+                let meta = ObjectMeta {
+                    location: target,
+                    last_modified: copied.last_modified,
+                    size: source.size,
+                    e_tag: copied.e_tag,
+                    version: None,
+                };
+                self.versions.remember(&meta);
+                return Ok(Entry::file(to.clone(), &meta));
+            }
+        }
+        self.head_or_undo(to, vec![target]).await
     }
 
     /// Create the directory at `path` (a marker object); existing directories are kept.
