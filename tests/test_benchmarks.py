@@ -171,3 +171,46 @@ def test_quick_stall_benchmark_reports_latencies(tmp_path):
     for r in rows:
         assert r["polls"] >= 1 and 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"]
     assert "p99" in out and "target p99 < 20 ms" in out
+
+
+@pytest.mark.timeout(300)
+def test_quick_obstore_floor_records_its_goals(tmp_path):
+    """Ours against obstore in one process, on moto and behind the 20 ms proxy: both read,
+    wrote and listed the same bytes (the script checks), with the requests we claim, and
+    one goal per row was recorded for ./dev.sh bench's summary."""
+    out = run_script("obstore_floor.py", tmp_path, timeout=280)
+    report = json.loads((tmp_path / "obstore_floor-latest.json").read_text())
+    ops = ("get_file_10k", "get_file_1m", "save_file_10k", "save_file_1m", "list_100")
+    names = [*ops, *(f"{op}@moto+20ms" for op in ops)]
+    rows = {row["name"]: row for row in report["operations"]}
+    assert set(rows) == set(names)
+    expected = {"get": {"GET": 1}, "list": {"LIST": 1}, "save": {"PUT": 1}}
+    for row in rows.values():
+        assert row["name"] in out  # the terminal table
+        for name in ("ours", "obstore"):
+            stats = row["contenders"][name]
+            assert len(stats["seconds"]) == row["repeats"] >= 1
+            assert stats["min"] <= stats["median"] <= stats["max"]
+        assert row["ratio_ours_over_obstore"] > 0
+        assert row["contenders"]["obstore"]["requests"]["by_kind"] == expected[row["kind"]], row["name"]
+        ours = row["contenders"]["ours"]["requests"]["by_kind"]
+        if row["kind"] == "save":
+            # The model's exact last_modified: a HEAD after the PUT, and the reason printed.
+            assert ours == {"PUT": 1, "HEAD": 1}, row["name"]
+            assert "HEAD" in row["requests_differ_because"] and row["requests_differ_because"] in out
+            # ... and obstore sending the same two, one after the other.
+            assert row["contenders"]["chain"]["requests"]["by_kind"] == ours and row["ratio_ours_over_chain"] > 0
+        else:
+            assert ours == expected[row["kind"]], row["name"]
+    # Every request waits 20 ms behind the delay.
+    for op in ops:
+        assert rows[f"{op}@moto+20ms"]["contenders"]["obstore"]["min"] >= 0.02
+    recorded = json.loads((tmp_path / "goals-obstore_floor.json").read_text())
+    assert all(g["suite"] == "obstore_floor" for g in recorded)
+    judged = [g for g in recorded if g["passed"] is not None]
+    assert [g["goal"] for g in judged] == [f"{n} within 1.3x obstore" for n in names]
+    assert all(g["figure"].startswith("ours/obstore ratio ") and " vs obstore " in g["figure"] for g in judged)
+    # Saves against obstore's PUT -> HEAD, for information.
+    info = [g for g in recorded if g["passed"] is None]
+    assert [g["goal"] for g in info] == [f"{n} against obstore's PUT -> HEAD" for n in names if n.startswith("save")]
+    assert all(g["figure"].startswith("ours/chain ratio ") and "requests 2/2" in g["figure"] for g in info)
