@@ -170,3 +170,35 @@ def test_quick_stall_benchmark_reports_latencies(tmp_path):
     for r in rows:
         assert r["polls"] >= 1 and 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"]
     assert "p99" in out and "target p99 < 20 ms" in out
+
+
+@pytest.mark.timeout(600)
+def test_quick_scale_benchmark_records_its_goals(tmp_path):
+    """benches/scale.py on 5 000 entries and a 20 000-key bucket filled inside moto: it
+    checks the filled keys against PUT-made ones itself, and records its goals; the request
+    counts are exact, so those goals pass (the timed ones depend on the machine)."""
+    out = run_script("scale.py", tmp_path, timeout=580)
+    assert "filled keys list, HEAD and GET like PUT-made ones" in out
+    recorded = json.loads((tmp_path / "goals-scale.json").read_text())
+    by_goal = {g["goal"]: g for g in recorded}
+    assert {g["suite"] for g in recorded} == {"scale"}
+    assert set(by_goal) == {
+        "list_5000 (server GET) within 1.1x the floor",
+        "list_5000: manager alone against LISTs + models",
+        "list_5000: one LIST per 1000 entries, as the floor",
+        "list_5000: peak memory growth at most 8x the reply",
+        "list_5000: /api/status p99 < 20 ms",
+        "20000-key bucket: one LIST page per folder open",
+        "moto's resident memory (information)",
+    }
+    assert by_goal["list_5000: one LIST per 1000 entries, as the floor"]["passed"] is True
+    assert by_goal["20000-key bucket: one LIST page per folder open"]["passed"] is True
+    for g in recorded:
+        assert g["figure"] and g["goal"] in out  # the summary printed at the end
+    report = json.loads((tmp_path / "scale-latest.json").read_text())
+    listing = report["listing"]
+    assert listing["requests"]["ours"]["by_kind"] == listing["requests"]["floor"]["by_kind"] == {"LIST": 5}
+    assert listing["reply_bytes"] > 5000 * 100 and listing["polls"] >= 1 and listing["peak_rss_bytes"]
+    assert listing["off_loop_extension"] is True
+    opens = report["bucket"]["opens"]
+    assert len(opens) == 5 and all(o["requests"]["by_kind"] == {"LIST": 1} for o in opens)
