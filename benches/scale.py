@@ -101,24 +101,32 @@ def sizes(quick: bool) -> dict:
 
 
 # ----------------------------------------------------------------------------- servers
-def start_filled_moto(s: dict, log) -> tuple[subprocess.Popen, str, dict]:
-    """moto with the big folder (and a 500-entry one to warm up on), the many-key bucket,
-    and three keys to compare with PUT-made ones."""
-    cmd = [
-        sys.executable,
-        str(HERE / "filled_moto.py"),
-        f"--folder={FOLDER_BUCKET}/{PREFIX}/big:{s['entries']}",
-        f"--folder={FOLDER_BUCKET}/{PREFIX}/small:500",
-        f"--folders={KEYS_BUCKET}/{PREFIX}:{s['folders']}:{s['files']}",
-        f"--folder={CHECK_BUCKET}/filled:3",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
+def start_filled_moto(fill: list[str], log) -> tuple[subprocess.Popen, str, dict]:
+    """moto serving the keys `fill` asks for (`filled_moto.py`'s arguments), its endpoint,
+    and what it printed (keys, seconds to fill, resident MB before filling) plus its
+    resident MB once filled."""
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "filled_moto.py"), *fill], stdout=subprocess.PIPE, stderr=log, text=True
+    )
     line = proc.stdout.readline().strip()
     if not line.startswith("MOTO "):
         raise SystemExit(f"filled moto failed to start ({line!r}); see its log")
     url, *fields = line.split(" ")[1:]
     info = {k: float(v) for k, v in (f.split("=") for f in fields)}
+    info["rss_filled_mb"] = rss_bytes(proc.pid) / MB
+    print(
+        f"moto: {int(info['keys'])} keys made in {info['fill_s']:.1f} s, resident {info['rss_filled_mb']:.0f} MB",
+        flush=True,
+    )
     return proc, url, info
+
+
+def stop(servers: list[Server], procs: list[subprocess.Popen]) -> None:
+    for server in servers:
+        server.stop()
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 class Server:
@@ -315,31 +323,41 @@ def main(argv: list[str] | None = None) -> int:
     args.results_dir.mkdir(parents=True, exist_ok=True)
     log_dir = Path(tempfile.mkdtemp(prefix="scale-logs-"))
     log = open(log_dir / "s3.log", "wb")
-    print(f"filling moto: a {n}-entry folder, a {keys}-key bucket ({s['folders']} folders of {s['files']})", flush=True)
-    moto, endpoint, fill = start_filled_moto(s, log)
-    moto_rss_filled = rss_bytes(moto.pid)
-    print(f"moto: {int(fill['keys'])} keys made in {fill['fill_s']:.1f} s, resident {moto_rss_filled / MB:.0f} MB")
-    proxy_proc, proxy = start_proxy(endpoint, log)
-    servers: list[Server] = []
     report: dict[str, Any] = {}
+    # One moto per part: a million keys in the same process would slow the folder's LISTs
+    # (moto's garbage collector walks them all) and hold 4 GB meanwhile.
+    print(f"filling moto: a {n}-entry folder (and a 500-entry one to warm up on)", flush=True)
+    fill = [f"--folder={FOLDER_BUCKET}/{PREFIX}/{name}:{count}" for name, count in (("big", n), ("small", 500))]
+    moto, endpoint, report["folder_moto"] = start_filled_moto(fill + [f"--folder={CHECK_BUCKET}/filled:3"], log)
+    procs: list[subprocess.Popen] = [moto]
+    servers: list[Server] = []
     try:
+        proxy_proc, proxy = start_proxy(endpoint, log)
+        procs.insert(0, proxy_proc)
         check_like_put(endpoint)
         direct = Server("direct", FOLDER_BUCKET, endpoint, log_dir)  # timed, polled, sampled
+        servers.append(direct)
         counted = Server("counted", FOLDER_BUCKET, proxy, log_dir)  # the same, through the proxy
-        many = Server("many", KEYS_BUCKET, proxy, log_dir)  # the million-key bucket
-        servers += [direct, counted, many]
+        servers.append(counted)
         raw, raw_counted = s3_client(endpoint, CREDS), s3_client(proxy, CREDS)
         report["listing"] = measure_listing(s, endpoint, proxy, direct, counted, raw, raw_counted)
-        report["bucket"] = measure_bucket(s, proxy, many, raw_counted)
-        report["moto_rss_mb"] = {"filled": moto_rss_filled / MB, "end": rss_bytes(moto.pid) / MB}
     finally:
-        for server in servers:
-            server.stop()
-        for proc in (proxy_proc, moto):
-            proc.terminate()
-            proc.wait(timeout=30)
+        stop(servers, procs)
+    print(f"filling moto: a {keys}-key bucket ({s['folders']} folders of {s['files']})", flush=True)
+    fill = [f"--folders={KEYS_BUCKET}/{PREFIX}:{s['folders']}:{s['files']}"]
+    moto, endpoint, report["bucket_moto"] = start_filled_moto(fill, log)
+    procs, servers = [moto], []
+    try:
+        proxy_proc, proxy = start_proxy(endpoint, log)
+        procs.insert(0, proxy_proc)
+        many = Server("many", KEYS_BUCKET, proxy, log_dir)
+        servers.append(many)
+        report["bucket"] = measure_bucket(s, proxy, many, s3_client(proxy, CREDS))
+        report["bucket_moto"]["rss_end_mb"] = rss_bytes(moto.pid) / MB
+    finally:
+        stop(servers, procs)
         log.close()
-    return finish(args, s, fill, report)
+    return finish(args, s, report)
 
 
 def measure_listing(s: dict, endpoint: str, proxy: str, direct: Server, counted: Server, raw, raw_counted) -> dict:
@@ -434,7 +452,7 @@ def measure_bucket(s: dict, proxy: str, many: Server, raw_counted) -> dict:
     return {"keys": s["folders"] * s["files"], "folders": s["folders"], "opens": opens}
 
 
-def finish(args: argparse.Namespace, s: dict, fill: dict, report: dict) -> int:
+def finish(args: argparse.Namespace, s: dict, report: dict) -> int:
     listing, bucket = report["listing"], report["bucket"]
     n = listing["entries"]
     med = {k: statistics.median(v) for k, v in listing["seconds"].items()}
@@ -448,7 +466,8 @@ def finish(args: argparse.Namespace, s: dict, fill: dict, report: dict) -> int:
     p50, p99, worst = percentile(polls, 50), percentile(polls, 99), max(polls)
     idle = listing["idle_polls_ms"]
 
-    print(f"\nA folder of {n} entries ({s['repeats']} runs each, alternating; medians)")
+    runs = f"{s['repeats']} run{'s' if s['repeats'] > 1 else ''} each"
+    print(f"\nA folder of {n} entries ({runs}, alternating; medians)")
     head = f"{'contender':<34} {'median':>10} {'min':>10} {'max':>10}  requests"
     print(head + "\n" + "-" * len(head))
     rows = [
@@ -481,12 +500,12 @@ def finish(args: argparse.Namespace, s: dict, fill: dict, report: dict) -> int:
         print(f"{o['folder']:<8} {fmt_s(o['seconds']):>10} {fmt_s(o['floor_seconds']):>11}  {o['requests']['by_kind']}")
     one_page = all(o["requests"]["by_kind"] == {"LIST": 1} for o in opens)
     open_med = statistics.median(o["seconds"] for o in opens)
-    rss = report["moto_rss_mb"]
-    total_keys = int(fill["keys"])
-    per_key = (rss["filled"] - fill["rss_empty_mb"]) * MB / total_keys
+    moto = report["bucket_moto"]
+    total_keys = int(moto["keys"])
+    per_key = (moto["rss_filled_mb"] - moto["rss_empty_mb"]) * MB / total_keys
     print(
-        f"moto: {total_keys} keys, resident {rss['filled']:.0f} MB once filled ({fill['rss_empty_mb']:.0f} MB "
-        f"empty: {per_key / 1024:.1f} KB a key), {rss['end']:.0f} MB at the end"
+        f"moto: {total_keys} keys made in {moto['fill_s']:.0f} s, resident {moto['rss_filled_mb']:.0f} MB "
+        f"({moto['rss_empty_mb']:.0f} MB empty: {per_key / 1024:.1f} KB a key), {moto['rss_end_mb']:.0f} MB at the end"
     )
 
     results = [
@@ -530,7 +549,7 @@ def finish(args: argparse.Namespace, s: dict, fill: dict, report: dict) -> int:
         goals.Goal(
             SUITE,
             "moto's resident memory (information)",
-            f"{rss['filled']:.0f} MB for {total_keys} keys ({per_key / 1024:.1f} KB a key)",
+            f"{moto['rss_filled_mb']:.0f} MB for {total_keys} keys ({per_key / 1024:.1f} KB a key)",
             None,
         ),
     ]
@@ -543,12 +562,12 @@ def finish(args: argparse.Namespace, s: dict, fill: dict, report: dict) -> int:
         "machine": machine(),
         "quick": args.quick,
         "sizes": s,
-        "fill": fill,
+        "folder_moto": report["folder_moto"],
         "listing": {k: v for k, v in listing.items() if k not in ("polls_ms", "idle_polls_ms")}
         | {"medians_s": med, "ratio": ratio, "ratio_manager": ratio_manager, "polls": len(polls)}
         | {"p50_ms": p50, "p99_ms": p99, "max_ms": worst, "peak_growth_bytes": growth},
         "bucket": bucket,
-        "moto_rss_mb": rss,
+        "bucket_moto": moto,
     }
     path = args.results_dir / f"scale-{stamp.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if args.quick else ''}.json"
     path.write_text(json.dumps(out, indent=2))
