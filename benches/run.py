@@ -46,7 +46,7 @@ RESULTS = HERE / "results"
 CREDS = {"key": "bench-key", "secret": "bench-secret"}
 # Further benchmark scripts run after this one, each called as
 # `python benches/<name>.py [--quick] --results-dir DIR`; add a name here to hook one in.
-SUITES = ["stall", "upload_rss", "load", "json_read", "obstore_floor"]
+SUITES = ["stall", "upload_rss", "load", "json_read", "obstore_floor", "scale"]
 
 # Targets from the issue: listings, gets and saves within 1.3x of the floor; new_untitled
 # in O(1) requests; a 2 000-file tree rename at least 10x faster than s3contents.

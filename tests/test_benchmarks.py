@@ -214,3 +214,35 @@ def test_quick_obstore_floor_records_its_goals(tmp_path):
     info = [g for g in recorded if g["passed"] is None]
     assert [g["goal"] for g in info] == [f"{n} against obstore's PUT -> HEAD" for n in names if n.startswith("save")]
     assert all(g["figure"].startswith("ours/chain ratio ") and "requests 2/2" in g["figure"] for g in info)
+
+
+@pytest.mark.timeout(600)
+def test_quick_scale_benchmark_records_its_goals(tmp_path):
+    """benches/scale.py on 5 000 entries and a 20 000-key bucket filled inside moto: it
+    checks the filled keys against PUT-made ones itself, and records its goals; the request
+    counts are exact, so those goals pass (the timed ones depend on the machine)."""
+    out = run_script("scale.py", tmp_path, timeout=580)
+    assert "filled keys list, HEAD and GET like PUT-made ones" in out
+    recorded = json.loads((tmp_path / "goals-scale.json").read_text())
+    by_goal = {g["goal"]: g for g in recorded}
+    assert {g["suite"] for g in recorded} == {"scale"}
+    assert set(by_goal) == {
+        "list_5000 (server GET) within 1.1x the floor",
+        "list_5000: manager alone against LISTs + models",
+        "list_5000: one LIST per 1000 entries, as the floor",
+        "list_5000: peak memory growth at most 8x the reply",
+        "list_5000: /api/status p99 < 20 ms",
+        "20000-key bucket: one LIST page per folder open",
+        "moto's resident memory (information)",
+    }
+    assert by_goal["list_5000: one LIST per 1000 entries, as the floor"]["passed"] is True
+    assert by_goal["20000-key bucket: one LIST page per folder open"]["passed"] is True
+    for g in recorded:
+        assert g["figure"] and g["goal"] in out  # the summary printed at the end
+    report = json.loads((tmp_path / "scale-latest.json").read_text())
+    listing = report["listing"]
+    assert listing["requests"]["ours"]["by_kind"] == listing["requests"]["floor"]["by_kind"] == {"LIST": 5}
+    assert listing["reply_bytes"] > 5000 * 100 and listing["polls"] >= 1 and listing["peak_rss_bytes"]
+    assert listing["off_loop_extension"] is True
+    opens = report["bucket"]["opens"]
+    assert len(opens) == 5 and all(o["requests"]["by_kind"] == {"LIST": 1} for o in opens)
