@@ -4,7 +4,7 @@ Each client is a JupyterLab user with a folder of its own (`load/u<n>/`), sendin
 JupyterLab sends for what users do most, back to back (no think time), picked at random by weight:
 
     list      the file browser: GET folder?content=1
-    open      open a notebook: GET ?type=notebook&format=json&content=1&hash=1, then GET its
+    open      open a notebook: GET ?type=notebook&content=1&hash=1, then GET its
               checkpoints (a checkpoint is created when there is none)
     autosave  save the open notebook: GET ?content=0&hash=1 (JupyterLab's "File Changed" check),
               PUT, GET ?content=0&hash=1 (the new hash)
@@ -249,7 +249,7 @@ class Client:
 
     async def open(self, op: str) -> None:
         path = self.notebook
-        _, model = await self.call(op, "GET", path, query="type=notebook&format=json&content=1&hash=1")
+        _, model = await self.call(op, "GET", path, query="type=notebook&content=1&hash=1")
         if model is not None:
             self.check_notebook(model, op)
             self.known = (model["last_modified"], model.get("hash"))
@@ -341,9 +341,9 @@ class Client:
         self.uploads[path] = hashlib.sha256(data).hexdigest()
         self.uncertain.discard(path)
 
-    async def op_shared(self) -> None:
+    async def op_shared(self, op: str = "shared") -> None:
         content = self.text()
-        code, _ = await self.call("shared", "PUT", "load/shared.txt", {"type": "file", "format": "text", "content": content})
+        code, _ = await self.call(op, "PUT", "load/shared.txt", {"type": "file", "format": "text", "content": content})
         if code in (200, 201):
             self.shared["acked"].add(content)
         else:
@@ -385,6 +385,9 @@ async def run_load(
     report, shared = Report(), {"acked": set(), "uncertain": False}
     users = [Client(i, base, http, report, shared, sizes) for i in range(clients)]
     await users[0].call("setup", "PUT", "load", {"type": "directory"})
+    # The shared file exists before the clock starts: the clients overwrite it. (Two first
+    # PUTs of one new path race: ours answers the later one 409, a create-only write.)
+    await users[0].op_shared("setup")
     await asyncio.gather(*(u.setup() for u in users))
     pids = pids or {}
     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
@@ -440,7 +443,9 @@ def print_report(summary: dict, clients: int, name: str = "ours") -> None:
           f"({summary['throughput_ops']:.1f}/s), {summary['requests']} requests; statuses {summary['statuses']}")  # fmt: skip
     print(f"{'operation':<10} {'n':>6} {'requests':>9} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9} {'max ms':>9}")
     for op, s in summary["latency_ms"].items():
-        print(f"{op:<10} {s['n']:>6} {s['requests']:>9} {s['p50']:>9.1f} {s['p95']:>9.1f} {s['p99']:>9.1f} {s['max']:>9.1f}")
+        print(
+            f"{op:<10} {s['n']:>6} {s['requests']:>9} {s['p50']:>9.1f} {s['p95']:>9.1f} {s['p99']:>9.1f} {s['max']:>9.1f}"
+        )
     for process, ms in summary["cpu_ms_per_op"].items():
         print(f"CPU of {process}: {summary['cpu_s'][process]:.1f} s, {ms:.1f} ms per operation")
     verdict = "OK" if not summary["errors"] else "FAILED"

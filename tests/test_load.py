@@ -50,3 +50,30 @@ def test_concurrent_clients_lose_no_acknowledged_write(manager_kwargs, raw, tmp_
     assert report.requests["verify"] >= 8 * 4
     assert summary["cpu_s"]["server"] > 0 and summary["cpu_ms_per_op"]["server"] > 0
     assert any(key.startswith("load/u") for key in raw.keys())
+
+
+def test_the_checks_see_what_a_user_would_see():
+    """The checks themselves, on made-up answers: a listing that lost a file or kept a
+    renamed-away name, and a notebook changed on disk as JupyterLab's save judges it."""
+    report = load.Report()
+    client = load.Client(0, "http://unused/", None, report, {"acked": set()}, load.QUICK_SIZES)
+    client.texts = {"load/u0/a.txt": "a", "load/u0/b.txt": "b"}
+
+    def listing(*paths):
+        return {"content": [{"path": p} for p in paths]}
+
+    client.check_listing(listing("load/u0/a.txt", "load/u0/b.txt", "load/u0/notebook.ipynb"), "list")
+    assert report.problems == []
+    client.check_listing(listing("load/u0/a.txt", "load/u0/old.txt", "load/u0/notebook.ipynb"), "list")
+    assert len(report.problems) == 1 and "misses ['load/u0/b.txt']" in report.problems[0]
+    assert "extra ['load/u0/old.txt']" in report.problems[0]
+    client.uncertain = {"load/u0/b.txt", "load/u0/old.txt"}  # a failed request may have left either
+    client.check_listing(listing("load/u0/a.txt", "load/u0/old.txt", "load/u0/notebook.ipynb"), "list")
+    assert len(report.problems) == 1
+    # JupyterLab compares hashes when both sides have one, else last_modified with 500 ms to spare.
+    client.known = ("2026-01-01T00:00:00.000000Z", "h1")
+    assert not client.conflict({"last_modified": "2026-01-01T00:00:09Z", "hash": "h1"})
+    assert client.conflict({"last_modified": "2026-01-01T00:00:00Z", "hash": "h2"})
+    client.known = ("2026-01-01T00:00:00.000000Z", None)
+    assert not client.conflict({"last_modified": "2026-01-01T00:00:00.400Z", "hash": "h2"})
+    assert client.conflict({"last_modified": "2026-01-01T00:00:00.600Z", "hash": None})
