@@ -12,7 +12,7 @@ JupyterLab sends for what users do most, back to back (no think time), picked at
     rename    PATCH a text file or the open notebook to a new name
     upload    a 1-2.5 MiB file in 1 MiB base64 chunks (chunk 1, 2, ..., -1, as JupyterLab sends them),
               over one of the client's two upload names
-    shared    PUT of a text file every client writes (last writer wins)
+    shared    PUT of a text file every client writes (last writer wins; it exists before the clock starts)
 
 A latency is an operation's (all its requests, as the user waits for them). Every client does
 each operation once before the clock may stop it.
