@@ -246,3 +246,29 @@ def test_quick_scale_benchmark_records_its_goals(tmp_path):
     assert listing["off_loop_extension"] is True
     opens = report["bucket"]["opens"]
     assert len(opens) == 5 and all(o["requests"]["by_kind"] == {"LIST": 1} for o in opens)
+
+
+def test_quick_load_benchmark_compares_and_records_goals(tmp_path):
+    """50 users in full mode; here 8 for 5 s on each server: ours without an error, both
+    servers' figures side by side, and the goals recorded for ./dev.sh bench's summary."""
+    out = run_script("load.py", tmp_path, timeout=280)
+    results = json.loads((tmp_path / "load.json").read_text())["results"]
+    assert set(results) == {"ours", "s3contents"}
+    operations = ("list", "open", "autosave", "save", "rename", "upload", "shared")
+    for name, summary in results.items():
+        latency = summary["latency_ms"]
+        assert all(latency[op]["n"] >= 8 and 0 < latency[op]["p50"] <= latency[op]["p99"] for op in operations), name
+        # The same JupyterLab requests against both servers (counted by the clients).
+        assert latency["autosave"]["requests"] == 3 * latency["autosave"]["n"] or summary["errors"], name
+        assert latency["save"]["requests"] == 4 * latency["save"]["n"] or summary["errors"], name
+        assert latency["upload"]["requests"] == 2 * latency["upload"]["n"] or summary["errors"], name
+        assert summary["cpu_ms_per_op"]["server"] > 0 and summary["cpu_ms_per_op"]["moto"] > 0, name
+    assert results["ours"]["errors"] == 0, results["ours"]["error_examples"]
+    assert "upload p50 / p99" in out and "server CPU per op" in out
+    goals = {g["goal"]: g for g in json.loads((tmp_path / "goals-load.json").read_text())}
+    assert goals["many users (8 clients, 5 s): 0 errors"]["passed"] is True
+    for op in operations:
+        row = goals[f"many users: {op} p50/p99 ours vs s3contents"]
+        assert row["passed"] is None and "ours " in row["figure"] and "s3contents " in row["figure"]
+    assert goals["many users: s3contents' errors under the same load"]["passed"] is None
+    assert goals["many users: server CPU per operation, throughput"]["passed"] is None
