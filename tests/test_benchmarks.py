@@ -67,6 +67,39 @@ def test_round_trip_chain():
     assert depth == 40 and chain.count("HEAD") == proxy.CHAIN_STAGES - 1 and "… 25 more …" in chain
 
 
+def test_chain_goal():
+    """Where ours waits for more round trips than the floor, its goal is the floor plus one
+    small request per extra round trip, with both chains printed; the ratio goal is judged
+    only where that chain's floor leaves it possible."""
+    run = load_script("benches/run.py")
+
+    def row(ours: float, floor: float, depths: tuple[int, int]) -> dict:
+        chains = {"ours": "LIST → PUT → COPY → HEAD", "floor": "LIST → COPY → HEAD"}
+        return {
+            "contenders": {
+                n: {"median": t, "requests": {"depth": d, "chain": chains[n]}}
+                for n, t, d in (("ours", ours, depths[0]), ("floor", floor, depths[1]))
+            }
+        }
+
+    same = run.judge_delayed("copy@d", row(0.12, 0.1, (3, 3)), 1.3, 0.02, "1.20x")
+    assert [(g["key"], g["passed"]) for g in same] == [("within_1_3x_floor", True)]
+    # One more round trip: 0.1 s + 0.02 s is within 1.3x, so both goals are judged.
+    deeper = run.judge_delayed("copy@d", row(0.132, 0.1, (4, 3)), 1.3, 0.02, "1.32x")
+    assert [(g["key"], g["passed"]) for g in deeper] == [
+        ("within_1_3x_floor", False),
+        ("within_1_1x_chain_floor", True),
+    ]
+    assert "4 round trips, the floor's 3" in deeper[1]["figure"] and "1 x 20.0ms" in deeper[1]["figure"]
+    # Three more with 20 ms each: the chain alone is 1.6x the floor, so only the chain's goal counts.
+    chain_bound = run.judge_delayed("copy@d", row(0.2, 0.1, (6, 3)), 1.3, 0.02, "2.00x")
+    assert [(g["key"], g["passed"]) for g in chain_bound] == [
+        ("within_1_3x_floor", None),
+        ("within_1_1x_chain_floor", False),
+    ]
+    assert "not judged" in chain_bound[0]["figure"]
+
+
 @pytest.mark.timeout(600)
 def test_quick_benchmark_output_and_request_counts(tmp_path):
     # moto, and moto behind a 20 ms delay for issue 17's table: the second server (s3s-fs, for
