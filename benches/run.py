@@ -556,7 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         "--s3-servers",
         default=",".join(S3_SERVERS),
         help=f"comma-separated local S3 servers to run on ({', '.join(S3_SERVERS)}; default: all). "
-        f"Only moto serves every operation; the others serve {', '.join(EXTRA_SERVER_KINDS)}",
+        f"Only moto serves every operation; {DELAYED} serves issue 17's table, the others "
+        f"{', '.join(EXTRA_SERVER_KINDS)}",
     )
     args = parser.parse_args(argv)
 
