@@ -7,9 +7,13 @@ every request is forwarded unchanged (bodies streamed, never buffered whole) to 
 upstream server over a kept-alive connection per client connection.
 
 Control endpoints (not forwarded): ``GET /__proxy__/counts`` returns the counts since the
-last ``POST /__proxy__/reset`` as JSON ``{"total": n, "by_kind": {"LIST": n, ...}}``.
-Kinds name the S3 operation: LIST, GET, HEAD, PUT, COPY, DELETE, DELETE_MULTI,
-MPU_CREATE, MPU_PART, MPU_COMPLETE, MPU_ABORT, BUCKET (anything else on a bucket).
+last ``POST /__proxy__/reset`` as JSON ``{"total": n, "by_kind": {"LIST": n, ...}, "log":
+[...]}``. Kinds name the S3 operation: LIST, GET, HEAD, PUT, COPY, DELETE, DELETE_MULTI,
+MPU_CREATE, MPU_PART, MPU_COMPLETE, MPU_ABORT, BUCKET (anything else on a bucket). The log
+has one entry per request, in the order they arrived: ``{"kind", "start", "end"}`` (seconds
+since the reset: the request's head read, its answer written back; ``end`` is null if it
+never finished) and, for a LIST, ``"max_keys"`` (the ``max-keys`` asked, null if none).
+`round_trips` turns a log into the chain of requests sent one after another.
 
 ``--delay-ms N`` holds every request N ms before forwarding it: the round trip of a remote
 endpoint, on a local server (requests in flight at once wait side by side, as on S3).
@@ -21,6 +25,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
@@ -62,12 +67,82 @@ def classify(method: str, target: str, headers: dict[str, str]) -> str:
     return method
 
 
+def max_keys(target: str) -> int | None:
+    values = parse_qs(urlsplit(target).query).get("max-keys")
+    try:
+        return int(values[0]) if values else None
+    except ValueError:
+        return None
+
+
 class Counts:
     def __init__(self) -> None:
         self.by_kind: Counter[str] = Counter()
+        self.log: list[dict] = []
+        self.t0 = time.monotonic()
+
+    def begin(self, method: str, target: str, headers: dict[str, str]) -> dict:
+        kind = classify(method, target, headers)
+        self.by_kind[kind] += 1
+        entry: dict = {"kind": kind, "start": time.monotonic() - self.t0, "end": None}
+        if kind == "LIST":
+            entry["max_keys"] = max_keys(target)
+        self.log.append(entry)
+        return entry
+
+    def end(self, entry: dict) -> None:
+        entry["end"] = time.monotonic() - self.t0
 
     def snapshot(self) -> dict:
-        return {"total": sum(self.by_kind.values()), "by_kind": dict(sorted(self.by_kind.items()))}
+        return {"total": sum(self.by_kind.values()), "by_kind": dict(sorted(self.by_kind.items())), "log": self.log}
+
+
+# ----------------------------------------------------------------------------- chains
+SERIES, PARALLEL = " → ", " ∥ "
+CHAIN_STAGES = 16  # a longer chain is shown as its first and last stages
+
+
+def round_trips(log: list[dict]) -> tuple[int, str]:
+    """The depth of a request log (the longest run of requests each of which started after
+    the previous one ended: the round trips a client waited for one after another) and its
+    chain in time order, e.g. ``LIST → PUT → (HEAD ∥ COPY)``.
+
+    Requests whose times overlap, directly or through others, form one stage, in brackets,
+    with a count per kind, and its own depth where some waited for others:
+    ``(COPY×200, 13 deep)``."""
+    done = sorted((e for e in log if e.get("end") is not None), key=lambda e: (e["start"], e["end"]))
+    if not done:
+        return 0, ""
+    # Whatever ended before a request started also ended before any later start, so the
+    # deepest chain ended so far only grows: one sweep over the ends.
+    ends = sorted(range(len(done)), key=lambda i: done[i]["end"])
+    depth = [0] * len(done)
+    deepest, j = 0, 0
+    for i, e in enumerate(done):
+        while j < len(ends) and done[ends[j]]["end"] <= e["start"]:
+            deepest = max(deepest, depth[ends[j]])
+            j += 1
+        depth[i] = deepest + 1
+    stages: list[list[int]] = []
+    reach = float("-inf")  # the latest end of the current stage
+    for i, e in enumerate(done):
+        if e["start"] >= reach:
+            stages.append([])
+        stages[-1].append(i)
+        reach = max(reach, e["end"])
+    names = []
+    for stage in stages:
+        if len(stage) == 1:
+            names.append(done[stage[0]]["kind"])
+            continue
+        kinds = Counter(done[i]["kind"] for i in stage)
+        text = PARALLEL.join(k if n == 1 else f"{k}×{n}" for k, n in kinds.items())
+        deep = max(depth[i] for i in stage) - min(depth[i] for i in stage) + 1
+        names.append(f"({text}, {deep} deep)" if deep > 1 else f"({text})")
+    if len(names) > CHAIN_STAGES:
+        head, tail = CHAIN_STAGES // 2, CHAIN_STAGES // 2 - 1
+        names = names[:head] + [f"… {len(names) - head - tail} more …"] + names[-tail:]
+    return max(depth), SERIES.join(names)
 
 
 async def read_head(reader: asyncio.StreamReader) -> tuple[str, list[tuple[str, str]]] | None:
@@ -156,7 +231,7 @@ class Proxy:
                 if target.startswith(CONTROL):
                     await self.control(method, target, client_writer)
                     continue
-                self.counts.by_kind[classify(method, target, headers)] += 1
+                entry = self.counts.begin(method, target, headers)
                 if self.delay:
                     await asyncio.sleep(self.delay)
                 if upstream is None:
@@ -183,6 +258,7 @@ class Proxy:
                 if method != "HEAD" and status not in (204, 304):
                     await relay_body(up_reader, client_writer, lower, until_close=True)
                 await client_writer.drain()
+                self.counts.end(entry)
                 if lower.get("connection", "").lower() == "close" or (
                     "content-length" not in lower
                     and "chunked" not in lower.get("transfer-encoding", "")

@@ -15,8 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from support.scripts import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
 CONTENDERS = ("ours", "s3contents", "floor")
+# Issue 17's table on moto behind a 20 ms delay per request (quick mode: the 1 MB save for the 5 MB one).
+DELAYED = ("dir_meta_1000", "save_nb_10k", "save_nb_1m", "new_untitled_after_100", "copy_file", "checkpoint_create")
 
 pytestmark = pytest.mark.benchmarks
 
@@ -40,10 +44,67 @@ def run_script(script: str, results: Path, timeout: int, *extra: str) -> str:
     return proc.stdout
 
 
-@pytest.mark.timeout(420)
+def test_round_trip_chain():
+    """The depth and chain the counting proxy's log gives: requests that overlap are one stage."""
+    proxy = load_script("benches/proxy.py")
+
+    def log(*requests):
+        return [{"kind": k, "start": s, "end": e} for k, s, e in requests]
+
+    assert proxy.round_trips([]) == (0, "")
+    assert proxy.round_trips(log(("LIST", 0, 1), ("PUT", 1.5, 2), ("HEAD", 2.1, 3), ("COPY", 2.2, 3.2))) == (
+        3,
+        "LIST → PUT → (HEAD ∥ COPY)",
+    )
+    # Sixteen copies at a time over 40 files: one stage, three deep; a request that never ended is left out.
+    copies = [("COPY", 1 + i // 16 + 0.01 * (i % 16), 1.9 + i // 16 + 0.01 * (i % 16)) for i in range(40)]
+    assert proxy.round_trips(log(("LIST", 0, 1), *copies, ("DELETE_MULTI", 4, 5), ("GET", 6, None))) == (
+        5,
+        "LIST → (COPY×40, 3 deep) → DELETE_MULTI",
+    )
+    # A long chain keeps its first and last stages.
+    depth, chain = proxy.round_trips(log(*[("HEAD", i, i + 0.5) for i in range(40)]))
+    assert depth == 40 and chain.count("HEAD") == proxy.CHAIN_STAGES - 1 and "… 25 more …" in chain
+
+
+def test_chain_goal():
+    """Where ours waits for more round trips than the floor, its goal is the floor plus one
+    small request per extra round trip, with both chains printed; the ratio goal is judged
+    only where that chain's floor leaves it possible."""
+    run = load_script("benches/run.py")
+
+    def row(ours: float, floor: float, depths: tuple[int, int]) -> dict:
+        chains = {"ours": "LIST → PUT → COPY → HEAD", "floor": "LIST → COPY → HEAD"}
+        return {
+            "contenders": {
+                n: {"median": t, "requests": {"depth": d, "chain": chains[n]}}
+                for n, t, d in (("ours", ours, depths[0]), ("floor", floor, depths[1]))
+            }
+        }
+
+    same = run.judge_delayed("copy@d", row(0.12, 0.1, (3, 3)), 1.3, 0.02, "1.20x")
+    assert [(g["key"], g["passed"]) for g in same] == [("within_1_3x_floor", True)]
+    # One more round trip: 0.1 s + 0.02 s is within 1.3x, so both goals are judged.
+    deeper = run.judge_delayed("copy@d", row(0.132, 0.1, (4, 3)), 1.3, 0.02, "1.32x")
+    assert [(g["key"], g["passed"]) for g in deeper] == [
+        ("within_1_3x_floor", False),
+        ("within_1_1x_chain_floor", True),
+    ]
+    assert "4 round trips, the floor's 3" in deeper[1]["figure"] and "1 x 20.0ms" in deeper[1]["figure"]
+    # Three more with 20 ms each: the chain alone is 1.6x the floor, so only the chain's goal counts.
+    chain_bound = run.judge_delayed("copy@d", row(0.2, 0.1, (6, 3)), 1.3, 0.02, "2.00x")
+    assert [(g["key"], g["passed"]) for g in chain_bound] == [
+        ("within_1_3x_floor", None),
+        ("within_1_1x_chain_floor", False),
+    ]
+    assert "not judged" in chain_bound[0]["figure"]
+
+
+@pytest.mark.timeout(600)
 def test_quick_benchmark_output_and_request_counts(tmp_path):
-    # moto only: the second server (s3s-fs, for the tree rename) has its own test, next.
-    out = run_script("run.py", tmp_path, 400, "--s3-servers", "moto")
+    # moto, and moto behind a 20 ms delay for issue 17's table: the second server (s3s-fs, for
+    # the tree rename) has its own test, next.
+    out = run_script("run.py", tmp_path, 580, "--s3-servers", "moto,moto+20ms")
     report = json.loads((tmp_path / "latest.json").read_text())
     assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert report["quick"] is True and report["machine"]["cores"] >= 1 and report["date"]
@@ -67,7 +128,7 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
         "checkpoint_list",
         "checkpoint_restore",
         "upload_chunked_20m",
-    }
+    } | {f"{name}@moto+20ms" for name in DELAYED}
     assert set(rows) == expected
     for row in rows.values():
         assert row["name"] in out  # the terminal table
@@ -75,11 +136,22 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
             stats = row["contenders"][name]
             assert len(stats["seconds"]) == row["repeats"] >= 1
             assert stats["min"] <= stats["median"] <= stats["max"]
-            assert stats["requests"]["total"] == sum(stats["requests"]["by_kind"].values()) > 0 or (
+            requests = stats["requests"]
+            assert requests["total"] == sum(requests["by_kind"].values()) > 0 or (
                 name == "s3contents" and row["kind"] == "checkpoint_list"
             )  # s3contents keeps checkpoints on local disk
+            # The chain, from the proxy's log: every request in it, and as many round trips
+            # in series as requests at most.
+            assert (requests["total"] == 0) == (requests["depth"] == 0) == (requests["chain"] == "")
+            assert requests["depth"] <= requests["total"]
+            assert len(requests["list_max_keys"]) == requests["by_kind"].get("LIST", 0)
+            assert "log" not in requests
+            if requests["total"] <= 8:
+                assert all(kind in requests["chain"] for kind in requests["by_kind"]), requests
+            assert requests["chain"] in out
         assert row["ratio_s3contents_over_ours"] > 0 and row["ratio_ours_over_floor"] > 0
         assert "requests_equal_floor" in row["targets"]
+        assert [g["key"] for g in row["goals"]] == list(row["targets"])
 
     def requests(row: str, who: str = "ours") -> dict:
         return rows[row]["contenders"][who]["requests"]
@@ -100,7 +172,7 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
         "checkpoint_list",
         "checkpoint_restore",
     ):
-        assert requests(name) == requests(name, "floor"), name
+        assert requests(name)["by_kind"] == requests(name, "floor")["by_kind"], name
     assert requests("list_1000")["by_kind"] == {"LIST": 1}
     assert requests("dir_meta_1000")["by_kind"] == {"LIST": 1}  # of one key (tests/test_faults.py)
     assert requests("get_nb_5m")["by_kind"] == {"GET": 1}
@@ -112,7 +184,7 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
     for name in ("save_nb_10k", "save_nb_5m"):
         assert requests(name)["by_kind"] == {"PUT": 1, "HEAD": 1}, name
     # new_untitled next to Untitled ... Untitled99: the floor's LIST, PUT, HEAD, checkpoint COPY.
-    assert requests("new_untitled_after_100") == requests("new_untitled_after_100", "floor")
+    assert requests("new_untitled_after_100")["by_kind"] == requests("new_untitled_after_100", "floor")["by_kind"]
     assert requests("new_untitled_after_100")["by_kind"] == {"LIST": 1, "PUT": 1, "HEAD": 1, "COPY": 1}
     assert requests("new_untitled_after_100", "s3contents")["total"] >= 1
     # A copy: the floor's LIST, COPY, HEAD plus the create-only claim of the target.
@@ -125,11 +197,60 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
     assert rename == {"COPY": 200, "DELETE_MULTI": 1, "LIST": 3, "HEAD": 1, "PUT": 1}, rename
     assert requests("rename_tree_200")["total"] == requests("rename_tree_200", "floor")["total"] + 3
     # A folder delete: the floor's listing and bulk delete, no HEAD, no checkpoint listing.
-    assert requests("delete_tree_200") == requests("delete_tree_200", "floor")
+    assert requests("delete_tree_200")["by_kind"] == requests("delete_tree_200", "floor")["by_kind"]
     assert requests("delete_tree_200")["by_kind"] == {"LIST": 1, "DELETE_MULTI": 1}
     # A 20 MB chunked upload: multipart, 8 MiB parts, never one big PUT.
     upload = requests("upload_chunked_20m")["by_kind"]
     assert upload["MPU_CREATE"] == 1 and upload["MPU_PART"] == 3 and upload["MPU_COMPLETE"] == 1 and "PUT" not in upload
+
+    # With 20 ms per request: the same requests as on moto (counts are not timings), the
+    # floor's one after another, and folder metadata from a LIST of one key.
+    assert 0.02 <= report["small_request_seconds"]["moto+20ms"] and report["small_request_seconds"]["moto"] > 0
+    for name in DELAYED:
+        row = rows[f"{name}@moto+20ms"]
+        assert row["server"] == "moto+20ms"
+        assert requests(f"{name}@moto+20ms", "floor")["by_kind"] == requests(name, "floor")["by_kind"], name
+        floor = requests(f"{name}@moto+20ms", "floor")
+        assert floor["depth"] == floor["total"] and " ∥ " not in floor["chain"], name
+        assert row["contenders"]["floor"]["median"] >= 0.02 * floor["depth"], name
+    assert requests("dir_meta_1000@moto+20ms")["by_kind"] == {"LIST": 1}
+    assert requests("dir_meta_1000@moto+20ms")["list_max_keys"] == [1]
+    assert requests("dir_meta_1000@moto+20ms", "floor")["list_max_keys"] == [1]
+    assert requests("list_1000")["list_max_keys"] != [1]
+
+    # The goals, judged and recorded for ./dev.sh bench's summary (benches/goals.py).
+    recorded = json.loads((tmp_path / "goals-run.json").read_text())
+    assert {g["suite"] for g in recorded} == {"run"}
+    by_goal = {g["goal"]: g for g in recorded}
+    for name in DELAYED:
+        row = rows[f"{name}@moto+20ms"]
+        allowed = "1.5" if name == "save_nb_1m" else "1.3"
+        ratio = by_goal[f"{name}@moto+20ms within {allowed}x the floor"]
+        # Not judged only where ours' chain alone makes the ratio impossible.
+        assert (ratio["passed"] is None) == ("not judged" in ratio["figure"]), ratio
+        depth = {c: row["contenders"][c]["requests"]["depth"] for c in ("ours", "floor")}
+        chain = by_goal.get(f"{name}@moto+20ms within 1.1x its chain's floor")
+        # The chain's goal, with the chain printed, exactly where ours waits for more round trips.
+        assert (chain is not None) == (depth["ours"] > depth["floor"]), (name, depth)
+        if chain is not None:
+            assert row["contenders"]["ours"]["requests"]["chain"] in chain["figure"] and chain["passed"] in (
+                True,
+                False,
+            )
+        else:
+            assert ratio["passed"] in (True, False)
+    for name in ("dir_meta_1000", "dir_meta_1000@moto+20ms"):
+        assert by_goal[f"{name}: one LIST with max-keys=1"]["passed"] is True
+    # The moto rows' targets as goals, and one small request's time per server, printed only.
+    assert by_goal["list_10 within 1.3x the floor"]["passed"] in (True, False)
+    assert by_goal["new_untitled_after_100 in O(1) requests"]["passed"] is True
+    assert by_goal["get_nb_5m: the floor's request count"]["passed"] is True
+    assert by_goal["one small raw request @moto+20ms (HEAD, median of 15)"]["passed"] is None
+    # ... and printed at the end, each with its figure and mark.
+    summary = out[out.index("== goals ==") :]
+    assert "dir_meta_1000@moto+20ms: one LIST with max-keys=1" in summary and "PASS" in summary
+    judged = sum(g["passed"] is not None for g in recorded)
+    assert f"{sum(g['passed'] is True for g in recorded)} of {judged} goals passed" in summary
 
 
 S3S_FS = ROOT / ".tools" / "bin" / "bench-s3s-fs"
