@@ -401,8 +401,12 @@ class FloorContender(Contender):
         folder, _, name = path.rpartition("/")
         return self.key(op, f"{folder}/.ipynb_checkpoints/{name[:-6]}-checkpoint.ipynb")
 
-    def copy(self, op: Op, source_key: str, target_key: str) -> None:
-        self.raw.copy_object(Bucket=op.bucket, Key=target_key, CopySource={"Bucket": op.bucket, "Key": source_key})
+    def copy(self, op: Op, source_key: str, target_key: str) -> dict:
+        """One COPY; S3's answer dates the copy (CopyObjectResult's LastModified and ETag)."""
+        answer = self.raw.copy_object(
+            Bucket=op.bucket, Key=target_key, CopySource={"Bucket": op.bucket, "Key": source_key}
+        )
+        return answer["CopyObjectResult"]
 
     def call(self, op: Op, kind: str, rep: int = 0) -> dict:
         raw, b = self.raw, op.bucket
@@ -432,11 +436,13 @@ class FloorContender(Contender):
             self.copy(op, self.key(op, path), self.checkpoint_key(op, path))  # Jupyter's first checkpoint
             return {"path": path}
         if kind == "copy":
-            taken = set(self.names(op, "copy"))
-            name = next(n for n in (f"source-Copy{i}.ipynb" for i in range(1, 10**6)) if n not in taken)
-            self.copy(op, self.key(op, "copy/source.ipynb"), self.key(op, f"copy/{name}"))
-            raw.head_object(Bucket=b, Key=self.key(op, f"copy/{name}"))  # the model's timestamp
-            return {"path": f"copy/{name}"}
+            # The folder's listing picks the name and gives the source's size; the COPY's
+            # answer gives the copy's time: the model needs nothing more.
+            page = raw.list_objects_v2(Bucket=b, Prefix=self.key(op, "copy") + "/", Delimiter="/")
+            sizes = {o["Key"].rsplit("/", 1)[1]: o["Size"] for o in page.get("Contents", [])}
+            name = next(n for n in (f"source-Copy{i}.ipynb" for i in range(1, 10**6)) if n not in sizes)
+            copied = self.copy(op, self.key(op, "copy/source.ipynb"), self.key(op, f"copy/{name}"))
+            return {"path": f"copy/{name}", "size": sizes["source.ipynb"], "last_modified": copied["LastModified"]}
         if kind == "rename_tree":
             a, b2 = rename_names(rep)
             # One LIST answers "is the target taken?" for a file or a folder of that name.
@@ -451,9 +457,8 @@ class FloorContender(Contender):
             self.bulk_delete(op, self.tree(op, "tree_d"))
             return {}
         if kind == "checkpoint_create":
-            self.copy(op, self.key(op, "ckpt/nb.ipynb"), self.checkpoint_key(op, "ckpt/nb.ipynb"))
-            raw.head_object(Bucket=b, Key=self.checkpoint_key(op, "ckpt/nb.ipynb"))  # its timestamp
-            return {"id": "checkpoint"}
+            copied = self.copy(op, self.key(op, "ckpt/nb.ipynb"), self.checkpoint_key(op, "ckpt/nb.ipynb"))
+            return {"id": "checkpoint", "last_modified": copied["LastModified"]}
         if kind == "checkpoint_list":
             prefix = self.checkpoint_key(op, "ckpt/nb.ipynb").rsplit("-", 1)[0] + "-"
             return {"checkpoints": raw.list_objects_v2(Bucket=b, Prefix=prefix, Delimiter="/")["KeyCount"]}
