@@ -125,6 +125,7 @@ def test_quick_benchmark_output_and_request_counts(tmp_path):
         "copy_file",
         "rename_tree_200",
         "delete_tree_200",
+        "checkpoint_create",
         "checkpoint_list",
         "checkpoint_restore",
         "upload_chunked_20m",
