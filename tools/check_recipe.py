@@ -31,6 +31,8 @@ rust_compiler_version: ["1.89"]
 c_stdlib: [sysroot]
 c_stdlib_version: ["2.17"]
 """
+# PyPI names that conda-forge spells differently.
+CONDA_FORGE_NAMES = {"fastjsonschema": "python_fastjsonschema"}
 
 
 def main() -> int:
@@ -40,6 +42,7 @@ def main() -> int:
     wanted = {
         re.split(r"[<>=!~ ]", d, maxsplit=1)[0].replace("-", "_").lower() for d in pyproject["project"]["dependencies"]
     }
+    wanted = {CONDA_FORGE_NAMES.get(name, name) for name in wanted}
 
     recipe = Stage0Recipe.from_file(ROOT / "recipe" / "recipe.yaml")
     problems: list[str] = []

@@ -20,7 +20,9 @@ import nbformat.v4
 
 from ._core import Entry
 from ._notebooks import (
+    _MESSAGE,
     _SIGNATURE,
+    _VALIDATION,
     _looks_like_a_notebook,
     _reads_yielding,
     _text,
@@ -119,7 +121,8 @@ class StoreContentsMixin(StoreSettings):
     ) -> dict[str, Any]:
         """The model for what the core fetched. With `notary`, this runs off the event loop
         (see `_off_loop`): a notebook's trust signature is computed but not looked up, and
-        `_look_up_trust` must be called on the loop thread with the returned model."""
+        `_look_up_trust` must be called on the loop thread with the returned model, then
+        `_mark_and_word` (which marks the cells and words the validation message)."""
         entry, data, data_format, children = fetched
         model_type = self._model_type(entry.path, entry.kind, requested_type)
         model = self._base_model(entry, model_type)
@@ -162,7 +165,12 @@ class StoreContentsMixin(StoreSettings):
             model[_SIGNATURE] = notary.compute_signature(nb) if nb.nbformat >= 3 else None
         model["content"] = nb
         model["format"] = "json"
-        self.validate_notebook_model(model, validation_error)  # type: ignore[attr-defined]
+        if notary is None:
+            self.validate_notebook_model(model, validation_error)  # type: ignore[attr-defined]
+        else:
+            # Worded once the cells are marked (`_mark_and_word`), as FileContentsManager
+            # words it: the message shows the invalid part with its cells' trust flags.
+            model[_VALIDATION] = validation_error
 
     def _notebook_bytes(
         self, model: dict[str, Any], path: str, sign: Callable[[Any], Any]
@@ -170,7 +178,12 @@ class StoreContentsMixin(StoreSettings):
         """The bytes to store for a notebook model, its validation error, and what
         `sign(nb)` returned: the signing step (`check_and_sign`, or its off-loop half)
         runs between nbformat's conversion and its writing."""
-        validation_error: dict[str, Any] = {}
+        nb, signed = self._signed_notebook(model, path, sign)
+        data, validation_error = self._written_notebook(nb, path)
+        return data, validation_error, signed
+
+    def _signed_notebook(self, model: dict[str, Any], path: str, sign: Callable[[Any], Any]) -> tuple[Any, Any]:
+        """nbformat's conversion of a notebook model, and what `sign(nb)` returned."""
         try:
             nb = nbformat.from_dict(model["content"])
         except Exception as e:
@@ -191,13 +204,20 @@ class StoreContentsMixin(StoreSettings):
             except Exception as invalid:
                 raise http_error(400, f"Invalid notebook content for {path}: {invalid}") from invalid
             raise self._unexpected_save_error(path, e) from e
+        return nb, signed
+
+    def _written_notebook(self, nb: Any, path: str) -> tuple[bytes, dict[str, Any]]:
+        """The bytes of a notebook and its validation error: `nbformat.writes`, which
+        validates with nbformat's validator (fastjsonschema unless NBFORMAT_VALIDATOR
+        says otherwise; its errors are re-checked with jsonschema, whose error is reported)."""
+        validation_error: dict[str, Any] = {}
         try:
             text = nbformat.writes(nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error)
         except Exception as e:
             raise http_error(400, f"Invalid notebook content for {path}: {e}") from e
         if not text.endswith("\n"):
             text += "\n"
-        return _utf8(text, path), validation_error, signed
+        return _utf8(text, path), validation_error
 
     def _unexpected_save_error(self, path: str, error: Exception) -> HTTPError:
         """FileContentsManager's answer to an error that is not the user's: logged, 500."""
@@ -311,8 +331,13 @@ class StoreContentsMixin(StoreSettings):
     def _saved_model(self, entry: Entry, model: dict[str, Any], validation_error: dict[str, Any]) -> dict[str, Any]:
         message = None
         if model["type"] == "notebook":
-            self.validate_notebook_model(model, validation_error=validation_error)  # type: ignore[attr-defined]
-            message = model.get("message")
+            if _MESSAGE in validation_error:  # already worded in the worker thread
+                message = validation_error[_MESSAGE]
+                if message:
+                    model["message"] = message
+            else:
+                self.validate_notebook_model(model, validation_error=validation_error)  # type: ignore[attr-defined]
+                message = model.get("message")
         saved = self._base_model(entry, self._model_type(entry.path, entry.kind, model["type"]))
         if message:
             saved["message"] = message

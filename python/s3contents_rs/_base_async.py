@@ -14,7 +14,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any, Optional
 
 from ._base import StoreContentsMixin
-from ._notebooks import _SIGNATURE
+from ._notebooks import _MESSAGE, _SIGNATURE, _VALIDATION
 
 if TYPE_CHECKING:
     from ._core import Fetched
@@ -42,8 +42,17 @@ class AsyncStoreContentsMixin(StoreContentsMixin):
         model = await asyncio.to_thread(self._build_model, fetched, type, format, content, require_hash, notary)
         trusted = self._look_up_trust(model, notary)
         if trusted is not None:  # marking tens of thousands of cells: pure Python, off the loop too
-            await asyncio.to_thread(notary.mark_cells, model["content"], trusted)
+            await asyncio.to_thread(self._mark_and_word, model, notary, trusted)
         return model
+
+    def _mark_and_word(self, model: dict[str, Any], notary: Any, trusted: bool) -> None:
+        """In a worker thread: the rest of `mark_trusted_cells` (marking the cells), then
+        `validate_notebook_model` with the error `_fill_notebook` left, in
+        FileContentsManager's order: an invalid part's JSON in the message (the whole
+        notebook at worst) shows its cells' trust flags."""
+        notary.mark_cells(model["content"], trusted)
+        if _VALIDATION in model:
+            self.validate_notebook_model(model, model.pop(_VALIDATION))  # type: ignore[attr-defined]
 
     async def _serialize_async(self, model: dict[str, Any], path: str) -> tuple[bytes, dict[str, Any]]:
         """`_serialize`, with a notebook's signing, validation and JSON in a worker thread,
@@ -55,7 +64,10 @@ class AsyncStoreContentsMixin(StoreContentsMixin):
             return self._serialize(model, path)
         notary = self._off_loop(_OFF_LOOP_BYTES)
         if notary is None:
-            return self._serialize(model, path)
+            # A subclass's own `check_and_sign` runs on the loop, as jupyter_server runs
+            # it; nbformat's validation and JSON still run in the worker thread.
+            nb, _ = self._signed_notebook(model, path, lambda nb: self.check_and_sign(nb, path))  # type: ignore[attr-defined]
+            return await asyncio.to_thread(self._written_notebook_off_loop, nb, path)
         data, validation_error, signature, trusted = await asyncio.to_thread(
             self._serialize_notebook_off_loop, model, path, notary
         )
@@ -125,10 +137,23 @@ class AsyncStoreContentsMixin(StoreContentsMixin):
             trusted = notary.check_cells(nb)
             return (notary.compute_signature(nb) if trusted and nb.nbformat >= 3 else None), trusted
 
-        data, validation_error, (signature, trusted) = self._notebook_bytes(
-            model, path, check_cells_and_compute_signature
-        )
+        nb, (signature, trusted) = self._signed_notebook(model, path, check_cells_and_compute_signature)
+        data, validation_error = self._written_notebook_off_loop(nb, path)
         return data, validation_error, signature, trusted
+
+    def _written_notebook_off_loop(self, nb: Any, path: str) -> tuple[bytes, dict[str, Any]]:
+        """In a worker thread: `_written_notebook`, and the message `validate_notebook_model`
+        words for its validation error (`_saved_model` takes it from there): the message
+        holds the JSON of what is invalid, the whole notebook at worst, too long to write
+        on the loop. A manager that overrides `validate_notebook_model` keeps it on the loop."""
+        from jupyter_server.services.contents.manager import ContentsManager
+
+        data, validation_error = self._written_notebook(nb, path)
+        if validation_error and type(self).validate_notebook_model is ContentsManager.validate_notebook_model:  # type: ignore[attr-defined]
+            worded: dict[str, Any] = {}
+            self.validate_notebook_model(worded, validation_error=validation_error)  # type: ignore[attr-defined]
+            validation_error[_MESSAGE] = worded.get("message")
+        return data, validation_error
 
     def _store_signature(self, notary: Any, signature: Optional[str], trusted: bool, path: str) -> None:
         """On the loop thread: the rest of `check_and_sign` (same warning, same recovery

@@ -81,3 +81,8 @@ def _text(data: Union[str, bytes]) -> str:
 
 # Where _fill_notebook leaves a signature for _look_up_trust (never returned to a client).
 _SIGNATURE = "__s3contents_rs_signature"
+# Where _fill_notebook leaves a validation error for _mark_and_word (never returned either).
+_VALIDATION = "__s3contents_rs_validation"
+# Where the async manager leaves a save's validation message, worded in its worker thread
+# (it holds the JSON of the invalid part, the whole notebook at worst), for _saved_model.
+_MESSAGE = "__s3contents_rs_message"
