@@ -288,14 +288,17 @@ build_tools() {
     [ -x "$BUILD_VENV/bin/python" ] || "$PY" -m venv "$BUILD_VENV"
     "$BUILD_VENV/bin/python" -m pip install -q --disable-pip-version-check \
         "maturin>=1.9,<2" ziglang auditwheel check-jsonschema
-    # What every zig build runs with. PATH: maturin runs zig as `python3 -m ziglang`.
+    # What every zig build runs with. PATH: the zig binary of the ziglang package (maturin
+    # would run `python3 -m ziglang`, which fails inside pip's isolated build of the sdist:
+    # pip hides $BUILD_VENV's packages from the Pythons it starts) and $BUILD_VENV's tools.
     # CARGO_BIN_EXE_cargo-zigbuild: maturin names its zig linker wrapper after the maturin
     # binary that runs, and cargo recompiles every crate when the linker's path changes; pip's
     # builds run a maturin from a new temporary folder each time, so without it the same
     # build is compiled again from nothing (9 minutes here). With one name, cargo reuses it.
-    local bin
+    local bin zig
     bin="$(cd "$BUILD_VENV" && pwd)/bin"
-    ZIG_BUILD_ENV=(PATH="$bin:$PATH" "CARGO_BIN_EXE_cargo-zigbuild=$bin/maturin")
+    zig=$("$bin/python" -c 'import os, ziglang; print(os.path.dirname(ziglang.__file__))')
+    ZIG_BUILD_ENV=(PATH="$zig:$bin:$PATH" "CARGO_BIN_EXE_cargo-zigbuild=$bin/maturin")
     # The cargo target folder pip's builds use too (they build in place, or in a temporary
     # copy for the sdist): one compile of the dependencies serves them all.
     export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
