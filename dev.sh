@@ -8,6 +8,10 @@ PY=${PYTHON:-python3}
 # What `./dev.sh test --quick` leaves out (markers registered in pyproject.toml).
 QUICK_MARKERS="not (browser or namespaces or compatibility or benchmarks or gcs or azure or file)"
 ASSUME_YES=0  # --yes: install missing system packages (apt, as root) without asking
+# How setup builds the extension into $VENV: "native" (this machine's linker), or "manylinux"
+# (CI: zig and manylinux2014, as ./dev.sh wheels builds it, so that the tests run the wheel's
+# very build and ./dev.sh wheels compiles only the crates of the sdist's copy).
+EXTENSION_BUILD=${EXTENSION_BUILD:-native}
 
 usage() {
     cat <<USAGE
@@ -41,7 +45,9 @@ usage: ./dev.sh [--yes] COMMAND [args...]
   docs               build the documentation site (docs/ -> site/) with mkdocs-material
   wheels [--quick]   build the manylinux wheel and the sdist into dist/, check them and smoke-test
                      them in fresh venvs of the oldest and newest CPython (tools/smoke_test.py);
-                     --quick: no second build from the sdist
+                     --quick: no wheel from the sdist. With EXTENSION_BUILD=manylinux (as .ci/run
+                     sets), setup builds .venv's extension as the wheel is built (zig), so one
+                     release build serves the tests and the wheels
   smoke FILE...      only the smoke test, on wheels (or an sdist) already built
   lint-release       check .github/workflows/ (schema; actionlint on GitHub) and render the
                      conda-forge recipe (recipe/recipe.yaml)
@@ -103,14 +109,23 @@ setup() {
     # hybridcontents declares a dependency on the classic notebook package, which would
     # shadow jupyter_server; it only needs six at run time.
     "$VENV/bin/python" -m pip install -q --no-deps "hybridcontents==0.4.0"
-    step "building the Rust extension (release, a few minutes the first time) and installing the Python dependencies"
+    local build=()
+    case "$EXTENSION_BUILD" in
+        native) ;;
+        manylinux)
+            build_tools
+            build=(env "${ZIG_BUILD_ENV[@]}" MATURIN_PEP517_ARGS="${ZIG_ARGS[*]}")
+            ;;
+        *) echo "EXTENSION_BUILD is native or manylinux, not '$EXTENSION_BUILD'" >&2; exit 2 ;;
+    esac
+    step "building the Rust extension (release, $EXTENSION_BUILD, a few minutes the first time) and installing the Python dependencies"
     if [ "${1:-}" = verbose ]; then
         # -v: pip passes on the build's own output (cargo's "Compiling ..." lines).
         # (pipefail: a failed install fails the pipeline.)
-        "$VENV/bin/python" -m pip install -v --progress-bar off -e ".[test,lab]" 2>&1 \
+        "${build[@]}" "$VENV/bin/python" -m pip install -v --progress-bar off -e ".[test,lab]" 2>&1 \
             | grep -v -E "^ *(Requirement already satisfied|Link requires a different Python|Running command|Using pip|Looking in links|Stored in directory|Attempting uninstall|Found existing installation|Uninstalling|Successfully uninstalled|Removing file or directory|changing mode of)|: (started|finished with status 'done')$"
     else
-        "$VENV/bin/python" -m pip install -q -e ".[test,lab]"
+        "${build[@]}" "$VENV/bin/python" -m pip install -q -e ".[test,lab]"
     fi
 }
 
@@ -265,12 +280,28 @@ check() {
 }
 
 BUILD_VENV=${BUILD_VENV:-.venv-build}
+ZIG_ARGS=(--zig --compatibility manylinux2014)
+ZIG_BUILD_ENV=()  # set by build_tools
 
 build_tools() {
     # maturin, zig (for manylinux wheels from any Linux), auditwheel, check-jsonschema: PyPI.
     [ -x "$BUILD_VENV/bin/python" ] || "$PY" -m venv "$BUILD_VENV"
     "$BUILD_VENV/bin/python" -m pip install -q --disable-pip-version-check \
         "maturin>=1.9,<2" ziglang auditwheel check-jsonschema
+    # What every zig build runs with. PATH: the zig binary of the ziglang package (maturin
+    # would run `python3 -m ziglang`, which fails inside pip's isolated build of the sdist:
+    # pip hides $BUILD_VENV's packages from the Pythons it starts) and $BUILD_VENV's tools.
+    # CARGO_BIN_EXE_cargo-zigbuild: maturin names its zig linker wrapper after the maturin
+    # binary that runs, and cargo recompiles every crate when the linker's path changes; pip's
+    # builds run a maturin from a new temporary folder each time, so without it the same
+    # build is compiled again from nothing (9 minutes here). With one name, cargo reuses it.
+    local bin zig
+    bin="$(cd "$BUILD_VENV" && pwd)/bin"
+    zig=$("$bin/python" -c 'import os, ziglang; print(os.path.dirname(ziglang.__file__))')
+    ZIG_BUILD_ENV=(PATH="$zig:$bin:$PATH" "CARGO_BIN_EXE_cargo-zigbuild=$bin/maturin")
+    # The cargo target folder pip's builds use too (they build in place, or in a temporary
+    # copy for the sdist): one compile of the dependencies serves them all.
+    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 }
 
 smoke_pythons() {
@@ -290,21 +321,24 @@ smoke_pythons() {
 wheels() {
     # One manylinux2014 wheel (abi3: CPython >= 3.9) built with zig, the sdist, a wheel built
     # from the sdist with pip alone; each checked and smoke-tested.
-    # --quick (for CI's time budget): the sdist is made and checked for what it holds, but not
-    # compiled into a second wheel (a second release build of the extension).
+    # The wheel from the sdist is linked as the first one is (zig, told to pip's maturin by
+    # MATURIN_PEP517_ARGS) so that it reuses the dependencies that build compiled: only the
+    # two crates of the sdist's copy are compiled again, not a second release build.
+    # --quick: the sdist is made and checked for what it holds, but not built into a wheel.
     local out=dist started=$SECONDS quick=
     [ "${1:-}" = "--quick" ] && quick=1
     build_tools
-    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
     rm -rf "$out"
     mkdir -p "$out/sdist-wheel"
     local maturin=("$BUILD_VENV/bin/maturin" build --release --out "$out")
-    if ! PATH="$PWD/$BUILD_VENV/bin:$PATH" "${maturin[@]}" --zig --compatibility manylinux2014; then
+    local sdist_build=(env "${ZIG_BUILD_ENV[@]}" MATURIN_PEP517_ARGS="${ZIG_ARGS[*]}")
+    if ! env "${ZIG_BUILD_ENV[@]}" "${maturin[@]}" "${ZIG_ARGS[@]}"; then
         # Without zig: a wheel for this machine's glibc (auditwheel checks what it links).
         local glibc
         glibc=$(ldd --version | head -1 | grep -oE '[0-9]+\.[0-9]+$' | tr . _)
         echo "zig build failed: building for manylinux_$glibc with the system linker instead"
         "${maturin[@]}" --compatibility "manylinux_$glibc"
+        sdist_build=()
     fi
     "$BUILD_VENV/bin/maturin" sdist --out "$out"
     local wheel sdist
@@ -329,7 +363,9 @@ wheels() {
         || { echo "the sdist lacks the core crate or the server-extension config"; exit 1; }
     if [ -z "$quick" ]; then
         echo "== a wheel from the sdist, with pip alone"
-        wheel_from_sdist "$BUILD_VENV/bin/python" "$sdist" "$out/sdist-wheel"
+        # --no-cache-dir: pip would otherwise reuse its cached wheel of an sdist of this name.
+        "${sdist_build[@]}" "$BUILD_VENV/bin/python" -m pip wheel -q --no-deps --no-cache-dir \
+            --disable-pip-version-check -w "$out/sdist-wheel" "$sdist"
     fi
     local pythons
     mapfile -t pythons < <(smoke_pythons)
