@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 
 
@@ -29,6 +30,14 @@ def record(results_dir: Path, suite: str, goals: list[Goal]) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"goals-{suite}.json"
     path.write_text(json.dumps([asdict(g) for g in goals], indent=2))
+    return path
+
+
+def write_report(results_dir: Path, suite: str, stamp: datetime, quick: bool, report: dict) -> Path:
+    """A suite's JSON results, dated (`<suite>-<time>[-quick].json`) and as `<suite>-latest.json`."""
+    path = results_dir / f"{suite}-{stamp.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if quick else ''}.json"
+    path.write_text(json.dumps(report, indent=2))
+    (results_dir / f"{suite}-latest.json").write_text(json.dumps(report, indent=2))
     return path
 
 

@@ -39,7 +39,6 @@ import argparse
 import asyncio
 import base64
 import datetime as dt
-import json
 import os
 import random
 import statistics
@@ -56,7 +55,7 @@ sys.path.insert(0, str(HERE))
 
 import goals  # noqa: E402
 from run import CREDS, fmt_time, machine, start_moto, start_proxy  # noqa: E402
-from workload import proxy_counts, put_many, s3_client  # noqa: E402
+from workload import ours_manager, proxy_counts, put_many, s3_client  # noqa: E402
 
 SUITE = "obstore_floor"
 TARGET = 1.3  # issue 17: every operation within 1.3x of the floor
@@ -114,17 +113,8 @@ class Ours:
     """AsyncS3ContentsManager, each call awaited on this process's event loop."""
 
     def __init__(self, endpoint: str, loop: asyncio.AbstractEventLoop) -> None:
-        from s3contents_rs import AsyncS3ContentsManager
-
         self.loop = loop
-        self.cm = AsyncS3ContentsManager(
-            bucket=BUCKET,
-            prefix=PREFIX,
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            access_key_id=CREDS["key"],
-            secret_access_key=CREDS["secret"],
-        )
+        self.cm = ours_manager(endpoint, CREDS, BUCKET, PREFIX)
         self.models: dict[str, dict] = {}  # a save's model, base64 as JupyterLab sends it
 
     def prepare(self, op: Op) -> None:
@@ -421,9 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_ratio": TARGET,
         "operations": rows,
     }
-    path = args.results_dir / f"{SUITE}-{stamp.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if args.quick else ''}.json"
-    path.write_text(json.dumps(report, indent=2))
-    (args.results_dir / f"{SUITE}-latest.json").write_text(json.dumps(report, indent=2))
+    path = goals.write_report(args.results_dir, SUITE, stamp, args.quick, report)
     missed = [r["name"] for r in rows if not r["within_target"]]
     print(
         f"\ntarget ours <= {TARGET}x obstore: {len(rows) - len(missed)} of {len(rows)} met"

@@ -54,14 +54,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import http.client
 import json
 import math
 import mimetypes
-import os
 import random
 import re
-import secrets
 import statistics
 import subprocess
 import sys
@@ -75,10 +72,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import goals  # noqa: E402
-from run import CREDS, free_port, machine, start_proxy, wait_http  # noqa: E402
+import stall  # noqa: E402
+from run import CREDS, machine, start_proxy  # noqa: E402
 from stall import percentile, poll_during  # noqa: E402
 from upload_rss import PeakSampler, rss_bytes  # noqa: E402
-from workload import s3_client  # noqa: E402
+from workload import ours_manager, s3_client  # noqa: E402
 
 SUITE = "scale"
 FOLDER_BUCKET = "bench-scale-folder"
@@ -129,60 +127,18 @@ def stop(servers: list[Server], procs: list[subprocess.Popen]) -> None:
         proc.wait(timeout=30)
 
 
-class Server:
-    """A Jupyter server on AsyncS3ContentsManager over one bucket, reachable with a token."""
+class Server(stall.Server):
+    """A Jupyter server on AsyncS3ContentsManager over one bucket (benches/stall.py's)."""
+
+    timeout = 3600
 
     def __init__(self, name: str, bucket: str, endpoint: str, log_dir: Path) -> None:
-        self.name, self.port, self.token = name, free_port(), secrets.token_hex(16)
-        self.home = tempfile.mkdtemp(prefix=f"scale-{name}-")
-        env = dict(os.environ, JUPYTER_CONFIG_DIR=self.home, JUPYTER_DATA_DIR=self.home, JUPYTER_RUNTIME_DIR=self.home)
-        cm = "AsyncS3ContentsManager"
-        cmd = [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--no-browser",
-            f"--port={self.port}",
-            "--ServerApp.ip=127.0.0.1",
-            f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.root_dir={self.home}",
-            f"--ServerApp.contents_manager_class=s3contents_rs.{cm}",
-            f"--{cm}.bucket={bucket}",
-            f"--{cm}.prefix={PREFIX}",
-            f"--{cm}.endpoint_url={endpoint}",
-            f"--{cm}.access_key_id={CREDS['key']}",
-            f"--{cm}.secret_access_key={CREDS['secret']}",
-            f"--{cm}.region_name=us-east-1",
-        ]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            cmd.append("--allow-root")
-        self.log_path = log_dir / f"server-{name}.log"
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.home, env=env)
-        wait_http(f"http://127.0.0.1:{self.port}/api/status?token={self.token}", self.proc, f"jupyter server ({name})")
-
-    def request(self, conn: http.client.HTTPConnection, method: str, path: str) -> bytes:
-        conn.request(method, path, headers={"Authorization": f"token {self.token}"})
-        response = conn.getresponse()
-        payload = response.read()
-        if response.status >= 400:
-            raise RuntimeError(f"{self.name}: {method} {path} -> {response.status} {payload[:300]!r}")
-        return payload
-
-    def connection(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=3600)
+        manager = "s3contents_rs.AsyncS3ContentsManager"
+        super().__init__(name, sys.executable, endpoint, log_dir, bucket=bucket, prefix=PREFIX, manager=manager)
 
     def off_loop_extension(self) -> bool:
         """Whether the package's server extension serialises large replies off the loop."""
         return b"serialised off the event loop" in self.log_path.read_bytes()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
 
 
 def proxy_counts(proxy: str, reset: bool = False) -> dict:
@@ -294,16 +250,7 @@ def deep_size(value: Any, seen: set[int] | None = None) -> int:
 
 
 def in_process_manager(endpoint: str):
-    from s3contents_rs import AsyncS3ContentsManager
-
-    return AsyncS3ContentsManager(
-        bucket=FOLDER_BUCKET,
-        prefix=PREFIX,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        access_key_id=CREDS["key"],
-        secret_access_key=CREDS["secret"],
-    )
+    return ours_manager(endpoint, CREDS, FOLDER_BUCKET, PREFIX)
 
 
 def fmt_s(seconds: float) -> str:
@@ -569,9 +516,7 @@ def finish(args: argparse.Namespace, s: dict, report: dict) -> int:
         "bucket": bucket,
         "bucket_moto": moto,
     }
-    path = args.results_dir / f"scale-{stamp.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if args.quick else ''}.json"
-    path.write_text(json.dumps(out, indent=2))
-    (args.results_dir / "scale-latest.json").write_text(json.dumps(out, indent=2))
+    path = goals.write_report(args.results_dir, "scale", stamp, args.quick, out)
     print(f"JSON: {path}")
     return 0
 

@@ -30,6 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import goals  # noqa: E402
 from run import CREDS, free_port, machine, reference_python, start_moto, wait_http  # noqa: E402
 from workload import MB, notebook_bytes, put_many, s3_client, tree_keys  # noqa: E402
 
@@ -60,13 +61,25 @@ def prepare(endpoint: str, s: dict) -> None:
 
 
 class Server:
-    """A Jupyter server on one contents manager, reachable with a token."""
+    """A Jupyter server on one contents manager (`MANAGERS[name]` unless `manager` names
+    one) over `bucket`/`prefix`, reachable with a token."""
 
-    def __init__(self, name: str, python: str, endpoint: str, log_dir: Path) -> None:
+    timeout = 600  # seconds a request may take
+
+    def __init__(
+        self,
+        name: str,
+        python: str,
+        endpoint: str,
+        log_dir: Path,
+        bucket: str = BUCKET,
+        prefix: str = PREFIX,
+        manager: str | None = None,
+    ) -> None:
         self.name, self.port, self.token = name, free_port(), secrets.token_hex(16)
-        cls = MANAGERS[name]
+        cls = manager or MANAGERS[name]
         short = cls.rsplit(".", 1)[1]
-        self.home = tempfile.mkdtemp(prefix=f"stall-{name}-")
+        self.home = tempfile.mkdtemp(prefix=f"bench-{name}-")
         env = dict(os.environ, JUPYTER_CONFIG_DIR=self.home, JUPYTER_DATA_DIR=self.home, JUPYTER_RUNTIME_DIR=self.home)
         cmd = [
             python,
@@ -78,8 +91,8 @@ class Server:
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.home}",
             f"--ServerApp.contents_manager_class={cls}",
-            f"--{short}.bucket={BUCKET}",
-            f"--{short}.prefix={PREFIX}",
+            f"--{short}.bucket={bucket}",
+            f"--{short}.prefix={prefix}",
             f"--{short}.endpoint_url={endpoint}",
             f"--{short}.access_key_id={CREDS['key']}",
             f"--{short}.secret_access_key={CREDS['secret']}",
@@ -87,7 +100,8 @@ class Server:
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
-        self.log = open(log_dir / f"server-{name}.log", "wb")
+        self.log_path = log_dir / f"server-{name}.log"
+        self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.home, env=env)
         wait_http(f"http://127.0.0.1:{self.port}/api/status?token={self.token}", self.proc, f"jupyter server ({name})")
 
@@ -105,7 +119,7 @@ class Server:
         return payload
 
     def connection(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -248,9 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_p99_ms": P99_TARGET_MS,
         "ours_worst_p99_ms": ours_worst,
     }
-    path = args.results_dir / f"stall-{stamp.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if args.quick else ''}.json"
-    path.write_text(json.dumps(report, indent=2))
-    (args.results_dir / "stall-latest.json").write_text(json.dumps(report, indent=2))
+    path = goals.write_report(args.results_dir, "stall", stamp, args.quick, report)
     print(f"JSON: {path}")
     return 0
 

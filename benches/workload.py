@@ -139,6 +139,21 @@ def s3_client(endpoint: str, creds: dict):
     )
 
 
+def ours_manager(endpoint: str, creds: dict, bucket: str, prefix: str, **settings: Any):
+    """Our AsyncS3ContentsManager on the local server `endpoint`."""
+    from s3contents_rs import AsyncS3ContentsManager
+
+    return AsyncS3ContentsManager(
+        bucket=bucket,
+        prefix=prefix,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        access_key_id=creds["key"],
+        secret_access_key=creds["secret"],
+        **settings,
+    )
+
+
 def put_many(client, bucket: str, keys: list[str], body: bytes = b"x") -> None:
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda k: client.put_object(Bucket=bucket, Key=k, Body=body), keys))
