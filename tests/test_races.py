@@ -111,8 +111,10 @@ def test_concurrent_renames_onto_one_target(make_cm, make_proxied_cm, fault_prox
         }
 
 
-def test_many_concurrent_creators_get_distinct_names(make_cm, raw, flavor):
-    managers = [make_cm(), make_cm()]
+def test_many_concurrent_creators_get_distinct_names(make_proxied_cm, fault_proxy, raw, flavor):
+    # Through the proxy, which makes moto's create-only PUTs atomic, as S3's are.
+    fault_proxy.atomic_conditional_writes = True
+    managers = [make_proxied_cm(max_retries=3), make_proxied_cm(max_retries=3)]
     count = 8
     if flavor == "async":
 

@@ -254,9 +254,9 @@ def test_a_placeholder_is_never_shown_as_a_file(make_proxied_cm, fault_proxy, ra
     error says what was left."""
     start_from(raw, s3_client, {"c.txt": b"copy me", "dst/.s3keep": b""})
     cm = make_proxied_cm()
-    # Requests after the manager's start-up: LIST dst (the free name), PUT the claim, COPY,
-    # HEAD. The outage starts at the COPY.
-    fault_proxy.add(Fault.error("ServiceUnavailable"), from_index=fault_proxy.count + 2, times=None)
+    # Requests after the manager's start-up: LIST dst (the free name), the claim's PUT and a
+    # HEAD of the source (together, in either order), the COPY. The outage starts at the COPY.
+    fault_proxy.add(Fault.error("ServiceUnavailable"), from_index=fault_proxy.count + 3, times=None)
     with pytest.raises(Exception) as info:
         cm.copy("c.txt", "dst")
     assert "dst/c.txt" in str(info.value) and "retrying the copy" in str(info.value), info.value

@@ -36,6 +36,7 @@ import ssl
 import struct
 import threading
 import time
+from contextlib import nullcontext
 from typing import Callable, Optional
 from urllib.parse import urlparse
 
@@ -161,6 +162,12 @@ class FaultProxy:
         self._rules: list[Rule] = []
         self._next_index = 0
         self.records: list[Record] = []
+        # moto checks If-None-Match / If-Match, then writes, without a lock (its
+        # responses.py put_object): two concurrent create-only PUTs of one key can both
+        # succeed there, never on S3. When set, conditional writes pass one at a time, as
+        # atomic as S3 makes them.
+        self.atomic_conditional_writes = False
+        self._conditional_lock = threading.Lock()
         proxy = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -202,11 +209,12 @@ class FaultProxy:
         return rule
 
     def reset(self) -> None:
-        """Forget rules and records; request numbering restarts at 0."""
+        """Forget rules, records and settings; request numbering restarts at 0."""
         with self._lock:
             self._rules.clear()
             self.records = []
             self._next_index = 0
+            self.atomic_conditional_writes = False
 
     def close(self) -> None:
         self._server.shutdown()
@@ -293,17 +301,22 @@ class FaultProxy:
                 if upstream is None:
                     upstream = self._connect_upstream()
                     upstream_reader = upstream.makefile("rb")
-                upstream.sendall(b"".join(head) + body)
-                response_head = _read_head(upstream_reader)
-                if not response_head:
-                    raise _Closed("upstream closed the connection")
-                status = int(response_head[0].split()[1])
-                record.status = status
-                no_body = method == "HEAD" or status in (204, 304) or 100 <= status < 200
-                closes = (_header(response_head, b"connection") or b"").lower() == b"close" or response_head[
-                    0
-                ].startswith(b"HTTP/1.0")
-                response_body = b"" if no_body else _read_body(upstream_reader, response_head, until_close=closes)
+                conditional = method == "PUT" and (
+                    _header(head, b"if-none-match") is not None or _header(head, b"if-match") is not None
+                )
+                atomic = self._conditional_lock if self.atomic_conditional_writes and conditional else nullcontext()
+                with atomic:
+                    upstream.sendall(b"".join(head) + body)
+                    response_head = _read_head(upstream_reader)
+                    if not response_head:
+                        raise _Closed("upstream closed the connection")
+                    status = int(response_head[0].split()[1])
+                    record.status = status
+                    no_body = method == "HEAD" or status in (204, 304) or 100 <= status < 200
+                    closes = (_header(response_head, b"connection") or b"").lower() == b"close" or response_head[
+                        0
+                    ].startswith(b"HTTP/1.0")
+                    response_body = b"" if no_body else _read_body(upstream_reader, response_head, until_close=closes)
                 record.received = len(response_body)
                 if closes:
                     upstream.close()
