@@ -184,7 +184,6 @@ impl Contents {
         self
     }
 
-    /// How to find and abort the multipart uploads a lost answer left open (S3).
     /// Single copies answered with the copy's time and ETag (see `copy_object`). Only for
     /// a store whose single copies are not split by a lowered multipart-copy threshold.
     pub fn with_reporting_copy(mut self, reporting_copy: Option<Arc<dyn backend::ReportingCopy>>) -> Self {
@@ -215,6 +214,7 @@ impl Contents {
         self.store.copy(from, to).await.map(|()| None)
     }
 
+    /// How to find and abort the multipart uploads a lost answer left open (S3).
     pub fn with_open_uploads(mut self, open_uploads: Option<Arc<dyn backend::OpenUploads>>) -> Self {
         self.open_uploads = open_uploads;
         self

@@ -48,7 +48,7 @@ impl Contents {
     /// Store `data` as a NEW file at `path`: 409 when anything exists there already,
     /// even when another server created it a moment ago (a create-only write, If-None-Match).
     pub async fn create(&self, path: &ApiPath, data: Bytes) -> Result<Entry> {
-        self.create_file(path, data, true).await
+        self.create_file(path, data, true, None).await
     }
 
     /// `create` for a name just picked as free from a listing of its folder
@@ -57,17 +57,7 @@ impl Contents {
     /// in which a folder of that name can appear: no store can make "create unless a
     /// prefix exists" atomic. Two requests: create-only PUT, HEAD.
     pub async fn create_listed(&self, path: &ApiPath, data: Bytes) -> Result<Entry> {
-        self.create_file(path, data, false).await
-    }
-
-    async fn create_file(&self, path: &ApiPath, data: Bytes, check_dir: bool) -> Result<Entry> {
-        self.check_writable("write", path)?;
-        let key = self.keys.file_key(path)?;
-        if check_dir {
-            self.refuse_directory(path).await?;
-        }
-        self.put_new(path, &key, PutPayload::from_bytes(data)).await?;
-        self.head_or_undo(path, vec![key]).await
+        self.create_file(path, data, false, None).await
     }
 
     /// `create` (`create_listed` with `listed`) of a notebook together with its first
@@ -81,12 +71,25 @@ impl Contents {
         listed: bool,
         keep: usize,
     ) -> Result<Entry> {
+        self.create_file(path, data, !listed, Some(keep)).await
+    }
+
+    async fn create_file(
+        &self,
+        path: &ApiPath,
+        data: Bytes,
+        check_dir: bool,
+        checkpoint: Option<usize>,
+    ) -> Result<Entry> {
         self.check_writable("write", path)?;
         let key = self.keys.file_key(path)?;
-        if !listed {
+        if check_dir {
             self.refuse_directory(path).await?;
         }
         self.put_new(path, &key, PutPayload::from_bytes(data)).await?;
+        let Some(keep) = checkpoint else {
+            return self.head_or_undo(path, vec![key]).await;
+        };
         let (entry, checkpoint) = futures::join!(self.head_written(path), self.add_checkpoint(path, keep));
         let error = match (entry, checkpoint) {
             (Ok(entry), Ok(_)) => return Ok(entry),
