@@ -1,6 +1,7 @@
 """The edges of /files and of file content: the header parsing the bindings do before the
-core sees typed values, and base64 encoded while an object streams in, checked against
-Python's ``base64.b64encode`` for any length and any piece boundary. Runs on file:// (a
+core sees typed values, base64 encoded while an object streams in, checked against
+Python's ``base64.b64encode`` for any length and any piece boundary, and a saved file's
+base64 decoded in Rust, checked against Python's ``base64.b64decode``. Runs on file:// (a
 local directory), whose store hands an object over in pieces of a few KiB."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from s3contents_rs._core import ContentsStore
+from s3contents_rs import S3ContentsManager
+from s3contents_rs._core import ContentsStore, decode_base64
 from s3contents_rs.exceptions import RangeNotSatisfiableError
 
 PROPERTY = settings(
@@ -71,6 +73,54 @@ def test_auto_switches_to_base64_at_any_offset(store, tmp_path, prefix, tail):
         assert fmt == "base64" and content == base64.b64encode(data).decode("ascii")
     else:
         assert fmt == "text" and content == data.decode("utf-8")
+
+
+@PROPERTY
+@given(data=st.one_of(st.binary(max_size=2_000), st.builds(data_of, LENGTHS, st.integers(0, 255))))
+def test_canonical_base64_is_decoded_in_rust(data):
+    """What b64encode (and JupyterLab's btoa) produces always takes the Rust path."""
+    assert decode_base64(base64.b64encode(data).decode("ascii")) == data
+
+
+# Near-base64 text: the alphabet, padding, whitespace str.split() drops, the URL-safe
+# alphabet's symbols and a non-ASCII letter.
+NEAR_BASE64 = st.text(alphabet="QUJDRA0+/=\n\t \r\x0b\x0c\x1c-_é", max_size=40)
+
+
+def python_save_decode(content: str) -> bytes:
+    """How a saved file's base64 was decoded before the Rust path: line breaks (and other
+    whitespace) dropped, then Python's strict-alphabet decoder."""
+    return base64.b64decode("".join(content.split()).encode("ascii"), validate=True)
+
+
+@PROPERTY
+@given(text=st.one_of(NEAR_BASE64, st.binary(max_size=30).map(lambda b: base64.b64encode(b).decode())))
+def test_any_text_decodes_in_rust_as_python_does_or_is_left_to_python(text):
+    decoded = decode_base64(text)
+    if decoded is not None:
+        assert decoded == base64.b64decode(text, validate=True)
+
+
+@pytest.fixture(scope="module")
+def offline_manager():
+    # Decoding a save's content asks the store nothing: no server behind this endpoint.
+    return S3ContentsManager(
+        bucket="unused", endpoint_url="http://127.0.0.1:9", access_key_id="k", secret_access_key="s"
+    )
+
+
+@PROPERTY
+@given(text=st.one_of(NEAR_BASE64, st.binary(max_size=30).map(lambda b: base64.encodebytes(b).decode())))
+def test_a_saved_files_base64_is_decoded_as_python_decodes_it(offline_manager, text):
+    model = {"type": "file", "format": "base64", "content": text}
+    try:
+        expected = python_save_decode(text)
+    except (ValueError, UnicodeEncodeError):
+        with pytest.raises(Exception) as raised:
+            offline_manager._serialize(model, "f.bin")
+        assert getattr(raised.value, "status_code", None) == 400, raised.value
+    else:
+        assert offline_manager._serialize(model, "f.bin") == (expected, {})
 
 
 DATA = bytes(range(256)) * 40

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
 import nbformat
 import nbformat.v4
 
-from ._core import Entry
+from ._core import Entry, decode_base64
 from ._notebooks import (
     _MESSAGE,
     _SIGNATURE,
@@ -281,6 +281,10 @@ class StoreContentsMixin(StoreSettings):
                 raise http_error(400, f"Text content for {path} must be a string")
             return _utf8(content, path), validation_error
         if fmt == "base64":
+            # Canonical base64 (what JupyterLab sends) is decoded in Rust, without the GIL;
+            # anything else the lenient way below, which also words the errors.
+            if isinstance(content, str) and (decoded := decode_base64(content)) is not None:
+                return decoded, validation_error
             try:
                 # Line breaks are allowed (as decodebytes allows them); anything else
                 # outside the alphabet is an error rather than silently dropped.

@@ -11,6 +11,7 @@ __all__ = [
     "reset_log_cache",
     "loads_yielding",
     "dumps_yielding",
+    "decode_base64",
     "Download",
     "__version__",
     "ERROR_STATUS",
@@ -205,6 +206,10 @@ def loads_yielding(data: Union[str, bytes], dict_type: Optional[type[dict[str, A
 def dumps_yielding(obj: Any, default: Callable[[Any], Any]) -> bytes:
     """`json.dumps(obj, default=default, ensure_ascii=False).encode()` (lone surrogates
     escaped), walking the objects in slices that let other threads run."""
+
+def decode_base64(content: str) -> Optional[bytes]:
+    """The bytes of canonical base64 (standard alphabet, padded, no whitespace), decoded
+    without the GIL; None for anything else, for the caller to decode leniently."""
 
 def store_metrics() -> list[dict[str, Any]]:
     """The request counters of every store this process built, one dict per `store` label:

@@ -4,8 +4,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyNone, PyString};
 
+use s3contents_core::base64::{canonical_decoded_len, decode_canonical};
 use s3contents_core::contents::checkpoints::Checkpoint;
 use s3contents_core::contents::download::FileContent;
 use s3contents_core::contents::{Entry, Fetched};
@@ -76,6 +78,21 @@ impl<'py> IntoPyObject<'py> for Blob {
 /// A Python `bytes` copy of `data`. A large buffer is copied with the GIL released: at
 /// 50 MB, allocating and filling the object holds it for tens of ms, and other threads
 /// (the Jupyter server's event loop) would wait that long.
+/// A saved file's base64 content as bytes, decoded without the GIL, when it is canonical
+/// base64 (what JupyterLab sends); `None` for anything else, which the caller decodes
+/// the lenient way Python's `base64` does (line breaks...) and words the errors of.
+#[pyfunction]
+pub fn decode_base64<'py>(py: Python<'py>, content: PyBackedStr) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    let text = content.as_bytes();
+    let Some(size) = canonical_decoded_len(text) else { return Ok(None) };
+    let mut decoded = false;
+    let bytes = PyBytes::new_with(py, size, |out| {
+        decoded = py.detach(|| decode_canonical(text, out));
+        Ok(())
+    })?;
+    Ok(decoded.then_some(bytes))
+}
+
 pub fn bytes_copy<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
     const LARGE: usize = 1 << 20;
     if data.len() < LARGE {

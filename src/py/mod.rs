@@ -42,6 +42,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(store::store_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(json::loads_yielding, m)?)?;
     m.add_function(wrap_pyfunction!(json::dumps_yielding, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::decode_base64, m)?)?;
     m.add_class::<download::PyDownload>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("ERROR_STATUS", errors::error_statuses(m.py())?)?;

@@ -6,6 +6,7 @@
 
 pub mod answer;
 pub mod azure_copy;
+pub mod base64;
 pub mod console_dirs;
 pub mod contents;
 pub mod error;

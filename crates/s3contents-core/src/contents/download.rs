@@ -6,11 +6,6 @@ use std::ops::Range;
 use std::str::FromStr;
 use std::time::Duration;
 
-use std::io::Write;
-
-use base64::engine::general_purpose::STANDARD;
-use base64::engine::GeneralPurpose;
-use base64::write::EncoderStringWriter;
 use bytes::{Bytes, BytesMut};
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -18,6 +13,7 @@ use object_store::{GetOptions, GetRange, GetResult, ObjectStoreExt};
 
 use super::backend::ResponseHeaders;
 use super::{Contents, Entry};
+use crate::base64::Base64Writer;
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::ApiPath;
 
@@ -178,30 +174,6 @@ async fn text_or_base64(mut stream: BoxStream<'static, Result<Bytes>>, size: u64
         out.push(&piece?);
     }
     Ok(FileContent::Base64(out.finish()))
-}
-
-/// Base64 encoding fed piece by piece into one buffer of the final size.
-///
-/// The `base64` crate's `EncoderStringWriter` carries the 0-2 bytes of a 3-byte group
-/// that a piece boundary splits, so the output is the same as encoding the whole object
-/// at once; it appends to the `String` it is given, which is allocated once here for the
-/// final length.
-struct Base64Writer(EncoderStringWriter<'static, GeneralPurpose, String>);
-
-impl Base64Writer {
-    fn for_size(size: u64) -> Self {
-        let capacity = usize::try_from(size).ok().and_then(|size| base64::encoded_len(size, true)).unwrap_or(0);
-        Self(EncoderStringWriter::from_consumer(String::with_capacity(capacity), &STANDARD))
-    }
-
-    fn push(&mut self, piece: &[u8]) {
-        // Writing into a String cannot fail.
-        self.0.write_all(piece).expect("base64 into a String");
-    }
-
-    fn finish(self) -> String {
-        self.0.into_inner()
-    }
 }
 
 /// The one byte range a download asks for (RFC 9110 section 14.1.2). The HTTP layer
@@ -487,20 +459,6 @@ mod tests {
     fn stream_of(data: &[u8], split: usize) -> BoxStream<'static, Result<Bytes>> {
         let pieces: Vec<Result<Bytes>> = data.chunks(split).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
         futures::stream::iter(pieces).boxed()
-    }
-
-    #[test]
-    fn base64_across_piece_boundaries() {
-        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
-        for split in [1usize, 2, 3, 4, 7, 500] {
-            let mut writer = Base64Writer::for_size(data.len() as u64);
-            for piece in data.chunks(split) {
-                writer.push(piece);
-            }
-            let got = writer.finish();
-            assert_eq!(got, base64::engine::general_purpose::STANDARD.encode(&data), "split {split}");
-            assert_eq!(got.capacity(), got.len(), "one allocation of the final size");
-        }
     }
 
     #[tokio::test]
