@@ -107,6 +107,24 @@ def test_copies_and_checkpoints_are_dated_by_the_copy_answer(make_proxied_cm, fa
     assert copied["size"] == 12 and raw.read("dst.txt") == b"twelve bytes"
     assert cm.get("dst.txt", content=False)["last_modified"] == copied["last_modified"]
 
+    # A copy named from the listing of its source's folder (JupyterLab's Duplicate) takes
+    # the source's size and ETag from that listing: LIST, claim, COPY, and no HEAD at all.
+    fault_proxy.reset()
+    duplicate = cm.copy("src.txt")
+    kinds = [(r.method, r.copy_source) for r in fault_proxy.records]
+    assert kinds == [("GET", False), ("PUT", False), ("PUT", True)], fault_proxy.records
+    assert duplicate["path"] == "src-Copy1.txt" and duplicate["size"] == 12
+    assert cm.get("src-Copy1.txt", content=False)["last_modified"] == duplicate["last_modified"]
+    # Into another folder, that listing does not show the source: its HEAD goes out with
+    # the claim.
+    cm.new_untitled(type="directory")
+    fault_proxy.reset()
+    moved = cm.copy("src.txt", "Untitled Folder")
+    kinds = [(r.method, r.copy_source) for r in fault_proxy.records]
+    assert kinds[0] == ("GET", False) and kinds[-1] == ("PUT", True), fault_proxy.records
+    assert sorted(kinds[1:-1]) == [("HEAD", False), ("PUT", False)], fault_proxy.records
+    assert moved["size"] == 12 and cm.get(moved["path"], content=False)["last_modified"] == moved["last_modified"]
+
     fault_proxy.reset()
     checkpoint = cm.create_checkpoint("src.txt")
     assert [(r.method, r.copy_source) for r in fault_proxy.records] == [("PUT", True)]
@@ -121,6 +139,20 @@ def test_copies_and_checkpoints_are_dated_by_the_copy_answer(make_proxied_cm, fa
     assert sorted(kinds[2:]) == [("HEAD", False), ("PUT", True)], fault_proxy.records
     assert cm.get(model["path"], content=False)["last_modified"] == model["last_modified"]
     assert len(cm.list_checkpoints(model["path"])) == 1
+
+
+def test_a_copy_from_a_stale_listing_is_sized_by_the_copy_itself(make_proxied_cm, fault_proxy, raw):
+    """The source changed after the listing that named its copy: the COPY's ETag is not
+    the listed one, so the listed size is not used and a HEAD of the copy gives the model."""
+    raw.put("src.txt", b"short")
+    cm = make_proxied_cm()
+    _, listed = cm._store.child_names("", "src.txt")
+    assert listed is not None and listed.size == 5
+    raw.put("src.txt", b"a good deal longer now")
+    fault_proxy.reset()
+    copied = cm._store.copy_listed("src.txt", "src-Copy1.txt", listed)
+    assert [r.method for r in fault_proxy.records][-1] == "HEAD", fault_proxy.records
+    assert copied.size == len(b"a good deal longer now") and raw.read("src-Copy1.txt") == b"a good deal longer now"
 
 
 def test_a_lowered_copy_threshold_dates_copies_with_a_head(make_proxied_cm, fault_proxy, raw):

@@ -17,29 +17,31 @@ from support.reliability_fixtures import expect_status, snapshot
 
 
 def _taken_meanwhile(cm, raw, body=b"written by the other server"):
-    """Make `increment_filename` lose a race: another server stores the name it picked."""
-    original = cm.raw.increment_filename
+    """Make the naming of a new file or copy lose a race: another server stores the name
+    that the folder's listing showed free (`_free_name`, behind `increment_filename`)."""
+    original = cm.raw._free_name
     taken = []
 
-    def record(name):
+    def record(path, name):
         if not taken:
-            raw.put(name, body)
-            taken.append(name)
-        return name.rsplit("/", 1)[-1]
+            raw.put(f"{path}/{name}".strip("/"), body)
+            taken.append(f"{path}/{name}".strip("/"))
 
     if inspect.iscoroutinefunction(original):
 
-        async def increment(filename, path="", insert=""):
-            name = await original(filename, path, insert=insert)
-            return record(f"{path}/{name}".strip("/"))
+        async def free_name(filename, path, insert, file):
+            name, listed = await original(filename, path, insert, file)
+            record(path, name)
+            return name, listed
 
     else:
 
-        def increment(filename, path="", insert=""):
-            name = original(filename, path, insert=insert)
-            return record(f"{path}/{name}".strip("/"))
+        def free_name(filename, path, insert, file):
+            name, listed = original(filename, path, insert, file)
+            record(path, name)
+            return name, listed
 
-    cm.raw.increment_filename = increment
+    cm.raw._free_name = free_name
     return taken
 
 

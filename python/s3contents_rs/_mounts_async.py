@@ -110,13 +110,13 @@ class AsyncMountOps(MountTable):
     async def list_stored_async(self, api_path: str) -> Optional[list[Any]]:
         return await self._list_async(api_path, True)
 
-    async def child_names_async(self, api_path: str) -> list[str]:
+    async def child_names_async(self, api_path: str, file: Optional[str]) -> tuple[list[str], Any]:
         path = self._clean(api_path)
         if not path:
-            names = set(await self._root.store.child_names_async("")) if self._root is not None else set()
-            return sorted(names | {name for name in self.mounts if name})
+            names, found = await self._root.store.child_names_async("", file) if self._root is not None else ([], None)
+            return sorted(set(names) | {name for name in self.mounts if name}), found
         mount, inner = self._resolve(path)
-        return await mount.store.child_names_async(inner)
+        return await mount.store.child_names_async(inner, file)
 
     async def exists_async(self, api_path: str) -> bool:
         return await self.dir_exists_async(api_path) or await self.file_exists_async(api_path)
@@ -251,18 +251,19 @@ class AsyncMountOps(MountTable):
         return await self._transfer_async(source, old, target, new, move=True)
 
     async def copy_async(self, from_path: str, to_path: str) -> Any:
-        return await self._copy_async(from_path, to_path, listed=False)
+        return await self._copy_async(from_path, to_path, listed=False, listed_source=None)
 
-    async def copy_listed_async(self, from_path: str, to_path: str) -> Any:
-        return await self._copy_async(from_path, to_path, listed=True)
+    async def copy_listed_async(self, from_path: str, to_path: str, listed_source: Any) -> Any:
+        return await self._copy_async(from_path, to_path, listed=True, listed_source=listed_source)
 
-    async def _copy_async(self, from_path: str, to_path: str, listed: bool) -> Any:
+    async def _copy_async(self, from_path: str, to_path: str, listed: bool, listed_source: Any) -> Any:
         self._refuse_mount_point(to_path, "copy to")
         source, old = self._resolve(from_path)
         target, new = self._writable(to_path, "copy to")
         if source is target:
-            copy = source.store.copy_listed_async if listed else source.store.copy_async
-            return outer_entry(target, await copy(old, new))
+            if listed:
+                return outer_entry(target, await source.store.copy_listed_async(old, new, listed_source))
+            return outer_entry(target, await source.store.copy_async(old, new))
         shared = self._shared(source, target)
         if shared is not None:
             store, a, b = shared

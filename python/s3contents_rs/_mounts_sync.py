@@ -112,13 +112,13 @@ class MountOps(MountTable):
     def list_stored(self, api_path: str) -> Optional[list[Any]]:
         return self._list(api_path, True)
 
-    def child_names(self, api_path: str) -> list[str]:
+    def child_names(self, api_path: str, file: Optional[str]) -> tuple[list[str], Any]:
         path = self._clean(api_path)
         if not path:
-            names = set(self._root.store.child_names("")) if self._root is not None else set()
-            return sorted(names | {name for name in self.mounts if name})
+            names, found = self._root.store.child_names("", file) if self._root is not None else ([], None)
+            return sorted(set(names) | {name for name in self.mounts if name}), found
         mount, inner = self._resolve(path)
-        return mount.store.child_names(inner)
+        return mount.store.child_names(inner, file)
 
     def exists(self, api_path: str) -> bool:
         return self.dir_exists(api_path) or self.file_exists(api_path)
@@ -253,18 +253,19 @@ class MountOps(MountTable):
         return self._transfer(source, old, target, new, move=True)
 
     def copy(self, from_path: str, to_path: str) -> Any:
-        return self._copy(from_path, to_path, listed=False)
+        return self._copy(from_path, to_path, listed=False, listed_source=None)
 
-    def copy_listed(self, from_path: str, to_path: str) -> Any:
-        return self._copy(from_path, to_path, listed=True)
+    def copy_listed(self, from_path: str, to_path: str, listed_source: Any) -> Any:
+        return self._copy(from_path, to_path, listed=True, listed_source=listed_source)
 
-    def _copy(self, from_path: str, to_path: str, listed: bool) -> Any:
+    def _copy(self, from_path: str, to_path: str, listed: bool, listed_source: Any) -> Any:
         self._refuse_mount_point(to_path, "copy to")
         source, old = self._resolve(from_path)
         target, new = self._writable(to_path, "copy to")
         if source is target:
-            copy = source.store.copy_listed if listed else source.store.copy
-            return outer_entry(target, copy(old, new))
+            if listed:
+                return outer_entry(target, source.store.copy_listed(old, new, listed_source))
+            return outer_entry(target, source.store.copy(old, new))
         shared = self._shared(source, target)
         if shared is not None:
             store, a, b = shared

@@ -16,6 +16,7 @@ from jupyter_server.services.contents.manager import ContentsManager, copy_pat
 from traitlets import default
 
 from ._base import StoreContentsMixin
+from ._core import Entry
 from .checkpoints import StoreCheckpointsMixin, checkpoint_model
 from .exceptions import AlreadyExistsError, HTTPError, NotFoundError, http_error, http_errors
 from .metrics import new_kind, save_kind, timed
@@ -262,12 +263,20 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
 
     def increment_filename(self, filename: str, path: str = "", insert: str = "") -> str:
         """The first free name, from one listing of `path` (404 when it is no folder)."""
+        name, _ = self._free_name(filename, path, insert, None)
+        return name
+
+    def _free_name(
+        self, filename: str, path: str, insert: str, file: Optional[str]
+    ) -> tuple[str, Optional[Entry]]:
+        """`increment_filename`, and the listed entry of the file named `file` in `path`:
+        a copy next to its source passes it on, so the source is asked no HEAD."""
         with http_errors():
             try:
-                taken = set(self._store.child_names(path.strip("/")))
+                names, found = self._store.child_names(path.strip("/"), file)
             except NotFoundError:
                 raise http_error(404, f"No such directory: {path.strip('/')}") from None
-        return self._first_free_name(taken, filename, insert)
+        return self._first_free_name(set(names), filename, insert), found
 
     @timed("copy")
     def copy(self, from_path: str, to_path: Optional[str] = None) -> dict[str, Any]:
@@ -277,15 +286,17 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         self._refuse_hidden_read(path)
         with http_errors():
             for attempt in range(_CREATE_ATTEMPTS):
-                target, auto_named = self._copy_target(path, from_dir, from_name, to_path)
+                target, auto_named, listed_source = self._copy_target(path, from_dir, from_name, to_path)
                 if auto_named and target == path:
                     # The source's own name was free in the listing of its folder.
                     raise http_error(404, f"file or directory does not exist: {path!r}")
                 self._refuse_hidden_write(target)
                 try:
-                    # A name just picked from the folder's listing is not looked up again.
-                    copy = self._store.copy_listed if auto_named else self._store.copy
-                    entry = copy(path, target)
+                    if auto_named:
+                        # A name just picked from the folder's listing is not looked up again.
+                        entry = self._store.copy_listed(path, target, listed_source)
+                    else:
+                        entry = self._store.copy(path, target)
                     break
                 except AlreadyExistsError:
                     # Another server took that free name meanwhile: pick the next one.
@@ -295,19 +306,24 @@ class ObjectStoreContentsManager(StoreContentsMixin, ContentsManager):
         self.emit(data={"action": "copy", "path": target, "source_path": path})  # type: ignore[no-untyped-call]
         return model
 
-    def _copy_target(self, path: str, from_dir: str, from_name: str, to_path: Optional[str]) -> tuple[str, bool]:
+    def _copy_target(
+        self, path: str, from_dir: str, from_name: str, to_path: Optional[str]
+    ) -> tuple[str, bool, Optional[Entry]]:
+        """The copy's path, whether it was picked as free from a listing, and the source's
+        entry when that listing was of the source's own folder."""
         to_dir = from_dir if to_path is None else to_path.strip("/")
+        source_name = from_name if to_dir == from_dir else None
         try:
-            name = self.increment_filename(copy_pat.sub(".", from_name), to_dir, insert="-Copy")
-            return f"{to_dir}/{name}".strip("/"), True
+            name, listed_source = self._free_name(copy_pat.sub(".", from_name), to_dir, "-Copy", source_name)
+            return f"{to_dir}/{name}".strip("/"), True, listed_source
         except HTTPError as e:
             if e.status_code != 404:
                 raise
         if to_path is not None and self.dir_exists(path):
             # A folder copied to a folder that does not exist goes inside it, under its
             # own name, as in FileContentsManager (missing parents are implied).
-            return f"{to_dir}/{copy_pat.sub('.', from_name)}".strip("/"), False
+            return f"{to_dir}/{copy_pat.sub('.', from_name)}".strip("/"), False, None
         parent, _ = self._split(to_dir)
         if to_path is None or (parent and not self.dir_exists(parent)):
             raise http_error(404, f"No such parent directory: {parent or to_dir} to copy file in")
-        return to_dir, False
+        return to_dir, False, None

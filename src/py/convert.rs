@@ -10,7 +10,8 @@ use pyo3::types::{PyBytes, PyNone, PyString};
 use s3contents_core::base64::{canonical_decoded_len, decode_canonical};
 use s3contents_core::contents::checkpoints::Checkpoint;
 use s3contents_core::contents::download::FileContent;
-use s3contents_core::contents::{Entry, Fetched};
+use s3contents_core::contents::{Entry, Fetched, Kind};
+use s3contents_core::keys::ApiPath;
 
 /// One file or directory as the store describes it.
 #[pyclass(frozen, get_all, skip_from_py_object, name = "Entry", module = "s3contents_rs._core")]
@@ -47,6 +48,23 @@ impl From<Entry> for PyEntry {
             last_modified: entry.last_modified,
             etag: entry.etag,
         }
+    }
+}
+
+impl PyEntry {
+    /// The core's entry of a listed file handed back (a copy's source, `copy_listed`);
+    /// `None` for anything else.
+    pub fn listed_file(&self) -> Option<Entry> {
+        if self.kind != Kind::File.as_str() {
+            return None;
+        }
+        Some(Entry {
+            path: ApiPath::parse(&self.path).ok()?,
+            kind: Kind::File,
+            size: self.size,
+            last_modified: self.last_modified,
+            etag: self.etag.clone(),
+        })
     }
 }
 

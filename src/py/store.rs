@@ -218,8 +218,8 @@ operations! {
         = |c| Ok(c.stat(&path(&api_path)?).await?.map(PyEntry::from));
     fn list_dir / list_dir_async(api_path: String) -> Option<Vec<PyEntry>>
         = |c| Ok(c.list_dir(&path(&api_path)?).await?.map(convert::entries));
-    fn child_names / child_names_async(api_path: String) -> Vec<String>
-        = |c| c.child_names(&path(&api_path)?).await;
+    fn child_names / child_names_async(api_path: String, file: Option<String>) -> (Vec<String>, Option<PyEntry>)
+        = |c| c.child_names(&path(&api_path)?, file.as_deref()).await.map(|(names, found)| (names, found.map(PyEntry::from)));
     fn list_stored / list_stored_async(api_path: String) -> Option<Vec<PyEntry>>
         = |c| Ok(c.list_stored(&path(&api_path)?).await?.map(convert::entries));
     fn check_store / check_store_async() -> Done
@@ -262,8 +262,11 @@ operations! {
         = |c| c.rename(&path(&old_path)?, &path(&new_path)?).await.map(|kind| kind.as_str());
     fn copy / copy_async(from_path: String, to_path: String) -> PyEntry
         = |c| c.copy(&path(&from_path)?, &path(&to_path)?).await.map(PyEntry::from);
-    fn copy_listed / copy_listed_async(from_path: String, to_path: String) -> PyEntry
-        = |c| c.copy_listed(&path(&from_path)?, &path(&to_path)?).await.map(PyEntry::from);
+    fn copy_listed / copy_listed_async(from_path: String, to_path: String, source: Option<Py<PyEntry>>) -> PyEntry
+        = |c| {
+            let source = source.as_ref().and_then(|entry| entry.get().listed_file());
+            c.copy_listed(&path(&from_path)?, &path(&to_path)?, source.as_ref()).await.map(PyEntry::from)
+        };
     fn create_checkpoint / create_checkpoint_async(api_path: String, keep: usize) -> PyCheckpoint
         = |c| c.create_checkpoint(&path(&api_path)?, keep).await.map(PyCheckpoint::from);
     fn add_checkpoint / add_checkpoint_async(api_path: String, keep: usize) -> String

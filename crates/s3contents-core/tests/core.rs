@@ -210,6 +210,6 @@ async fn delete_and_rename_say_what_they_found() {
     assert_eq!(c.delete(&p("dotted.dir"), true).await.unwrap(), Kind::Directory);
     assert_eq!(c.delete(&p("f.ipynb"), true).await.unwrap(), Kind::File);
     // A copy of a missing file withdraws its claim.
-    assert!(matches!(c.copy_listed(&p("gone.txt"), &p("gone-Copy1.txt")).await, Err(Error::NotFound { .. })));
+    assert!(matches!(c.copy_listed(&p("gone.txt"), &p("gone-Copy1.txt"), None).await, Err(Error::NotFound { .. })));
     assert_eq!(keys(&store).await, vec!["e/.s3keep".to_string(), "e/a.txt".to_string(), "noext2".to_string()]);
 }

@@ -4,7 +4,7 @@ use futures::StreamExt;
 use object_store::{ObjectMeta, ObjectStoreExt};
 
 use super::download::Encoding;
-use super::{Contents, Entry, Fetched};
+use super::{Contents, Entry, Fetched, Kind};
 use crate::error::{Error, Result, StoreResultExt};
 use crate::keys::{ApiPath, CHECKPOINT_DIR, DIR_MARKER, TRASH_DIR};
 
@@ -187,9 +187,12 @@ impl Contents {
     }
 
     /// Names directly inside `path` (files and folders, hidden ones included), used to
-    /// pick a free `Untitled`/`-Copy` name with one listing instead of a probe per name.
-    pub async fn child_names(&self, path: &ApiPath) -> Result<Vec<String>> {
+    /// pick a free `Untitled`/`-Copy` name with one listing instead of a probe per name;
+    /// and the entry of the file named `file` there, if any: a copy next to its source
+    /// learns the source's size and version from that listing (see `copy_listed`).
+    pub async fn child_names(&self, path: &ApiPath, file: Option<&str>) -> Result<(Vec<String>, Option<Entry>)> {
         let children = self.list_dir(path).await?.ok_or_else(|| Error::not_found(path.as_str()))?;
-        Ok(children.into_iter().map(|c| c.name().to_string()).collect())
+        let found = file.and_then(|name| children.iter().find(|c| c.kind == Kind::File && c.name() == name).cloned());
+        Ok((children.into_iter().map(|c| c.name().to_string()).collect(), found))
     }
 }

@@ -344,19 +344,27 @@ impl Contents {
 
     /// Copy the file or directory tree at `from` to `to` (server-side); 409 when `to` exists.
     pub async fn copy(&self, from: &ApiPath, to: &ApiPath) -> Result<Entry> {
-        self.copy_checked(from, to, true).await
+        self.copy_checked(from, to, true, None).await
     }
 
     /// `copy` to a name just picked as free from a listing of its folder (`-Copy1`...):
     /// that listing showed no file or folder of that name, so the target is not looked up
     /// again; the create-only claim still refuses a file another server stored meanwhile.
-    /// A single file costs three requests: the claim (PUT), the COPY and a HEAD for the
-    /// copy's timestamp.
-    pub async fn copy_listed(&self, from: &ApiPath, to: &ApiPath) -> Result<Entry> {
-        self.copy_checked(from, to, false).await
+    /// `source` is the source file's entry in that listing when it is in the same folder:
+    /// its size and ETag then stand in for a HEAD of it (the COPY's answer must show that
+    /// same ETag, else a HEAD of the copy decides). A single file on S3 then costs two
+    /// requests: the claim (PUT) and the COPY, whose answer dates the copy.
+    pub async fn copy_listed(&self, from: &ApiPath, to: &ApiPath, source: Option<&Entry>) -> Result<Entry> {
+        self.copy_checked(from, to, false, source).await
     }
 
-    async fn copy_checked(&self, from: &ApiPath, to: &ApiPath, check_target: bool) -> Result<Entry> {
+    async fn copy_checked(
+        &self,
+        from: &ApiPath,
+        to: &ApiPath,
+        check_target: bool,
+        listed_source: Option<&Entry>,
+    ) -> Result<Entry> {
         self.check_writable("copy", to)?;
         if from == to {
             return Err(Error::already_exists(to.as_str()));
@@ -368,12 +376,18 @@ impl Contents {
         if target_exists && !noted {
             return Err(Error::already_exists(to.as_str()));
         }
-        let result = self.copy_to(from, to, target_exists).await;
+        let result = self.copy_to(from, to, target_exists, listed_source).await;
         self.note_outcome("copy", &from_key, &to_key, &result);
         result
     }
 
-    async fn copy_to(&self, from: &ApiPath, to: &ApiPath, resume: bool) -> Result<Entry> {
+    async fn copy_to(
+        &self,
+        from: &ApiPath,
+        to: &ApiPath,
+        resume: bool,
+        listed_source: Option<&Entry>,
+    ) -> Result<Entry> {
         let source = if resume || looks_like_folder(from) {
             self.locate(from, "copy").await?
         } else {
@@ -382,12 +396,20 @@ impl Contents {
             // afterwards; a missing source makes the COPY fail with 404 and the claim is
             // withdrawn before looking for a folder of that name.
             let (target, source_key) = (self.keys.file_key(to)?, self.keys.file_key(from)?);
-            // The source's size for the copy's model is asked while the claim is made:
-            // where the COPY's answer dates the copy (S3), no HEAD follows it.
+            // The source's size for the copy's model, from the listing that named the copy
+            // or asked while the claim is made: where the COPY's answer dates the copy
+            // (S3), no HEAD follows it.
             let source_meta = async {
-                match self.reports_copies() {
-                    true => self.store.head(&source_key).await.ok(),
-                    false => None,
+                match (self.reports_copies(), listed_source) {
+                    (false, _) => None,
+                    (true, Some(listed)) => listed.size.map(|size| ObjectMeta {
+                        location: source_key.clone(),
+                        last_modified: listed.last_modified,
+                        size,
+                        e_tag: listed.etag.clone(),
+                        version: None,
+                    }),
+                    (true, None) => self.store.head(&source_key).await.ok(),
                 }
             };
             let (claimed, source_meta) = futures::join!(self.claim(from, to, "copy", &target), source_meta);
