@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from support.browser_fixtures import ARTIFACTS, Lab, wait_ready
-from support.s3c_helpers import free_port
+from support.s3c_helpers import AWS_LOGIN_VARIABLES, free_port
 from support.signing_moto import signing_moto
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -36,22 +36,7 @@ FAST = {"max_retries": 1, "retry_timeout": 2.0, "connect_timeout": 1.0, "request
 SHOWN_LENGTH = 140
 SIGNED_BUCKET = "refusing"
 # Every way the AWS chain could find credentials, taken away.
-NO_AWS_LOGIN = {
-    name: None
-    for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_ROLE_ARN",
-        "AWS_ROLE_SESSION_NAME",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    )
-}
+NO_AWS_LOGIN = dict.fromkeys(AWS_LOGIN_VARIABLES)
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ import pytest
 
 from s3contents_rs import exceptions
 from s3contents_rs._core import ERROR_STATUS
+from support.s3c_helpers import AWS_LOGIN_VARIABLES
 from support.signing_moto import signing_moto as signing_moto_server
 
 pytestmark = pytest.mark.timeout(120)
@@ -124,7 +125,7 @@ def signing_moto(tmp_path_factory):
 def signed_store(signing_moto, monkeypatch, tmp_path):
     from s3contents_rs import S3ContentsManager
 
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+    for name in AWS_LOGIN_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
@@ -182,15 +183,7 @@ def test_s3_no_credentials_anywhere_says_so_and_where_it_looked(signing_moto, mo
     (on a closed port here, as off EC2): the message says that, not a network error."""
     from s3contents_rs import S3ContentsManager
 
-    for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    ):
+    for name in AWS_LOGIN_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))

@@ -23,7 +23,7 @@ from tornado.web import HTTPError
 
 from support.backend_fixtures import Server
 from support.login_fixtures import HttpsServer, QuietHandler
-from support.s3c_helpers import ManagerAdapter, free_port
+from support.s3c_helpers import AWS_LOGIN_VARIABLES, ManagerAdapter, free_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -130,19 +130,7 @@ def s3_manager(request, signing_s3, jp_asyncio_loop, monkeypatch, tmp_path):
     from s3contents_rs import AsyncS3ContentsManager, S3ContentsManager
 
     for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_ROLE_ARN",
-        "AWS_ROLE_SESSION_NAME",
-        "AWS_ENDPOINT_URL_STS",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-        "AWS_METADATA_ENDPOINT",
+        *AWS_LOGIN_VARIABLES,
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
     ):

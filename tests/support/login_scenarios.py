@@ -12,21 +12,11 @@ import subprocess
 import time
 import urllib.request
 
-from support.s3c_helpers import free_port
+from support.s3c_helpers import AWS_LOGIN_VARIABLES, free_port
 
 ADMIN_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 _AMBIENT = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    "AWS_METADATA_ENDPOINT",
-    "AWS_ENDPOINT_URL_STS",
+    *AWS_LOGIN_VARIABLES,
     "GOOGLE_APPLICATION_CREDENTIALS",
     "GOOGLE_SERVICE_ACCOUNT",
     "STORAGE_EMULATOR_HOST",
