@@ -304,16 +304,17 @@ def test_file_browser_screenshot(page, lab_raw):
     assert (ARTIFACTS / "file-browser.png").stat().st_size > 1000
 
 
-# A date years ago as JupyterLab words it (Intl.RelativeTimeFormat, any style): the epoch is
-# "56y ago" in the Modified column. Not a bare "56": a folder made 56 seconds ago is "56s ago".
-YEARS_AGO = re.compile(r"\d+\s*(?:y|yr|yrs|year|years)\.?\s+ago|last (?:year|yr\.)")
+# A date years away as JupyterLab words it (Intl.RelativeTimeFormat, any style, past or
+# future): the epoch is "56y ago" in the Modified column. Not a bare "56": a folder made 56
+# seconds ago is "56s ago".
+YEARS_AWAY = re.compile(r"\b\d+\s*(?:y|yrs?|years?)\b|\b(?:last|next) (?:year|yr)\b")
 
 
-def test_years_ago_matches_how_chromium_words_the_epoch():
-    for shown in ("56y ago", "56 yr. ago", "56 years ago", "last year", "last yr."):
-        assert YEARS_AGO.search(f"inner\n{shown}"), shown
-    for shown in ("56s ago", "56m ago", "56 minutes ago", "now", "56 days ago", "yesterday"):
-        assert not YEARS_AGO.search(f"inner\n{shown}"), shown
+def test_years_away_matches_how_chromium_words_the_epoch():
+    for shown in ("56y ago", "56 yr. ago", "56 years ago", "last year", "last yr.", "in 3 years", "in 3y", "next year"):
+        assert YEARS_AWAY.search(f"inner\n{shown}"), shown
+    for shown in ("56s ago", "56m ago", "56 minutes ago", "now", "56 days ago", "yesterday", "dated-by-keys"):
+        assert not YEARS_AWAY.search(f"inner\n{shown}"), shown
 
 
 def test_no_folder_shows_a_1970_date(page, lab, lab_raw):
@@ -350,7 +351,7 @@ def test_no_folder_shows_a_1970_date(page, lab, lab_raw):
     def assert_recent(dates: dict[str, tuple[str, str]], names) -> None:
         for name in names:
             text, full = dates[name]
-            assert text and not YEARS_AGO.search(text) and "1970" not in full, f"{name} is dated {text!r} ({full!r})"
+            assert text and not YEARS_AWAY.search(text) and "1970" not in full, f"{name} is dated {text!r} ({full!r})"
 
     wait_until(lambda: {"dated-by-api", "dated-by-keys", "dated-by-lab"} <= set(shown_dates()), "the three folders")
     assert_recent(shown_dates(), ["dated-by-api", "dated-by-keys", "dated-by-lab"])
@@ -359,4 +360,4 @@ def test_no_folder_shows_a_1970_date(page, lab, lab_raw):
     listing_item(page, "inner").wait_for()
     assert_recent(shown_dates(), ["inner"])
     panel = page.locator("#filebrowser").inner_text()
-    assert not YEARS_AGO.search(panel), panel
+    assert not YEARS_AWAY.search(panel), panel
